@@ -1,0 +1,165 @@
+"""The local allow-list: its own SQLite file, read in the hot path, swapped atomically.
+
+It lives apart from the event log so a long snapshot transaction never holds the
+lock the decision path needs to write its event. Readers use WAL snapshots, so a
+decision sees the old list until the new one commits, then the new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlite_utils
+
+from agent.db import connect, transaction
+from agent.decision import AllowEntry
+from agent.errors import ImportRejected
+from agent.models.wire import AllowListEntry, HolderKind, bounds_utc
+
+COLUMNS = (
+    "credential",
+    "holder_id",
+    "kind",
+    "unit",
+    "doors",
+    "valid_from",
+    "valid_until",
+    "schedule",
+    "suspended",
+    "lockdown_override",
+    "masked",
+)
+_INSERT = (
+    f"INSERT OR REPLACE INTO allowlist ({', '.join(COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in COLUMNS)})"
+)
+_LOOKUP = f"SELECT {', '.join(COLUMNS)} FROM allowlist WHERE credential = ?"
+
+
+class PatchBaseMismatch(ImportRejected):
+    """A patch was built against another version than the gate holds."""
+
+    def __init__(self, have: int | None, want: int) -> None:
+        super().__init__(f"patch is for version {want}, the gate has {have}")
+        self.have = have
+        self.want = want
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    db = sqlite_utils.Database(conn)
+    columns: dict[str, Any] = {name: str for name in COLUMNS}
+    columns.update(suspended=int, lockdown_override=int)
+    db["allowlist"].create(  # type: ignore[union-attr]
+        columns, pk="credential", not_null={"holder_id", "kind"}, if_not_exists=True
+    )
+    db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)  # type: ignore[union-attr]
+
+
+def to_row(entry: AllowListEntry, zone: ZoneInfo) -> tuple[Any, ...]:
+    start, stop = bounds_utc(entry, zone)
+    return (
+        entry.credential,
+        entry.holder_id,
+        entry.kind.value,
+        entry.unit,
+        ";".join(entry.doors) if entry.doors is not None else None,
+        start.isoformat() if start else None,
+        stop.isoformat() if stop else None,
+        entry.schedule,
+        int(entry.suspended),
+        int(entry.lockdown_override),
+        entry.masked,
+    )
+
+
+def _to_entry(row: Sequence[Any]) -> AllowEntry:
+    return AllowEntry(
+        credential=row[0],
+        holder_id=row[1],
+        kind=HolderKind(row[2]),
+        unit=row[3],
+        doors=frozenset(row[4].split(";")) if row[4] is not None else None,
+        valid_from=datetime.fromisoformat(row[5]) if row[5] else None,
+        valid_until=datetime.fromisoformat(row[6]) if row[6] else None,
+        schedule=row[7],
+        suspended=bool(row[8]),
+        lockdown_override=bool(row[9]),
+        masked=row[10] or "",
+    )
+
+
+class AllowListStore:
+    """Lookups on one connection, changes on another; both thread-safe."""
+
+    def __init__(self, path: Path, zone: ZoneInfo) -> None:
+        self.path = path
+        self.zone = zone
+        self._write = connect(path)
+        create_schema(self._write)
+        self._read = connect(path)
+        self._read_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+
+    def close(self) -> None:
+        self._read.close()
+        self._write.close()
+
+    def lookup(self, credential: str) -> AllowEntry | None:
+        with self._read_lock:
+            row = self._read.execute(_LOOKUP, (credential,)).fetchone()
+        return _to_entry(row) if row else None
+
+    def version(self) -> int | None:
+        with self._read_lock:
+            row = self._read.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+        return int(row[0]) if row else None
+
+    def count(self) -> int:
+        with self._read_lock:
+            return int(self._read.execute("SELECT count(*) FROM allowlist").fetchone()[0])
+
+    def rows(self, limit: int | None = None) -> list[dict[str, Any]]:
+        with self._read_lock:
+            cur = self._read.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM allowlist ORDER BY holder_id, credential "
+                "LIMIT ?",
+                (-1 if limit is None else limit,),
+            )
+            return [dict(zip(COLUMNS, row, strict=True)) for row in cur]
+
+    def replace(self, entries: Iterable[AllowListEntry], version: int) -> int:
+        """Swap in a whole new list in one transaction; returns its size."""
+        rows = [to_row(e, self.zone) for e in entries]
+        with self._write_lock, transaction(self._write) as conn:
+            conn.execute("DELETE FROM allowlist")
+            conn.executemany(_INSERT, rows)
+            _set_version(conn, version)
+        return len(rows)
+
+    def patch(
+        self,
+        base: int,
+        version: int,
+        upserts: Iterable[AllowListEntry],
+        removals: Iterable[str],
+    ) -> None:
+        """Apply changes made against ``base``; refuses if the gate holds another version."""
+        rows = [to_row(e, self.zone) for e in upserts]
+        with self._write_lock, transaction(self._write) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+            have = int(row[0]) if row else None
+            if have != base:
+                raise PatchBaseMismatch(have, base)
+            conn.executemany("DELETE FROM allowlist WHERE credential = ?", [(c,) for c in removals])
+            conn.executemany(_INSERT, rows)
+            _set_version(conn, version)
+
+
+def _set_version(conn: sqlite3.Connection, version: int) -> None:
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)", (str(version),))

@@ -1,0 +1,67 @@
+"""Abnormal behaviour: too many denials at one reader or for one card in a window."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from agent.models.config import AlarmsConfig, DenialThreshold
+
+
+@dataclass(frozen=True)
+class Trip:
+    """A threshold crossed: raise an alarm, and lock out until ``until`` if set."""
+
+    scope: str  # "reader" or "card"
+    key: str  # reader id or credential hash
+    count: int
+    window_s: float
+    lockout_s: float
+
+
+class DenialWatch:
+    """Sliding windows over monotonic time; one instance per App, touched by the core thread."""
+
+    def __init__(self, config: AlarmsConfig) -> None:
+        self._limits = {"reader": config.reader_denials, "card": config.card_denials}
+        self._seen: dict[tuple[str, str], deque[float]] = {}
+        self._locked_until: dict[tuple[str, str], float] = {}
+
+    def record(self, reader: str, credential: str, now: float) -> list[Trip]:
+        trips = []
+        for scope, key in (("reader", reader), ("card", credential)):
+            trip = self._count((scope, key), self._limits[scope], now)
+            if trip:
+                trips.append(trip)
+        return trips
+
+    def _count(self, slot: tuple[str, str], limit: DenialThreshold, now: float) -> Trip | None:
+        times = self._seen.setdefault(slot, deque())
+        times.append(now)
+        while times and times[0] <= now - limit.window_s:
+            times.popleft()
+        if len(times) < limit.count:
+            return None
+        count = len(times)
+        times.clear()  # one alarm per burst, not one per further denial
+        if limit.lockout_s:
+            self._locked_until[slot] = now + limit.lockout_s
+        return Trip(slot[0], slot[1], count, limit.window_s, limit.lockout_s)
+
+    def locked(self, scope: str, key: str, now: float) -> bool:
+        until = self._locked_until.get((scope, key))
+        if until is None:
+            return False
+        if now >= until:
+            del self._locked_until[(scope, key)]
+            return False
+        return True
+
+    def lift(self, scope: str, key: str) -> None:
+        self._locked_until.pop((scope, key), None)
+
+    def prune(self, now: float) -> None:
+        """Forget idle windows so a stream of distinct unknown cards cannot grow memory."""
+        longest = max(lim.window_s for lim in self._limits.values())
+        for slot in [s for s, t in self._seen.items() if not t or t[-1] <= now - longest]:
+            del self._seen[slot]

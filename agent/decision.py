@@ -1,0 +1,135 @@
+"""The pure decision engine: (entry, context) -> grant or deny with a reason. No I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from agent.models.wire import HolderKind
+from agent.schedules import Schedule
+
+
+class GateMode(StrEnum):
+    NORMAL = "normal"
+    LOCKDOWN = "lockdown"  # deny all but entries flagged lockdown_override
+    RELEASE = "release"  # emergency release: doors held unlocked
+
+
+class Reason(StrEnum):
+    GRANTED = "granted"
+    RELEASED = "emergency_release"
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    OUTSIDE_SCHEDULE = "outside_schedule"
+    UNKNOWN_SCHEDULE = "unknown_schedule"
+    SUSPENDED = "suspended"
+    WRONG_DOOR = "wrong_door"
+    LOCKDOWN = "lockdown"
+    READER_LOCKED_OUT = "reader_locked_out"
+    CARD_LOCKED_OUT = "card_locked_out"
+    CLOCK_UNTRUSTED = "clock_untrusted"
+
+
+# Denials that say something about the card or the person presenting it; the
+# anomaly detector counts only these (a lockout must not feed itself).
+SUSPICIOUS = frozenset(
+    {
+        Reason.UNKNOWN,
+        Reason.EXPIRED,
+        Reason.NOT_YET_VALID,
+        Reason.OUTSIDE_SCHEDULE,
+        Reason.SUSPENDED,
+        Reason.WRONG_DOOR,
+        Reason.CLOCK_UNTRUSTED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AllowEntry:
+    """One allow-list row as the engine sees it (built from SQLite, not validated again)."""
+
+    credential: str
+    holder_id: str
+    kind: HolderKind
+    unit: str | None = None
+    doors: frozenset[str] | None = None  # None: every door
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    schedule: str | None = None
+    suspended: bool = False
+    lockdown_override: bool = False
+    masked: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    granted: bool
+    reason: Reason
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionContext:
+    """Everything about the moment of a read except the allow-list entry."""
+
+    door: str
+    now: datetime  # aware UTC
+    local: datetime  # the same instant in the gate's zone
+    mode: GateMode = GateMode.NORMAL
+    clock_trusted: bool = True
+    untrusted_policy: str = "ignore_schedules"
+    reader_locked: bool = False
+    card_locked: bool = False
+    schedules: Mapping[str, Schedule] | None = None
+
+
+def _deny(reason: Reason) -> Decision:
+    return Decision(False, reason)
+
+
+GRANT = Decision(True, Reason.GRANTED)
+
+
+def decide(entry: AllowEntry | None, ctx: DecisionContext) -> Decision:
+    """Decide one read. Order matters: life safety, lockouts, identity, rights, time."""
+    if ctx.mode is GateMode.RELEASE:
+        return Decision(True, Reason.RELEASED)
+    if ctx.reader_locked:
+        return _deny(Reason.READER_LOCKED_OUT)
+    if entry is None:
+        return _deny(Reason.UNKNOWN)
+    if ctx.card_locked:
+        return _deny(Reason.CARD_LOCKED_OUT)
+    if entry.suspended:
+        return _deny(Reason.SUSPENDED)
+    if ctx.mode is GateMode.LOCKDOWN and not entry.lockdown_override:
+        return _deny(Reason.LOCKDOWN)
+    if entry.doors is not None and ctx.door not in entry.doors:
+        return _deny(Reason.WRONG_DOOR)
+    if not ctx.clock_trusted:
+        return _decide_untrusted(entry, ctx.untrusted_policy)
+    if entry.valid_from is not None and ctx.now < entry.valid_from:
+        return _deny(Reason.NOT_YET_VALID)
+    if entry.valid_until is not None and ctx.now >= entry.valid_until:
+        return _deny(Reason.EXPIRED)
+    if entry.schedule is not None:
+        schedule = (ctx.schedules or {}).get(entry.schedule)
+        if schedule is None:
+            return _deny(Reason.UNKNOWN_SCHEDULE)  # fail closed on a dangling name
+        if not schedule.allows(ctx.local):
+            return _deny(Reason.OUTSIDE_SCHEDULE)
+    return GRANT
+
+
+def _decide_untrusted(entry: AllowEntry, policy: str) -> Decision:
+    """Wall time may be years off before NTP: dates and schedules cannot be checked."""
+    if policy == "ignore_schedules":
+        return GRANT
+    if policy == "residents_only":
+        trusted_kinds = (HolderKind.RESIDENT, HolderKind.STAFF)
+        return GRANT if entry.kind in trusted_kinds else _deny(Reason.CLOCK_UNTRUSTED)
+    time_bound = entry.schedule or entry.valid_from or entry.valid_until
+    return _deny(Reason.CLOCK_UNTRUSTED) if time_bound else GRANT

@@ -1,0 +1,62 @@
+"""A scripted walk through the simulated gate, for the README's first command."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from agent.control import SimControls
+
+log = logging.getLogger(__name__)
+
+SCENE: list[tuple[str, str, dict[str, Any]]] = [
+    (
+        "resident R-101 taps at the vehicle gate",
+        "tap",
+        {"card": "uid:04A224B2C15E80", "door": "vehicle"},
+    ),
+    ("the vehicle gate opens and closes", "door", {"state": "open", "door": "vehicle"}),
+    ("", "door", {"state": "close", "door": "vehicle"}),
+    (
+        "an unknown card at the pedestrian gate",
+        "tap",
+        {"card": "uid:DEADBEEF", "door": "pedestrian"},
+    ),
+    ("a suspended resident's card", "tap", {"card": "uid:04DEAD00", "door": "pedestrian"}),
+    (
+        "R-102 (pedestrian only) tries the vehicle gate",
+        "tap",
+        {"card": "uid:04B7D91A", "door": "vehicle"},
+    ),
+    ("the guard registers a visitor", "press", {"button": "visitor"}),
+    ("someone forces the vehicle gate", "door", {"state": "open", "door": "vehicle"}),
+    ("", "door", {"state": "close", "door": "vehicle"}),
+    (
+        "the same unknown card, again and again",
+        "tap",
+        {"card": "uid:DEADBEEF", "door": "pedestrian"},
+    ),
+    ("", "tap", {"card": "uid:DEADBEEF", "door": "pedestrian"}),
+    ("fire alarm: doors released", "fire", {"on": True}),
+    ("fire alarm cleared: doors locked", "fire", {"on": False}),
+]
+
+
+def play(app: Any, pause_s: float = 1.0, stop: threading.Event | None = None) -> None:
+    sim = SimControls(app)
+    for say, op, args in SCENE:
+        if stop is not None and stop.is_set():
+            return
+        if say:
+            log.info("demo: %s", say)
+        try:
+            getattr(sim, op)(**args)
+        except Exception as exc:
+            log.warning("demo step %s failed: %s", op, exc)
+        time.sleep(pause_s)
+    log.info(
+        "demo done; the agent keeps running. Try: gate-agent sim tap uid:04B7D91A "
+        "--door pedestrian   |   gate-agent status   |   gate-agent events"
+    )

@@ -1,0 +1,157 @@
+"""One door: its lock relay, its contact, and the alarms a door can raise.
+
+Lock semantics live here, coil semantics in the relay driver: a fail-secure strike
+is locked with the coil off, a fail-safe maglock is locked with the coil on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from agent.clock import Clock
+from agent.loop import CoreLoop, Timer
+from agent.models.config import DoorConfig, FailMode
+from agent.models.wire import EventType
+from drivers.base import Relay
+
+log = logging.getLogger(__name__)
+
+# A strike lets go a little late and people push a little late: an opening this
+# soon after a pulse ended still counts as authorised.
+OPEN_GRACE_S = 1.5
+
+Emit = Callable[..., Any]
+
+
+class Door:
+    """Door state machine driven by the core loop; every method runs on the loop thread."""
+
+    def __init__(
+        self, config: DoorConfig, relay: Relay, loop: CoreLoop, clock: Clock, emit: Emit
+    ) -> None:
+        self.config = config
+        self.id = config.id
+        self.relay = relay
+        self._loop = loop
+        self._clock = clock
+        self._emit = emit
+        self.locked = True
+        self.released = False
+        self.is_open: bool | None = None  # None: no contact fitted
+        self.forced = False
+        self.held = False
+        self._relock: Timer | None = None
+        self._held_timer: Timer | None = None
+        self._authorised_until = 0.0
+
+    # -- lock -------------------------------------------------------------
+    def _drive(self, locked: bool) -> None:
+        coil = locked if self.config.fail_mode is FailMode.SAFE else not locked
+        self.relay.set_energised(coil)
+        self.locked = locked
+
+    def lock(self) -> None:
+        """Lock now unless released; cancels any pending relock."""
+        self._cancel_relock()
+        if not self.released:
+            self._drive(True)
+
+    def safe_lock(self) -> None:
+        """Crash path: lock regardless of release and never raise."""
+        try:
+            self._cancel_relock()
+            self._drive(True)
+        except Exception:
+            log.exception("door %s: could not lock the relay", self.id)
+
+    def pulse(self, cause: str, seconds: float | None = None) -> None:
+        """Unlock for the pulse time (restarting it if already unlocked), then relock."""
+        seconds = seconds or self.config.pulse_s
+        self._cancel_relock()
+        self._drive(False)
+        self._authorised_until = self._clock.monotonic() + seconds + OPEN_GRACE_S
+        self._relock = self._loop.call_later(seconds, self._pulse_over)
+        log.debug("door %s: unlocked for %.1fs (%s)", self.id, seconds, cause)
+
+    def _pulse_over(self) -> None:
+        self._relock = None
+        if not self.released:
+            self._drive(True)
+
+    def _cancel_relock(self) -> None:
+        if self._relock is not None:
+            self._relock.cancel()
+            self._relock = None
+
+    def set_released(self, released: bool) -> None:
+        """Emergency release: held unlocked until cleared, then locked."""
+        if released == self.released:
+            return
+        self.released = released
+        if released:
+            self._cancel_relock()
+            self._drive(False)
+            self._cancel_held()
+        else:
+            self._drive(True)
+
+    # -- contact ----------------------------------------------------------
+    def _authorised(self) -> bool:
+        return self.released or not self.locked or self._clock.monotonic() < self._authorised_until
+
+    def contact_changed(self, is_open: bool) -> None:
+        if is_open == self.is_open:
+            return
+        self.is_open = is_open
+        if is_open:
+            self._opened()
+        else:
+            self._closed()
+
+    def _opened(self) -> None:
+        if self._authorised():
+            self._emit(EventType.DOOR_OPENED, self.id, authorised=True)
+            if not self.released:
+                self._held_timer = self._loop.call_later(
+                    self.config.held_open_s, self._held_too_long
+                )
+        else:
+            self.forced = True
+            self._emit(EventType.DOOR_FORCED_OPEN, self.id)
+
+    def _closed(self) -> None:
+        self._cancel_held()
+        self._emit(EventType.DOOR_CLOSED, self.id)
+        if self.forced:
+            self.forced = False
+            self._emit(EventType.DOOR_FORCED_CLEARED, self.id)
+        if self.held:
+            self.held = False
+            self._emit(EventType.DOOR_HELD_CLEARED, self.id)
+        # relock on close: one grant lets one person through, not whoever follows
+        if not self.locked and not self.released:
+            self.lock()
+            self._authorised_until = 0.0
+
+    def _held_too_long(self) -> None:
+        self._held_timer = None
+        if self.is_open and not self.released:
+            self.held = True
+            self._emit(EventType.DOOR_HELD_OPEN, self.id, limit_s=self.config.held_open_s)
+
+    def _cancel_held(self) -> None:
+        if self._held_timer is not None:
+            self._held_timer.cancel()
+            self._held_timer = None
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "locked": self.locked,
+            "open": self.is_open,
+            "released": self.released,
+            "forced": self.forced,
+            "held": self.held,
+            "fail_mode": self.config.fail_mode.value,
+        }

@@ -1,0 +1,166 @@
+"""The event log and upload outbox in one SQLite table.
+
+Each event gets a random id (the office de-duplicates on it) and a per-gate
+sequence from AUTOINCREMENT, which SQLite never hands out twice, not even after
+the newest rows were deleted or the process restarted.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from agent.clock import Clock
+from agent.db import connect, transaction
+from agent.models.wire import ALARMS, Event, EventType
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    time TEXT NOT NULL,
+    type TEXT NOT NULL,
+    door TEXT,
+    details TEXT NOT NULL,
+    sent INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS events_unsent ON events (seq) WHERE sent = 0;
+CREATE INDEX IF NOT EXISTS events_time ON events (time);
+"""
+_COLUMNS = "seq, id, time, type, door, details"
+
+
+class EventLog:
+    """Append-only log with an unsent marker; safe to share between threads."""
+
+    def __init__(
+        self,
+        path: Path,
+        clock: Clock,
+        site: str,
+        gate: str,
+        synchronous: str = "full",
+        upload: bool = True,
+    ) -> None:
+        self.path = path
+        self._clock = clock
+        self._site = site
+        self._gate = gate
+        # With no uplink there is nobody to upload to: events are stored as already sent,
+        # so retention never reports them as lost.
+        self._initial_sent = 0 if upload else 1
+        self._conn = connect(path, synchronous)
+        self._conn.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def append(self, type_: EventType, door: str | None = None, **details: Any) -> Event:
+        """Store one event durably and return it with its id and sequence number."""
+        event_id = uuid.uuid4().hex
+        when = self._clock.now()
+        body = json.dumps(details, separators=(",", ":"), default=str)
+        with self._lock:
+            cur = self._conn.execute(
+                "INSERT INTO events (id, time, type, door, details, sent) VALUES (?,?,?,?,?,?)",
+                (event_id, when.isoformat(), type_.value, door, body, self._initial_sent),
+            )
+            seq = cur.lastrowid
+        assert seq is not None
+        return self._event(seq, event_id, when, type_, door, details)
+
+    def _event(
+        self,
+        seq: int,
+        event_id: str,
+        when: datetime,
+        type_: EventType | str,
+        door: str | None,
+        details: dict[str, Any],
+    ) -> Event:
+        kind = EventType(type_)
+        return Event.model_construct(
+            id=event_id,
+            seq=seq,
+            time=when,
+            site=self._site,
+            gate=self._gate,
+            type=kind,
+            severity="alarm" if kind in ALARMS else "info",
+            door=door,
+            details=details,
+        )
+
+    def _rows(self, sql: str, args: tuple[Any, ...]) -> list[Event]:
+        with self._lock:
+            rows = self._conn.execute(sql, args).fetchall()
+        return [
+            self._event(r[0], r[1], datetime.fromisoformat(r[2]), r[3], r[4], json.loads(r[5]))
+            for r in rows
+        ]
+
+    def recent(self, limit: int = 20) -> list[Event]:
+        """The newest events, newest last."""
+        events = self._rows(f"SELECT {_COLUMNS} FROM events ORDER BY seq DESC LIMIT ?", (limit,))
+        return events[::-1]
+
+    def unsent(self, after_seq: int = 0, limit: int = 500) -> list[Event]:
+        return self._rows(
+            f"SELECT {_COLUMNS} FROM events WHERE sent = 0 AND seq > ? ORDER BY seq LIMIT ?",
+            (after_seq, limit),
+        )
+
+    def mark_sent(self, seqs: list[int]) -> None:
+        if not seqs:
+            return
+        with self._lock, transaction(self._conn) as conn:
+            conn.executemany("UPDATE events SET sent = 1 WHERE seq = ?", [(s,) for s in seqs])
+
+    def depth(self) -> int:
+        """How many events still wait for the office."""
+        with self._lock:
+            return int(
+                self._conn.execute("SELECT count(*) FROM events WHERE sent = 0").fetchone()[0]
+            )
+
+    def last_seq(self) -> int:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT seq FROM sqlite_sequence WHERE name='events'"
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def prune(self, max_rows: int, max_age: timedelta) -> int:
+        """Enforce retention; returns how many events were dropped before upload."""
+        cutoff = (self._clock.now() - max_age).isoformat()
+        with self._lock, transaction(self._conn) as conn:
+            lost = _count(conn, "SELECT count(*) FROM events WHERE time < ? AND sent = 0", cutoff)
+            conn.execute("DELETE FROM events WHERE time < ?", (cutoff,))
+            excess = _count(conn, "SELECT count(*) FROM events") - max_rows
+            if excess > 0:
+                # uploaded events go first; unsent ones only if that is not enough
+                conn.execute(
+                    "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE sent = 1 "
+                    "ORDER BY seq LIMIT ?)",
+                    (excess,),
+                )
+                excess = _count(conn, "SELECT count(*) FROM events") - max_rows
+                if excess > 0:
+                    lost += excess
+                    conn.execute(
+                        "DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY seq "
+                        "LIMIT ?)",
+                        (excess,),
+                    )
+        return lost
+
+
+def _count(conn: sqlite3.Connection, sql: str, *args: Any) -> int:
+    return int(conn.execute(sql, args).fetchone()[0])

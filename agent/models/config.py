@@ -1,0 +1,276 @@
+"""The gate's configuration, one TOML file, validated here and nowhere else."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date, time
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from agent.errors import ConfigError
+from agent.models.base import Slug, Strict
+from drivers import registry
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class DriverSpec(Strict):
+    """``{driver = "gpio", pin = 17}``: a backend name plus that backend's own options."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    driver: str = "sim"
+
+    @model_validator(mode="after")
+    def _options_fit_driver(self) -> DriverSpec:
+        kind = self._kind
+        try:
+            cls = registry.backend(kind, self.driver)
+        except KeyError as exc:
+            raise ValueError(str(exc.args[0])) from None
+        try:
+            cls.Options.model_validate(self.options)
+        except ValidationError as exc:
+            detail = "; ".join(f"{path}: {msg}" for path, msg in _error_list(exc))
+            raise ValueError(f"{self.driver} driver options: {detail}") from None
+        return self
+
+    _kind = "input"
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class ReaderSpec(DriverSpec):
+    _kind = "reader"
+    id: Slug
+    direction: Literal["in", "out"] = "in"
+
+
+class RelaySpec(DriverSpec):
+    _kind = "relay"
+
+
+class InputSpec(DriverSpec):
+    _kind = "input"
+
+
+class FailMode(StrEnum):
+    SECURE = "secure"  # strike: locked without power (relay energised = unlocked)
+    SAFE = "safe"  # maglock: unlocked without power (relay energised = locked)
+
+
+class DoorConfig(Strict):
+    id: Slug
+    name: str = ""
+    readers: list[ReaderSpec] = Field(min_length=1)
+    relay: RelaySpec = RelaySpec()
+    pulse_s: float = Field(5.0, gt=0, le=120)
+    contact: InputSpec | None = None
+    exit_button: InputSpec | None = None
+    held_open_s: float = Field(30.0, gt=0, le=3600)
+    fail_mode: FailMode = FailMode.SECURE
+    release_on_fire: bool = True
+
+
+class VisitorButton(InputSpec):
+    action: Literal["log", "log_and_open"] = "log_and_open"
+    door: Slug | None = None
+
+
+class InputsConfig(Strict):
+    visitor_button: VisitorButton | None = None
+    fire_alarm: InputSpec | None = None
+
+
+class GateIdentity(Strict):
+    site: Slug
+    gate_id: Slug
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class StorageConfig(Strict):
+    dir: Path = Path("/var/lib/gate-agent")
+    events_max_rows: int = Field(100_000, ge=100)
+    events_max_age_days: int = Field(90, ge=1)
+    synchronous: Literal["full", "normal"] = "full"
+
+
+class SecurityConfig(Strict):
+    credential_key_file: Path
+    prox_bits: int = Field(24, ge=16, le=64)
+
+
+class TimeWindow(Strict):
+    """A window that belongs to the day it starts on; end <= start crosses midnight."""
+
+    days: list[Weekday] = Field(min_length=1)
+    start: time
+    end: time  # 00:00 as an end means midnight
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> TimeWindow:
+        if self.start == self.end and self.start != time(0):
+            raise ValueError("start and end are equal: the window is empty")
+        return self
+
+
+class ScheduleConfig(Strict):
+    windows: list[TimeWindow] = Field(min_length=1)
+    holidays: Slug | None = None  # a key of [holidays]
+    holiday_windows: list[TimeWindow] = []
+
+
+class DenialThreshold(Strict):
+    count: int = Field(5, ge=1)
+    window_s: float = Field(60, gt=0)
+    lockout_s: float = Field(0, ge=0)  # 0: alarm only
+
+
+class AlarmsConfig(Strict):
+    reader_denials: DenialThreshold = DenialThreshold(count=5, window_s=60, lockout_s=60)
+    card_denials: DenialThreshold = DenialThreshold(count=3, window_s=60, lockout_s=300)
+
+
+class ClockConfig(Strict):
+    sync_marker: str | None = "/run/systemd/timesync/synchronized"
+    untrusted_policy: Literal["ignore_schedules", "residents_only", "deny_scheduled"] = (
+        "ignore_schedules"
+    )
+
+
+class TlsConfig(Strict):
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+
+class MqttConfig(Strict):
+    enabled: bool = True
+    host: str = "localhost"
+    port: int = Field(1883, ge=1, le=65535)
+    protocol: Literal["3.1.1", "5"] = "3.1.1"
+    topic_prefix: str = "gate"
+    client_id: str | None = None
+    username: str | None = None
+    password_file: Path | None = None
+    tls: TlsConfig | None = None
+    keepalive_s: int = Field(30, ge=5, le=3600)
+    reconnect_max_s: float = Field(60, ge=1)
+    status_interval_s: float = Field(60, ge=1)
+    office_public_key: str | None = None  # Ed25519, base64 raw or PEM
+    require_signatures: bool = True
+    max_clock_skew_s: float = Field(300, gt=0)
+    max_payload_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+
+
+class GateConfig(Strict):
+    """The whole configuration file."""
+
+    gate: GateIdentity
+    doors: list[DoorConfig] = Field(min_length=1)
+    inputs: InputsConfig = InputsConfig()
+    storage: StorageConfig = StorageConfig()
+    security: SecurityConfig
+    schedules: dict[Slug, ScheduleConfig] = {}
+    holidays: dict[Slug, list[date]] = {}
+    alarms: AlarmsConfig = AlarmsConfig()
+    clock: ClockConfig = ClockConfig()
+    mqtt: MqttConfig = MqttConfig(enabled=False)
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> GateConfig:
+        problems = []
+        door_ids = [d.id for d in self.doors]
+        if len(set(door_ids)) != len(door_ids):
+            problems.append("door ids must be unique")
+        reader_ids = [r.id for d in self.doors for r in d.readers]
+        if len(set(reader_ids)) != len(reader_ids):
+            problems.append("reader ids must be unique across doors")
+        visitor = self.inputs.visitor_button
+        if visitor and visitor.action == "log_and_open":
+            if visitor.door is None and len(self.doors) > 1:
+                problems.append("inputs.visitor_button.door is needed with several doors")
+            if visitor.door is not None and visitor.door not in door_ids:
+                problems.append(f"inputs.visitor_button.door {visitor.door!r} is not a door")
+        for name, sched in self.schedules.items():
+            if sched.holidays and sched.holidays not in self.holidays:
+                problems.append(f"schedules.{name}.holidays {sched.holidays!r} is not defined")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def door(self, door_id: str) -> DoorConfig:
+        for door in self.doors:
+            if door.id == door_id:
+                return door
+        raise KeyError(door_id)
+
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.gate.timezone)
+
+
+def _error_list(exc: ValidationError) -> list[tuple[str, str]]:
+    out = []
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        out.append((path, err["msg"]))
+    return out
+
+
+def validate_config(data: dict[str, Any], base_dir: Path | None = None) -> GateConfig:
+    """Validate a parsed config; relative paths are taken from ``base_dir``."""
+    try:
+        config = GateConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError("invalid configuration", _error_list(exc)) from None
+    return resolve_paths(config, base_dir) if base_dir else config
+
+
+def resolve_paths(config: GateConfig, base_dir: Path) -> GateConfig:
+    def fix(p: Path | None) -> Path | None:
+        return p if p is None or p.is_absolute() else (base_dir / p).resolve()
+
+    storage = config.storage.model_copy(update={"dir": fix(config.storage.dir)})
+    security = config.security.model_copy(
+        update={"credential_key_file": fix(config.security.credential_key_file)}
+    )
+    mqtt = config.mqtt.model_copy(update={"password_file": fix(config.mqtt.password_file)})
+    if mqtt.tls:
+        tls = mqtt.tls.model_copy(
+            update={k: fix(getattr(mqtt.tls, k)) for k in ("ca_file", "cert_file", "key_file")}
+        )
+        mqtt = mqtt.model_copy(update={"tls": tls})
+    return config.model_copy(update={"storage": storage, "security": security, "mqtt": mqtt})
+
+
+def load_config(path: str | Path) -> GateConfig:
+    """Read and validate a TOML file; ConfigError lists every problem with its key path."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return validate_config(data, path.parent.resolve())

@@ -1,0 +1,165 @@
+"""Payloads that cross a boundary: allow-list rows, import rows, events."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints, model_validator
+
+from agent.models.base import Slug, Strict
+
+Credential = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+HolderId = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+
+
+class HolderKind(StrEnum):
+    RESIDENT = "resident"
+    STAFF = "staff"
+    VISITOR = "visitor"
+    CONTRACTOR = "contractor"
+
+
+def _split_doors(value: Any) -> Any:
+    """CSV writes doors as ``main;side``; empty or ``*`` means every door."""
+    if value is None or value == "" or value == "*":
+        return None
+    if isinstance(value, str):
+        return [d.strip() for d in value.replace(",", ";").split(";") if d.strip()]
+    return value
+
+
+def _blank_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+def _flag(value: Any) -> Any:
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("", "0", "false", "no", "n"):
+            return False
+        if lowered in ("1", "true", "yes", "y"):
+            return True
+    return value
+
+
+Doors = Annotated[list[Slug] | None, BeforeValidator(_split_doors)]
+OptionalText = Annotated[str | None, BeforeValidator(_blank_none)]
+Flag = Annotated[bool, BeforeValidator(_flag)]
+When = Annotated[AwareDatetime | date | None, BeforeValidator(_blank_none)]
+
+
+class EntryFields(Strict):
+    """What every allow-list row carries besides the credential."""
+
+    holder_id: HolderId
+    kind: HolderKind = HolderKind.RESIDENT
+    unit: OptionalText = None
+    doors: Doors = None
+    valid_from: When = None
+    valid_until: When = None
+    schedule: Annotated[Slug | None, BeforeValidator(_blank_none)] = None
+    suspended: Flag = False
+    lockdown_override: Flag = False
+
+    @model_validator(mode="after")
+    def _ordered(self) -> EntryFields:
+        if self.valid_from and self.valid_until:
+            start = _as_instant(self.valid_from, UTC, end=False)
+            if _as_instant(self.valid_until, UTC, end=True) <= start:
+                raise ValueError("valid_until must be after valid_from")
+        return self
+
+
+class ImportRow(EntryFields):
+    """A row of an office file: a raw card number (hashed on import) or a credential."""
+
+    card: OptionalText = None
+    credential: Annotated[Credential | None, BeforeValidator(_blank_none)] = None
+
+    @model_validator(mode="after")
+    def _one_identifier(self) -> ImportRow:
+        if (self.card is None) == (self.credential is None):
+            raise ValueError("give exactly one of card or credential")
+        return self
+
+
+class AllowListEntry(EntryFields):
+    """A row as the gate stores it and the office sends it: hashed, never raw."""
+
+    credential: Credential
+    masked: str = Field("", max_length=32)
+
+
+def _as_instant(value: datetime | date, zone: Any, end: bool) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    day = value + timedelta(days=1) if end else value
+    return datetime.combine(day, time(0), tzinfo=zone)
+
+
+def bounds_utc(entry: EntryFields, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+    """Dates are local days: valid_from a day = its start, valid_until a day = through its end."""
+    start = _as_instant(entry.valid_from, zone, end=False) if entry.valid_from else None
+    stop = _as_instant(entry.valid_until, zone, end=True) if entry.valid_until else None
+    return (
+        start.astimezone(UTC) if start else None,
+        stop.astimezone(UTC) if stop else None,
+    )
+
+
+class EventType(StrEnum):
+    ACCESS_GRANTED = "access_granted"
+    ACCESS_DENIED = "access_denied"
+    EXIT_REQUEST = "exit_request"
+    DOOR_OPENED = "door_opened"
+    DOOR_CLOSED = "door_closed"
+    DOOR_FORCED_OPEN = "door_forced_open"
+    DOOR_FORCED_CLEARED = "door_forced_cleared"
+    DOOR_HELD_OPEN = "door_held_open"
+    DOOR_HELD_CLEARED = "door_held_cleared"
+    VISITOR_REGISTERED = "visitor_registered"
+    FIRE_ALARM = "fire_alarm"
+    FIRE_ALARM_CLEARED = "fire_alarm_cleared"
+    REPEATED_DENIALS = "repeated_denials"
+    LOCKOUT_ENDED = "lockout_ended"
+    MODE_CHANGED = "mode_changed"
+    EVENTS_DROPPED = "events_dropped"
+    READER_FAULT = "reader_fault"
+    AGENT_STARTED = "agent_started"
+    AGENT_STOPPED = "agent_stopped"
+    AGENT_FAULT = "agent_fault"
+    ALLOWLIST_UPDATED = "allowlist_updated"
+    CONFIG_CHANGED = "config_changed"
+    REMOTE_OPEN = "remote_open"
+    SECURITY_ALERT = "security_alert"
+
+
+ALARMS = frozenset(
+    {
+        EventType.DOOR_FORCED_OPEN,
+        EventType.DOOR_HELD_OPEN,
+        EventType.FIRE_ALARM,
+        EventType.REPEATED_DENIALS,
+        EventType.EVENTS_DROPPED,
+        EventType.AGENT_FAULT,
+        EventType.SECURITY_ALERT,
+        EventType.READER_FAULT,
+    }
+)
+
+
+class Event(Strict):
+    """One entry of the gate's event log, as stored and as uploaded."""
+
+    id: str = Field(description="globally unique; the office de-duplicates on it")
+    seq: int = Field(ge=1, description="per-gate, strictly increasing, never reused")
+    time: datetime
+    site: Slug
+    gate: Slug
+    type: EventType
+    severity: Literal["info", "alarm"]
+    door: str | None = None
+    details: dict[str, Any] = {}

@@ -1,0 +1,132 @@
+"""Card numbers as readers deliver them, the text notations people type, and masking.
+
+A raw card number lives only here and in the reader drivers: the agent hashes it
+as soon as it arrives, and every ``repr`` of a card shows the masked form.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Technology(StrEnum):
+    """Card families whose numbers are comparable across reader types."""
+
+    UID = "uid"  # 13.56 MHz (MIFARE, DESFire, NTAG): the chip's UID bytes
+    PROX = "prox"  # 125 kHz (EM4100, HID Prox): the id bits a reader emits
+
+
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+_UID_SEPARATED = re.compile(r"^[0-9a-fA-F]{2}([:\- ][0-9a-fA-F]{2})+$")
+_FAC_CARD = re.compile(r"^(\d{1,3})[:,/](\d{1,5})$")
+
+
+class CardFormatError(ValueError):
+    """A card number in a notation this agent does not understand."""
+
+
+@dataclass(frozen=True, slots=True)
+class CardNumber:
+    """A card's number: family, value and how many bits the source carried."""
+
+    technology: Technology
+    value: int = field(repr=False)
+    bits: int
+
+    def canonical(self, prox_bits: int = 24) -> str:
+        """The one string every reader of this card agrees on; it is what gets hashed.
+
+        125 kHz ids are cut to the site's ``prox_bits`` (24 = facility + card, what a
+        Wiegand-26 reader sends) so an EM4100 serial reader and a Wiegand reader
+        enroll the same card once.
+        """
+        if self.technology is Technology.UID:
+            return "uid:" + self.value.to_bytes(self.bits // 8, "big").hex().upper()
+        return f"prox:{self.value & ((1 << prox_bits) - 1):x}"
+
+    def masked(self) -> str:
+        return mask(self.canonical())
+
+    def __repr__(self) -> str:
+        return f"CardNumber({self.masked()})"
+
+    @classmethod
+    def from_uid(cls, uid: bytes) -> CardNumber:
+        if not 4 <= len(uid) <= 10:
+            raise CardFormatError(f"a UID has 4 to 10 bytes, got {len(uid)}")
+        return cls(Technology.UID, int.from_bytes(uid, "big"), len(uid) * 8)
+
+    @classmethod
+    def from_prox(cls, value: int, bits: int) -> CardNumber:
+        if value < 0 or value >= 1 << bits:
+            raise CardFormatError(f"prox id does not fit in {bits} bits")
+        return cls(Technology.PROX, value, bits)
+
+
+def mask(canonical: str) -> str:
+    """``uid:04A224B2`` -> ``uid:****24B2``; short prox ids keep only two hex digits."""
+    family, _, digits = canonical.partition(":")
+    keep = 4 if family == "uid" else 2
+    return f"{family}:****{digits[-keep:]}"
+
+
+def parse_card(text: str) -> CardNumber:
+    """Read a card number written by a person or an office system.
+
+    Accepted: ``uid:04A224B2`` (or ``nfc:``), ``04:A2:24:B2``, ``em:0A00123456``
+    (10 hex digits of an EM4100 id), ``w26:123:45678`` or ``123,45678`` (facility
+    and card), ``prox:<hex>``.
+    """
+    raw = text.strip()
+    prefix, sep, rest = raw.partition(":")
+    prefix = prefix.lower() if sep else ""
+    try:
+        if prefix in ("uid", "nfc"):
+            return CardNumber.from_uid(_hex_bytes(rest))
+        if prefix == "em":
+            if len(rest) != 10 or not _HEX.match(rest):
+                raise CardFormatError("an EM4100 id is 10 hex digits")
+            return CardNumber.from_prox(int(rest, 16), 40)
+        if prefix in ("w26", "fc"):
+            return _facility_card(rest)
+        if prefix == "prox":
+            if not rest or not _HEX.match(rest) or len(rest) > 16:
+                raise CardFormatError("prox: takes up to 16 hex digits")
+            return CardNumber.from_prox(int(rest, 16), max(24, len(rest) * 4))
+        if _UID_SEPARATED.match(raw):
+            return CardNumber.from_uid(_hex_bytes(raw))
+        if _FAC_CARD.match(raw):
+            return _facility_card(raw)
+    except CardFormatError:
+        raise
+    except ValueError as exc:
+        raise CardFormatError(str(exc)) from None
+    raise CardFormatError("unknown card notation; use uid:HEX, em:HEX10, w26:FAC:CARD or prox:HEX")
+
+
+def _hex_bytes(text: str) -> bytes:
+    digits = re.sub(r"[:\- ]", "", text)
+    if not digits or len(digits) % 2 or not _HEX.match(digits):
+        raise CardFormatError("a UID is an even number of hex digits")
+    return bytes.fromhex(digits)
+
+
+def _facility_card(text: str) -> CardNumber:
+    match = _FAC_CARD.match(text.strip())
+    if not match:
+        raise CardFormatError("facility:card expected, e.g. 123:45678")
+    facility, card = int(match.group(1)), int(match.group(2))
+    if facility > 255 or card > 65535:
+        raise CardFormatError("facility is 0-255 and card 0-65535")
+    return CardNumber.from_prox(facility << 16 | card, 24)
+
+
+@dataclass(frozen=True, slots=True)
+class CardRead:
+    """One card seen by one reader, stamped with the reader's monotonic time."""
+
+    card: CardNumber
+    reader: str
+    at: float

@@ -1,0 +1,86 @@
+"""GPIO backends on gpiozero: a relay output and a debounced input.
+
+The pin factory comes from the driver context, so tests hand in gpiozero's
+``MockFactory`` and a Pi uses lgpio, with no global state touched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gpiozero import DigitalInputDevice, DigitalOutputDevice
+
+from drivers.base import DigitalInput, DriverContext, DriverOptions, Relay
+
+
+class GpioRelayOptions(DriverOptions):
+    pin: int | str
+    active_high: bool = True
+
+
+class GpioRelay(Relay):
+    """A relay on one GPIO line, de-energised the moment it is opened."""
+
+    Options = GpioRelayOptions
+
+    def __init__(self, name: str, options: DriverOptions, context: DriverContext) -> None:
+        super().__init__(name, options, context)
+        assert isinstance(options, GpioRelayOptions)
+        self._device: Any = DigitalOutputDevice(
+            options.pin,
+            active_high=options.active_high,
+            initial_value=False,
+            pin_factory=context.pin_factory,
+        )
+
+    def set_energised(self, energised: bool) -> None:
+        if energised:
+            self._device.on()
+        else:
+            self._device.off()
+
+    @property
+    def is_energised(self) -> bool:
+        return bool(self._device.value)
+
+    def close(self) -> None:
+        if not self._device.closed:
+            self._device.off()
+            self._device.close()
+
+
+class GpioInputOptions(DriverOptions):
+    pin: int | str
+    pull_up: bool = True
+    active_low: bool = True  # a contact to ground reads low when active
+    bounce_s: float | None = 0.05
+
+
+class GpioInput(DigitalInput):
+    """A button or contact on one GPIO line; gpiozero calls back from its own thread."""
+
+    Options = GpioInputOptions
+
+    def __init__(self, name: str, options: DriverOptions, context: DriverContext) -> None:
+        super().__init__(name, options, context)
+        assert isinstance(options, GpioInputOptions)
+        # gpiozero reports value 1 for "pulled away from rest"; map that to active
+        # according to how the contact is wired.
+        self._device: Any = DigitalInputDevice(
+            options.pin,
+            pull_up=options.pull_up,
+            bounce_time=options.bounce_s,
+            pin_factory=context.pin_factory,
+        )
+        self._invert = options.pull_up != options.active_low
+
+    def _open(self) -> None:
+        self._device.when_activated = lambda: self._changed(not self._invert)
+        self._device.when_deactivated = lambda: self._changed(self._invert)
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self._device.value) != self._invert
+
+    def close(self) -> None:
+        self._device.close()

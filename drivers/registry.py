@@ -1,0 +1,46 @@
+"""Backends by name. Config says ``driver = "sim"``; this table says which class that is.
+
+Entries are "module:Class" strings so a backend's hardware library is imported only
+when a config chooses it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from drivers.base import Device, DriverContext
+
+BACKENDS: Mapping[tuple[str, str], str] = MappingProxyType(
+    {
+        ("reader", "sim"): "drivers.sim:SimCardReader",
+        ("relay", "sim"): "drivers.sim:SimRelay",
+        ("relay", "gpio"): "drivers.gpio:GpioRelay",
+        ("input", "sim"): "drivers.sim:SimInput",
+        ("input", "gpio"): "drivers.gpio:GpioInput",
+    }
+)
+
+
+def names(kind: str) -> list[str]:
+    return sorted(name for k, name in BACKENDS if k == kind)
+
+
+def backend(kind: str, name: str) -> type[Device]:
+    """The class registered for (kind, name); KeyError names the choices."""
+    try:
+        target = BACKENDS[(kind, name)]
+    except KeyError:
+        raise KeyError(f"no {kind} driver {name!r}; choose from {names(kind)}") from None
+    module_name, _, class_name = target.partition(":")
+    cls: type[Device] = getattr(importlib.import_module(module_name), class_name)
+    return cls
+
+
+def create(
+    kind: str, name: str, device_id: str, options: Mapping[str, Any], context: DriverContext
+) -> Device:
+    cls = backend(kind, name)
+    return cls(device_id, cls.Options.model_validate(dict(options)), context)

@@ -1,0 +1,74 @@
+"""Simulated twins of every device: they record timestamped state and take stimuli."""
+
+from __future__ import annotations
+
+import threading
+
+from drivers.base import CardReader, DigitalInput, DriverContext, DriverOptions, Relay
+from drivers.cards import CardRead, parse_card
+
+
+class SimCardReader(CardReader):
+    """A reader a test or the control socket taps cards on with ``present``."""
+
+    def __init__(self, name: str, options: DriverOptions, context: DriverContext) -> None:
+        super().__init__(name, options, context)
+        self.presented: list[tuple[float, str]] = []  # (monotonic time, masked card)
+
+    def present(self, card: str) -> CardRead:
+        """Tap a card given in any notation ``parse_card`` reads."""
+        number = parse_card(card)
+        read = CardRead(number, self.name, self.context.clock.monotonic())
+        self.presented.append((read.at, number.masked()))
+        self._deliver(read)
+        return read
+
+    def garble(self, why: str = "checksum") -> None:
+        """Feed a frame that fails to decode, as line noise would."""
+        self._frame_error(why)
+
+
+class SimRelay(Relay):
+    """A relay whose every change is kept as (monotonic time, energised)."""
+
+    def __init__(self, name: str, options: DriverOptions, context: DriverContext) -> None:
+        super().__init__(name, options, context)
+        self._energised = False
+        self._lock = threading.Lock()
+        self.history: list[tuple[float, bool]] = []
+
+    def set_energised(self, energised: bool) -> None:
+        with self._lock:
+            if self.history and energised == self._energised:
+                return
+            self._energised = energised
+            self.history.append((self.context.clock.monotonic(), energised))
+
+    @property
+    def is_energised(self) -> bool:
+        return self._energised
+
+
+class SimInput(DigitalInput):
+    """A button, contact or alarm input driven by ``press``, ``set`` and friends."""
+
+    def __init__(self, name: str, options: DriverOptions, context: DriverContext) -> None:
+        super().__init__(name, options, context)
+        self._active = False
+        self.history: list[tuple[float, bool]] = []
+
+    def set(self, active: bool) -> None:
+        if active == self._active:
+            return
+        self._active = active
+        self.history.append((self.context.clock.monotonic(), active))
+        self._changed(active)
+
+    def press(self) -> None:
+        """A momentary push: active, then released."""
+        self.set(True)
+        self.set(False)
+
+    @property
+    def is_active(self) -> bool:
+        return self._active

@@ -1,0 +1,144 @@
+"""Shared fixtures: configs in temp folders, Apps on a manual clock, a helper to drive them."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.app import App
+from agent.clock import ManualClock
+from agent.credentials import write_new_key
+from agent.models.config import GateConfig, validate_config
+from agent.models.wire import AllowListEntry
+
+ROOT = Path(__file__).resolve().parent.parent
+
+BASE: dict[str, Any] = {
+    "gate": {"site": "test-site", "gate_id": "g1", "timezone": "Africa/Cairo"},
+    "storage": {"dir": "state", "events_max_rows": 1000, "events_max_age_days": 30},
+    "security": {"credential_key_file": "site.key"},
+    "clock": {"sync_marker": "", "untrusted_policy": "residents_only"},
+    "doors": [
+        {
+            "id": "main",
+            "pulse_s": 5.0,
+            "held_open_s": 30.0,
+            "readers": [{"id": "main-in"}],
+            "relay": {"driver": "sim"},
+            "contact": {"driver": "sim"},
+            "exit_button": {"driver": "sim"},
+        },
+        {
+            "id": "side",
+            "pulse_s": 3.0,
+            "fail_mode": "safe",
+            "release_on_fire": False,
+            "readers": [{"id": "side-in"}],
+            "relay": {"driver": "sim"},
+        },
+    ],
+    "inputs": {
+        "visitor_button": {"driver": "sim", "action": "log_and_open", "door": "main"},
+        "fire_alarm": {"driver": "sim"},
+    },
+    "holidays": {"public": ["2026-06-03"]},
+    "schedules": {
+        "day": {
+            "holidays": "public",
+            "windows": [
+                {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "18:00"}
+            ],
+        },
+        "night": {"windows": [{"days": ["fri"], "start": "22:00", "end": "06:00"}]},
+    },
+    "alarms": {
+        "reader_denials": {"count": 5, "window_s": 60, "lockout_s": 30},
+        "card_denials": {"count": 3, "window_s": 60, "lockout_s": 120},
+    },
+}
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[..., GateConfig]:
+    key = tmp_path / "site.key"
+    if not key.exists():
+        write_new_key(key)
+
+    def make(**override: Any) -> GateConfig:
+        return validate_config(merge(BASE, override), tmp_path)
+
+    return make
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    # Wednesday 2026-06-10 10:00 in Cairo (UTC+3 in summer)
+    return ManualClock(datetime(2026, 6, 10, 7, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def make_app(
+    make_config: Callable[..., GateConfig], clock: ManualClock
+) -> Iterator[Callable[..., App]]:
+    apps: list[App] = []
+
+    def make(config: GateConfig | None = None, **kwargs: Any) -> App:
+        app = App(config or make_config(), clock=kwargs.pop("clock", clock), **kwargs)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.stop()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., App]) -> App:
+    """An App started without its thread: tests pump the loop on a manual clock."""
+    gate = make_app()
+    gate.start(threaded=False)
+    gate.loop.pump()
+    return gate
+
+
+def enroll(app: App, card: str, version: int = 1, **fields: Any) -> AllowListEntry:
+    """Put one card on the app's list (replacing the list)."""
+    from drivers.cards import parse_card
+
+    number = parse_card(card)
+    entry = AllowListEntry(
+        credential=app.hasher.credential(number),
+        masked=app.hasher.masked(number),
+        **{"holder_id": "R-1", **fields},
+    )
+    app.allowlist.replace([entry], version)
+    return entry
+
+
+def tap(app: App, card: str, reader: str = "main-in") -> dict[str, Any]:
+    from drivers.sim import SimCardReader
+
+    device = app.readers[reader]
+    assert isinstance(device, SimCardReader)
+    device.present(card)
+    app.loop.pump()
+    return app.last_decisions[reader]
+
+
+def types(app: App, since: int = 0) -> list[str]:
+    return [e.type.value for e in app.events.recent(1000) if e.seq > since]
