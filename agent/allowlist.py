@@ -134,13 +134,15 @@ class AllowListStore:
             return [dict(zip(COLUMNS, row, strict=True)) for row in cur]
 
     def replace(self, entries: Iterable[AllowListEntry], version: int) -> int:
-        """Swap in a whole new list in one transaction; returns its size."""
-        rows = [to_row(e, self.zone) for e in entries]
+        """Swap in a whole new list in one transaction; returns its size.
+
+        Rows stream from ``entries`` into SQLite, so a large list is never held twice.
+        """
         with self._write_lock, transaction(self._write) as conn:
             conn.execute("DELETE FROM allowlist")
-            conn.executemany(_INSERT, rows)
+            conn.executemany(_INSERT, (to_row(e, self.zone) for e in entries))
             _set_version(conn, version)
-        return len(rows)
+            return int(conn.execute("SELECT count(*) FROM allowlist").fetchone()[0])
 
     def patch(
         self,

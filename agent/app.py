@@ -23,6 +23,7 @@ from agent.decision import SUSPICIOUS, DecisionContext, GateMode, decide
 from agent.door import Door
 from agent.errors import FatalError
 from agent.eventlog import EventLog
+from agent.instance import InstanceLock
 from agent.loop import CoreLoop
 from agent.models.config import GateConfig, InputSpec
 from agent.models.wire import Event, EventType
@@ -59,6 +60,7 @@ class App:
             config.security.credential_key_file, config.security.prox_bits
         )
         self.state_dir = config.storage.dir
+        self._instance = InstanceLock(self.state_dir)
         self.control_path = control_socket or self.state_dir / "control.sock"
         self.allowlist = AllowListStore(self.state_dir / "allowlist.db", self.zone)
         self.events = EventLog(
@@ -152,6 +154,8 @@ class App:
         """Stop in reverse order; doors end locked whatever happens on the way."""
         if not self._running:
             self.lock_all()
+            if not self._stopped.is_set():
+                self._close_stores()
             return
         self._running = False
         self.notifier.stopping()
@@ -168,11 +172,15 @@ class App:
                 _quietly(device.close)
             for door in self.doors.values():
                 _quietly(door.relay.close)
-            self.state.close()
-            self.events.close()
-            self.allowlist.close()
-            self._stopped.set()
+            self._close_stores()
             log.info("gate stopped; doors locked")
+
+    def _close_stores(self) -> None:
+        self.state.close()
+        self.events.close()
+        self.allowlist.close()
+        self._instance.release()
+        self._stopped.set()
 
     def _final_lock(self) -> None:
         for door in self.doors.values():

@@ -159,7 +159,7 @@ class ControlServer:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-        self.path.unlink(missing_ok=True)
+            self.path.unlink(missing_ok=True)  # only a socket this server made
 
 
 def _remove_stale(path: Path) -> None:

@@ -1,0 +1,50 @@
+"""What every benchmark prints besides its numbers: the machine and percentiles."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import statistics
+from typing import Any
+
+
+def machine() -> dict[str, Any]:
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.release()}",
+    }
+
+
+def percentiles_ms(samples_s: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_s)
+    cuts = statistics.quantiles(ordered, n=100, method="inclusive")
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 3),
+        "p99_ms": round(cuts[98] * 1000, 3),
+        "max_ms": round(ordered[-1] * 1000, 3),
+        "samples": len(ordered),
+    }
+
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def current_rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return 0.0

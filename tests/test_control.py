@@ -1,0 +1,88 @@
+"""The running agent driven from another process through its control socket."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+from tests.helpers import AgentProcess, cli, write_sim_config
+
+
+def test_sim_socket_end_to_end(tmp_path: Path) -> None:
+    config = write_sim_config(tmp_path)
+    imported = tmp_path / "list.csv"
+    imported.write_text("card,holder_id,doors\nuid:04A1B2C3,R-9,pedestrian\n")
+    cli(config, "allowlist", "import", str(imported))
+    agent = AgentProcess(config)
+    try:
+        out = cli(config, "sim", "tap", "04:a1:b2:c3", "--door", "pedestrian").stdout
+        assert out.startswith("GRANTED (granted)") and "R-9" in out and "04A1B2C3" not in out
+        out = cli(config, "sim", "tap", "uid:04A1B2C3", "--door", "vehicle").stdout
+        assert out.startswith("DENIED (wrong_door)")
+        assert "UNLOCKED" in cli(config, "sim", "press", "visitor").stdout
+        out = cli(config, "sim", "door", "open", "--door", "vehicle").stdout
+        assert "door_forced_open" in out
+        cli(config, "sim", "door", "close", "--door", "vehicle")
+        out = cli(config, "sim", "fire", "on").stdout
+        assert "mode release" in out
+        cli(config, "sim", "fire", "off")
+        status = agent.status()
+        assert status["mode"] == "normal" and status["allowlist"]["size"] == 1
+        assert status["doors"]["vehicle"]["locked"] and not status["doors"]["vehicle"]["forced"]
+        bad = cli(config, "sim", "tap", "nonsense", check=False)
+        assert bad.returncode == 1 and "card:" in bad.stderr
+        bad = cli(config, "sim", "tap", "uid:04A1B2C3", "--door", "roof", check=False)
+        assert bad.returncode == 1 and "no door 'roof'" in bad.stderr
+        assert agent.terminate() == 0
+    finally:
+        agent.terminate(signal.SIGKILL)
+    events = json.loads(cli(config, "events", "--json", "--limit", "100").stdout)
+    kinds = [e["type"] for e in events]
+    assert kinds[:2] == ["allowlist_updated", "agent_started"] and kinds[-1] == "agent_stopped"
+    assert {
+        "access_granted",
+        "access_denied",
+        "visitor_registered",
+        "door_forced_open",
+        "fire_alarm",
+        "fire_alarm_cleared",
+    } <= set(kinds)
+    log = agent.log.read_text()
+    assert "GRANT door=pedestrian" in log and "04A1B2C3" not in log
+    assert "not running" in cli(config, "status").stdout
+
+
+def test_restart_keeps_sequence_numbers(tmp_path: Path) -> None:
+    config = write_sim_config(tmp_path)
+    first = AgentProcess(config)
+    cli(config, "sim", "tap", "uid:0000AAAA")
+    first.terminate(signal.SIGKILL)  # no clean shutdown at all
+    seqs_before = [e["seq"] for e in json.loads(cli(config, "events", "--json").stdout)]
+    second = AgentProcess(config)
+    cli(config, "sim", "tap", "uid:0000AAAA")
+    assert second.terminate() == 0
+    events = json.loads(cli(config, "events", "--json", "--limit", "100").stdout)
+    seqs = [e["seq"] for e in events]
+    assert seqs == sorted(set(seqs)) and seqs[: len(seqs_before)] == seqs_before
+    assert len({e["id"] for e in events}) == len(events)
+
+
+def test_second_agent_on_same_state_refuses(tmp_path: Path) -> None:
+    config = write_sim_config(tmp_path)
+    agent = AgentProcess(config)
+    try:
+        import subprocess
+        import sys
+
+        second = subprocess.run(
+            [sys.executable, "-m", "agent.cli", "run", "-c", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert second.returncode == 1 and "already running" in second.stderr
+        assert agent.status()["running"]
+    finally:
+        agent.terminate()

@@ -1,0 +1,31 @@
+import socket
+from pathlib import Path
+
+from agent.app import App
+from agent.systemd import Notifier
+
+
+def test_notify_ready_watchdog_stopping(tmp_path: Path, make_config, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    address = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(address)
+        server.settimeout(5)
+        monkeypatch.setenv("NOTIFY_SOCKET", address)
+        monkeypatch.setenv("WATCHDOG_USEC", "2000000")
+        notifier = Notifier()
+        assert notifier.watchdog_interval == 1.0
+        app = App(make_config(), notifier=notifier)
+        app.start(threaded=True)
+        messages = {server.recv(4096).decode() for _ in range(2)}
+        assert any(m.startswith("READY=1") for m in messages)
+        assert "WATCHDOG=1" in messages
+        app.stop()
+        later = set()
+        while b"STOPPING=1" not in later:
+            later.add(server.recv(4096))  # raises on timeout if STOPPING never comes
+
+
+def test_no_socket_no_op() -> None:
+    notifier = Notifier("")
+    assert not notifier.enabled
+    notifier.ready()
