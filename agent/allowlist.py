@@ -39,6 +39,10 @@ _INSERT = (
     f"INSERT OR REPLACE INTO allowlist ({', '.join(COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in COLUMNS)})"
 )
+_STAGE = (
+    f"INSERT INTO staging (snapshot_id, {', '.join(COLUMNS)}) "
+    f"VALUES (?, {', '.join('?' for _ in COLUMNS)})"
+)
 _LOOKUP = f"SELECT {', '.join(COLUMNS)} FROM allowlist WHERE credential = ?"
 
 
@@ -59,6 +63,18 @@ def create_schema(conn: sqlite3.Connection) -> None:
         columns, pk="credential", not_null={"holder_id", "kind"}, if_not_exists=True
     )
     db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)  # type: ignore[union-attr]
+    # a snapshot arriving in chunks is staged here until every chunk is in
+    db["staging"].create(  # type: ignore[union-attr]
+        {"snapshot_id": str, **columns},
+        pk="credential",
+        not_null={"snapshot_id"},
+        if_not_exists=True,
+    )
+    db["staging_chunks"].create(  # type: ignore[union-attr]
+        {"snapshot_id": str, "chunk": int, "chunks": int, "version": int},
+        pk=("snapshot_id", "chunk"),
+        if_not_exists=True,
+    )
 
 
 def to_row(entry: AllowListEntry, zone: ZoneInfo) -> tuple[Any, ...]:
@@ -161,6 +177,76 @@ class AllowListStore:
             conn.executemany("DELETE FROM allowlist WHERE credential = ?", [(c,) for c in removals])
             conn.executemany(_INSERT, rows)
             _set_version(conn, version)
+
+    def stage(
+        self,
+        snapshot_id: str,
+        version: int,
+        chunk: int,
+        chunks: int,
+        entries: Iterable[AllowListEntry],
+    ) -> bool:
+        """Stage one chunk (a repeat is ignored); True when every chunk is staged.
+
+        A chunk of another snapshot discards whatever was staged before: the newest
+        snapshot wins. A credential listed twice fails the whole snapshot.
+        """
+        with self._write_lock, transaction(self._write) as conn:
+            _refuse_old(conn, version)
+            conn.execute("DELETE FROM staging WHERE snapshot_id != ?", (snapshot_id,))
+            conn.execute("DELETE FROM staging_chunks WHERE snapshot_id != ?", (snapshot_id,))
+            plan = conn.execute(
+                "SELECT DISTINCT chunks, version FROM staging_chunks WHERE snapshot_id = ?",
+                (snapshot_id,),
+            ).fetchall()
+            if plan and plan != [(chunks, version)]:
+                raise ImportRejected("chunks or version differ within one snapshot")
+            seen = conn.execute(
+                "SELECT 1 FROM staging_chunks WHERE snapshot_id = ? AND chunk = ?",
+                (snapshot_id, chunk),
+            ).fetchone()
+            if not seen:
+                try:
+                    conn.executemany(
+                        _STAGE, ((snapshot_id, *to_row(e, self.zone)) for e in entries)
+                    )
+                except sqlite3.IntegrityError:
+                    raise ImportRejected("a credential appears twice in the snapshot") from None
+                conn.execute(
+                    "INSERT INTO staging_chunks VALUES (?, ?, ?, ?)",
+                    (snapshot_id, chunk, chunks, version),
+                )
+            have = conn.execute(
+                "SELECT count(*) FROM staging_chunks WHERE snapshot_id = ?", (snapshot_id,)
+            ).fetchone()[0]
+        return int(have) == chunks
+
+    def commit_staged(self, snapshot_id: str, version: int) -> int:
+        """Swap the staged snapshot in, in one transaction; returns the new size."""
+        cols = ", ".join(COLUMNS)
+        with self._write_lock, transaction(self._write) as conn:
+            _refuse_old(conn, version)
+            conn.execute("DELETE FROM allowlist")
+            conn.execute(
+                f"INSERT INTO allowlist ({cols}) SELECT {cols} FROM staging WHERE snapshot_id = ?",
+                (snapshot_id,),
+            )
+            conn.execute("DELETE FROM staging")
+            conn.execute("DELETE FROM staging_chunks")
+            _set_version(conn, version)
+            return int(conn.execute("SELECT count(*) FROM allowlist").fetchone()[0])
+
+    def discard_staged(self) -> None:
+        with self._write_lock, transaction(self._write) as conn:
+            conn.execute("DELETE FROM staging")
+            conn.execute("DELETE FROM staging_chunks")
+
+
+def _refuse_old(conn: sqlite3.Connection, version: int) -> None:
+    """A snapshot must be newer than the list held: an old signed one cannot roll back."""
+    row = conn.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+    if row is not None and version <= int(row[0]):
+        raise ImportRejected(f"snapshot version {version} is not newer than {row[0]}")
 
 
 def _set_version(conn: sqlite3.Connection, version: int) -> None:

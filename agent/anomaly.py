@@ -27,6 +27,9 @@ class DenialWatch:
         self._seen: dict[tuple[str, str], deque[float]] = {}
         self._locked_until: dict[tuple[str, str], float] = {}
 
+    def reconfigure(self, config: AlarmsConfig) -> None:
+        self._limits = {"reader": config.reader_denials, "card": config.card_denials}
+
     def record(self, reader: str, credential: str, now: float) -> list[Trip]:
         trips = []
         for scope, key in (("reader", reader), ("card", credential)):

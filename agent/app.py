@@ -50,8 +50,13 @@ class App:
         pin_factory: Any = None,
         control_socket: Path | None = None,
         notifier: Notifier | None = None,
+        base_config: GateConfig | None = None,
+        config_revision: int = 0,
     ) -> None:
         self.config = config
+        self.base_config = base_config or config  # the installer's file, before office changes
+        self.config_revision = config_revision
+        self.restart_requested = False
         self.clock: Clock = clock or SystemClock(config.clock.sync_marker or None)
         self.zone = config.zone()
         self.loop = CoreLoop(self.clock, self._on_fault)
@@ -81,6 +86,7 @@ class App:
         self._remote_release = self.state.get_bool("remote_release")
         self._fire = False
         self._stopped = threading.Event()
+        self._stop_lock = threading.Lock()
         self._running = False
         self._extra_parts: list[Any] = []  # started after the core, stopped before it
 
@@ -152,6 +158,10 @@ class App:
 
     def stop(self) -> None:
         """Stop in reverse order; doors end locked whatever happens on the way."""
+        with self._stop_lock:
+            self._stop()
+
+    def _stop(self) -> None:
         if not self._running:
             self.lock_all()
             if not self._stopped.is_set():
@@ -187,6 +197,20 @@ class App:
             door.released = False
             door.lock()
         self.emit(EventType.AGENT_STOPPED)
+
+    def reconfigure(self, config: GateConfig, revision: int) -> None:
+        """Apply a config whose devices are unchanged, on the core loop, without a restart."""
+        self.config = config
+        self.config_revision = revision
+        self.schedules = compile_all(config.schedules, config.holidays)
+        self.watch.reconfigure(config.alarms)
+        for door_cfg in config.doors:
+            self.doors[door_cfg.id].config = door_cfg
+
+    def request_restart(self) -> None:
+        """Stop soon so the runner starts a fresh App (devices changed)."""
+        self.restart_requested = True
+        threading.Timer(0.2, self.stop).start()
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._stopped.wait(timeout)
@@ -399,6 +423,7 @@ class App:
             "last_seq": self.events.last_seq(),
             "doors": {d.id: d.snapshot() for d in self.doors.values()},
             "readers": {r.name: {"frame_errors": r.frame_errors} for r in self.readers.values()},
+            "config_revision": self.config_revision,
             "uptime_s": round(self.clock.monotonic() - self.started_at, 1),
             "recent_events": [e.model_dump(mode="json") for e in self.events.recent(recent)],
         }

@@ -39,15 +39,14 @@ def _print(data: Any) -> None:
 
 # -- commands ------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
-    from agent.app import App
-    from agent.control import ControlServer
-    from agent.systemd import Notifier
+    from agent.remote_config import effective_config
 
-    config = _config(args)
-    app = App(config, notifier=Notifier())
-    app.add_part(ControlServer(app, app.control_path))
-    _add_uplink(app)
+    base = _config(args)
+    # A bulk job on another thread (a 100k snapshot) must not hold the GIL for the
+    # default 5 ms slices while a card waits.
+    sys.setswitchinterval(0.0005)
     stop = threading.Event()
+    current: list[Any] = []
 
     def on_signal(signum: int, _frame: Any) -> None:
         log.info("signal %s: stopping", signal.Signals(signum).name)
@@ -55,31 +54,45 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    atexit.register(app.lock_all)
-    threading.excepthook = _lock_on_thread_crash(app, threading.excepthook)
-    try:
-        if args.demo and app.allowlist.count() == 0:
-            _demo_import(app, config, Path(args.config or default_config_path()))
-        app.start()
-        if args.demo:
-            from agent.demo import play
+    atexit.register(lambda: [app.lock_all() for app in current])
+    first = True
+    while True:
+        config, revision, problem = effective_config(base)
+        if problem:
+            log.error(problem)
+        app = _build_app(config, base, revision)
+        current[:] = [app]
+        threading.excepthook = _lock_on_thread_crash(app, threading.__excepthook__)
+        try:
+            if first and args.demo and app.allowlist.count() == 0:
+                _demo_import(app, config, Path(args.config or default_config_path()))
+            app.start()
+            if first and args.demo:
+                from agent.demo import play
 
-            threading.Thread(target=play, args=(app, 1.0, stop), daemon=True).start()
-        while not stop.wait(0.5):
-            if app.wait(0):
-                break
-    finally:
-        app.stop()
-    return 0
+                threading.Thread(target=play, args=(app, 1.0, stop), daemon=True).start()
+            while not stop.wait(0.2) and not app.wait(0):
+                pass
+        finally:
+            app.stop()
+        first = False
+        if not app.restart_requested or stop.is_set():
+            return 0
+        log.info("restarting with the new configuration")
 
 
-def _add_uplink(app: Any) -> None:
-    """Attach the office link when the config enables it (see agent.uplink)."""
-    if not app.config.mqtt.enabled:
-        return
-    from agent.uplink import attach
+def _build_app(config: GateConfig, base: GateConfig, revision: int) -> Any:
+    from agent.app import App
+    from agent.control import ControlServer
+    from agent.systemd import Notifier
 
-    attach(app)
+    app = App(config, notifier=Notifier(), base_config=base, config_revision=revision)
+    app.add_part(ControlServer(app, app.control_path))
+    if config.mqtt.enabled:
+        from agent.uplink import attach
+
+        attach(app)
+    return app
 
 
 def _lock_on_thread_crash(app: Any, previous: Any) -> Any:

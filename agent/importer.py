@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from agent.credentials import CredentialHasher
 from agent.errors import ImportRejected
 from agent.models.config import GateConfig
-from agent.models.wire import AllowListEntry, ImportRow
+from agent.models.wire import AllowListEntry, EntryFields, ImportRow
 from drivers.cards import CardFormatError, parse_card
 
 MAX_LISTED_ERRORS = 20
@@ -102,14 +102,24 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def reference_errors(entry: EntryFields, config: GateConfig) -> list[tuple[str, str]]:
+    """(field, message) for each door or schedule an entry names that this gate lacks."""
+    problems = []
+    bad_doors = sorted(set(entry.doors or ()) - {d.id for d in config.doors})
+    if bad_doors:
+        problems.append(("doors", f"unknown door(s) {', '.join(bad_doors)}"))
+    if entry.schedule and entry.schedule not in config.schedules:
+        problems.append(("schedule", f"unknown schedule {entry.schedule!r}"))
+    return problems
+
+
 def build_entries(
     rows: Iterable[tuple[int, dict[str, Any]]],
-    config: GateConfig,
+    config: GateConfig | None,
     hasher: CredentialHasher,
     source: str = "file",
 ) -> list[AllowListEntry]:
-    """Validate, hash and cross-check rows against the config; raise RowErrors for any fault."""
-    doors = {d.id for d in config.doors}
+    """Validate, hash and cross-check rows (against ``config`` if given); RowErrors on any fault."""
     errors: list[tuple[int, str]] = []
     entries: list[AllowListEntry] = []
     first_line: dict[str, int] = {}
@@ -128,11 +138,8 @@ def build_entries(
             credential, masked = hasher.credential(card), hasher.masked(card)
         else:
             credential, masked = row.credential or "", ""
-        bad_doors = sorted(set(row.doors or ()) - doors)
-        if bad_doors:
-            errors.append((line, f"doors: unknown door(s) {', '.join(bad_doors)}"))
-        if row.schedule and row.schedule not in config.schedules:
-            errors.append((line, f"schedule: unknown schedule {row.schedule!r}"))
+        if config is not None:
+            errors.extend((line, f"{name}: {m}") for name, m in reference_errors(row, config))
         if credential in first_line:
             errors.append((line, f"same card as line {first_line[credential]}"))
         first_line.setdefault(credential, line)

@@ -7,6 +7,7 @@ lockouts are checked without sleeping.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import logging
@@ -62,8 +63,12 @@ class CoreLoop:
         self._queue.put(_WAKE)
         return timer
 
-    def run_sync(self, fn: Callable[..., Any], *args: Any, timeout: float = 5.0) -> Any:
+    def run_sync(
+        self, fn: Callable[..., Any], *args: Any, timeout: float = 5.0, **kwargs: Any
+    ) -> Any:
         """Run ``fn`` on the loop and return its result (runs inline if not threaded)."""
+        if kwargs:
+            fn = functools.partial(fn, **kwargs)
         if self._thread is None or threading.current_thread() is self._thread:
             self.pump()
             return fn(*args)

@@ -142,3 +142,44 @@ def tap(app: App, card: str, reader: str = "main-in") -> dict[str, Any]:
 
 def types(app: App, since: int = 0) -> list[str]:
     return [e.type.value for e in app.events.recent(1000) if e.seq > since]
+
+
+# -- brokers and the office --------------------------------------------------------------
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Any]:
+    from tests.broker import Mosquitto
+
+    server = Mosquitto(tmp_path / "broker")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def office_key(tmp_path: Path) -> Any:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    (tmp_path / "office.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return key
+
+
+def mqtt_table(broker: Any, office_key: Any, **extra: Any) -> dict[str, Any]:
+    from agent.signing import public_key_text
+
+    return {
+        "enabled": True,
+        "host": broker.host,
+        "port": broker.port,
+        "office_public_key": public_key_text(office_key),
+        "reconnect_max_s": 2,
+        "status_interval_s": 5,
+        **extra,
+    }

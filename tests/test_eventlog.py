@@ -56,7 +56,9 @@ def test_retention_drops_sent_first_and_counts_unsent_losses(
 
 
 def test_app_raises_an_alarm_for_dropped_events(make_app, make_config) -> None:  # type: ignore[no-untyped-def]
-    config = make_config(storage={"events_max_rows": 100}, mqtt={"enabled": True})
+    config = make_config(
+        storage={"events_max_rows": 100}, mqtt={"enabled": True, "require_signatures": False}
+    )
     app = make_app(config)
     for _ in range(150):
         app.events.append(EventType.DOOR_OPENED)

@@ -183,6 +183,21 @@ class MqttConfig(Strict):
     max_clock_skew_s: float = Field(300, gt=0)
     max_payload_bytes: int = Field(16 * 1024 * 1024, ge=1024)
 
+    @field_validator("office_public_key")
+    @classmethod
+    def _key_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            from agent.signing import parse_public_key
+
+            parse_public_key(value)
+        return value
+
+    @model_validator(mode="after")
+    def _key_when_signing(self) -> MqttConfig:
+        if self.enabled and self.require_signatures and not self.office_public_key:
+            raise ValueError("office_public_key is required while require_signatures is on")
+        return self
+
 
 class GateConfig(Strict):
     """The whole configuration file."""

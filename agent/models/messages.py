@@ -1,0 +1,127 @@
+"""MQTT payloads between gate and office. JSON Schemas in config/schemas/ come from here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from agent.models.base import Slug, Strict
+from agent.models.wire import AllowListEntry, Credential, Event
+
+MAX_CHUNK_ENTRIES = 20_000
+
+
+class SnapshotChunk(Strict):
+    """One part of a full allow-list. The list switches when every chunk has arrived."""
+
+    version: int = Field(ge=1, description="must be newer than the gate's version")
+    snapshot_id: str = Field(min_length=8, max_length=64)
+    chunk: int = Field(ge=0)
+    chunks: int = Field(ge=1, le=10_000)
+    entries: list[AllowListEntry] = Field(max_length=MAX_CHUNK_ENTRIES)
+
+    @model_validator(mode="after")
+    def _chunk_in_range(self) -> SnapshotChunk:
+        if self.chunk >= self.chunks:
+            raise ValueError("chunk must be below chunks")
+        return self
+
+
+class AllowListPatch(Strict):
+    """Changes from ``base_version`` to ``version``; refused on any other base."""
+
+    base_version: int = Field(ge=0)
+    version: int = Field(ge=1)
+    upserts: list[AllowListEntry] = Field(default=[], max_length=MAX_CHUNK_ENTRIES)
+    removals: list[Credential] = Field(default=[], max_length=MAX_CHUNK_ENTRIES)
+
+    @model_validator(mode="after")
+    def _forward(self) -> AllowListPatch:
+        if self.version <= self.base_version:
+            raise ValueError("version must be greater than base_version")
+        return self
+
+
+class AllowListAck(Strict):
+    ok: bool
+    kind: Literal["snapshot", "patch"] | None = None
+    version: int | None = Field(None, description="the version the gate now holds")
+    snapshot_id: str | None = None
+    error: str | None = None
+    errors: list[str] = []
+
+
+class AllowListRequest(Strict):
+    """The gate asks for a full snapshot (after a refused patch, or on command)."""
+
+    have_version: int | None
+    reason: str
+
+
+class ConfigSet(Strict):
+    """Sections of the gate config to replace; validated with the same models as the file."""
+
+    revision: int = Field(ge=1, description="must be greater than the gate's revision")
+    config: dict[str, Any]
+
+
+class FieldError(Strict):
+    path: str
+    message: str
+
+
+class ConfigAck(Strict):
+    ok: bool
+    revision: int | None = None
+    restart_required: bool = False
+    error: str | None = None
+    errors: list[FieldError] = []
+
+
+class Command(Strict):
+    """``<root>/cmd/<name>``: open, lockdown, release, resync, status."""
+
+    request_id: str = Field(min_length=1, max_length=64)
+    door: Slug | None = None
+    on: bool | None = None
+
+
+class CommandAck(Strict):
+    request_id: str | None
+    command: str
+    ok: bool
+    error: str | None = None
+    result: dict[str, Any] | None = None
+
+
+class GateStatus(Strict):
+    """Retained on ``<root>/status``; the last will says ``online: false``."""
+
+    online: bool
+    site: str
+    gate: str
+    time: datetime | None = None
+    version: str | None = None
+    mode: str | None = None
+    clock_trusted: bool | None = None
+    allowlist_version: int | None = None
+    allowlist_size: int | None = None
+    outbox_depth: int | None = None
+    config_revision: int | None = None
+    doors: dict[str, dict[str, Any]] = {}
+
+
+SCHEMAS: dict[str, type[Strict]] = {
+    "event": Event,
+    "allowlist-snapshot": SnapshotChunk,
+    "allowlist-patch": AllowListPatch,
+    "allowlist-ack": AllowListAck,
+    "allowlist-request": AllowListRequest,
+    "config-set": ConfigSet,
+    "config-ack": ConfigAck,
+    "command": Command,
+    "command-ack": CommandAck,
+    "status": GateStatus,
+}

@@ -1,0 +1,212 @@
+"""paho-mqtt behind a small surface. The only module that imports paho.
+
+Connects in the background and reconnects with capped backoff; callbacks arrive on
+paho's network thread and must not block.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+
+from agent.models.config import MqttConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Will:
+    topic: str
+    payload: bytes
+    retain: bool = True
+
+
+@dataclass
+class MqttSettings:
+    """Everything needed to reach a broker; built from ``[mqtt]`` or office flags."""
+
+    host: str
+    port: int
+    client_id: str
+    protocol: str = "3.1.1"
+    username: str | None = None
+    password: str | None = None
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    tls: bool = False
+    keepalive_s: int = 30
+    reconnect_min_s: float = 1.0
+    reconnect_max_s: float = 60.0
+    clean_session: bool = True
+    will: Will | None = None
+    max_inflight: int = 100
+
+    @classmethod
+    def from_config(cls, config: MqttConfig, client_id: str, will: Will | None) -> MqttSettings:
+        password = None
+        if config.password_file is not None:
+            password = Path(config.password_file).read_text().strip()
+        tls = config.tls
+        return cls(
+            host=config.host,
+            port=config.port,
+            client_id=config.client_id or client_id,
+            protocol=config.protocol,
+            username=config.username,
+            password=password,
+            tls=tls is not None,
+            ca_file=tls.ca_file if tls else None,
+            cert_file=tls.cert_file if tls else None,
+            key_file=tls.key_file if tls else None,
+            keepalive_s=config.keepalive_s,
+            reconnect_max_s=config.reconnect_max_s,
+            will=will,
+        )
+
+
+@dataclass
+class Handlers:
+    """What the owner wants to hear about. All run on paho's thread."""
+
+    connected: Callable[[], None] = lambda: None
+    disconnected: Callable[[str], None] = lambda _reason: None
+    message: Callable[[str, bytes], None] = lambda _t, _p: None
+    published: Callable[[int], None] = lambda _mid: None
+    subscriptions: list[tuple[str, int]] = field(default_factory=list)
+
+
+class MqttConnection:
+    """One client connection; ``publish`` is safe from any thread."""
+
+    def __init__(self, settings: MqttSettings, handlers: Handlers) -> None:
+        self.settings = settings
+        self._handlers = handlers
+        self._connected = threading.Event()
+        self.last_error: str | None = None
+        v5 = settings.protocol == "5"
+        self._v5 = v5
+        self._client = paho.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=settings.client_id,
+            protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
+            clean_session=None if v5 else settings.clean_session,
+        )
+        client = self._client
+        if settings.username is not None:
+            client.username_pw_set(settings.username, settings.password)
+        if settings.tls or settings.ca_file or settings.cert_file:
+            client.tls_set(
+                ca_certs=str(settings.ca_file) if settings.ca_file else None,
+                certfile=str(settings.cert_file) if settings.cert_file else None,
+                keyfile=str(settings.key_file) if settings.key_file else None,
+                tls_version=ssl.PROTOCOL_TLS_CLIENT,
+            )
+        if settings.will is not None:
+            client.will_set(
+                settings.will.topic, settings.will.payload, qos=1, retain=settings.will.retain
+            )
+        client.reconnect_delay_set(int(settings.reconnect_min_s), int(settings.reconnect_max_s))
+        client.max_inflight_messages_set(settings.max_inflight)
+        client.max_queued_messages_set(0)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_publish = self._on_publish
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    def start(self) -> None:
+        """Connect in the background; paho retries until ``stop``."""
+        host, port, keepalive = self.settings.host, self.settings.port, self.settings.keepalive_s
+        if self._v5:
+            self._client.connect_async(
+                host, port, keepalive=keepalive, clean_start=self.settings.clean_session
+            )
+        else:
+            self._client.connect_async(host, port, keepalive=keepalive)
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._connected.clear()
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> int | None:
+        """The message id, or None when not connected (nothing was queued)."""
+        if not self._connected.is_set():
+            return None
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            return None
+        return info.mid
+
+    def wait_published(self, mid: int, timeout: float) -> bool:
+        """Block until the broker acknowledged ``mid`` (used at shutdown only)."""
+        done = threading.Event()
+        previous = self._handlers.published
+
+        def watch(m: int) -> None:
+            previous(m)
+            if m == mid:
+                done.set()
+
+        self._handlers.published = watch
+        try:
+            return done.wait(timeout)
+        finally:
+            self._handlers.published = previous
+
+    # -- paho callbacks ---------------------------------------------------
+    def _on_connect(
+        self, client: paho.Client, _userdata: object, _flags: object, reason: object, _props: object
+    ) -> None:
+        if getattr(reason, "is_failure", False):
+            self.last_error = str(reason)
+            log.warning(
+                "mqtt %s:%s refused the connection: %s",
+                self.settings.host,
+                self.settings.port,
+                reason,
+            )
+            return
+        self.last_error = None
+        for topic, qos in self._handlers.subscriptions:
+            client.subscribe(topic, qos)
+        self._connected.set()
+        log.info("mqtt connected to %s:%s", self.settings.host, self.settings.port)
+        self._handlers.connected()
+
+    def _on_disconnect(
+        self,
+        _client: paho.Client,
+        _userdata: object,
+        _flags: object,
+        reason: object,
+        _props: object,
+    ) -> None:
+        was = self._connected.is_set()
+        self._connected.clear()
+        if was:
+            log.warning("mqtt disconnected: %s", reason)
+        self._handlers.disconnected(str(reason))
+
+    def _on_message(self, _client: paho.Client, _userdata: object, msg: paho.MQTTMessage) -> None:
+        self._handlers.message(msg.topic, bytes(msg.payload))
+
+    def _on_publish(
+        self, _client: paho.Client, _userdata: object, mid: int, _reason: object, _props: object
+    ) -> None:
+        self._handlers.published(mid)

@@ -1,0 +1,128 @@
+"""An office connection to the broker: signs what it sends, collects what gates answer."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from agent.errors import GateError, RetryableError
+from agent.mqtt import Handlers, MqttConnection, MqttSettings
+from agent.signing import seal
+
+
+class OfficeLink:
+    """Connected on ``__enter__``; each subscribed topic's messages land in a queue."""
+
+    def __init__(
+        self, settings: MqttSettings, subscriptions: list[str], key: Ed25519PrivateKey | None = None
+    ) -> None:
+        self.key = key
+        self._queues: dict[str, queue.Queue[tuple[str, bytes]]] = {
+            t: queue.Queue() for t in subscriptions
+        }
+        self._acked: set[int] = set()
+        self._ack_cond = threading.Condition()
+        self.conn = MqttConnection(
+            settings,
+            Handlers(
+                message=self._on_message,
+                published=self._on_published,
+                subscriptions=[(t, 1) for t in subscriptions],
+            ),
+        )
+
+    def __enter__(self) -> OfficeLink:
+        self.conn.start()
+        if not self.conn.wait_connected(10):
+            self.conn.stop()
+            why = self.conn.last_error or "no answer"
+            raise RetryableError(
+                f"cannot reach the broker at {self.conn.settings.host}:"
+                f"{self.conn.settings.port} ({why})"
+            )
+        time.sleep(0.2)  # let the SUBACKs land before anything is sent
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.conn.stop()
+
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        for pattern, q in self._queues.items():
+            if _matches(pattern, topic):
+                q.put((topic, payload))
+
+    def _on_published(self, mid: int) -> None:
+        with self._ack_cond:
+            self._acked.add(mid)
+            self._ack_cond.notify_all()
+
+    def send(self, topic: str, payload: Any, signed: bool = True, timeout: float = 10) -> None:
+        """Publish at QoS 1 (signed with the office key) and wait for the broker's PUBACK."""
+        if signed:
+            if self.key is None:
+                raise GateError("an office private key is needed (--key)")
+            data = seal(self.key, topic, payload, datetime.now(UTC))
+        else:
+            data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        self.send_raw(topic, data, timeout)
+
+    def send_raw(self, topic: str, data: bytes, timeout: float = 10) -> None:
+        mid = self.conn.publish(topic, data)
+        if mid is None:
+            raise RetryableError("not connected to the broker")
+        with self._ack_cond:
+            if not self._ack_cond.wait_for(lambda: mid in self._acked, timeout):
+                raise RetryableError(f"the broker did not acknowledge {topic}")
+
+    def expect(
+        self,
+        pattern: str,
+        match: Callable[[dict[str, Any]], bool] = lambda _m: True,
+        timeout: float = 10,
+    ) -> dict[str, Any] | None:
+        """The next message on ``pattern`` that ``match`` accepts, or None after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        q = self._queues[pattern]
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                _topic, payload = q.get(timeout=left)
+            except queue.Empty:
+                return None
+            try:
+                message = json.loads(payload)
+            except ValueError:
+                continue
+            if isinstance(message, dict) and match(message):
+                return message
+        return None
+
+    def drain(self, pattern: str, idle: float) -> list[tuple[str, dict[str, Any]]]:
+        """Everything on ``pattern`` until nothing came for ``idle`` seconds."""
+        out: list[tuple[str, dict[str, Any]]] = []
+        q = self._queues[pattern]
+        while True:
+            try:
+                topic, payload = q.get(timeout=idle)
+            except queue.Empty:
+                return out
+            try:
+                out.append((topic, json.loads(payload)))
+            except ValueError:
+                continue
+
+
+def _matches(pattern: str, topic: str) -> bool:
+    p_parts, t_parts = pattern.split("/"), topic.split("/")
+    for i, part in enumerate(p_parts):
+        if part == "#":
+            return True
+        if i >= len(t_parts) or (part != "+" and part != t_parts[i]):
+            return False
+    return len(p_parts) == len(t_parts)

@@ -1,0 +1,113 @@
+"""Every MQTT topic the gate and the office use, built in this one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# What an inbound topic is, by its path below the gate's root.
+INBOUND = {
+    "allowlist/snapshot": "snapshot",
+    "allowlist/patch": "patch",
+    "config/set": "config",
+}
+ACK_FOR = {
+    "snapshot": "allowlist/ack",
+    "patch": "allowlist/ack",
+    "config": "config/ack",
+    "cmd": "cmd/ack",
+}
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Topics of one gate: ``<prefix>/<site>/<gate>/...``."""
+
+    prefix: str
+    site: str
+    gate: str
+
+    @property
+    def root(self) -> str:
+        return f"{self.prefix}/{self.site}/{self.gate}"
+
+    def _t(self, suffix: str) -> str:
+        return f"{self.root}/{suffix}"
+
+    # gate -> office
+    @property
+    def status(self) -> str:
+        return self._t("status")
+
+    @property
+    def events(self) -> str:
+        return self._t("events")
+
+    @property
+    def allowlist_ack(self) -> str:
+        return self._t("allowlist/ack")
+
+    @property
+    def allowlist_request(self) -> str:
+        return self._t("allowlist/request")
+
+    @property
+    def config_ack(self) -> str:
+        return self._t("config/ack")
+
+    @property
+    def cmd_ack(self) -> str:
+        return self._t("cmd/ack")
+
+    # office -> gate
+    @property
+    def allowlist_snapshot(self) -> str:
+        return self._t("allowlist/snapshot")
+
+    @property
+    def allowlist_patch(self) -> str:
+        return self._t("allowlist/patch")
+
+    @property
+    def config_set(self) -> str:
+        return self._t("config/set")
+
+    def cmd(self, name: str) -> str:
+        return self._t(f"cmd/{name}")
+
+    @property
+    def inbound(self) -> list[str]:
+        """What the gate subscribes to."""
+        return [self.allowlist_snapshot, self.allowlist_patch, self.config_set, self.cmd("+")]
+
+    @property
+    def outbound(self) -> list[str]:
+        return [
+            self.status,
+            self.events,
+            self.allowlist_ack,
+            self.allowlist_request,
+            self.config_ack,
+            self.cmd_ack,
+        ]
+
+    def classify(self, topic: str) -> tuple[str, str | None]:
+        """(kind, command name) of an inbound topic; kind "unknown" if it is not ours."""
+        if not topic.startswith(self.root + "/"):
+            return "unknown", None
+        rest = topic[len(self.root) + 1 :]
+        if rest in INBOUND:
+            return INBOUND[rest], None
+        if rest.startswith("cmd/") and rest != "cmd/ack" and "/" not in rest[4:]:
+            return "cmd", rest[4:]
+        return "unknown", None
+
+    def ack_topic(self, kind: str) -> str | None:
+        suffix = ACK_FOR.get(kind)
+        return self._t(suffix) if suffix else None
+
+    def acl(self, username: str) -> str:
+        """A mosquitto ACL block confining one gate account to its own topics."""
+        lines = [f"user {username}"]
+        lines += [f"topic write {t}" for t in self.outbound]
+        lines += [f"topic read {t}" for t in self.inbound]
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,64 @@
+"""The office end of MQTT tests: a real paho client through the project's OfficeLink."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from agent.mqtt import MqttSettings
+from agent.office.client import OfficeLink
+from agent.topics import Topics
+
+TOPICS = Topics("gate", "test-site", "g1")
+
+
+def office(
+    broker: Any,
+    key: Any = None,
+    client_id: str = "office-test",
+    clean: bool = False,
+    **settings: Any,
+) -> OfficeLink:
+    """Subscribed to every gate-to-office topic of the test gate (persistent session)."""
+    subs = [
+        TOPICS.events,
+        TOPICS.status,
+        TOPICS.allowlist_ack,
+        TOPICS.allowlist_request,
+        TOPICS.config_ack,
+        TOPICS.cmd_ack,
+    ]
+    return OfficeLink(
+        MqttSettings(
+            host=broker.host,
+            port=broker.port,
+            client_id=client_id,
+            clean_session=clean,
+            reconnect_max_s=1,
+            **settings,
+        ),
+        subs,
+        key,
+    )
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 20, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def collect_events(link: OfficeLink, want: int, timeout: float = 30) -> dict[str, dict[str, Any]]:
+    """Events by id until ``want`` distinct ones arrived."""
+    seen: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + timeout
+    while len(seen) < want and time.monotonic() < deadline:
+        message = link.expect(TOPICS.events, timeout=max(0.1, deadline - time.monotonic()))
+        if message is not None:
+            seen[message["id"]] = message
+    return seen

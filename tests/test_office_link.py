@@ -1,0 +1,361 @@
+"""Office to gate: allow-list sync, config, commands, and refusing what must be refused."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from agent.clock import SystemClock
+from agent.office.cli import main as office_main
+from agent.signing import seal
+from agent.uplink import attach
+from tests.conftest import mqtt_table
+from tests.mqtt_helpers import TOPICS, office, wait_for
+
+
+@pytest.fixture
+def gate(make_app, make_config, broker, office_key):  # type: ignore[no-untyped-def]
+    config = make_config(mqtt=mqtt_table(broker, office_key))
+    app = make_app(config, clock=SystemClock())
+    uplink = attach(app)
+    app.start(threaded=True)
+    assert uplink.conn.wait_connected(10)
+    wait_for(lambda: app.events.depth() == 0, what="start-up event sent")
+    return app
+
+
+def office_cli(broker: Any, tmp_path: Path, *args: str) -> int:
+    return office_main(
+        [
+            "--host",
+            broker.host,
+            "--port",
+            str(broker.port),
+            "--site",
+            "test-site",
+            "--gate",
+            "g1",
+            "--key",
+            str(tmp_path / "office.key"),
+            "--db",
+            str(tmp_path / "office.db"),
+            "--timeout",
+            "20",
+            *args,
+        ]
+    )
+
+
+def security_alerts(app: Any) -> list[str]:
+    return [e.details["reason"] for e in app.events.recent(200) if e.type.value == "security_alert"]
+
+
+def write_list(path: Path, rows: list[str]) -> Path:
+    path.write_text("card,holder_id,doors,suspended\n" + "\n".join(rows) + "\n")
+    return path
+
+
+# -- allow-list ------------------------------------------------------------------------
+def test_push_snapshot_then_patch(gate, broker, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    site_key = str(gate.config.security.credential_key_file)
+    first = write_list(tmp_path / "a.csv", [f"uid:04A1{i:04X},R-{i},,0" for i in range(12000)])
+    assert (
+        office_cli(
+            broker,
+            tmp_path,
+            "allowlist",
+            "push",
+            str(first),
+            "--site-key",
+            site_key,
+            "--chunk",
+            "5000",
+        )
+        == 0
+    )
+    assert "version 1 (snapshot, 12000 entries)" in capsys.readouterr().out
+    assert gate.allowlist.version() == 1 and gate.allowlist.count() == 12000
+    wait_for(lambda: any(e.type.value == "allowlist_updated" for e in gate.events.recent(5)))
+
+    second = write_list(
+        tmp_path / "b.csv",
+        [f"uid:04A1{i:04X},R-{i},,{int(i == 5)}" for i in range(1, 12000)]
+        + ["uid:0BEEF001,R-new,main,0"],
+    )
+    assert (
+        office_cli(broker, tmp_path, "allowlist", "push", str(second), "--site-key", site_key) == 0
+    )
+    assert "version 2 (patch" in capsys.readouterr().out
+    assert gate.allowlist.count() == 12000
+    assert gate.allowlist.lookup(gate.hasher.credential(_card("uid:04A10000"))) is None
+    assert gate.allowlist.lookup(gate.hasher.credential(_card("uid:04A10005"))).suspended
+
+
+def _card(text: str) -> Any:
+    from drivers.cards import parse_card
+
+    return parse_card(text)
+
+
+def test_patch_on_wrong_base_is_refused_and_snapshot_requested(gate, broker, office_key) -> None:  # type: ignore[no-untyped-def]
+    gate.allowlist.replace([], 4)
+    with office(broker, office_key) as link:
+        link.send(
+            TOPICS.allowlist_patch, {"base_version": 2, "version": 3, "upserts": [], "removals": []}
+        )
+        ack = link.expect(TOPICS.allowlist_ack, timeout=10)
+        request = link.expect(TOPICS.allowlist_request, timeout=10)
+    assert ack is not None and not ack["ok"] and ack["version"] == 4 and "version 2" in ack["error"]
+    assert request == {"have_version": 4, "reason": "patch base 2 does not match"}
+    assert gate.allowlist.version() == 4
+
+
+def test_bad_snapshot_changes_nothing(gate, broker, office_key) -> None:  # type: ignore[no-untyped-def]
+    gate.allowlist.replace([], 3)
+    good = {"credential": "a" * 64, "holder_id": "R-1"}
+    cases = [
+        (
+            {
+                "version": 4,
+                "snapshot_id": "s" * 10,
+                "chunk": 0,
+                "chunks": 1,
+                "entries": [good, {"credential": "b" * 64, "holder_id": "R-2", "doors": ["roof"]}],
+            },
+            "entries.1.doors",
+        ),
+        (
+            {
+                "version": 4,
+                "snapshot_id": "t" * 10,
+                "chunk": 0,
+                "chunks": 1,
+                "entries": [{"credential": "XYZ", "holder_id": "R-1"}],
+            },
+            "entries.0.credential",
+        ),
+        (
+            {"version": 3, "snapshot_id": "u" * 10, "chunk": 0, "chunks": 1, "entries": [good]},
+            "not newer",
+        ),
+        (
+            {
+                "version": 4,
+                "snapshot_id": "v" * 10,
+                "chunk": 0,
+                "chunks": 1,
+                "entries": [good, good],
+            },
+            "twice",
+        ),
+    ]
+    with office(broker, office_key) as link:
+        for body, expected in cases:
+            link.send(TOPICS.allowlist_snapshot, body)
+            ack = link.expect(TOPICS.allowlist_ack, timeout=10)
+            assert ack is not None and not ack["ok"], body
+            assert expected in json.dumps(ack), (expected, ack)
+    assert gate.allowlist.version() == 3 and gate.allowlist.count() == 0
+
+
+# -- config ----------------------------------------------------------------------------
+def test_config_push_applies_live_and_survives_restart(
+    gate,
+    broker,
+    tmp_path,
+    make_app,  # type: ignore[no-untyped-def]
+    capsys,
+) -> None:
+    doc = tmp_path / "push.json"
+    doors = gate.config.model_dump(mode="json")["doors"]
+    doors[0]["pulse_s"] = 9.5
+    doc.write_text(json.dumps({"doors": doors, "alarms": {"card_denials": {"count": 7}}}))
+    assert office_cli(broker, tmp_path, "config", "push", str(doc)) == 0
+    ack = json.loads(capsys.readouterr().out)
+    assert ack == {"ok": True, "revision": 1, "restart_required": False, "errors": []}
+    assert gate.doors["main"].config.pulse_s == 9.5 and gate.config_revision == 1
+    assert gate.config.alarms.card_denials.count == 7
+    gate.stop()
+    from agent.remote_config import effective_config
+
+    config, revision, problem = effective_config(gate.base_config)
+    assert problem is None and revision == 1 and config.door("main").pulse_s == 9.5
+
+
+def test_invalid_config_names_each_field_and_changes_nothing(
+    gate,
+    broker,
+    tmp_path,  # type: ignore[no-untyped-def]
+    capsys,
+) -> None:
+    doc = tmp_path / "bad.json"
+    doors = gate.config.model_dump(mode="json")["doors"]
+    doors[0]["pulse_s"] = -3
+    doors[1]["colour"] = "red"
+    doc.write_text(
+        json.dumps({"doors": doors, "mqtt": {"host": "evil"}, "storage": {"dir": "/tmp/x"}})
+    )
+    assert office_cli(broker, tmp_path, "config", "push", str(doc), "--revision", "5") == 1
+    ack = json.loads(capsys.readouterr().out)
+    assert not ack["ok"] and {"mqtt", "storage.dir"} <= {e["path"] for e in ack["errors"]}
+    doc.write_text(json.dumps({"doors": doors}))
+    assert office_cli(broker, tmp_path, "config", "push", str(doc), "--revision", "5") == 1
+    paths = {e["path"] for e in json.loads(capsys.readouterr().out)["errors"]}
+    assert {"doors.0.pulse_s", "doors.1.colour"} <= paths
+    assert gate.config_revision == 0 and gate.doors["main"].config.pulse_s == 5.0
+    assert not (gate.state_dir / "config.remote.json").exists()
+
+
+def test_config_revision_must_increase(gate, broker, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    doc = tmp_path / "c.json"
+    doc.write_text(json.dumps({"clock": {"untrusted_policy": "deny_scheduled"}}))
+    assert office_cli(broker, tmp_path, "config", "push", str(doc), "--revision", "3") == 0
+    capsys.readouterr()
+    assert office_cli(broker, tmp_path, "config", "push", str(doc), "--revision", "3") == 1
+    assert "not newer" in capsys.readouterr().out
+
+
+def test_device_change_restarts_the_app(gate, broker, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    doc = tmp_path / "d.json"
+    doors = gate.config.model_dump(mode="json")["doors"]
+    doors[1]["fail_mode"] = "secure"
+    doc.write_text(json.dumps({"doors": doors}))
+    assert office_cli(broker, tmp_path, "config", "push", str(doc)) == 0
+    assert json.loads(capsys.readouterr().out)["restart_required"] is True
+    assert gate.wait(10) and gate.restart_requested
+
+
+# -- commands --------------------------------------------------------------------------
+def test_commands(gate, broker, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    def run(*args: str) -> dict[str, Any]:
+        office_cli(broker, tmp_path, "cmd", *args)
+        return json.loads(capsys.readouterr().out)
+
+    ack = run("open", "--door", "main")
+    assert ack["ok"] and ack["command"] == "open"
+    assert not gate.doors["main"].locked
+    assert run("lockdown", "--on")["result"]["mode"] == "lockdown"
+    assert gate.mode.value == "lockdown"
+    assert run("lockdown", "--off")["result"]["mode"] == "normal"
+    assert run("release", "--on")["result"]["mode"] == "release"
+    assert not gate.doors["side"].locked
+    assert run("release", "--off")["result"]["mode"] == "normal"
+    assert run("status")["result"]["allowlist"]["version"] is None
+    assert not run("open")["ok"]
+    assert "unknown command" in run("explode")["error"]
+    assert not run("lockdown")["ok"]
+    kinds = [e.type.value for e in gate.events.recent(30)]
+    assert "remote_open" in kinds and kinds.count("mode_changed") == 4
+
+
+def test_resync_requests_a_snapshot(gate, broker, office_key) -> None:  # type: ignore[no-untyped-def]
+    with office(broker, office_key) as link:
+        link.send(TOPICS.cmd("resync"), {"request_id": "r1"})
+        assert link.expect(TOPICS.allowlist_request, timeout=10) == {
+            "have_version": None,
+            "reason": "resync command",
+        }
+
+
+# -- authenticity ----------------------------------------------------------------------
+def envelope(
+    key: Ed25519PrivateKey, topic: str, body: dict[str, Any], when: datetime | None = None
+) -> bytes:
+    return seal(key, topic, body, when or datetime.now(UTC))
+
+
+def test_forged_stale_replayed_and_malformed_are_refused(gate, broker, office_key) -> None:  # type: ignore[no-untyped-def]
+    stranger = Ed25519PrivateKey.generate()
+    open_main = {"request_id": "x1", "door": "main"}
+    replay = envelope(office_key, TOPICS.cmd("open"), open_main)
+    lockdown_sig = envelope(office_key, TOPICS.cmd("lockdown"), {"request_id": "x2", "on": True})
+    attempts = [
+        ("unsigned", json.dumps(open_main).encode()),
+        ("bad_signature", envelope(stranger, TOPICS.cmd("open"), open_main)),
+        ("bad_signature", lockdown_sig),  # signed for another topic
+        (
+            "stale",
+            envelope(
+                office_key, TOPICS.cmd("open"), open_main, datetime.now(UTC) - timedelta(minutes=10)
+            ),
+        ),
+        ("malformed", b"\xff\x00 not json"),
+    ]
+    with office(broker, office_key) as link:
+        for reason, data in attempts:
+            link.send_raw(TOPICS.cmd("open"), data)
+            ack = link.expect(TOPICS.cmd_ack, timeout=10)
+            assert ack is not None and not ack["ok"] and reason in ack["error"], (reason, ack)
+        assert gate.doors["main"].locked, "a forged message opened the door"
+        link.send_raw(TOPICS.cmd("open"), replay)
+        assert link.expect(TOPICS.cmd_ack, timeout=10)["ok"]
+        gate.loop.run_sync(gate.doors["main"].lock)
+        link.send_raw(TOPICS.cmd("open"), replay)
+        ack = link.expect(TOPICS.cmd_ack, timeout=10)
+        assert not ack["ok"] and "replayed" in ack["error"]
+    assert gate.doors["main"].locked
+    assert security_alerts(gate) == [
+        "unsigned",
+        "bad_signature",
+        "bad_signature",
+        "stale",
+        "malformed",
+        "replayed",
+    ]
+    alarm = next(e for e in gate.events.recent(50) if e.type.value == "security_alert")
+    assert alarm.severity == "alarm"
+
+
+def test_replay_refused_after_restart(gate, broker, office_key, make_app) -> None:  # type: ignore[no-untyped-def]
+    data = envelope(office_key, TOPICS.cmd("status"), {"request_id": "r"})
+    with office(broker, office_key) as link:
+        link.send_raw(TOPICS.cmd("status"), data)
+        assert link.expect(TOPICS.cmd_ack, timeout=10)["ok"]
+    config = gate.config
+    gate.stop()
+    again = make_app(config, clock=SystemClock())
+    uplink = attach(again)
+    again.start(threaded=True)
+    assert uplink.conn.wait_connected(10)
+    with office(broker, office_key, client_id="office-2") as link:
+        link.send_raw(TOPICS.cmd("status"), data)
+        ack = link.expect(TOPICS.cmd_ack, timeout=10)
+    assert ack is not None and "replayed" in ack["error"]
+
+
+def test_oversized_payload_is_refused(make_app, make_config, broker, office_key) -> None:  # type: ignore[no-untyped-def]
+    config = make_config(mqtt=mqtt_table(broker, office_key, max_payload_bytes=2048))
+    app = make_app(config, clock=SystemClock())
+    uplink = attach(app)
+    app.start(threaded=True)
+    assert uplink.conn.wait_connected(10)
+    entries = [{"credential": f"{i:064x}", "holder_id": f"R-{i}"} for i in range(100)]
+    with office(broker, office_key) as link:
+        link.send(
+            TOPICS.allowlist_snapshot,
+            {
+                "version": 1,
+                "snapshot_id": uuid.uuid4().hex,
+                "chunk": 0,
+                "chunks": 1,
+                "entries": entries,
+            },
+        )
+        ack = link.expect(TOPICS.allowlist_ack, timeout=10)
+    assert ack is not None and not ack["ok"] and "limit" in ack["error"]
+    assert app.allowlist.count() == 0
+
+
+def test_status_and_last_will(gate, broker, office_key, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert office_cli(broker, tmp_path, "status") == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["online"] and status["site"] == "test-site" and "main" in status["doors"]
+    gate.stop()  # clean stop: an explicit offline status
+    assert office_cli(broker, tmp_path, "status") == 3
+    assert json.loads(capsys.readouterr().out)["online"] is False
