@@ -170,11 +170,12 @@ class App:
         self._running = False
         self.notifier.stopping()
         try:
-            for part in reversed(self._extra_parts):
-                _quietly(part.stop)
             for reader in self.readers.values():
                 _quietly(reader.close)
+            # recorded while the uplink is still up, so it can go out before the link closes
             self.loop.run_sync(self._final_lock)
+            for part in reversed(self._extra_parts):
+                _quietly(part.stop)
             self.loop.stop()
         finally:
             self.lock_all()

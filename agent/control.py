@@ -185,5 +185,7 @@ def request(path: Path, op: str, timeout: float = 10.0, **args: Any) -> dict[str
             if not chunk:
                 break
             data += chunk
+    if not data:
+        raise ConnectionError(f"the agent on {path} closed the connection without a reply")
     reply: dict[str, Any] = json.loads(data)
     return reply

@@ -70,7 +70,15 @@ class Uplink:
         self._thread.start()
         self.conn.start()
 
-    def stop(self) -> None:
+    def stop(self, flush_s: float = 2.0) -> None:
+        deadline = self.app.clock.monotonic() + flush_s
+        while (
+            self.conn.connected
+            and self.app.events.depth()
+            and self.app.clock.monotonic() < deadline
+        ):
+            self._wake.set()
+            self._stopping.wait(0.05)
         self._stopping.set()
         self._wake.set()
         if self._thread is not None:

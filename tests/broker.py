@@ -34,6 +34,8 @@ class TlsFiles:
     server_key: Path
     client_cert: Path
     client_key: Path
+    office_cert: Path
+    office_key: Path
 
 
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
@@ -90,14 +92,20 @@ def make_tls(folder: Path, client_name: str = "gate-test-site-g1") -> TlsFiles:
         folder / "server.key",
         folder / "client.pem",
         folder / "client.key",
+        folder / "office.pem",
+        folder / "office.key",
     )
     files.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     server, server_key = issue("localhost", True)
     files.server_cert.write_bytes(server.public_bytes(serialization.Encoding.PEM))
     _write_key(files.server_key, server_key)
-    client, client_key = issue(client_name, False)
-    files.client_cert.write_bytes(client.public_bytes(serialization.Encoding.PEM))
-    _write_key(files.client_key, client_key)
+    for name, cert_path, key_path in (
+        (client_name, files.client_cert, files.client_key),
+        ("office", files.office_cert, files.office_key),
+    ):
+        cert, key = issue(name, False)
+        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        _write_key(key_path, key)
     return files
 
 

@@ -19,8 +19,7 @@ def write_sim_config(tmp_path: Path, extra: str = "", mqtt: str | None = None) -
     text = (ROOT / "config" / "sim.toml").read_text()
     text = text.replace('dir = "../var/sim"', f'dir = "{tmp_path / "state"}"')
     text = text.replace('"sim-site.key"', f'"{ROOT / "config" / "sim-site.key"}"')
-    if mqtt is not None:
-        text = text.replace("[mqtt]\nenabled = false\n", mqtt)
+    text = text[: text.index("[mqtt]")] + (mqtt or "[mqtt]\nenabled = false\n")
     path = tmp_path / "gate.toml"
     path.write_text(text + extra)
     return path

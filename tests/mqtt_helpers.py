@@ -18,17 +18,11 @@ def office(
     key: Any = None,
     client_id: str = "office-test",
     clean: bool = False,
+    topics: Topics = TOPICS,
     **settings: Any,
 ) -> OfficeLink:
-    """Subscribed to every gate-to-office topic of the test gate (persistent session)."""
-    subs = [
-        TOPICS.events,
-        TOPICS.status,
-        TOPICS.allowlist_ack,
-        TOPICS.allowlist_request,
-        TOPICS.config_ack,
-        TOPICS.cmd_ack,
-    ]
+    """Subscribed to every gate-to-office topic of one gate (persistent session)."""
+    subs = topics.outbound
     return OfficeLink(
         MqttSettings(
             host=broker.host,
@@ -53,12 +47,14 @@ def wait_for(check: Callable[[], Any], timeout: float = 20, what: str = "conditi
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def collect_events(link: OfficeLink, want: int, timeout: float = 30) -> dict[str, dict[str, Any]]:
-    """Events by id until ``want`` distinct ones arrived."""
+def collect_events(
+    link: OfficeLink, want: int, timeout: float = 30, topics: Topics = TOPICS
+) -> dict[str, dict[str, Any]]:
+    """Events by id, in arrival order, until ``want`` distinct ones arrived."""
     seen: dict[str, dict[str, Any]] = {}
     deadline = time.monotonic() + timeout
     while len(seen) < want and time.monotonic() < deadline:
-        message = link.expect(TOPICS.events, timeout=max(0.1, deadline - time.monotonic()))
+        message = link.expect(topics.events, timeout=max(0.1, deadline - time.monotonic()))
         if message is not None:
             seen[message["id"]] = message
     return seen
