@@ -118,6 +118,8 @@ class AllowListStore:
         self.zone = zone
         self._write = connect(path)
         create_schema(self._write)
+        # checkpoints run from housekeeping, not inside a long snapshot's commits
+        self._write.execute("PRAGMA wal_autocheckpoint=0")
         self._read = connect(path)
         self._read_lock = threading.Lock()
         self._write_lock = threading.Lock()
@@ -125,6 +127,10 @@ class AllowListStore:
     def close(self) -> None:
         self._read.close()
         self._write.close()
+
+    def checkpoint(self) -> None:
+        with self._write_lock:
+            self._write.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def lookup(self, credential: str) -> AllowEntry | None:
         with self._read_lock:

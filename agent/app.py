@@ -37,6 +37,7 @@ from drivers.cards import CardRead
 log = logging.getLogger(__name__)
 
 PRUNE_INTERVAL_S = 300.0
+HOUSEKEEPING_S = 2.0
 
 
 class App:
@@ -86,9 +87,11 @@ class App:
         self._remote_release = self.state.get_bool("remote_release")
         self._fire = False
         self._stopped = threading.Event()
+        self._stopping = threading.Event()
         self._stop_lock = threading.Lock()
         self._running = False
         self._extra_parts: list[Any] = []  # started after the core, stopped before it
+        self._housekeeper: threading.Thread | None = None
 
         context = DriverContext(self.clock, pin_factory)
         self.doors: dict[str, Door] = {}
@@ -132,7 +135,8 @@ class App:
         """Lock every door first, then inputs, readers, the loop and the extra parts."""
         self.lock_all()
         self.emit(EventType.AGENT_STARTED, version=__version__, mode=self.mode.value)
-        self._prune()
+        self._enforce_retention()
+        self._forget_idle_windows()
         for name, device in self.inputs.items():
             device.start(self._input_callback(name))
         self._sync_inputs()
@@ -140,6 +144,10 @@ class App:
             reader.start(self._on_read)
         if threaded:
             self.loop.start()
+            self._housekeeper = threading.Thread(
+                target=self._housekeeping, name="gate-housekeeping", daemon=True
+            )
+            self._housekeeper.start()
         self._running = True
         for part in self._extra_parts:
             part.start()
@@ -177,6 +185,9 @@ class App:
             for part in reversed(self._extra_parts):
                 _quietly(part.stop)
             self.loop.stop()
+            self._stopping.set()
+            if self._housekeeper is not None:
+                self._housekeeper.join(5)
         finally:
             self.lock_all()
             for device in self.inputs.values():
@@ -192,6 +203,19 @@ class App:
         self.allowlist.close()
         self._instance.release()
         self._stopped.set()
+
+    def _housekeeping(self) -> None:
+        """Database upkeep that must stay out of the decision path."""
+        next_retention = self.clock.monotonic() + PRUNE_INTERVAL_S
+        while not self._stopping.wait(HOUSEKEEPING_S):
+            try:
+                self.events.checkpoint()
+                self.allowlist.checkpoint()
+                if self.clock.monotonic() >= next_retention:
+                    next_retention = self.clock.monotonic() + PRUNE_INTERVAL_S
+                    self._enforce_retention()
+            except Exception:
+                log.exception("housekeeping failed")
 
     def _final_lock(self) -> None:
         for door in self.doors.values():
@@ -245,15 +269,18 @@ class App:
             listener(event)
         return event
 
-    def _prune(self) -> None:
+    def _enforce_retention(self) -> None:
+        """Drop what retention says; an alarm counts events lost before upload. Any thread."""
         storage = self.config.storage
         lost = self.events.prune(
             storage.events_max_rows, timedelta(days=storage.events_max_age_days)
         )
         if lost:
-            self.emit(EventType.EVENTS_DROPPED, count=lost)
+            self.loop.post(partial(self.emit, EventType.EVENTS_DROPPED, count=lost))
+
+    def _forget_idle_windows(self) -> None:
         self.watch.prune(self.clock.monotonic())
-        self.loop.call_later(PRUNE_INTERVAL_S, self._prune)
+        self.loop.call_later(PRUNE_INTERVAL_S, self._forget_idle_windows)
 
     # -- modes ------------------------------------------------------------------
     @property

@@ -290,6 +290,15 @@ def cmd_sim(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Write the JSON Schema of the config file and of every MQTT payload."""
+    from agent.schemas import write_schemas
+
+    for path in write_schemas(Path(args.out)):
+        print(path)
+    return 0
+
+
 def cmd_safe_state(args: argparse.Namespace) -> int:
     """Drive every relay to locked; systemd runs this after the agent exits for any reason."""
     from agent.clock import SystemClock
@@ -354,6 +363,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_events)
     p = with_config(sub.add_parser("safe-state", help="lock every relay (systemd ExecStopPost)"))
     p.set_defaults(fn=cmd_safe_state)
+
+    p = sub.add_parser("schema", help="write JSON Schemas for the config and MQTT payloads")
+    p.add_argument("--out", default=str(EXAMPLE_CONFIG.parent / "schemas"))
+    p.set_defaults(fn=cmd_schema)
 
     sim = sub.add_parser("sim", help="drive a running agent's simulated devices")
     simsub = sim.add_subparsers(dest="sim_cmd", required=True)

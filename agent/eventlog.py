@@ -54,21 +54,35 @@ class EventLog:
         # With no uplink there is nobody to upload to: events are stored as already sent,
         # so retention never reports them as lost.
         self._initial_sent = 0 if upload else 1
-        self._conn = connect(path, synchronous)
-        self._conn.executescript(_SCHEMA)
+        # The decision path appends on its own connection, durable per config, and never
+        # checkpoints (a checkpoint inside a commit is a latency spike). Everything else
+        # (upload marks, reads, retention, checkpoints) uses a second connection: a lost
+        # "sent" mark costs only a duplicate upload, so it need not wait for fsync.
+        self._append_conn = connect(path, synchronous)
+        self._append_conn.executescript(_SCHEMA)
+        self._append_conn.execute("PRAGMA wal_autocheckpoint=0")
+        self._append_lock = threading.Lock()
+        self._conn = connect(path, "normal")
+        self._conn.execute("PRAGMA wal_autocheckpoint=0")
         self._lock = threading.Lock()
 
     def close(self) -> None:
-        with self._lock:
+        with self._append_lock, self._lock:
+            self._append_conn.close()
             self._conn.close()
+
+    def checkpoint(self) -> None:
+        """Move the WAL into the database without blocking appends (run off the core thread)."""
+        with self._lock:
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def append(self, type_: EventType, door: str | None = None, **details: Any) -> Event:
         """Store one event durably and return it with its id and sequence number."""
         event_id = uuid.uuid4().hex
         when = self._clock.now()
         body = json.dumps(details, separators=(",", ":"), default=str)
-        with self._lock:
-            cur = self._conn.execute(
+        with self._append_lock:
+            cur = self._append_conn.execute(
                 "INSERT INTO events (id, time, type, door, details, sent) VALUES (?,?,?,?,?,?)",
                 (event_id, when.isoformat(), type_.value, door, body, self._initial_sent),
             )

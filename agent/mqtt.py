@@ -90,6 +90,7 @@ class MqttConnection:
         self.settings = settings
         self._handlers = handlers
         self._connected = threading.Event()
+        self._closing = False
         self.last_error: str | None = None
         v5 = settings.protocol == "5"
         self._v5 = v5
@@ -140,6 +141,7 @@ class MqttConnection:
         self._client.loop_start()
 
     def stop(self) -> None:
+        self._closing = True
         self._client.disconnect()
         self._client.loop_stop()
         self._connected.clear()
@@ -199,7 +201,7 @@ class MqttConnection:
     ) -> None:
         was = self._connected.is_set()
         self._connected.clear()
-        if was:
+        if was and not self._closing:
             log.warning("mqtt disconnected: %s", reason)
         self._handlers.disconnected(str(reason))
 

@@ -20,9 +20,11 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import ValidationError
 
 from agent.db import connect
 from agent.errors import FatalError, GateError
+from agent.models.messages import SignedEnvelope
 
 DOMAIN = b"gate-agent/1"
 
@@ -145,9 +147,11 @@ class Verifier:
             return message
         if self._key is None:
             raise AuthError("no_key", "the gate has no office public key")
-        ts_text, nonce, body, sig = (message[k] for k in ("ts", "nonce", "body", "sig"))
-        if not all(isinstance(v, str) for v in (ts_text, nonce, body, sig)):
-            raise AuthError("malformed", "envelope fields must be strings")
+        try:
+            envelope = SignedEnvelope.model_validate(message)
+        except ValidationError as exc:
+            raise AuthError("malformed", f"envelope: {exc.errors()[0]['msg']}") from None
+        ts_text, nonce, body, sig = envelope.ts, envelope.nonce, envelope.body, envelope.sig
         try:
             self._key.verify(
                 base64.b64decode(sig, validate=True), signed_bytes(topic, ts_text, nonce, body)
@@ -161,8 +165,6 @@ class Verifier:
         except ValueError:
             raise AuthError("malformed", "ts is not an aware ISO time") from None
         self._check_fresh(ts, now, clock_trusted)
-        if not 16 <= len(nonce) <= 64:
-            raise AuthError("malformed", "nonce must be 16-64 characters")
         if not self._guard.remember(nonce, ts, self._window):
             raise AuthError("replayed", "this nonce was seen before")
         try:

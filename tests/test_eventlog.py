@@ -63,6 +63,7 @@ def test_app_raises_an_alarm_for_dropped_events(make_app, make_config) -> None: 
     for _ in range(150):
         app.events.append(EventType.DOOR_OPENED)
     app.start(threaded=False)
+    app.loop.pump()
     dropped = [e for e in app.events.recent(200) if e.type is EventType.EVENTS_DROPPED]
     assert len(dropped) == 1 and dropped[0].details["count"] >= 50
     assert dropped[0].severity == "alarm"

@@ -359,3 +359,43 @@ def test_status_and_last_will(gate, broker, office_key, tmp_path, capsys) -> Non
     gate.stop()  # clean stop: an explicit offline status
     assert office_cli(broker, tmp_path, "status") == 3
     assert json.loads(capsys.readouterr().out)["online"] is False
+
+
+# -- the office's own tools -------------------------------------------------------------
+def test_events_tail_stores_each_event_once(gate, broker, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from drivers.sim import SimCardReader
+
+    # first run opens the persistent session; the broker keeps events for it from now on
+    assert office_cli(broker, tmp_path, "events", "tail", "--idle", "0.5") == 0
+    reader = gate.readers["main-in"]
+    assert isinstance(reader, SimCardReader)
+    for i in range(3):
+        reader.present(f"uid:0BAD{i:04X}")
+    wait_for(lambda: gate.events.depth() == 0, what="events sent")
+    duplicate = gate.events.recent(1)[0].model_dump_json().encode()
+    with office(broker, client_id="office-dup") as link:
+        link.send_raw(TOPICS.events, duplicate)  # the same event again, as after a lost PUBACK
+    assert office_cli(broker, tmp_path, "events", "tail", "--idle", "2", "--json") == 0
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.splitlines() if line.startswith("{")]
+    assert [e["type"] for e in lines].count("access_denied") == 3
+    printed = [e["id"] for e in lines]
+    assert len(printed) == len(set(printed)), "a repeat was shown as new"
+    assert printed.count(json.loads(duplicate)["id"]) == 1
+    assert f"{len(printed)} new event(s)" in captured.err
+    db = sqlite3.connect(tmp_path / "office.db")
+    ids = [row[0] for row in db.execute("SELECT id FROM events")]
+    assert len(ids) == len(set(ids)) == len(printed)
+
+
+def test_keygen_output_configures_a_gate(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from agent.models.config import MqttConfig
+
+    assert office_main(["keygen", str(tmp_path / "new.key")]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    key_text = line.split('"')[1]
+    assert MqttConfig(enabled=True, office_public_key=key_text).office_public_key == key_text
+    assert (tmp_path / "new.key").stat().st_mode & 0o777 == 0o600
+    assert office_main(["keygen", str(tmp_path / "new.key")]) == 1  # never overwrites

@@ -13,6 +13,16 @@ from agent.models.wire import AllowListEntry, Credential, Event
 MAX_CHUNK_ENTRIES = 20_000
 
 
+class SignedEnvelope(Strict):
+    """Every office-to-gate message. ``sig`` is Ed25519 over
+    ``"gate-agent/1" \\n topic \\n ts \\n nonce \\n body`` (UTF-8, newline-joined)."""
+
+    ts: str = Field(description="ISO 8601 time with offset, when the office signed it")
+    nonce: str = Field(min_length=16, max_length=64, description="never reused")
+    body: str = Field(description="the payload's JSON text")
+    sig: str = Field(description="base64 of the 64-byte Ed25519 signature")
+
+
 class SnapshotChunk(Strict):
     """One part of a full allow-list. The list switches when every chunk has arrived."""
 
@@ -114,6 +124,7 @@ class GateStatus(Strict):
 
 
 SCHEMAS: dict[str, type[Strict]] = {
+    "signed-envelope": SignedEnvelope,
     "event": Event,
     "allowlist-snapshot": SnapshotChunk,
     "allowlist-patch": AllowListPatch,

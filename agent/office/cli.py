@@ -281,7 +281,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--site-key", default=_env("SITE_KEY"), help="hashes raw card numbers")
     p.add_argument("--snapshot", action="store_true", help="always send the whole list")
-    p.add_argument("--chunk", type=int, default=5000)
+    p.add_argument(
+        "--chunk",
+        type=int,
+        default=1000,
+        help="entries per message (1,000 keeps the gate's decisions fast while it applies)",
+    )
     p.set_defaults(fn=cmd_allowlist_push)
 
     config = sub.add_parser("config").add_subparsers(dest="config_cmd", required=True)

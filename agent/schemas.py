@@ -1,0 +1,31 @@
+"""JSON Schemas generated from the pydantic models: the contract with office software."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from agent.models.config import GateConfig
+from agent.models.messages import SCHEMAS
+
+
+def all_schemas() -> dict[str, dict[str, Any]]:
+    schemas = {"gate-config": GateConfig.model_json_schema()}
+    for name, model in SCHEMAS.items():
+        schemas[name] = model.model_json_schema()
+    return schemas
+
+
+def render(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def write_schemas(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, schema in all_schemas().items():
+        path = folder / f"{name}.schema.json"
+        path.write_text(render(schema))
+        written.append(path)
+    return written
