@@ -36,6 +36,7 @@ from agent.signing import AuthError, ReplayGuard, Verifier, parse_public_key
 log = logging.getLogger(__name__)
 
 COMMANDS = ("open", "lockdown", "release", "resync", "status")
+INBOX_LIMIT = 1000
 
 
 class Rejected(Exception):
@@ -96,19 +97,29 @@ class Inbox:
         self.guard = ReplayGuard(app.state_dir / "events.db")
         self.verifier = Verifier(key, mqtt.max_clock_skew_s, self.guard, mqtt.require_signatures)
         self.overlay = OverlayStore(app.state_dir)
-        self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(INBOX_LIMIT)
+        self.dropped = 0
         self._thread: threading.Thread | None = None
         self.handled = 0
 
     def put(self, topic: str, payload: bytes) -> None:
-        self._queue.put((topic, payload))
+        """Called on paho's thread: never blocks. A flood beyond the limit is dropped
+        unanswered (the office retries when no ack comes)."""
+        try:
+            self._queue.put_nowait((topic, payload))
+        except queue.Full:
+            self.dropped += 1
+            log.warning("inbox full: dropped a message on %s (%d so far)", topic, self.dropped)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="gate-inbox", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        self._queue.put(None)
+        try:
+            self._queue.put(None, timeout=5)
+        except queue.Full:
+            log.warning("inbox: %d message(s) left unhandled at stop", self._queue.qsize())
         if self._thread is not None:
             self._thread.join(15)
         self.guard.close()

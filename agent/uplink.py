@@ -100,7 +100,10 @@ class Uplink:
 
     # -- callbacks (paho and core threads) --------------------------------------
     def _on_event(self, event: Event) -> None:
-        self._live.append(event)
+        # Offline, or too far behind, the outbox already holds it: the backlog pass
+        # will send it, so memory stays flat through an outage of any length.
+        if self.conn.connected and len(self._live) < WINDOW:
+            self._live.append(event)
         if event.type in (
             EventType.MODE_CHANGED,
             EventType.ALLOWLIST_UPDATED,
@@ -145,6 +148,7 @@ class Uplink:
                 self._reset.clear()
                 inflight.clear()
                 published.clear()
+                self._live.clear()
                 cursor = 0
                 with self._ack_lock:
                     self._acked.clear()

@@ -6,7 +6,36 @@ import os
 import platform
 import resource
 import statistics
+import sys
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from agent.app import App
+from agent.credentials import write_new_key
+from agent.models.config import validate_config
+
+
+def bench_gate(folder: Path, storage: dict[str, Any], mqtt: dict[str, Any]) -> App:
+    """One door, one sim reader, a fresh site key, alarms that never trip."""
+    write_new_key(folder / "site.key")
+    config = validate_config(
+        {
+            "gate": {"site": "bench", "gate_id": "g1", "timezone": "Africa/Cairo"},
+            "storage": {"dir": "state", **storage},
+            "security": {"credential_key_file": "site.key"},
+            "clock": {"sync_marker": ""},
+            "doors": [{"id": "main", "readers": [{"id": "r1"}], "relay": {"driver": "sim"}}],
+            "alarms": {
+                "reader_denials": {"count": 10**9, "window_s": 1, "lockout_s": 0},
+                "card_denials": {"count": 10**9, "window_s": 1, "lockout_s": 0},
+            },
+            "mqtt": {"enabled": True, **mqtt},
+        },
+        folder,
+    )
+    return App(config)
 
 
 def machine() -> dict[str, Any]:

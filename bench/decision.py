@@ -22,32 +22,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.app import App
-from agent.credentials import write_new_key
-from agent.models.config import validate_config
 from agent.models.wire import AllowListEntry
-from bench.common import current_rss_mb, machine, peak_rss_mb, percentiles_ms
+from bench.common import bench_gate, current_rss_mb, machine, peak_rss_mb, percentiles_ms
 from drivers.cards import CardNumber
 from drivers.sim import SimCardReader, SimRelay
 
 
 def build_app(folder: Path, synchronous: str) -> App:
-    write_new_key(folder / "site.key")
-    config = validate_config(
-        {
-            "gate": {"site": "bench", "gate_id": "g1", "timezone": "Africa/Cairo"},
-            "storage": {"dir": "state", "synchronous": synchronous},
-            "security": {"credential_key_file": "site.key"},
-            "clock": {"sync_marker": ""},
-            "doors": [{"id": "main", "readers": [{"id": "r1"}], "relay": {"driver": "sim"}}],
-            "alarms": {
-                "reader_denials": {"count": 10**9, "window_s": 1, "lockout_s": 0},
-                "card_denials": {"count": 10**9, "window_s": 1, "lockout_s": 0},
-            },
-            "mqtt": {"enabled": True, "require_signatures": False},  # events stay in the outbox
-        },
-        folder,
-    )
-    return App(config)
+    # the uplink is not attached: events stay in the outbox as they would offline
+    return bench_gate(folder, {"synchronous": synchronous}, {"require_signatures": False})
 
 
 def enroll(app: App, count: int) -> list[str]:

@@ -17,24 +17,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.models.wire import EventType
 from agent.mqtt import MqttSettings
 from agent.office.client import OfficeLink
 from agent.uplink import attach
 from bench.common import machine, peak_rss_mb
-from bench.mqtt_common import gate
-from tests.broker import Mosquitto
+from bench.mqtt_common import broker_and_gate
 
 
 def run(count: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        broker = Mosquitto(folder / "broker", persistence=False)
-        broker.start()
-        key = Ed25519PrivateKey.generate()
-        app = gate(folder, broker, key)
+        broker, _key, app = broker_and_gate(folder)
         for i in range(count):
             app.events.append(
                 EventType.ACCESS_DENIED,

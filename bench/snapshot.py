@@ -22,7 +22,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.models.messages import SnapshotChunk
 from agent.models.wire import AllowListEntry
@@ -31,10 +30,9 @@ from agent.office.client import OfficeLink
 from agent.topics import Topics
 from agent.uplink import attach
 from bench.common import machine, peak_rss_mb, percentiles_ms
-from bench.mqtt_common import gate
+from bench.mqtt_common import broker_and_gate
 from drivers.cards import CardNumber
 from drivers.sim import SimCardReader, SimRelay
-from tests.broker import Mosquitto
 
 
 def entries(app: Any, count: int, holder: str) -> list[AllowListEntry]:
@@ -104,10 +102,7 @@ def run(count: int, chunk_size: int) -> dict[str, Any]:
     sys.setswitchinterval(0.0005)  # as `gate-agent run` sets it
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        broker = Mosquitto(folder / "broker", persistence=False)
-        broker.start()
-        key = Ed25519PrivateKey.generate()
-        app = gate(folder, broker, key)
+        broker, key, app = broker_and_gate(folder)
         app.allowlist.replace(entries(app, count, "old"), 1)
         new = [e.model_dump_json() for e in entries(app, count, "new")]
         attach(app)

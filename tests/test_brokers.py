@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from agent.clock import SystemClock
+from agent.errors import RetryableError
 from agent.mqtt import MqttSettings
 from agent.office.client import OfficeLink
 from agent.topics import Topics
@@ -16,6 +18,12 @@ from tests.conftest import mqtt_table
 from tests.mqtt_helpers import TOPICS, collect_events, office, wait_for
 
 OTHER = Topics("gate", "test-site", "g2")
+
+
+def assert_refused(settings: MqttSettings) -> None:
+    """The broker must not let this client in."""
+    with pytest.raises(RetryableError, match="cannot reach the broker"), OfficeLink(settings, []):
+        pass
 
 
 def start_gate(make_app, make_config, mqtt: dict[str, Any]):  # type: ignore[no-untyped-def]
@@ -78,7 +86,7 @@ def test_accounts_and_acl_confine_each_gate(
             link.send(TOPICS.cmd("open"), {"request_id": "ok", "door": "main"})
             assert link.expect(TOPICS.cmd_ack, timeout=10)["ok"]
 
-        wrong = OfficeLink(
+        assert_refused(
             MqttSettings(
                 host=broker.host,
                 port=broker.port,
@@ -86,14 +94,8 @@ def test_accounts_and_acl_confine_each_gate(
                 username="office",
                 password="nope",
                 reconnect_max_s=1,
-            ),
-            [],
+            )
         )
-        try:
-            wrong.__enter__()
-            raise AssertionError("a wrong password was accepted")
-        except Exception as exc:
-            assert "cannot reach the broker" in str(exc)
     finally:
         broker.stop()
 
@@ -129,7 +131,7 @@ def test_mutual_tls(tmp_path: Path, make_app, make_config, office_key) -> None: 
             link.send(TOPICS.cmd("status"), {"request_id": "s1"})
             assert link.expect(TOPICS.cmd_ack, timeout=10)["ok"]
             wait_for(lambda: app.events.depth() == 0, what="events over TLS")
-        no_cert = OfficeLink(
+        assert_refused(
             MqttSettings(
                 host=broker.host,
                 port=broker.port,
@@ -137,16 +139,8 @@ def test_mutual_tls(tmp_path: Path, make_app, make_config, office_key) -> None: 
                 ca_file=tls.ca,
                 tls=True,
                 reconnect_max_s=1,
-            ),
-            [],
+            )
         )
-        started = time.monotonic()
-        try:
-            no_cert.__enter__()
-            raise AssertionError("connected without a client certificate")
-        except Exception as exc:
-            assert "cannot reach the broker" in str(exc)
-        assert time.monotonic() - started < 30
     finally:
         broker.stop()
 

@@ -21,6 +21,7 @@ def test_kill_9_mid_storm_loses_no_event(tmp_path: Path, broker, office_key) -> 
     mqtt = (
         f'[mqtt]\nenabled = true\nhost = "{broker.host}"\nport = {broker.port}\n'
         f'office_public_key = "{public_key_text(office_key)}"\nreconnect_max_s = 2\n'
+        "keepalive_s = 5\n"
     )
     config = write_sim_config(tmp_path, mqtt=mqtt)
     members = tmp_path / "list.csv"
@@ -56,6 +57,10 @@ def test_kill_9_mid_storm_loses_no_event(tmp_path: Path, broker, office_key) -> 
     stop.set()
     thread.join(10)
     assert granted_replies > 20, "the storm barely ran"
+    # no clean goodbye: the broker publishes the gate's retained last will
+    with office(broker, client_id="office-will", clean=True, topics=SIM) as watcher:
+        will = watcher.expect(SIM.status, lambda m: m.get("online") is False, timeout=15)
+    assert will is not None and will["gate"] == "main-gate"
 
     second = AgentProcess(config)
     wait_for(lambda: second.status()["outbox_depth"] == 0, timeout=60, what="outbox to drain")
