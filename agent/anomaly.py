@@ -60,9 +60,6 @@ class DenialWatch:
             return False
         return True
 
-    def lift(self, scope: str, key: str) -> None:
-        self._locked_until.pop((scope, key), None)
-
     def prune(self, now: float) -> None:
         """Forget idle windows so a stream of distinct unknown cards cannot grow memory."""
         longest = max(lim.window_s for lim in self._limits.values())

@@ -270,3 +270,15 @@ def test_two_gates_in_one_process_are_independent(make_app, make_config) -> None
     assert tap(gates[0], CARD)["granted"]
     assert not tap(gates[1], CARD)["granted"]
     assert gates[1].doors["main"].locked
+
+
+def test_bad_frames_are_counted_and_logged(app: App, caplog) -> None:  # type: ignore[no-untyped-def]
+    from drivers.sim import SimCardReader
+
+    reader = app.readers["main-in"]
+    assert isinstance(reader, SimCardReader)
+    reader.garble("parity")
+    reader.garble("checksum")
+    assert app.status()["readers"]["main-in"]["frame_errors"] == 2
+    assert "bad frame (checksum); 2 so far" in caplog.text
+    assert app.doors["main"].locked
