@@ -369,8 +369,7 @@ class App:
         """Decide one read, record it, then move the relay. Runs on the core loop."""
         door_id = self.reader_door[read.reader]
         door = self.doors[door_id]
-        credential = self.hasher.credential(read.card)
-        masked = self.hasher.masked(read.card)
+        credential, masked = self.hasher.identify(read.card)
         entry = self.allowlist.lookup(credential)
         mono = self.clock.monotonic()
         now = self.clock.now()

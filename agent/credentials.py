@@ -9,7 +9,7 @@ import secrets
 from pathlib import Path
 
 from agent.errors import FatalError
-from drivers.cards import CardNumber
+from drivers.cards import CardNumber, mask
 
 
 class CredentialHasher:
@@ -22,13 +22,16 @@ class CredentialHasher:
         self.prox_bits = prox_bits
 
     def credential(self, card: CardNumber) -> str:
-        canonical = card.canonical(self.prox_bits).encode()
-        return hmac.new(self._key, canonical, hashlib.sha256).hexdigest()
+        return self.identify(card)[0]
 
     def masked(self, card: CardNumber) -> str:
-        from drivers.cards import mask
+        return self.identify(card)[1]
 
-        return mask(card.canonical(self.prox_bits))
+    def identify(self, card: CardNumber) -> tuple[str, str]:
+        """(credential, masked form) from one canonicalisation: the decision path's call."""
+        canonical = card.canonical(self.prox_bits)
+        digest = hmac.new(self._key, canonical.encode(), hashlib.sha256).hexdigest()
+        return digest, mask(canonical)
 
     @classmethod
     def from_file(cls, path: Path, prox_bits: int = 24) -> CredentialHasher:

@@ -135,7 +135,7 @@ def build_entries(
             except CardFormatError as exc:
                 errors.append((line, f"card: {exc}"))
                 continue
-            credential, masked = hasher.credential(card), hasher.masked(card)
+            credential, masked = hasher.identify(card)
         else:
             credential, masked = row.credential or "", ""
         if config is not None:
