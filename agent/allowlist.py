@@ -143,8 +143,10 @@ class AllowListStore:
         return int(row[0]) if row else None
 
     def count(self) -> int:
+        """The list's size as its last writer recorded it: one row, not a table scan."""
         with self._read_lock:
-            return int(self._read.execute("SELECT count(*) FROM allowlist").fetchone()[0])
+            row = self._read.execute("SELECT value FROM meta WHERE key='size'").fetchone()
+        return int(row[0]) if row else 0
 
     def rows(self, limit: int | None = None) -> list[dict[str, Any]]:
         with self._read_lock:
@@ -163,8 +165,7 @@ class AllowListStore:
         with self._write_lock, transaction(self._write) as conn:
             conn.execute("DELETE FROM allowlist")
             conn.executemany(_INSERT, (to_row(e, self.zone) for e in entries))
-            _set_version(conn, version)
-            return int(conn.execute("SELECT count(*) FROM allowlist").fetchone()[0])
+            return _set_version(conn, version)
 
     def patch(
         self,
@@ -239,8 +240,7 @@ class AllowListStore:
             )
             conn.execute("DELETE FROM staging")
             conn.execute("DELETE FROM staging_chunks")
-            _set_version(conn, version)
-            return int(conn.execute("SELECT count(*) FROM allowlist").fetchone()[0])
+            return _set_version(conn, version)
 
     def discard_staged(self) -> None:
         with self._write_lock, transaction(self._write) as conn:
@@ -255,5 +255,11 @@ def _refuse_old(conn: sqlite3.Connection, version: int) -> None:
         raise ImportRejected(f"snapshot version {version} is not newer than {row[0]}")
 
 
-def _set_version(conn: sqlite3.Connection, version: int) -> None:
-    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)", (str(version),))
+def _set_version(conn: sqlite3.Connection, version: int) -> int:
+    """Record version and size in the writer's transaction; returns the size."""
+    size = int(conn.execute("SELECT count(*) FROM allowlist").fetchone()[0])
+    conn.executemany(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+        [("version", str(version)), ("size", str(size))],
+    )
+    return size

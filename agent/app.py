@@ -436,7 +436,21 @@ class App:
 
     # -- status -------------------------------------------------------------------
     def status(self, recent: int = 10) -> dict[str, Any]:
-        """A snapshot for the CLI and the office; call on the core loop (run_sync)."""
+        """A snapshot for the CLI and the office, from any thread.
+
+        Only the gate's live state is read on the core loop; database reads happen on
+        the caller's thread so a status request never holds up a card.
+        """
+        live = self.loop.run_sync(self._live_status)
+        return {
+            **live,
+            "allowlist": {"version": self.allowlist.version(), "size": self.allowlist.count()},
+            "outbox_depth": self.events.depth(),
+            "last_seq": self.events.last_seq(),
+            "recent_events": [e.model_dump(mode="json") for e in self.events.recent(recent)],
+        }
+
+    def _live_status(self) -> dict[str, Any]:
         return {
             "site": self.config.gate.site,
             "gate": self.config.gate.gate_id,
@@ -445,14 +459,10 @@ class App:
             "lockdown": self._lockdown,
             "fire_alarm": self._fire,
             "clock_trusted": self.clock.is_trusted(),
-            "allowlist": {"version": self.allowlist.version(), "size": self.allowlist.count()},
-            "outbox_depth": self.events.depth(),
-            "last_seq": self.events.last_seq(),
             "doors": {d.id: d.snapshot() for d in self.doors.values()},
             "readers": {r.name: {"frame_errors": r.frame_errors} for r in self.readers.values()},
             "config_revision": self.config_revision,
             "uptime_s": round(self.clock.monotonic() - self.started_at, 1),
-            "recent_events": [e.model_dump(mode="json") for e in self.events.recent(recent)],
         }
 
 

@@ -91,7 +91,7 @@ class SimControls:
         return self._settled()
 
     def _settled(self) -> dict[str, Any]:
-        status: dict[str, Any] = self.app.loop.run_sync(lambda: self.app.status(recent=5))
+        status: dict[str, Any] = self.app.status(recent=5)
         return {"mode": status["mode"], "doors": status["doors"], "events": status["recent_events"]}
 
 
@@ -106,7 +106,7 @@ class ControlServer:
         self._thread: threading.Thread | None = None
         self._ops: dict[str, Callable[..., Any]] = {
             "ping": lambda: {"pong": True},
-            "status": lambda recent=10: app.loop.run_sync(lambda: app.status(recent=recent)),
+            "status": lambda recent=10: app.status(recent=recent),
             "tap": self.sim.tap,
             "press": self.sim.press,
             "door": self.sim.door,

@@ -116,10 +116,14 @@ def reference_errors(entry: EntryFields, config: GateConfig) -> list[tuple[str, 
 def build_entries(
     rows: Iterable[tuple[int, dict[str, Any]]],
     config: GateConfig | None,
-    hasher: CredentialHasher,
+    hasher: CredentialHasher | None,
     source: str = "file",
 ) -> list[AllowListEntry]:
-    """Validate, hash and cross-check rows (against ``config`` if given); RowErrors on any fault."""
+    """Validate, hash and cross-check rows; RowErrors on any fault.
+
+    Without ``config`` doors and schedules are not checked (the office does not know
+    them); without ``hasher`` only already-hashed credentials are accepted.
+    """
     errors: list[tuple[int, str]] = []
     entries: list[AllowListEntry] = []
     first_line: dict[str, int] = {}
@@ -130,6 +134,9 @@ def build_entries(
             errors.append((line, _describe(exc)))
             continue
         if row.card is not None:
+            if hasher is None:
+                errors.append((line, "card: a raw card number needs the site key to hash it"))
+                continue
             try:
                 card = parse_card(row.card)
             except CardFormatError as exc:

@@ -309,7 +309,7 @@ class Inbox:
         if not restart:
             app.loop.run_sync(app.reconfigure, config, message.revision)
         else:
-            app.config_revision = message.revision
+            app.loop.run_sync(setattr, app, "config_revision", message.revision)
         app.loop.run_sync(
             app.emit,
             EventType.CONFIG_CHANGED,
@@ -341,7 +341,7 @@ class Inbox:
         elif name == "resync":
             self.request_snapshot("resync command")
         if name == "status":
-            status = app.loop.run_sync(app.status, 0)
+            status = app.status(0)
             result = {
                 k: status[k]
                 for k in (

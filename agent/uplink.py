@@ -210,7 +210,7 @@ class Uplink:
         return cursor
 
     def _publish_status(self) -> None:
-        status = self.app.loop.run_sync(self.app.status, 0)
+        status = self.app.status(0)
         message = GateStatus(
             online=True,
             site=status["site"],

@@ -399,3 +399,10 @@ def test_keygen_output_configures_a_gate(tmp_path, capsys) -> None:  # type: ign
     assert MqttConfig(enabled=True, office_public_key=key_text).office_public_key == key_text
     assert (tmp_path / "new.key").stat().st_mode & 0o777 == 0o600
     assert office_main(["keygen", str(tmp_path / "new.key")]) == 1  # never overwrites
+
+
+def test_push_of_raw_cards_without_site_key_names_the_lines(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    src = write_list(tmp_path / "raw.csv", ["uid:04A10001,R-1,,0", "uid:04A10002,R-2,,0"])
+    assert office_main(["--site", "s", "--gate", "g", "allowlist", "push", str(src)]) == 1
+    err = capsys.readouterr().err
+    assert "line 2: card: a raw card number needs the site key" in err and "line 3" in err
