@@ -12,8 +12,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.app import App
-from agent.credentials import write_new_key
+from agent.gate.app import App
+from agent.store.credentials import write_new_key
 from agent.models.config import validate_config
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.app import App
+from agent.gate.app import App
 from agent.models.wire import AllowListEntry
 from bench.common import bench_gate, current_rss_mb, machine, peak_rss_mb, percentiles_ms
 from drivers.cards import CardNumber

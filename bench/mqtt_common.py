@@ -9,8 +9,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.app import App
-from agent.signing import public_key_text
+from agent.gate.app import App
+from agent.link.signing import public_key_text
 from bench.common import bench_gate
 from tests.broker import Mosquitto
 

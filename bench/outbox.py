@@ -19,9 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 from agent.models.wire import EventType
-from agent.mqtt import MqttSettings
+from agent.link.mqtt import MqttSettings
 from agent.office.client import OfficeLink
-from agent.uplink import attach
+from agent.link.uplink import attach
 from bench.common import machine, peak_rss_mb
 from bench.mqtt_common import broker_and_gate
 

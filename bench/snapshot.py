@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.models.messages import SnapshotChunk
 from agent.models.wire import AllowListEntry
-from agent.mqtt import MqttSettings
+from agent.link.mqtt import MqttSettings
 from agent.office.client import OfficeLink
-from agent.topics import Topics
-from agent.uplink import attach
+from agent.link.topics import Topics
+from agent.link.uplink import attach
 from bench.common import machine, peak_rss_mb, percentiles_ms
 from bench.mqtt_common import broker_and_gate
 from drivers.cards import CardNumber

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from agent.app import App
-from agent.clock import ManualClock
-from agent.credentials import write_new_key
+from agent.gate.app import App
+from agent.core.clock import ManualClock
+from agent.store.credentials import write_new_key
 from agent.models.config import GateConfig, validate_config
 from agent.models.wire import AllowListEntry
 
@@ -172,7 +172,7 @@ def office_key(tmp_path: Path) -> Any:
 
 
 def mqtt_table(broker: Any, office_key: Any, **extra: Any) -> dict[str, Any]:
-    from agent.signing import public_key_text
+    from agent.link.signing import public_key_text
 
     return {
         "enabled": True,

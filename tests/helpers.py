@@ -27,9 +27,9 @@ def write_sim_config(tmp_path: Path, extra: str = "", mqtt: str | None = None) -
 
 def cli(config: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, "-m", "agent.cli", *args[:1], *args[1:], "-c", str(config)]
+        [sys.executable, "-m", "agent.faces.cli", *args[:1], *args[1:], "-c", str(config)]
         if args[0] not in ("sim", "allowlist")
-        else [sys.executable, "-m", "agent.cli", *args, "-c", str(config)],
+        else [sys.executable, "-m", "agent.faces.cli", *args, "-c", str(config)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -48,7 +48,7 @@ class AgentProcess:
         self.log = config.parent / "agent.log"
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "agent.cli", "run", "-c", str(config), *extra],
+            [sys.executable, "-m", "agent.faces.cli", "run", "-c", str(config), *extra],
             stdout=subprocess.DEVNULL,
             stderr=self.log.open("w"),
             env=env,

@@ -6,9 +6,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from agent.mqtt import MqttSettings
+from agent.link.mqtt import MqttSettings
 from agent.office.client import OfficeLink
-from agent.topics import Topics
+from agent.link.topics import Topics
 
 TOPICS = Topics("gate", "test-site", "g1")
 

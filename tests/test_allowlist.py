@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.allowlist import AllowListStore, PatchBaseMismatch
-from agent.app import App
-from agent.cli import main
+from agent.store.allowlist import AllowListStore, PatchBaseMismatch
+from agent.gate.app import App
+from agent.faces.cli import main
 from agent.errors import ImportRejected
-from agent.importer import RowErrors, load_file
+from agent.store.importer import RowErrors, load_file
 from agent.models.wire import AllowListEntry
 from tests.conftest import enroll, tap
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from agent.app import App
-from agent.clock import ManualClock
+from agent.gate.app import App
+from agent.core.clock import ManualClock
 from agent.errors import FatalError
 from drivers.sim import SimInput, SimRelay
 from tests.conftest import enroll, tap, types
@@ -251,7 +251,7 @@ def test_stop_locks_even_during_release(app: App) -> None:
 
 
 def test_thread_crash_hook_locks(app: App) -> None:
-    from agent.cli import _lock_on_thread_crash
+    from agent.faces.cli import _lock_on_thread_crash
 
     enroll(app, CARD)
     tap(app, CARD)

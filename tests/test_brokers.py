@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from agent.clock import SystemClock
+from agent.core.clock import SystemClock
 from agent.errors import RetryableError
-from agent.mqtt import MqttSettings
+from agent.link.mqtt import MqttSettings
 from agent.office.client import OfficeLink
-from agent.topics import Topics
-from agent.uplink import attach
+from agent.link.topics import Topics
+from agent.link.uplink import attach
 from tests.broker import Mosquitto, make_tls
 from tests.conftest import mqtt_table
 from tests.mqtt_helpers import TOPICS, collect_events, office, wait_for

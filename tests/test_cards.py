@@ -1,6 +1,6 @@
 import pytest
 
-from agent.credentials import CredentialHasher
+from agent.store.credentials import CredentialHasher
 from drivers.cards import CardFormatError, CardNumber, Technology, parse_card
 
 

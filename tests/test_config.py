@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli import main
+from agent.faces.cli import main
 from agent.errors import ConfigError
 from agent.models.config import load_config, validate_config
 from tests.conftest import BASE, ROOT, merge
@@ -63,7 +63,7 @@ def test_check_config_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_check_config_console_script_runs() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "check-config", "/nonexistent.toml"],
+        [sys.executable, "-m", "agent.faces.cli", "check-config", "/nonexistent.toml"],
         capture_output=True,
         text=True,
         check=False,

@@ -76,7 +76,7 @@ def test_second_agent_on_same_state_refuses(tmp_path: Path) -> None:
         import sys
 
         second = subprocess.run(
-            [sys.executable, "-m", "agent.cli", "run", "-c", str(config)],
+            [sys.executable, "-m", "agent.faces.cli", "run", "-c", str(config)],
             capture_output=True,
             text=True,
             timeout=30,

@@ -8,9 +8,9 @@ import threading
 import time
 from pathlib import Path
 
-from agent.control import request
-from agent.signing import public_key_text
-from agent.topics import Topics
+from agent.faces.control import request
+from agent.link.signing import public_key_text
+from agent.link.topics import Topics
 from tests.helpers import AgentProcess, cli, write_sim_config
 from tests.mqtt_helpers import collect_events, office, wait_for
 

@@ -3,10 +3,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agent.decision import AllowEntry, DecisionContext, GateMode, Reason, decide
+from agent.core.decision import AllowEntry, DecisionContext, GateMode, Reason, decide
 from agent.models.config import ScheduleConfig
 from agent.models.wire import HolderKind
-from agent.schedules import Schedule
+from agent.core.schedules import Schedule
 
 ZONE = ZoneInfo("Africa/Cairo")
 NOW = datetime(2026, 6, 10, 7, 0, tzinfo=UTC)  # Wednesday 10:00 local

@@ -1,9 +1,9 @@
 from datetime import timedelta
 from pathlib import Path
 
-from agent.app import App
-from agent.clock import ManualClock
-from agent.eventlog import EventLog
+from agent.gate.app import App
+from agent.core.clock import ManualClock
+from agent.store.eventlog import EventLog
 from agent.models.wire import EventType
 from tests.conftest import types
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from agent.app import App
-from agent.clock import ManualClock
+from agent.gate.app import App
+from agent.core.clock import ManualClock
 from drivers import registry
 from drivers.base import DriverContext
 from drivers.gpio import GpioInput, GpioRelay
@@ -117,7 +117,7 @@ def test_safe_state_command_drives_relays_locked(tmp_path: Path, monkeypatch) ->
     """What systemd's ExecStopPost runs after any exit: strike coil off, maglock coil on."""
     from gpiozero import Device
 
-    from agent.cli import main
+    from agent.faces.cli import main
     from tests.helpers import write_sim_config
 
     extra = ""

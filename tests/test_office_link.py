@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from agent.clock import SystemClock
+from agent.core.clock import SystemClock
 from agent.office.cli import main as office_main
-from agent.signing import seal
-from agent.uplink import attach
+from agent.link.signing import seal
+from agent.link.uplink import attach
 from tests.conftest import mqtt_table
 from tests.mqtt_helpers import TOPICS, office, wait_for
 
@@ -182,7 +182,7 @@ def test_config_push_applies_live_and_survives_restart(
     assert gate.doors["main"].config.pulse_s == 9.5 and gate.config_revision == 1
     assert gate.config.alarms.card_denials.count == 7
     gate.stop()
-    from agent.remote_config import effective_config
+    from agent.link.remote_config import effective_config
 
     config, revision, problem = effective_config(gate.base_config)
     assert problem is None and revision == 1 and config.door("main").pulse_s == 9.5

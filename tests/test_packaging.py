@@ -4,7 +4,7 @@ import configparser
 import shlex
 import subprocess
 
-from agent.cli import build_parser
+from agent.faces.cli import build_parser
 from tests.conftest import ROOT
 
 

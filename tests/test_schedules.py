@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agent.models.config import ScheduleConfig
-from agent.schedules import Schedule
+from agent.core.schedules import Schedule
 
 CAIRO = ZoneInfo("Africa/Cairo")
 
@@ -72,7 +72,7 @@ def test_holiday_on_the_start_day_governs_a_midnight_window() -> None:
 
 
 def test_schedule_is_read_in_the_gate_zone(make_config, clock) -> None:  # type: ignore[no-untyped-def]
-    from agent.app import App
+    from agent.gate.app import App
     from tests.conftest import enroll, tap
 
     # 07:30 UTC is 10:30 in Cairo (inside 08-18) but 07:30 in UTC (outside)

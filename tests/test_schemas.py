@@ -2,7 +2,7 @@
 
 import json
 
-from agent.schemas import all_schemas, render
+from agent.models.schemas import all_schemas, render
 from tests.conftest import ROOT
 
 FOLDER = ROOT / "config" / "schemas"
@@ -25,7 +25,7 @@ def test_schemas_forbid_unknown_keys() -> None:
 
 
 def test_docs_acl_is_what_the_code_generates() -> None:
-    from agent.topics import Topics
+    from agent.link.topics import Topics
 
     block = Topics("gate", "palm-grove", "main-gate").acl("gate-palm-grove-main-gate")
     assert block in (ROOT / "docs" / "mqtt.md").read_text()

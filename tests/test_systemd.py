@@ -1,8 +1,8 @@
 import socket
 from pathlib import Path
 
-from agent.app import App
-from agent.systemd import Notifier
+from agent.gate.app import App
+from agent.gate.systemd import Notifier
 
 
 def test_notify_ready_watchdog_stopping(tmp_path: Path, make_config, monkeypatch) -> None:  # type: ignore[no-untyped-def]

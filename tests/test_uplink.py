@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from agent.app import App
-from agent.clock import SystemClock
-from agent.uplink import attach
+from agent.gate.app import App
+from agent.core.clock import SystemClock
+from agent.link.uplink import attach
 from tests.conftest import enroll, mqtt_table
 from tests.mqtt_helpers import TOPICS, collect_events, office, wait_for
 

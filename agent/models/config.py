@@ -187,7 +187,7 @@ class MqttConfig(Strict):
     @classmethod
     def _key_parses(cls, value: str | None) -> str | None:
         if value is not None:
-            from agent.signing import parse_public_key
+            from agent.link.signing import parse_public_key
 
             parse_public_key(value)
         return value

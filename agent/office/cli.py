@@ -17,11 +17,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from agent.errors import ConfigError, GateError
 from agent.models.messages import AllowListPatch, Command, ConfigSet, SnapshotChunk
 from agent.models.wire import AllowListEntry
-from agent.mqtt import MqttSettings
+from agent.link.mqtt import MqttSettings
 from agent.office.client import OfficeLink
 from agent.office.store import OfficeStore
-from agent.signing import load_private_key, public_key_text
-from agent.topics import Topics
+from agent.link.signing import load_private_key, public_key_text
+from agent.link.topics import Topics
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -101,8 +101,8 @@ def _gate_version(link: OfficeLink, topics: Topics, timeout: float) -> int | Non
 
 
 def _read_entries(path: Path, site_key: str | None) -> list[AllowListEntry]:
-    from agent.credentials import CredentialHasher, read_key_file
-    from agent.importer import build_entries, read_rows
+    from agent.store.credentials import CredentialHasher, read_key_file
+    from agent.store.importer import build_entries, read_rows
 
     hasher = CredentialHasher(read_key_file(Path(site_key))) if site_key else None
     return build_entries(read_rows(path), None, hasher, str(path))

@@ -13,8 +13,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.errors import GateError, RetryableError
-from agent.mqtt import Handlers, MqttConnection, MqttSettings
-from agent.signing import seal
+from agent.link.mqtt import Handlers, MqttConnection, MqttSettings
+from agent.link.signing import seal
 
 
 class OfficeLink:

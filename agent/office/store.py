@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agent.db import connect, transaction
+from agent.store.db import connect, transaction
 from agent.models.wire import AllowListEntry
 
 _SCHEMA = """

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from agent.clock import Clock
+from agent.core.clock import Clock
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from agent.clock import Clock
-from agent.loop import CoreLoop, Timer
+from agent.core.clock import Clock
+from agent.core.loop import CoreLoop, Timer
 from agent.models.config import DoorConfig, FailMode
 from agent.models.wire import EventType
 from drivers.base import Relay

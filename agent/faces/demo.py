@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Any
 
-from agent.control import SimControls
+from agent.faces.control import SimControls
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import ValidationError
 
-from agent.db import connect
+from agent.store.db import connect
 from agent.errors import FatalError, GateError
 from agent.models.messages import SignedEnvelope
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from agent.models.wire import HolderKind
-from agent.schedules import Schedule
+from agent.core.schedules import Schedule
 
 
 class GateMode(StrEnum):

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from agent.clock import Clock
-from agent.db import connect, transaction
+from agent.core.clock import Clock
+from agent.store.db import connect, transaction
 from agent.models.wire import ALARMS, Event, EventType
 
 _SCHEMA = """

@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from agent.allowlist import PatchBaseMismatch
+from agent.store.allowlist import PatchBaseMismatch
 from agent.errors import ConfigError, ImportRejected
-from agent.importer import reference_errors
+from agent.store.importer import reference_errors
 from agent.models.messages import (
     AllowListAck,
     AllowListPatch,
@@ -30,8 +30,8 @@ from agent.models.messages import (
     SnapshotChunk,
 )
 from agent.models.wire import AllowListEntry, EventType
-from agent.remote_config import OverlayStore, merge, needs_restart
-from agent.signing import AuthError, ReplayGuard, Verifier, parse_public_key
+from agent.link.remote_config import OverlayStore, merge, needs_restart
+from agent.link.signing import AuthError, ReplayGuard, Verifier, parse_public_key
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agent.credentials import CredentialHasher
+from agent.store.credentials import CredentialHasher
 from agent.errors import ImportRejected
 from agent.models.config import GateConfig
 from agent.models.wire import AllowListEntry, EntryFields, ImportRow

@@ -19,7 +19,7 @@ from agent.models.config import GateConfig, load_config
 
 log = logging.getLogger(__name__)
 
-EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config" / "sim.toml"
+EXAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "config" / "sim.toml"
 SYSTEM_CONFIG = Path("/etc/gate-agent/gate.toml")
 
 
@@ -39,7 +39,7 @@ def _print(data: Any) -> None:
 
 # -- commands ------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
-    from agent.remote_config import effective_config
+    from agent.link.remote_config import effective_config
 
     base = _config(args)
     # A bulk job on another thread (a 100k snapshot) must not hold the GIL for the
@@ -68,7 +68,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 _demo_import(app, config, Path(args.config or default_config_path()))
             app.start()
             if first and args.demo:
-                from agent.demo import play
+                from agent.faces.demo import play
 
                 threading.Thread(target=play, args=(app, 1.0, stop), daemon=True).start()
             while not stop.wait(0.2) and not app.wait(0):
@@ -82,14 +82,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _build_app(config: GateConfig, base: GateConfig, revision: int) -> Any:
-    from agent.app import App
-    from agent.control import ControlServer
-    from agent.systemd import Notifier
+    from agent.gate.app import App
+    from agent.faces.control import ControlServer
+    from agent.gate.systemd import Notifier
 
     app = App(config, notifier=Notifier(), base_config=base, config_revision=revision)
     app.add_part(ControlServer(app, app.control_path))
     if config.mqtt.enabled:
-        from agent.uplink import attach
+        from agent.link.uplink import attach
 
         attach(app)
     return app
@@ -104,7 +104,7 @@ def _lock_on_thread_crash(app: Any, previous: Any) -> Any:
 
 
 def _demo_import(app: Any, config: GateConfig, config_path: Path) -> None:
-    from agent.importer import load_file
+    from agent.store.importer import load_file
 
     demo = config_path.resolve().parent / "sim-allowlist.csv"
     entries = load_file(demo, config, app.hasher)
@@ -114,7 +114,7 @@ def _demo_import(app: Any, config: GateConfig, config_path: Path) -> None:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = load_config(args.file)
-    from agent.credentials import read_key_file
+    from agent.store.credentials import read_key_file
 
     read_key_file(config.security.credential_key_file)
     print(
@@ -125,7 +125,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
-    from agent.credentials import write_new_key
+    from agent.store.credentials import write_new_key
 
     try:
         write_new_key(Path(args.file))
@@ -136,9 +136,9 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 
 def _stores(config: GateConfig) -> tuple[Any, Any]:
-    from agent.allowlist import AllowListStore
-    from agent.clock import SystemClock
-    from agent.eventlog import EventLog
+    from agent.store.allowlist import AllowListStore
+    from agent.core.clock import SystemClock
+    from agent.store.eventlog import EventLog
 
     store = AllowListStore(config.storage.dir / "allowlist.db", config.zone())
     events = EventLog(
@@ -153,8 +153,8 @@ def _stores(config: GateConfig) -> tuple[Any, Any]:
 
 
 def cmd_allowlist_import(args: argparse.Namespace) -> int:
-    from agent.credentials import CredentialHasher
-    from agent.importer import load_file
+    from agent.store.credentials import CredentialHasher
+    from agent.store.importer import load_file
     from agent.models.wire import EventType
 
     config = _config(args)
@@ -189,7 +189,7 @@ def cmd_allowlist_list(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from agent.control import request
+    from agent.faces.control import request
 
     config = _config(args)
     try:
@@ -253,7 +253,7 @@ def cmd_events(args: argparse.Namespace) -> int:
 
 
 def cmd_sim(args: argparse.Namespace) -> int:
-    from agent.control import request
+    from agent.faces.control import request
 
     config = _config(args)
     call: dict[str, Any]
@@ -292,7 +292,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
 
 def cmd_schema(args: argparse.Namespace) -> int:
     """Write the JSON Schema of the config file and of every MQTT payload."""
-    from agent.schemas import write_schemas
+    from agent.models.schemas import write_schemas
 
     for path in write_schemas(Path(args.out)):
         print(path)
@@ -301,7 +301,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_safe_state(args: argparse.Namespace) -> int:
     """Drive every relay to locked; systemd runs this after the agent exits for any reason."""
-    from agent.clock import SystemClock
+    from agent.core.clock import SystemClock
     from agent.models.config import FailMode
     from drivers import registry
     from drivers.base import DriverContext

@@ -15,21 +15,21 @@ from pathlib import Path
 from typing import Any
 
 from agent import __version__
-from agent.allowlist import AllowListStore
-from agent.anomaly import DenialWatch, Trip
-from agent.clock import Clock, SystemClock
-from agent.credentials import CredentialHasher
-from agent.decision import SUSPICIOUS, DecisionContext, GateMode, decide
-from agent.door import Door
+from agent.store.allowlist import AllowListStore
+from agent.core.anomaly import DenialWatch, Trip
+from agent.core.clock import Clock, SystemClock
+from agent.store.credentials import CredentialHasher
+from agent.core.decision import SUSPICIOUS, DecisionContext, GateMode, decide
+from agent.core.door import Door
 from agent.errors import FatalError
-from agent.eventlog import EventLog
-from agent.instance import InstanceLock
-from agent.loop import CoreLoop
+from agent.store.eventlog import EventLog
+from agent.store.instance import InstanceLock
+from agent.core.loop import CoreLoop
 from agent.models.config import GateConfig, InputSpec
 from agent.models.wire import Event, EventType
-from agent.schedules import compile_all
-from agent.state import StateStore
-from agent.systemd import Notifier
+from agent.core.schedules import compile_all
+from agent.store.state import StateStore
+from agent.gate.systemd import Notifier
 from drivers import registry
 from drivers.base import CardReader, DigitalInput, DriverContext, Relay
 from drivers.cards import CardRead

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from agent.db import connect
+from agent.store.db import connect
 
 
 class StateStore:

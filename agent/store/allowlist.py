@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from agent.db import connect, transaction
-from agent.decision import AllowEntry
+from agent.store.db import connect, transaction
+from agent.core.decision import AllowEntry
 from agent.errors import ImportRejected
 from agent.models.wire import AllowListEntry, HolderKind, bounds_utc
 

@@ -14,11 +14,11 @@ from collections import deque
 from typing import Any
 
 from agent import __version__
-from agent.inbox import Inbox
+from agent.link.inbox import Inbox
 from agent.models.messages import GateStatus
 from agent.models.wire import Event, EventType
-from agent.mqtt import Handlers, MqttConnection, MqttSettings, Will
-from agent.topics import Topics
+from agent.link.mqtt import Handlers, MqttConnection, MqttSettings, Will
+from agent.link.topics import Topics
 
 log = logging.getLogger(__name__)
 
