@@ -1,18 +1,14 @@
-"""One exception hierarchy for the agent: retryable faults versus fatal ones."""
+"""One exception hierarchy: everything the project raises on purpose is a ``GateError``."""
 
 from __future__ import annotations
 
 
 class GateError(Exception):
-    """Base of every error the agent raises on purpose."""
-
-    retryable = False
+    """Base of every error the agent, its drivers and the office tools raise on purpose."""
 
 
 class RetryableError(GateError):
     """A transient fault (broker away, device busy): try again later."""
-
-    retryable = True
 
 
 class FatalError(GateError):
@@ -38,5 +34,26 @@ class ImportRejected(GateError):
     """An allow-list file or message was refused; nothing was changed."""
 
 
-class DriverError(RetryableError):
-    """A device driver failed; the device may come back."""
+class Rejected(GateError):
+    """An office message refused with a reason and optional (path, message) field errors."""
+
+    def __init__(self, error: str, errors: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(error)
+        self.error = error
+        self.errors = errors or []
+
+
+class CardFormatError(GateError, ValueError):
+    """A card number in a notation the agent does not understand."""
+
+
+class MqttError(RetryableError):
+    """The MQTT client refused an operation; ``rc`` is its error code (0 when unknown)."""
+
+    def __init__(self, message: str, rc: int = 0) -> None:
+        super().__init__(message)
+        self.rc = rc
+
+
+class MqttOffline(MqttError):
+    """Nothing was sent: the connection to the broker is down."""

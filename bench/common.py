@@ -12,9 +12,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.gate.app import App
-from agent.store.credentials import write_new_key
+from agent.gate.app import App, build_app
 from agent.models.config import validate_config
+from agent.store.credentials import write_new_key
 
 
 def bench_gate(folder: Path, storage: dict[str, Any], mqtt: dict[str, Any]) -> App:
@@ -35,7 +35,7 @@ def bench_gate(folder: Path, storage: dict[str, Any], mqtt: dict[str, Any]) -> A
         },
         folder,
     )
-    return App(config)
+    return build_app(config)
 
 
 def machine() -> dict[str, Any]:

@@ -59,7 +59,7 @@ def run(entries: int, taps: int, synchronous: str) -> dict[str, Any]:
         cards = enroll(app, entries)
         load_s = time.perf_counter() - started
         app.start(threaded=True)
-        reader = app.readers["r1"]
+        reader = app.devices.readers["r1"]
         relay = app.doors["main"].relay
         assert isinstance(reader, SimCardReader) and isinstance(relay, SimRelay)
         door = app.doors["main"]

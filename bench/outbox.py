@@ -18,10 +18,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-from agent.models.wire import EventType
+from agent.core.kinds import EventType
 from agent.link.mqtt import MqttSettings
+from agent.link.wiring import attach
 from agent.office.client import OfficeLink
-from agent.link.uplink import attach
 from bench.common import machine, peak_rss_mb
 from bench.mqtt_common import broker_and_gate
 
@@ -58,7 +58,7 @@ def run(count: int) -> dict[str, object]:
             "drain_s": round(drained, 3),
             "events_per_s": round((count + 1) / drained),
             "received_by_office": received,
-            "published": uplink.sent_count,
+            "published": uplink.uplink.sent_count,
             "peak_rss_mb": peak_rss_mb(),
             "machine": machine(),
         }

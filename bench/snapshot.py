@@ -23,12 +23,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
+from agent.link.mqtt import MqttSettings
+from agent.link.topics import Topics
+from agent.link.wiring import attach
 from agent.models.messages import SnapshotChunk
 from agent.models.wire import AllowListEntry
-from agent.link.mqtt import MqttSettings
 from agent.office.client import OfficeLink
-from agent.link.topics import Topics
-from agent.link.uplink import attach
 from bench.common import machine, peak_rss_mb, percentiles_ms
 from bench.mqtt_common import broker_and_gate
 from drivers.cards import CardNumber
@@ -50,7 +50,7 @@ def entries(app: Any, count: int, holder: str) -> list[AllowListEntry]:
 
 
 def tap_loop(app: Any, stop: threading.Event, samples: list[float]) -> None:
-    reader, door = app.readers["r1"], app.doors["main"]
+    reader, door = app.devices.readers["r1"], app.doors["main"]
     relay = door.relay
     assert isinstance(reader, SimCardReader) and isinstance(relay, SimRelay)
     i = 0

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
-from drivers.cards import CardRead
+from drivers.cards import CardNumber, CardRead
 
 log = logging.getLogger(__name__)
 
@@ -21,12 +22,18 @@ class DriverOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class MonotonicClock(Protocol):
+    """All a driver asks of time: a clock that never jumps."""
+
+    def monotonic(self) -> float: ...
+
+
 @dataclass(frozen=True)
 class DriverContext:
     """What a backend gets besides its options: time, and for GPIO a pin factory."""
 
-    clock: Any  # anything with monotonic()
-    pin_factory: Any = None  # gpiozero Factory; None means gpiozero's default
+    clock: MonotonicClock
+    pin_factory: object | None = None  # a gpiozero Factory; None means gpiozero's default
 
 
 class Device(ABC):
@@ -53,6 +60,7 @@ class CardReader(Device):
         super().__init__(name, options, context)
         self.frame_errors = 0
         self._on_read: Callable[[CardRead], None] | None = None
+        self._read_ids = itertools.count(1)
 
     def start(self, on_read: Callable[[CardRead], None]) -> None:
         """Begin delivering reads; ``on_read`` may be called from a driver thread."""
@@ -62,9 +70,12 @@ class CardReader(Device):
     def _open(self) -> None:
         """Open the hardware; called by ``start``."""
 
-    def _deliver(self, read: CardRead) -> None:
+    def _deliver(self, card: CardNumber) -> CardRead:
+        """Stamp a decoded card with this reader, the time and a fresh read id; pass it on."""
+        read = CardRead(card, self.name, self.context.clock.monotonic(), next(self._read_ids))
         if self._on_read is not None:
             self._on_read(read)
+        return read
 
     def _frame_error(self, why: str) -> None:
         self.frame_errors += 1
@@ -109,3 +120,23 @@ class DigitalInput(Device):
     @property
     @abstractmethod
     def is_active(self) -> bool: ...
+
+
+@runtime_checkable
+class CardStimulus(Protocol):
+    """A reader that takes taps from software (the simulator): what the control socket drives."""
+
+    name: str
+
+    def present(self, card: str) -> CardRead: ...
+
+
+@runtime_checkable
+class InputStimulus(Protocol):
+    """An input that takes presses and levels from software (the simulator)."""
+
+    name: str
+
+    def set(self, active: bool) -> None: ...
+
+    def press(self) -> None: ...

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from agent.errors import CardFormatError
+
 
 class Technology(StrEnum):
     """Card families whose numbers are comparable across reader types."""
@@ -21,10 +23,6 @@ class Technology(StrEnum):
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _UID_SEPARATED = re.compile(r"^[0-9a-fA-F]{2}([:\- ][0-9a-fA-F]{2})+$")
 _FAC_CARD = re.compile(r"^(\d{1,3})[:,/](\d{1,5})$")
-
-
-class CardFormatError(ValueError):
-    """A card number in a notation this agent does not understand."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,3 +128,4 @@ class CardRead:
     card: CardNumber
     reader: str
     at: float
+    read_id: int = 0  # per reader, from 1: lets an answer name the very read it is about

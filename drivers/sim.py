@@ -18,9 +18,8 @@ class SimCardReader(CardReader):
     def present(self, card: str) -> CardRead:
         """Tap a card given in any notation ``parse_card`` reads."""
         number = parse_card(card)
-        read = CardRead(number, self.name, self.context.clock.monotonic())
+        read = self._deliver(number)
         self.presented.append((read.at, number.masked()))
-        self._deliver(read)
         return read
 
     def garble(self, why: str = "checksum") -> None:

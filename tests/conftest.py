@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from agent.gate.app import App
 from agent.core.clock import ManualClock
-from agent.store.credentials import write_new_key
+from agent.gate.app import App, build_app
 from agent.models.config import GateConfig, validate_config
 from agent.models.wire import AllowListEntry
+from agent.store.credentials import write_new_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,7 +98,7 @@ def make_app(
     apps: list[App] = []
 
     def make(config: GateConfig | None = None, **kwargs: Any) -> App:
-        app = App(config or make_config(), clock=kwargs.pop("clock", clock), **kwargs)
+        app = build_app(config or make_config(), clock=kwargs.pop("clock", clock), **kwargs)
         apps.append(app)
         return app
 
@@ -131,13 +131,22 @@ def enroll(app: App, card: str, version: int = 1, **fields: Any) -> AllowListEnt
 
 
 def tap(app: App, card: str, reader: str = "main-in") -> dict[str, Any]:
+    """Present ``card`` on a sim reader, pump the loop, return the decision for that read."""
+    from dataclasses import asdict
+
     from drivers.sim import SimCardReader
 
-    device = app.readers[reader]
+    device = app.devices.readers[reader]
     assert isinstance(device, SimCardReader)
-    device.present(card)
-    app.loop.pump()
-    return app.last_decisions[reader]
+    decided: list[Any] = []
+    app.add_decision_listener(decided.append)
+    try:
+        read = device.present(card)
+        app.loop.pump()
+    finally:
+        app.reads.listeners.remove(decided.append)
+    (record,) = [r for r in decided if r.read_id == read.read_id]
+    return asdict(record)
 
 
 def types(app: App, since: int = 0) -> list[str]:

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from agent.link.mqtt import MqttSettings
-from agent.office.client import OfficeLink
 from agent.link.topics import Topics
+from agent.office.client import OfficeLink
 
 TOPICS = Topics("gate", "test-site", "g1")
 

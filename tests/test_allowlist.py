@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from agent.store.allowlist import AllowListStore, PatchBaseMismatch
-from agent.gate.app import App
-from agent.faces.cli import main
 from agent.errors import ImportRejected
-from agent.store.importer import RowErrors, load_file
+from agent.faces.cli import main
+from agent.gate.app import App
 from agent.models.wire import AllowListEntry
+from agent.store.allowlist import AllowListStore, PatchBaseMismatch
+from agent.store.importer import RowErrors, load_file
 from tests.conftest import enroll, tap
 
 HEADER = "card,holder_id,kind,unit,doors,valid_from,valid_until,schedule,suspended\n"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from agent.gate.app import App
 from agent.core.clock import ManualClock
 from agent.errors import FatalError
+from agent.gate.app import App
 from drivers.sim import SimInput, SimRelay
 from tests.conftest import enroll, tap, types
 
@@ -21,7 +21,7 @@ def relay(app: App, door: str = "main") -> SimRelay:
 
 
 def sim_input(app: App, name: str) -> SimInput:
-    device = app.inputs[name]
+    device = app.devices.inputs[name]
     assert isinstance(device, SimInput)
     return device
 
@@ -251,12 +251,12 @@ def test_stop_locks_even_during_release(app: App) -> None:
 
 
 def test_thread_crash_hook_locks(app: App) -> None:
-    from agent.faces.cli import _lock_on_thread_crash
+    from agent.gate.supervisor import lock_on_thread_crash
 
     enroll(app, CARD)
     tap(app, CARD)
     hooked: list[object] = []
-    hook = _lock_on_thread_crash(app, hooked.append)
+    hook = lock_on_thread_crash(app, hooked.append)
     thread = threading.Thread(target=lambda: None)
     hook(threading.ExceptHookArgs((RuntimeError, RuntimeError("x"), None, thread)))
     assert app.doors["main"].locked and hooked
@@ -275,10 +275,10 @@ def test_two_gates_in_one_process_are_independent(make_app, make_config) -> None
 def test_bad_frames_are_counted_and_logged(app: App, caplog) -> None:  # type: ignore[no-untyped-def]
     from drivers.sim import SimCardReader
 
-    reader = app.readers["main-in"]
+    reader = app.devices.readers["main-in"]
     assert isinstance(reader, SimCardReader)
     reader.garble("parity")
     reader.garble("checksum")
-    assert app.status()["readers"]["main-in"]["frame_errors"] == 2
+    assert app.status().readers["main-in"].frame_errors == 2
     assert "bad frame (checksum); 2 so far" in caplog.text
     assert app.doors["main"].locked

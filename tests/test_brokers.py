@@ -10,9 +10,9 @@ import pytest
 from agent.core.clock import SystemClock
 from agent.errors import RetryableError
 from agent.link.mqtt import MqttSettings
-from agent.office.client import OfficeLink
 from agent.link.topics import Topics
-from agent.link.uplink import attach
+from agent.link.wiring import attach
+from agent.office.client import OfficeLink
 from tests.broker import Mosquitto, make_tls
 from tests.conftest import mqtt_table
 from tests.mqtt_helpers import TOPICS, collect_events, office, wait_for

@@ -1,7 +1,8 @@
 import pytest
 
+from agent.errors import CardFormatError
 from agent.store.credentials import CredentialHasher
-from drivers.cards import CardFormatError, CardNumber, Technology, parse_card
+from drivers.cards import CardNumber, Technology, parse_card
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.faces.cli import main
 from agent.errors import ConfigError
+from agent.faces.cli import main
 from agent.models.config import load_config, validate_config
 from tests.conftest import BASE, ROOT, merge
 

@@ -28,7 +28,7 @@ def test_sim_socket_end_to_end(tmp_path: Path) -> None:
         assert "mode release" in out
         cli(config, "sim", "fire", "off")
         status = agent.status()
-        assert status["mode"] == "normal" and status["allowlist"]["size"] == 1
+        assert status["mode"] == "normal" and status["allowlist_size"] == 1
         assert status["doors"]["vehicle"]["locked"] and not status["doors"]["vehicle"]["forced"]
         bad = cli(config, "sim", "tap", "nonsense", check=False)
         assert bad.returncode == 1 and "card:" in bad.stderr

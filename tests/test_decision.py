@@ -4,9 +4,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agent.core.decision import AllowEntry, DecisionContext, GateMode, Reason, decide
-from agent.models.config import ScheduleConfig
-from agent.models.wire import HolderKind
+from agent.core.kinds import HolderKind
 from agent.core.schedules import Schedule
+from agent.models.config import ScheduleConfig
 
 ZONE = ZoneInfo("Africa/Cairo")
 NOW = datetime(2026, 6, 10, 7, 0, tzinfo=UTC)  # Wednesday 10:00 local

@@ -1,10 +1,10 @@
 from datetime import timedelta
 from pathlib import Path
 
-from agent.gate.app import App
 from agent.core.clock import ManualClock
+from agent.core.kinds import EventType
+from agent.gate.app import App
 from agent.store.eventlog import EventLog
-from agent.models.wire import EventType
 from tests.conftest import types
 
 

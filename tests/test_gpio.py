@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from agent.gate.app import App
 from agent.core.clock import ManualClock
+from agent.gate.app import build_app
 from drivers import registry
 from drivers.base import DriverContext
 from drivers.gpio import GpioInput, GpioRelay
@@ -89,7 +89,7 @@ def test_gate_on_gpio_pins(
             "fire_alarm": {"driver": "gpio", "pin": 23, "bounce_s": None},
         },
     )
-    app = App(config, clock=clock, pin_factory=factory)
+    app = build_app(config, clock=clock, pin_factory=factory)
     app.start(threaded=False)
     try:
         strike = factory.pin(17)

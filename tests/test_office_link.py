@@ -12,9 +12,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.core.clock import SystemClock
-from agent.office.cli import main as office_main
 from agent.link.signing import seal
-from agent.link.uplink import attach
+from agent.link.wiring import attach
+from agent.office.cli import main as office_main
 from tests.conftest import mqtt_table
 from tests.mqtt_helpers import TOPICS, office, wait_for
 
@@ -209,7 +209,7 @@ def test_invalid_config_names_each_field_and_changes_nothing(
     paths = {e["path"] for e in json.loads(capsys.readouterr().out)["errors"]}
     assert {"doors.0.pulse_s", "doors.1.colour"} <= paths
     assert gate.config_revision == 0 and gate.doors["main"].config.pulse_s == 5.0
-    assert not (gate.state_dir / "config.remote.json").exists()
+    assert not (gate.paths.dir / "config.remote.json").exists()
 
 
 def test_config_revision_must_increase(gate, broker, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -369,7 +369,7 @@ def test_events_tail_stores_each_event_once(gate, broker, tmp_path, capsys) -> N
 
     # first run opens the persistent session; the broker keeps events for it from now on
     assert office_cli(broker, tmp_path, "events", "tail", "--idle", "0.5") == 0
-    reader = gate.readers["main-in"]
+    reader = gate.devices.readers["main-in"]
     assert isinstance(reader, SimCardReader)
     for i in range(3):
         reader.present(f"uid:0BAD{i:04X}")

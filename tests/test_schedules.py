@@ -3,8 +3,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agent.models.config import ScheduleConfig
 from agent.core.schedules import Schedule
+from agent.models.config import ScheduleConfig
 
 CAIRO = ZoneInfo("Africa/Cairo")
 
@@ -72,14 +72,14 @@ def test_holiday_on_the_start_day_governs_a_midnight_window() -> None:
 
 
 def test_schedule_is_read_in_the_gate_zone(make_config, clock) -> None:  # type: ignore[no-untyped-def]
-    from agent.gate.app import App
+    from agent.gate.app import build_app
     from tests.conftest import enroll, tap
 
     # 07:30 UTC is 10:30 in Cairo (inside 08-18) but 07:30 in UTC (outside)
     clock.advance(30 * 60)
     for zone, granted in (("Africa/Cairo", True), ("UTC", False)):
         config = make_config(gate={"timezone": zone}, storage={"dir": f"state-{zone[:3]}"})
-        app = App(config, clock=clock)
+        app = build_app(config, clock=clock)
         app.start(threaded=False)
         enroll(app, "uid:04A1B2C3", schedule="day")
         assert tap(app, "uid:04A1B2C3")["granted"] is granted

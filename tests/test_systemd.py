@@ -1,7 +1,7 @@
 import socket
 from pathlib import Path
 
-from agent.gate.app import App
+from agent.gate.app import build_app
 from agent.gate.systemd import Notifier
 
 
@@ -14,7 +14,7 @@ def test_notify_ready_watchdog_stopping(tmp_path: Path, make_config, monkeypatch
         monkeypatch.setenv("WATCHDOG_USEC", "2000000")
         notifier = Notifier()
         assert notifier.watchdog_interval == 1.0
-        app = App(make_config(), notifier=notifier)
+        app = build_app(make_config(), notifier=notifier)
         app.start(threaded=True)
         messages = {server.recv(4096).decode() for _ in range(2)}
         assert any(m.startswith("READY=1") for m in messages)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from agent.gate.app import App
 from agent.core.clock import SystemClock
-from agent.link.uplink import attach
+from agent.gate.app import App
+from agent.link.wiring import attach
 from tests.conftest import enroll, mqtt_table
 from tests.mqtt_helpers import TOPICS, collect_events, office, wait_for
 
@@ -21,12 +21,11 @@ def start_gate(make_app, make_config, broker, office_key, **mqtt):  # type: igno
 
 
 def threaded_tap(app: App, card: str) -> dict:  # type: ignore[type-arg]
-    from drivers.sim import SimCardReader
+    from dataclasses import asdict
 
-    reader = app.readers["main-in"]
-    assert isinstance(reader, SimCardReader)
-    reader.present(card)
-    return app.loop.run_sync(lambda: dict(app.last_decisions["main-in"]))
+    from agent.faces.simulate import SimControls
+
+    return asdict(SimControls(app).tap(card, door="main", reader="main-in"))
 
 
 def test_events_reach_the_office_and_are_marked_sent(

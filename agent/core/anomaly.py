@@ -4,8 +4,27 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import Protocol
 
-from agent.models.config import AlarmsConfig, DenialThreshold
+
+class ThresholdSpec(Protocol):
+    """How many denials in how long trip an alarm, and for how long to lock out."""
+
+    @property
+    def count(self) -> int: ...
+    @property
+    def window_s(self) -> float: ...
+    @property
+    def lockout_s(self) -> float: ...
+
+
+class AlarmSpec(Protocol):
+    """The ``[alarms]`` section as the detector reads it."""
+
+    @property
+    def reader_denials(self) -> ThresholdSpec: ...
+    @property
+    def card_denials(self) -> ThresholdSpec: ...
 
 
 @dataclass(frozen=True)
@@ -22,12 +41,12 @@ class Trip:
 class DenialWatch:
     """Sliding windows over monotonic time; one instance per App, touched by the core thread."""
 
-    def __init__(self, config: AlarmsConfig) -> None:
+    def __init__(self, config: AlarmSpec) -> None:
         self._limits = {"reader": config.reader_denials, "card": config.card_denials}
         self._seen: dict[tuple[str, str], deque[float]] = {}
         self._locked_until: dict[tuple[str, str], float] = {}
 
-    def reconfigure(self, config: AlarmsConfig) -> None:
+    def reconfigure(self, config: AlarmSpec) -> None:
         self._limits = {"reader": config.reader_denials, "card": config.card_denials}
 
     def record(self, reader: str, credential: str, now: float) -> list[Trip]:
@@ -38,7 +57,7 @@ class DenialWatch:
                 trips.append(trip)
         return trips
 
-    def _count(self, slot: tuple[str, str], limit: DenialThreshold, now: float) -> Trip | None:
+    def _count(self, slot: tuple[str, str], limit: ThresholdSpec, now: float) -> Trip | None:
         times = self._seen.setdefault(slot, deque())
         times.append(now)
         while times and times[0] <= now - limit.window_s:

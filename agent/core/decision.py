@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from agent.models.wire import HolderKind
+from agent.core.kinds import HolderKind
 from agent.core.schedules import Schedule
 
 

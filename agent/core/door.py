@@ -7,14 +7,12 @@ is locked with the coil off, a fail-safe maglock is locked with the coil on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from agent.core.clock import Clock
+from agent.core.kinds import EventType, FailMode, coil_energised
 from agent.core.loop import CoreLoop, Timer
-from agent.models.config import DoorConfig, FailMode
-from agent.models.wire import EventType
-from drivers.base import Relay
 
 log = logging.getLogger(__name__)
 
@@ -22,14 +20,54 @@ log = logging.getLogger(__name__)
 # soon after a pulse ended still counts as authorised.
 OPEN_GRACE_S = 1.5
 
-Emit = Callable[..., Any]
+
+
+class DoorSpec(Protocol):
+    """What a door needs of its configuration (``DoorConfig`` in the config models)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def pulse_s(self) -> float: ...
+    @property
+    def held_open_s(self) -> float: ...
+    @property
+    def fail_mode(self) -> FailMode: ...
+    @property
+    def release_on_fire(self) -> bool: ...
+
+
+class LockOutput(Protocol):
+    """The relay a door drives (any ``drivers.base.Relay``)."""
+
+    def set_energised(self, energised: bool) -> None: ...
+    @property
+    def is_energised(self) -> bool: ...
+
+
+class Emit(Protocol):
+    """Records an event: (type, door, details)."""
+
+    def __call__(self, type_: EventType, door: str | None = None, /, **details: Any) -> object: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DoorState:
+    """A door as status reports it."""
+
+    locked: bool
+    open: bool | None
+    released: bool
+    forced: bool
+    held: bool
+    fail_mode: FailMode
 
 
 class Door:
     """Door state machine driven by the core loop; every method runs on the loop thread."""
 
     def __init__(
-        self, config: DoorConfig, relay: Relay, loop: CoreLoop, clock: Clock, emit: Emit
+        self, config: DoorSpec, relay: LockOutput, loop: CoreLoop, clock: Clock, emit: Emit
     ) -> None:
         self.config = config
         self.id = config.id
@@ -48,8 +86,7 @@ class Door:
 
     # -- lock -------------------------------------------------------------
     def _drive(self, locked: bool) -> None:
-        coil = locked if self.config.fail_mode is FailMode.SAFE else not locked
-        self.relay.set_energised(coil)
+        self.relay.set_energised(coil_energised(self.config.fail_mode, locked))
         self.locked = locked
 
     def lock(self) -> None:
@@ -101,6 +138,13 @@ class Door:
     def _authorised(self) -> bool:
         return self.released or not self.locked or self._clock.monotonic() < self._authorised_until
 
+    def sync_contact(self, is_open: bool) -> None:
+        """The contact's state at start: an open door is reported, a closed one is noted."""
+        if is_open:
+            self.contact_changed(True)
+        else:
+            self.is_open = False
+
     def contact_changed(self, is_open: bool) -> None:
         if is_open == self.is_open:
             return
@@ -146,12 +190,7 @@ class Door:
             self._held_timer.cancel()
             self._held_timer = None
 
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "locked": self.locked,
-            "open": self.is_open,
-            "released": self.released,
-            "forced": self.forced,
-            "held": self.held,
-            "fail_mode": self.config.fail_mode.value,
-        }
+    def state(self) -> DoorState:
+        return DoorState(
+            self.locked, self.is_open, self.released, self.forced, self.held, self.config.fail_mode
+        )

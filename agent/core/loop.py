@@ -15,13 +15,15 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, TypeVar
 
 from agent.core.clock import Clock
+from agent.core.runner import Threads
 
 log = logging.getLogger(__name__)
 
 _WAKE = object()
+T = TypeVar("T")
 
 
 class Timer:
@@ -50,7 +52,7 @@ class CoreLoop:
         self._order = itertools.count()
         self._timer_lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
+        self._stopping = threading.Event()  # replaced by the runner's event on start
 
     # -- any thread -------------------------------------------------------
     def post(self, fn: Callable[..., Any], *args: Any) -> None:
@@ -64,15 +66,15 @@ class CoreLoop:
         return timer
 
     def run_sync(
-        self, fn: Callable[..., Any], *args: Any, timeout: float = 5.0, **kwargs: Any
-    ) -> Any:
+        self, fn: Callable[..., T], *args: Any, timeout: float = 5.0, **kwargs: Any
+    ) -> T:
         """Run ``fn`` on the loop and return its result (runs inline if not threaded)."""
         if kwargs:
             fn = functools.partial(fn, **kwargs)
         if self._thread is None or threading.current_thread() is self._thread:
             self.pump()
             return fn(*args)
-        future: Future[Any] = Future()
+        future: Future[T] = Future()
 
         def call() -> None:
             try:
@@ -83,16 +85,13 @@ class CoreLoop:
         self.post(call)
         return future.result(timeout)
 
-    @property
-    def threaded(self) -> bool:
-        return self._thread is not None
-
-    def start(self) -> None:
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="gate-core", daemon=True)
-        self._thread.start()
+    def start(self, threads: Threads) -> None:
+        """Run the loop on a thread of the runner's until ``threads.stopping`` is set."""
+        self._stopping = threads.stopping
+        self._thread = threads.spawn("gate-core", self._run)
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Finish the call in hand and end the thread; later calls run inline."""
         self._stopping.set()
         self._queue.put(_WAKE)
         if self._thread is not None and self._thread is not threading.current_thread():

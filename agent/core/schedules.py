@@ -6,11 +6,34 @@ into Saturday morning, and whether Friday is a holiday decides it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 
-from agent.models.config import WEEKDAYS, ScheduleConfig, TimeWindow
+from agent.core.kinds import WEEKDAYS
+
+
+class WindowSpec(Protocol):
+    """A configured time window (``TimeWindow`` in the config models)."""
+
+    @property
+    def days(self) -> Sequence[str]: ...
+    @property
+    def start(self) -> time: ...
+    @property
+    def end(self) -> time: ...
+
+
+class ScheduleSpec(Protocol):
+    """A configured schedule (``ScheduleConfig``): what the core needs of it."""
+
+    @property
+    def windows(self) -> Sequence[WindowSpec]: ...
+    @property
+    def holidays(self) -> str | None: ...
+    @property
+    def holiday_windows(self) -> Sequence[WindowSpec]: ...
 
 
 @dataclass(frozen=True)
@@ -22,7 +45,7 @@ class Schedule:
     holidays: frozenset[date]
 
     @classmethod
-    def compile(cls, config: ScheduleConfig, holidays: Iterable[date] = ()) -> Schedule:
+    def compile(cls, config: ScheduleSpec, holidays: Iterable[date] = ()) -> Schedule:
         return cls(_by_day(config.windows), _by_day(config.holiday_windows), frozenset(holidays))
 
     def allows(self, local: datetime) -> bool:
@@ -45,7 +68,7 @@ def _minutes(t: time) -> int:
     return t.hour * 60 + t.minute
 
 
-def _by_day(windows: Iterable[TimeWindow]) -> tuple[tuple[tuple[int, int], ...], ...]:
+def _by_day(windows: Iterable[WindowSpec]) -> tuple[tuple[tuple[int, int], ...], ...]:
     days: list[list[tuple[int, int]]] = [[] for _ in WEEKDAYS]
     for window in windows:
         start, end = _minutes(window.start), _minutes(window.end)
@@ -57,7 +80,7 @@ def _by_day(windows: Iterable[TimeWindow]) -> tuple[tuple[tuple[int, int], ...],
 
 
 def compile_all(
-    schedules: Mapping[str, ScheduleConfig], holidays: Mapping[str, Iterable[date]]
+    schedules: Mapping[str, ScheduleSpec], holidays: Mapping[str, Iterable[date]]
 ) -> dict[str, Schedule]:
     return {
         name: Schedule.compile(cfg, holidays.get(cfg.holidays, ()) if cfg.holidays else ())

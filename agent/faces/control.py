@@ -1,7 +1,9 @@
 """The local control socket: status for the CLI, stimuli for simulated devices.
 
 One JSON object per line in, one per line out, on a Unix socket in the state
-folder (mode 0600: only the agent's own user may drive it).
+folder (mode 0600: only the agent's own user may drive it). Requests are served
+one at a time on one thread of the runner's; a client that does not send its line
+within ``READ_TIMEOUT_S`` is dropped.
 """
 
 from __future__ import annotations
@@ -11,106 +13,42 @@ import logging
 import os
 import socket
 import socketserver
-import threading
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from agent.errors import GateError
-from drivers.cards import CardFormatError
-from drivers.sim import SimCardReader, SimInput
+from agent.core.runner import Threads
+from agent.errors import CardFormatError, GateError
+from agent.faces.simulate import SimControls
 
 log = logging.getLogger(__name__)
 
 MAX_REQUEST = 64 * 1024
+READ_TIMEOUT_S = 2.0
+BACKLOG = 64
 
 
 class ControlError(GateError):
     """A control request that cannot be done (unknown door, device not simulated)."""
 
 
-class SimControls:
-    """Stimuli for a running App's simulated devices; each waits for the core to act."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    def _door(self, door: str | None) -> str:
-        door_id = door or self.app.config.doors[0].id
-        if door_id not in self.app.doors:
-            raise ControlError(f"no door {door_id!r}; doors: {', '.join(self.app.doors)}")
-        return door_id
-
-    def _sim_input(self, name: str) -> SimInput:
-        device = self.app.inputs.get(name)
-        if device is None:
-            raise ControlError(f"no input {name!r} is configured")
-        if not isinstance(device, SimInput):
-            raise ControlError(f"input {name!r} is not simulated")
-        return device
-
-    def tap(self, card: str, door: str | None = None, reader: str | None = None) -> dict[str, Any]:
-        door_id = self._door(door)
-        candidates = [
-            r
-            for r_id, r in self.app.readers.items()
-            if self.app.reader_door[r_id] == door_id and (reader is None or r_id == reader)
-        ]
-        sims = [r for r in candidates if isinstance(r, SimCardReader)]
-        if not sims:
-            raise ControlError(f"door {door_id!r} has no simulated reader")
-        try:
-            sims[0].present(card)
-        except CardFormatError as exc:
-            raise ControlError(f"card: {exc}") from None
-        # the read was posted before this barrier, so it has been decided when it returns
-        result: dict[str, Any] = self.app.loop.run_sync(
-            lambda: dict(self.app.last_decisions[sims[0].name])
-        )
-        result.pop("credential", None)
-        return result
-
-    def press(self, button: str, door: str | None = None) -> dict[str, Any]:
-        if button == "visitor":
-            self._sim_input("visitor").press()
-        elif button == "exit":
-            self._sim_input(f"{self._door(door)}.exit").press()
-        else:
-            raise ControlError("button is visitor or exit")
-        return self._settled()
-
-    def door(self, state: str, door: str | None = None) -> dict[str, Any]:
-        if state not in ("open", "close"):
-            raise ControlError("door state is open or close")
-        door_id = self._door(door)
-        self._sim_input(f"{door_id}.contact").set(state == "open")
-        return self._settled()
-
-    def fire(self, on: bool) -> dict[str, Any]:
-        self._sim_input("fire").set(on)
-        return self._settled()
-
-    def _settled(self) -> dict[str, Any]:
-        status: dict[str, Any] = self.app.status(recent=5)
-        return {"mode": status["mode"], "doors": status["doors"], "events": status["recent_events"]}
-
-
 class ControlServer:
-    """Serves the control socket on a thread of its own."""
+    """Serves the control socket on a thread of the runner's."""
 
-    def __init__(self, app: Any, path: Path) -> None:
-        self.app = app
+    name = "control"
+
+    def __init__(self, sim: SimControls, path: Path) -> None:
         self.path = path
-        self.sim = SimControls(app)
-        self._server: socketserver.ThreadingUnixStreamServer | None = None
-        self._thread: threading.Thread | None = None
+        self.sim = sim
+        self._server: socketserver.UnixStreamServer | None = None
         self._ops: dict[str, Callable[..., Any]] = {
             "ping": lambda: {"pong": True},
-            "status": lambda recent=10: app.status(recent=recent),
-            "tap": self.sim.tap,
-            "press": self.sim.press,
-            "door": self.sim.door,
-            "fire": self.sim.fire,
+            "status": lambda recent=10: sim.gate.status(recent=recent).model_dump(mode="json"),
+            "tap": lambda **kw: asdict(sim.tap(**kw)),
+            "press": sim.press,
+            "door": sim.door,
+            "fire": sim.fire,
         }
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -121,18 +59,25 @@ class ControlServer:
             return {"ok": True, "result": self._ops[op](**request)}
         except TypeError as exc:
             return {"ok": False, "error": f"bad arguments for {op}: {exc}"}
+        except CardFormatError as exc:
+            return {"ok": False, "error": f"card: {exc}"}
         except GateError as exc:
             return {"ok": False, "error": str(exc)}
 
-    def start(self) -> None:
+    def start(self, threads: Threads) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists():
             _remove_stale(self.path)
         outer = self
 
         class Handler(socketserver.StreamRequestHandler):
+            timeout = READ_TIMEOUT_S
+
             def handle(self) -> None:
-                line = self.rfile.readline(MAX_REQUEST)
+                try:
+                    line = self.rfile.readline(MAX_REQUEST)
+                except OSError:
+                    return  # timed out or gone: nothing to answer
                 try:
                     request = json.loads(line)
                     if not isinstance(request, dict):
@@ -143,16 +88,15 @@ class ControlServer:
                     reply = outer.handle(request)
                 self.wfile.write(json.dumps(reply, default=str).encode() + b"\n")
 
+        class Server(socketserver.UnixStreamServer):
+            request_queue_size = BACKLOG
+
         old_umask = os.umask(0o177)
         try:
-            self._server = socketserver.ThreadingUnixStreamServer(str(self.path), Handler)
+            self._server = Server(str(self.path), Handler)
         finally:
             os.umask(old_umask)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="gate-control", daemon=True
-        )
-        self._thread.start()
+        threads.spawn("gate-control", self._server.serve_forever)
 
     def stop(self) -> None:
         if self._server is not None:

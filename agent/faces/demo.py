@@ -7,7 +7,8 @@ import threading
 import time
 from typing import Any
 
-from agent.faces.control import SimControls
+from agent.core.runner import Threads
+from agent.faces.simulate import SimControls
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,7 @@ SCENE: list[tuple[str, str, dict[str, Any]]] = [
 ]
 
 
-def play(app: Any, pause_s: float = 1.0, stop: threading.Event | None = None) -> None:
-    sim = SimControls(app)
+def play(sim: SimControls, pause_s: float = 1.0, stop: threading.Event | None = None) -> None:
     for say, op, args in SCENE:
         if stop is not None and stop.is_set():
             return
@@ -55,8 +55,27 @@ def play(app: Any, pause_s: float = 1.0, stop: threading.Event | None = None) ->
             getattr(sim, op)(**args)
         except Exception as exc:
             log.warning("demo step %s failed: %s", op, exc)
-        time.sleep(pause_s)
+        if stop is not None:
+            stop.wait(pause_s)
+        else:
+            time.sleep(pause_s)
     log.info(
         "demo done; the agent keeps running. Try: gate-agent sim tap uid:04B7D91A "
         "--door pedestrian   |   gate-agent status   |   gate-agent events"
     )
+
+
+class DemoPart:
+    """Plays the scene once on a thread of the runner's, after the gate is up."""
+
+    name = "demo"
+
+    def __init__(self, sim: SimControls, pause_s: float = 1.0) -> None:
+        self.sim = sim
+        self.pause_s = pause_s
+
+    def start(self, threads: Threads) -> None:
+        threads.spawn("gate-demo", lambda: play(self.sim, self.pause_s, threads.stopping))
+
+    def stop(self) -> None:
+        """The runner's stop event ends the scene between steps."""

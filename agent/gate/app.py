@@ -1,7 +1,9 @@
-"""The App: one gate. Builds every part from config, starts them in order, stops in reverse.
+"""The App: one running gate. Built from config by ``build_app``; run by a ``Runner``.
 
 Nothing lives at module level, so a test or a fleet simulation runs many Apps in one
-process. All gate state is touched only on the core loop's thread.
+process. All gate state is touched only on the core loop's thread; the methods of
+``GatePort`` hop onto it, so the office link and the control socket may call them
+from theirs.
 """
 
 from __future__ import annotations
@@ -11,45 +13,46 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from agent import __version__
-from agent.store.allowlist import AllowListStore
-from agent.core.anomaly import DenialWatch, Trip
 from agent.core.clock import Clock, SystemClock
-from agent.store.credentials import CredentialHasher
-from agent.core.decision import SUSPICIOUS, DecisionContext, GateMode, decide
+from agent.core.decision import GateMode
 from agent.core.door import Door
-from agent.errors import FatalError
-from agent.store.eventlog import EventLog
-from agent.store.instance import InstanceLock
+from agent.core.kinds import ALARMS, EventType
 from agent.core.loop import CoreLoop
-from agent.models.config import GateConfig, InputSpec
-from agent.models.wire import Event, EventType
-from agent.core.schedules import compile_all
-from agent.store.state import StateStore
+from agent.core.runner import Part, Runner
+from agent.errors import FatalError
+from agent.gate.build import Hardware, Stores, build_hardware, close_all, open_stores
+from agent.gate.inputs import InputRouter
+from agent.gate.parts import CorePart, DevicePart, log_close_error
+from agent.gate.ports import ConfigState, DecisionRecord, DeviceMap
+from agent.gate.reads import ReadHandler
 from agent.gate.systemd import Notifier
-from drivers import registry
-from drivers.base import CardReader, DigitalInput, DriverContext, Relay
+from agent.models.config import GateConfig
+from agent.models.messages import DoorStatus, GateStatus, ReaderStatus
+from agent.models.wire import Event
+from agent.store.allowlist import AllowListStore
+from agent.store.credentials import CredentialHasher
+from agent.store.eventlog import EventLog
+from drivers.base import DriverContext
 from drivers.cards import CardRead
 
 log = logging.getLogger(__name__)
 
-PRUNE_INTERVAL_S = 300.0
-HOUSEKEEPING_S = 2.0
 
 
 class App:
-    """One gate agent instance."""
+    """One gate agent instance: implements ``GatePort`` for the parts around it."""
 
     def __init__(
         self,
         config: GateConfig,
         *,
-        clock: Clock | None = None,
-        pin_factory: Any = None,
-        control_socket: Path | None = None,
+        stores: Stores,
+        hardware: Hardware,
+        hasher: CredentialHasher,
+        clock: Clock,
         notifier: Notifier | None = None,
         base_config: GateConfig | None = None,
         config_revision: int = 0,
@@ -57,102 +60,62 @@ class App:
         self.config = config
         self.base_config = base_config or config  # the installer's file, before office changes
         self.config_revision = config_revision
-        self.restart_requested = False
-        self.clock: Clock = clock or SystemClock(config.clock.sync_marker or None)
-        self.zone = config.zone()
-        self.loop = CoreLoop(self.clock, self._on_fault)
+        self.clock = clock
+        self.hasher = hasher
+        self.stores = stores
+        self.paths = stores.paths
+        self.allowlist: AllowListStore = stores.allowlist
+        self.events: EventLog = stores.events
+        self.hardware = hardware
         self.notifier = notifier or Notifier("")
-        self.hasher = CredentialHasher.from_file(
-            config.security.credential_key_file, config.security.prox_bits
-        )
-        self.state_dir = config.storage.dir
-        self._instance = InstanceLock(self.state_dir)
-        self.control_path = control_socket or self.state_dir / "control.sock"
-        self.allowlist = AllowListStore(self.state_dir / "allowlist.db", self.zone)
-        self.events = EventLog(
-            self.state_dir / "events.db",
-            self.clock,
-            config.gate.site,
-            config.gate.gate_id,
-            synchronous=config.storage.synchronous,
-            upload=config.mqtt.enabled,
-        )
-        self.state = StateStore(self.state_dir / "events.db")
-        self.schedules = compile_all(config.schedules, config.holidays)
-        self.watch = DenialWatch(config.alarms)
+        self.loop = CoreLoop(clock, self._on_fault)
         self.event_listeners: list[Callable[[Event], None]] = []
-        self.last_decisions: dict[str, dict[str, Any]] = {}
-        self.started_at = self.clock.monotonic()
-        self._lockdown = self.state.get_bool("lockdown")
-        self._remote_release = self.state.get_bool("remote_release")
-        self._fire = False
-        self._stopped = threading.Event()
-        self._stopping = threading.Event()
+        self.restart_requested = False
+        self.started_at = clock.monotonic()
+        self._end = threading.Event()  # stopped, or asking its supervisor to stop it
+        self._extra_parts: list[Part] = []
+        self._late_parts: list[Part] = []
+        self._runner: Runner | None = None
         self._stop_lock = threading.Lock()
-        self._running = False
-        self._extra_parts: list[Any] = []  # started after the core, stopped before it
-        self._housekeeper: threading.Thread | None = None
-
-        context = DriverContext(self.clock, pin_factory)
-        self.doors: dict[str, Door] = {}
-        self.readers: dict[str, CardReader] = {}
-        self.reader_door: dict[str, str] = {}
-        self.inputs: dict[str, DigitalInput] = {}
-        for door_cfg in config.doors:
-            relay = registry.create(
-                "relay",
-                door_cfg.relay.driver,
-                f"{door_cfg.id}.relay",
-                door_cfg.relay.options,
-                context,
-            )
-            assert isinstance(relay, Relay)
-            self.doors[door_cfg.id] = Door(door_cfg, relay, self.loop, self.clock, self.emit)
-            for spec in door_cfg.readers:
-                reader = registry.create("reader", spec.driver, spec.id, spec.options, context)
-                assert isinstance(reader, CardReader)
-                self.readers[spec.id] = reader
-                self.reader_door[spec.id] = door_cfg.id
-            for role, spec_ in (("contact", door_cfg.contact), ("exit", door_cfg.exit_button)):
-                if spec_ is not None:
-                    self._add_input(f"{door_cfg.id}.{role}", spec_, context)
-        if config.inputs.visitor_button:
-            self._add_input("visitor", config.inputs.visitor_button, context)
-        if config.inputs.fire_alarm:
-            self._add_input("fire", config.inputs.fire_alarm, context)
-
-    def _add_input(self, name: str, spec: InputSpec, context: DriverContext) -> None:
-        device = registry.create("input", spec.driver, name, spec.options, context)
-        assert isinstance(device, DigitalInput)
-        self.inputs[name] = device
+        self._closed = False
+        self.doors = {
+            d.id: Door(d, hardware.relays[d.id], self.loop, clock, self.emit) for d in config.doors
+        }
+        self.inputs = InputRouter(config, self.doors, stores.state, self.emit)
+        self.reads = ReadHandler(
+            config,
+            clock=clock,
+            loop=self.loop,
+            hasher=hasher,
+            allowlist=stores.allowlist,
+            doors=self.doors,
+            modes=self.inputs.modes,
+            emit=self.emit,
+        )
+        self.devices = DeviceMap(
+            readers=dict(hardware.readers),
+            reader_door={r: p.door for r, p in self.reads.places.items()},
+            inputs=dict(hardware.inputs),
+            doors=tuple(self.doors),
+        )
 
     # -- lifecycle ----------------------------------------------------------
-    def add_part(self, part: Any) -> None:
-        """Register a part with start()/stop() (uplink, control socket) to run with the App."""
-        self._extra_parts.append(part)
+    def add_part(self, part: Part, *, after_devices: bool = False) -> None:
+        """A part (office link, control socket) to start after the core and before the
+        devices, or after them (the demo scene)."""
+        (self._late_parts if after_devices else self._extra_parts).append(part)
+
+    def parts(self) -> list[Part]:
+        """Start order: core loop, the extra parts, then devices (so the link is up to
+        carry ``agent_started``); stop order is the reverse, so ``agent_stopped`` is
+        recorded while the link can still send it."""
+        return [CorePart(self), *self._extra_parts, DevicePart(self), *self._late_parts]
 
     def start(self, threaded: bool = True) -> None:
-        """Lock every door first, then inputs, readers, the loop and the extra parts."""
-        self.lock_all()
-        self.emit(EventType.AGENT_STARTED, version=__version__, mode=self.mode.value)
-        self._enforce_retention()
-        self._forget_idle_windows()
-        for name, device in self.inputs.items():
-            device.start(self._input_callback(name))
-        self._sync_inputs()
-        for reader in self.readers.values():
-            reader.start(self._on_read)
-        if threaded:
-            self.loop.start()
-            self._housekeeper = threading.Thread(
-                target=self._housekeeping, name="gate-housekeeping", daemon=True
-            )
-            self._housekeeper.start()
-        self._running = True
-        for part in self._extra_parts:
-            part.start()
-        if self.notifier.watchdog_interval:
-            self._schedule_watchdog()
+        """Run every part; ``threaded=False`` (tests) starts only the devices and lets the
+        caller ``loop.pump()``."""
+        self._runner = Runner(self.parts() if threaded else [DevicePart(self)])
+        self._runner.start()
         self.notifier.ready(f"mode={self.mode.value}")
         log.info(
             "gate %s/%s started: %d door(s), allow-list v%s with %d entries, mode %s",
@@ -167,78 +130,27 @@ class App:
     def stop(self) -> None:
         """Stop in reverse order; doors end locked whatever happens on the way."""
         with self._stop_lock:
-            self._stop()
-
-    def _stop(self) -> None:
-        if not self._running:
-            self.lock_all()
-            if not self._stopped.is_set():
-                self._close_stores()
-            return
-        self._running = False
-        self.notifier.stopping()
-        try:
-            for reader in self.readers.values():
-                _quietly(reader.close)
-            # recorded while the uplink is still up, so it can go out before the link closes
-            self.loop.run_sync(self._final_lock)
-            for part in reversed(self._extra_parts):
-                _quietly(part.stop)
-            self.loop.stop()
-            self._stopping.set()
-            if self._housekeeper is not None:
-                self._housekeeper.join(5)
-        finally:
-            self.lock_all()
-            for device in self.inputs.values():
-                _quietly(device.close)
-            for door in self.doors.values():
-                _quietly(door.relay.close)
-            self._close_stores()
-            log.info("gate stopped; doors locked")
-
-    def _close_stores(self) -> None:
-        self.state.close()
-        self.events.close()
-        self.allowlist.close()
-        self._instance.release()
-        self._stopped.set()
-
-    def _housekeeping(self) -> None:
-        """Database upkeep that must stay out of the decision path."""
-        next_retention = self.clock.monotonic() + PRUNE_INTERVAL_S
-        while not self._stopping.wait(HOUSEKEEPING_S):
             try:
-                self.events.checkpoint()
-                self.allowlist.checkpoint()
-                if self.clock.monotonic() >= next_retention:
-                    next_retention = self.clock.monotonic() + PRUNE_INTERVAL_S
-                    self._enforce_retention()
-            except Exception:
-                log.exception("housekeeping failed")
-
-    def _final_lock(self) -> None:
-        for door in self.doors.values():
-            door.released = False
-            door.lock()
-        self.emit(EventType.AGENT_STOPPED)
-
-    def reconfigure(self, config: GateConfig, revision: int) -> None:
-        """Apply a config whose devices are unchanged, on the core loop, without a restart."""
-        self.config = config
-        self.config_revision = revision
-        self.schedules = compile_all(config.schedules, config.holidays)
-        self.watch.reconfigure(config.alarms)
-        for door_cfg in config.doors:
-            self.doors[door_cfg.id].config = door_cfg
-
-    def request_restart(self) -> None:
-        """Stop soon so the runner starts a fresh App (devices changed)."""
-        self.restart_requested = True
-        threading.Timer(0.2, self.stop).start()
+                if self._runner is not None and self._runner.running:
+                    self.notifier.stopping()
+                    self._runner.stop()
+            finally:
+                self.lock_all()
+                if not self._closed:
+                    self._closed = True
+                    close_all(self.hardware.all(), log_close_error)
+                    self.stores.close()
+                    log.info("gate stopped; doors locked")
+                self._end.set()
 
     def wait(self, timeout: float | None = None) -> bool:
-        return self._stopped.wait(timeout)
+        """True once the gate stopped or asked to be stopped (fatal fault, restart)."""
+        return self._end.wait(timeout)
+
+    def request_restart(self) -> None:
+        """Ask the supervisor for a fresh App (devices changed)."""
+        self.restart_requested = True
+        self._end.set()
 
     def lock_all(self) -> None:
         """Crash-safe: drive every relay to locked, from any thread, never raising."""
@@ -253,23 +165,18 @@ class App:
         except Exception:
             log.exception("could not record the fault")
         if isinstance(exc, FatalError):
-            threading.Thread(target=self.stop, name="gate-stop").start()
+            self._end.set()
 
-    def _schedule_watchdog(self) -> None:
-        self.notifier.watchdog()
-        assert self.notifier.watchdog_interval
-        self.loop.call_later(self.notifier.watchdog_interval, self._schedule_watchdog)
-
-    # -- events ---------------------------------------------------------------
-    def emit(self, type_: EventType, door: str | None = None, **details: Any) -> Event:
+    # -- events (core loop) ---------------------------------------------------
+    def emit(self, type_: EventType, door: str | None = None, /, **details: Any) -> Event:
         event = self.events.append(type_, door, **details)
-        if event.severity == "alarm":
+        if type_ in ALARMS:
             log.warning("ALARM %s door=%s %s seq=%d", type_.value, door, details, event.seq)
         for listener in self.event_listeners:
             listener(event)
         return event
 
-    def _enforce_retention(self) -> None:
+    def enforce_retention(self) -> None:
         """Drop what retention says; an alarm counts events lost before upload. Any thread."""
         storage = self.config.storage
         lost = self.events.prune(
@@ -278,196 +185,132 @@ class App:
         if lost:
             self.loop.post(partial(self.emit, EventType.EVENTS_DROPPED, count=lost))
 
-    def _forget_idle_windows(self) -> None:
-        self.watch.prune(self.clock.monotonic())
-        self.loop.call_later(PRUNE_INTERVAL_S, self._forget_idle_windows)
-
-    # -- modes ------------------------------------------------------------------
     @property
     def mode(self) -> GateMode:
-        if self._fire or self._remote_release:
-            return GateMode.RELEASE
-        return GateMode.LOCKDOWN if self._lockdown else GateMode.NORMAL
+        return self.inputs.modes.mode
 
-    def _door_mode(self, door: Door) -> GateMode:
-        if door.released:
-            return GateMode.RELEASE
-        return GateMode.LOCKDOWN if self._lockdown else GateMode.NORMAL
-
-    def set_lockdown(self, on: bool, by: str = "local") -> None:
-        self._change_mode(lambda: setattr(self, "_lockdown", on), by)
-        self.state.set_bool("lockdown", on)
-
-    def set_remote_release(self, on: bool, by: str = "office") -> None:
-        self._change_mode(lambda: setattr(self, "_remote_release", on), by)
-        self.state.set_bool("remote_release", on)
-
-    def _change_mode(self, change: Callable[[], None], by: str) -> None:
-        before = self.mode
-        change()
-        for door in self.doors.values():
-            door.set_released(self._remote_release or (self._fire and door.config.release_on_fire))
-        if self.mode is not before:
-            self.emit(EventType.MODE_CHANGED, mode=self.mode.value, previous=before.value, by=by)
-
-    # -- inputs -----------------------------------------------------------------
-    def _input_callback(self, name: str) -> Callable[[bool], None]:
-        def changed(active: bool) -> None:
-            self.loop.post(self._input_changed, name, active)
-
-        return changed
-
-    def _sync_inputs(self) -> None:
-        """Take the inputs' state at boot: a fire alarm already on releases the doors."""
-        for name, device in self.inputs.items():
-            if device.is_active and (name == "fire" or name.endswith(".contact")):
-                self._input_changed(name, True)
-            elif name.endswith(".contact"):
-                self.doors[name.split(".")[0]].is_open = False
-
-    def _input_changed(self, name: str, active: bool) -> None:
-        if name == "fire":
-            self._fire_changed(active)
-        elif name == "visitor":
-            if active:
-                self._visitor_pressed()
-        else:
-            door_id, _, role = name.partition(".")
-            door = self.doors[door_id]
-            if role == "contact":
-                door.contact_changed(active)
-            elif role == "exit" and active:
-                self.emit(EventType.EXIT_REQUEST, door_id)
-                door.pulse("exit")  # egress works in every mode
-
-    def _fire_changed(self, active: bool) -> None:
-        if active == self._fire:
-            return
-        self.emit(EventType.FIRE_ALARM if active else EventType.FIRE_ALARM_CLEARED)
-        self._change_mode(lambda: setattr(self, "_fire", active), "fire_input")
-
-    def _visitor_pressed(self) -> None:
-        spec = self.config.inputs.visitor_button
-        assert spec is not None
-        door_id = spec.door or self.config.doors[0].id
-        door = self.doors[door_id]
-        opens = spec.action == "log_and_open" and self._door_mode(door) is not GateMode.LOCKDOWN
-        self.emit(EventType.VISITOR_REGISTERED, door_id, opened=opens, by="guard_button")
-        if opens:
-            door.pulse("visitor")
-
-    def remote_open(self, door_id: str, by: str, request_id: str | None = None) -> None:
-        door = self.doors[door_id]
-        self.emit(EventType.REMOTE_OPEN, door_id, by=by, request_id=request_id)
-        door.pulse("remote")
-
-    # -- cards ------------------------------------------------------------------
-    def _on_read(self, read: CardRead) -> None:
-        self.loop.post(self.handle_read, read)
-
-    def handle_read(self, read: CardRead) -> dict[str, Any]:
+    def handle_read(self, read: CardRead) -> DecisionRecord:
         """Decide one read, record it, then move the relay. Runs on the core loop."""
-        door_id = self.reader_door[read.reader]
-        door = self.doors[door_id]
-        credential, masked = self.hasher.identify(read.card)
-        entry = self.allowlist.lookup(credential)
-        mono = self.clock.monotonic()
-        now = self.clock.now()
-        ctx = DecisionContext(
-            door=door_id,
-            now=now,
-            local=now.astimezone(self.zone),
-            mode=self._door_mode(door),
-            clock_trusted=self.clock.is_trusted(),
-            untrusted_policy=self.config.clock.untrusted_policy,
-            reader_locked=self.watch.locked("reader", read.reader, mono),
-            card_locked=self.watch.locked("card", credential, mono),
-            schedules=self.schedules,
-        )
-        decision = decide(entry, ctx)
-        summary: dict[str, Any] = {
-            "granted": decision.granted,
-            "reason": decision.reason.value,
-            "reader": read.reader,
-            "card": masked,
-            "credential": credential,
-            "holder_id": entry.holder_id if entry else None,
-            "kind": entry.kind.value if entry else None,
-            "unit": entry.unit if entry else None,
-        }
-        # the event is durable before the relay moves: no effect without its record
-        kind = EventType.ACCESS_GRANTED if decision.granted else EventType.ACCESS_DENIED
-        event = self.emit(kind, door_id, **summary)
-        if decision.granted and not door.released:
-            door.pulse("card")
-        log.info(
-            "%s door=%s reader=%s card=%s holder=%s reason=%s seq=%d",
-            "GRANT" if decision.granted else "DENY",
-            door_id,
-            read.reader,
-            masked,
-            summary["holder_id"],
-            decision.reason.value,
-            event.seq,
-        )
-        if not decision.granted and decision.reason in SUSPICIOUS:
-            for trip in self.watch.record(read.reader, credential, mono):
-                self._tripped(trip, door_id, masked)
-        summary["seq"] = event.seq
-        self.last_decisions[read.reader] = summary
-        return summary
+        return self.reads.handle(read)
 
-    def _tripped(self, trip: Trip, door_id: str, masked: str) -> None:
-        subject = trip.key if trip.scope == "reader" else masked
-        self.emit(
-            EventType.REPEATED_DENIALS,
-            door_id,
-            scope=trip.scope,
-            subject=subject,
-            count=trip.count,
-            window_s=trip.window_s,
-            lockout_s=trip.lockout_s,
+    def reconfigure(self, config: GateConfig, revision: int) -> None:
+        """Apply a config whose devices are unchanged, on the core loop, without a restart."""
+        self.config = config
+        self.config_revision = revision
+        self.reads.reconfigure(config)
+        self.inputs.config = config
+        for door_cfg in config.doors:
+            self.doors[door_cfg.id].config = door_cfg
+
+    # -- GatePort: safe from any thread ----------------------------------------
+    def config_state(self) -> ConfigState:
+        return self.loop.run_sync(
+            lambda: ConfigState(self.config, self.base_config, self.config_revision)
         )
-        if trip.lockout_s:
-            ended = partial(
-                self.emit, EventType.LOCKOUT_ENDED, door_id, scope=trip.scope, subject=subject
-            )
-            self.loop.call_later(trip.lockout_s, ended)
 
-    # -- status -------------------------------------------------------------------
-    def status(self, recent: int = 10) -> dict[str, Any]:
-        """A snapshot for the CLI and the office, from any thread.
+    def record(self, type_: EventType, door: str | None = None, /, **details: Any) -> Event:
+        return self.loop.run_sync(partial(self.emit, type_, door, **details))
 
-        Only the gate's live state is read on the core loop; database reads happen on
-        the caller's thread so a status request never holds up a card.
-        """
+    def add_event_listener(self, listener: Callable[[Event], None]) -> None:
+        self.event_listeners.append(listener)
+
+    def add_decision_listener(self, listener: Callable[[DecisionRecord], None]) -> None:
+        self.reads.listeners.append(listener)
+
+    def set_lockdown(self, on: bool, by: str = "local") -> GateMode:
+        return self.loop.run_sync(self.inputs.set_lockdown, on, by)
+
+    def set_release(self, on: bool, by: str = "local") -> GateMode:
+        return self.loop.run_sync(self.inputs.set_release, on, by)
+
+    def open_door(self, door: str, by: str, request_id: str | None = None) -> None:
+        def open_now() -> None:
+            self.emit(EventType.REMOTE_OPEN, door, by=by, request_id=request_id)
+            self.doors[door].pulse("remote")
+
+        self.loop.run_sync(open_now)
+
+    def apply_config(self, config: GateConfig, revision: int, restart: bool) -> None:
+        if restart:
+            self.loop.run_sync(setattr, self, "config_revision", revision)
+            self.request_restart()
+        else:
+            self.loop.run_sync(self.reconfigure, config, revision)
+
+    def settle(self) -> None:
+        self.loop.run_sync(lambda: None)
+
+    def status(self, recent: int = 10) -> GateStatus:
+        """A snapshot from any thread: live state read on the core loop, the databases on
+        the caller's thread so a status request never holds up a card."""
         live = self.loop.run_sync(self._live_status)
-        return {
-            **live,
-            "allowlist": {"version": self.allowlist.version(), "size": self.allowlist.count()},
-            "outbox_depth": self.events.depth(),
-            "last_seq": self.events.last_seq(),
-            "recent_events": [e.model_dump(mode="json") for e in self.events.recent(recent)],
-        }
+        return live.model_copy(
+            update={
+                "allowlist_version": self.allowlist.version(),
+                "allowlist_size": self.allowlist.count(),
+                "outbox_depth": self.events.depth(),
+                "last_seq": self.events.last_seq(),
+                "recent_events": self.events.recent(recent) if recent else [],
+            }
+        )
 
-    def _live_status(self) -> dict[str, Any]:
-        return {
-            "site": self.config.gate.site,
-            "gate": self.config.gate.gate_id,
-            "version": __version__,
-            "mode": self.mode.value,
-            "lockdown": self._lockdown,
-            "fire_alarm": self._fire,
-            "clock_trusted": self.clock.is_trusted(),
-            "doors": {d.id: d.snapshot() for d in self.doors.values()},
-            "readers": {r.name: {"frame_errors": r.frame_errors} for r in self.readers.values()},
-            "config_revision": self.config_revision,
-            "uptime_s": round(self.clock.monotonic() - self.started_at, 1),
-        }
+    def _live_status(self) -> GateStatus:
+        modes = self.inputs.modes
+        places = self.reads.places
+        return GateStatus(
+            online=True,
+            site=self.config.gate.site,
+            gate=self.config.gate.gate_id,
+            time=self.clock.now(),
+            version=__version__,
+            mode=modes.mode.value,
+            lockdown=modes.lockdown,
+            fire_alarm=modes.fire,
+            clock_trusted=self.clock.is_trusted(),
+            config_revision=self.config_revision,
+            uptime_s=round(self.clock.monotonic() - self.started_at, 1),
+            doors={
+                d.id: DoorStatus.model_validate(d.state(), from_attributes=True)
+                for d in self.doors.values()
+            },
+            readers={
+                r.name: ReaderStatus(
+                    door=places[r.name].door,
+                    direction="out" if places[r.name].direction == "out" else "in",
+                    frame_errors=r.frame_errors,
+                )
+                for r in self.hardware.readers.values()
+            },
+        )
 
 
-def _quietly(fn: Callable[[], Any]) -> None:
+def build_app(
+    config: GateConfig,
+    *,
+    clock: Clock | None = None,
+    pin_factory: object | None = None,
+    notifier: Notifier | None = None,
+    base_config: GateConfig | None = None,
+    config_revision: int = 0,
+) -> App:
+    """Open a gate's stores (under its instance lock) and devices (relays locked first)."""
+    clock = clock or SystemClock(config.clock.sync_marker or None)
+    hasher = CredentialHasher.from_file(
+        config.security.credential_key_file, config.security.prox_bits
+    )
+    stores = open_stores(config, clock)
     try:
-        fn()
-    except Exception:
-        log.exception("while stopping: %s failed", getattr(fn, "__qualname__", fn))
+        hardware = build_hardware(config, DriverContext(clock, pin_factory))
+    except BaseException:
+        stores.close()
+        raise
+    return App(
+        config,
+        stores=stores,
+        hardware=hardware,
+        hasher=hasher,
+        clock=clock,
+        notifier=notifier,
+        base_config=base_config,
+        config_revision=config_revision,
+    )

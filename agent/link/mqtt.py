@@ -16,6 +16,7 @@ from pathlib import Path
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
+from agent.errors import MqttError, MqttOffline
 from agent.models.config import MqttConfig
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,6 @@ class Handlers:
     connected: Callable[[], None] = lambda: None
     disconnected: Callable[[str], None] = lambda _reason: None
     message: Callable[[str, bytes], None] = lambda _t, _p: None
-    published: Callable[[int], None] = lambda _mid: None
     subscriptions: list[tuple[str, int]] = field(default_factory=list)
 
 
@@ -91,6 +91,11 @@ class MqttConnection:
         self._handlers = handlers
         self._connected = threading.Event()
         self._closing = False
+        # PUBACK bookkeeping by message id. paho may report a PUBACK before publish()
+        # has returned its mid to us, so an early one is kept until its publish lands.
+        self._ack_lock = threading.Lock()
+        self._awaiting: dict[int, Callable[[], None] | None] = {}
+        self._early: set[int] = set()
         self.last_error: str | None = None
         v5 = settings.protocol == "5"
         self._v5 = v5
@@ -146,30 +151,58 @@ class MqttConnection:
         self._client.loop_stop()
         self._connected.clear()
 
-    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> int | None:
-        """The message id, or None when not connected (nothing was queued)."""
+    def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        qos: int = 1,
+        retain: bool = False,
+        on_ack: Callable[[], None] | None = None,
+    ) -> int:
+        """Send; ``on_ack`` runs (on paho's thread) when the broker acknowledges it.
+
+        Raises ``MqttOffline`` when not connected (nothing was queued) and ``MqttError``
+        with paho's code for any other refusal. Returns the message id.
+        """
         if not self._connected.is_set():
-            return None
+            raise MqttOffline(f"not connected: {topic} not sent")
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN:
+            # paho queued it anyway and will send it after reconnecting: take its ack
+            # so the message id is not mistaken for a later message's
+            with self._ack_lock:
+                self._awaiting[info.mid] = None
+            raise MqttOffline(f"not connected: {topic} not sent", int(info.rc))
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-            return None
+            why = paho.error_string(info.rc)
+            raise MqttError(f"publish on {topic} failed: {why}", int(info.rc))
+        with self._ack_lock:
+            early = info.mid in self._early
+            if early:
+                self._early.discard(info.mid)
+            else:
+                self._awaiting[info.mid] = on_ack
+        if early and on_ack is not None:
+            on_ack()
         return info.mid
 
-    def wait_published(self, mid: int, timeout: float) -> bool:
-        """Block until the broker acknowledged ``mid`` (used at shutdown only)."""
-        done = threading.Event()
-        previous = self._handlers.published
-
-        def watch(m: int) -> None:
-            previous(m)
-            if m == mid:
-                done.set()
-
-        self._handlers.published = watch
+    def publish_quietly(self, topic: str, payload: bytes, retain: bool = False) -> bool:
+        """Best effort (acks, requests, status): a warning instead of an error."""
         try:
-            return done.wait(timeout)
-        finally:
-            self._handlers.published = previous
+            self.publish(topic, payload, retain=retain)
+        except MqttError as exc:
+            log.warning("%s", exc)
+            return False
+        return True
+
+    def wait_published(self, topic: str, payload: bytes, timeout: float, retain: bool) -> bool:
+        """Publish and block until the broker acknowledged it (used at shutdown)."""
+        done = threading.Event()
+        try:
+            self.publish(topic, payload, retain=retain, on_ack=done.set)
+        except MqttError:
+            return False
+        return done.wait(timeout)
 
     # -- paho callbacks ---------------------------------------------------
     def _on_connect(
@@ -185,6 +218,7 @@ class MqttConnection:
             )
             return
         self.last_error = None
+        # _awaiting is kept: paho sends unacknowledged messages again after a reconnect
         for topic, qos in self._handlers.subscriptions:
             client.subscribe(topic, qos)
         self._connected.set()
@@ -211,4 +245,16 @@ class MqttConnection:
     def _on_publish(
         self, _client: paho.Client, _userdata: object, mid: int, _reason: object, _props: object
     ) -> None:
-        self._handlers.published(mid)
+        with self._ack_lock:
+            if mid in self._awaiting:
+                on_ack = self._awaiting.pop(mid)
+            else:
+                self._early.add(mid)
+                return
+        if on_ack is not None:
+            on_ack()
+
+
+def topic_matches(pattern: str, topic: str) -> bool:
+    """MQTT wildcard matching (``+`` and ``#``), as the broker does it."""
+    return bool(paho.topic_matches_sub(pattern, topic))

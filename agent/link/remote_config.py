@@ -14,8 +14,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from agent.errors import ConfigError
+from agent.core.kinds import EventType
+from agent.errors import ConfigError, Rejected
+from agent.gate.ports import GatePort
 from agent.models.config import GateConfig, validate_config
+from agent.models.messages import ConfigAck, ConfigSet, FieldError
+from agent.store.paths import StatePaths
 
 REMOTE_SECTIONS = frozenset(
     {"doors", "inputs", "schedules", "holidays", "alarms", "clock", "storage"}
@@ -71,8 +75,8 @@ def needs_restart(old: GateConfig, new: GateConfig) -> bool:
 class OverlayStore:
     """``<state>/config.remote.json``: revision and sections, replaced atomically."""
 
-    def __init__(self, state_dir: Path) -> None:
-        self.path = state_dir / "config.remote.json"
+    def __init__(self, path: Path) -> None:
+        self.path = path
 
     def load(self) -> tuple[int, dict[str, Any]]:
         try:
@@ -98,10 +102,51 @@ class OverlayStore:
 
 def effective_config(base: GateConfig) -> tuple[GateConfig, int, str | None]:
     """(config to run, revision, problem): a stored overlay that no longer fits is ignored."""
-    revision, sections = OverlayStore(base.storage.dir).load()
+    revision, sections = OverlayStore(StatePaths(base.storage.dir).remote_config).load()
     if not sections:
         return base, revision, None
     try:
         return merge(base, sections), revision, None
     except ConfigError as exc:
         return base, revision, f"stored office config (revision {revision}) ignored: {exc}"
+
+
+class ConfigPush:
+    """A ``config/set`` from the office: merged, validated, persisted, applied, acked."""
+
+    def __init__(self, gate: GatePort, overlay: OverlayStore) -> None:
+        self.gate = gate
+        self.overlay = overlay
+
+    def apply(self, body: object) -> ConfigAck:
+        message = ConfigSet.model_validate(body)
+        gate = self.gate
+        state = gate.config_state()
+        if message.revision <= state.revision:
+            raise Rejected(f"revision {message.revision} is not newer than {state.revision}")
+        _, sections = self.overlay.load()
+        sections = {**sections, **message.config}
+        try:
+            config = merge(state.base, sections)
+        except ConfigError as exc:
+            raise Rejected("invalid configuration", exc.errors) from None
+        restart = needs_restart(state.config, config)
+        self.overlay.save(message.revision, sections)
+        # a restart is only requested here: the supervisor acts on it after this ack is out
+        gate.apply_config(config, message.revision, restart)
+        gate.record(
+            EventType.CONFIG_CHANGED,
+            None,
+            revision=message.revision,
+            sections=sorted(message.config),
+            restart_required=restart,
+        )
+        return ConfigAck(ok=True, revision=message.revision, restart_required=restart)
+
+    def refusal(self, exc: Rejected) -> ConfigAck:
+        return ConfigAck(
+            ok=False,
+            revision=self.gate.config_state().revision,
+            error=exc.error,
+            errors=[FieldError(path=p, message=m) for p, m in exc.errors][:100],
+        )

@@ -22,9 +22,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import ValidationError
 
-from agent.store.db import connect
 from agent.errors import FatalError, GateError
 from agent.models.messages import SignedEnvelope
+from agent.store.db import connect
 
 DOMAIN = b"gate-agent/1"
 
@@ -64,20 +64,6 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
 def public_key_text(key: Ed25519PrivateKey) -> str:
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return base64.b64encode(raw).decode()
-
-
-def parse_public_key(text: str) -> Ed25519PublicKey:
-    """Base64 of the raw 32 bytes (fits on one TOML line), or a PEM block."""
-    text = text.strip()
-    try:
-        if text.startswith("-----BEGIN"):
-            key = serialization.load_pem_public_key(text.encode())
-            if not isinstance(key, Ed25519PublicKey):
-                raise ValueError("not an Ed25519 key")
-            return key
-        return Ed25519PublicKey.from_public_bytes(base64.b64decode(text, validate=True))
-    except ValueError as exc:
-        raise ValueError(f"not an Ed25519 public key: {exc}") from None
 
 
 class ReplayGuard:

@@ -1,4 +1,4 @@
-"""The office link: outbox upload, retained status, and the inbox for office messages.
+"""Events and status to the office.
 
 Events are published at QoS 1 and marked sent only when the broker's PUBACK comes
 back; after any disconnect everything unsent is published again, so an event can
@@ -11,92 +11,78 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from typing import Any
+from functools import partial
 
-from agent import __version__
-from agent.link.inbox import Inbox
-from agent.models.messages import GateStatus
-from agent.models.wire import Event, EventType
-from agent.link.mqtt import Handlers, MqttConnection, MqttSettings, Will
+from agent.core.kinds import EventType
+from agent.core.runner import Threads
+from agent.errors import MqttError
+from agent.gate.ports import GatePort
+from agent.link.mqtt import MqttConnection
 from agent.link.topics import Topics
+from agent.models.messages import GateStatus
+from agent.models.wire import Event
+from agent.store.eventlog import EventLog
 
 log = logging.getLogger(__name__)
 
 WINDOW = 1000  # events published but not yet acknowledged
 BATCH = 500
-ACK_MATCH_ROUNDS = 50  # a PUBACK may beat the bookkeeping of its own publish
+STATUS_EVENTS = frozenset(
+    {EventType.MODE_CHANGED, EventType.ALLOWLIST_UPDATED, EventType.CONFIG_CHANGED}
+)
 
 
 class Uplink:
-    """Owns the MQTT connection of one App; started and stopped as one of its parts."""
+    """Drains the outbox and keeps the retained status fresh; a part of the runner."""
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        gate = app.config.gate
-        cfg = app.config.mqtt
-        self.topics = Topics(cfg.topic_prefix, gate.site, gate.gate_id)
-        offline = GateStatus(online=False, site=gate.site, gate=gate.gate_id)
-        settings = MqttSettings.from_config(
-            cfg,
-            client_id=f"gate-{gate.site}-{gate.gate_id}",
-            will=Will(self.topics.status, offline.model_dump_json().encode()),
-        )
-        self.inbox = Inbox(app, self)
-        self.conn = MqttConnection(
-            settings,
-            Handlers(
-                connected=self._on_connected,
-                disconnected=lambda _reason: self._session_changed(),
-                message=self.inbox.put,
-                published=self._on_published,
-                subscriptions=[(t, 1) for t in self.topics.inbound],
-            ),
-        )
+    name = "uplink"
+
+    def __init__(
+        self,
+        gate: GatePort,
+        outbox: EventLog,
+        conn: MqttConnection,
+        topics: Topics,
+        status_interval_s: float,
+    ) -> None:
+        self.gate = gate
+        self.outbox = outbox
+        self.conn = conn
+        self.topics = topics
+        self.status_interval_s = status_interval_s
         self._wake = threading.Event()
-        self._stopping = threading.Event()
         self._reset = threading.Event()
         self._status_due = threading.Event()
-        self._ack_lock = threading.Lock()
-        self._acked: list[tuple[int, int]] = []  # (mid, rounds unmatched)
+        self._acked: deque[int] = deque()  # seqs acknowledged, appended on paho's thread
         self._live: deque[Event] = deque()
-        self._thread: threading.Thread | None = None
+        self._threads: Threads | None = None
         self.sent_count = 0
-        app.event_listeners.append(self._on_event)
+        gate.add_event_listener(self._on_event)
 
     # -- lifecycle ----------------------------------------------------------
-    def start(self) -> None:
-        self.inbox.start()
-        self._thread = threading.Thread(target=self._run, name="gate-uplink", daemon=True)
-        self._thread.start()
-        self.conn.start()
+    def start(self, threads: Threads) -> None:
+        self._threads = threads
+        threads.spawn("gate-uplink", self._run)
 
     def stop(self, flush_s: float = 2.0) -> None:
-        deadline = self.app.clock.monotonic() + flush_s
-        while (
-            self.conn.connected
-            and self.app.events.depth()
-            and self.app.clock.monotonic() < deadline
-        ):
+        """Give the backlog (``agent_stopped`` last) a moment to go out, then stop."""
+        clock = self.gate.clock
+        deadline = clock.monotonic() + flush_s
+        stopping = self._threads.stopping if self._threads else threading.Event()
+        while self.conn.connected and self.outbox.depth() and clock.monotonic() < deadline:
             self._wake.set()
-            self._stopping.wait(0.05)
-        self._stopping.set()
+            stopping.wait(0.05)
+        stopping.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(10)
-        self.inbox.stop()
+        if self._threads is not None:
+            self._threads.stop()
         if self.conn.connected:
             offline = GateStatus(
-                online=False,
-                site=self.topics.site,
-                gate=self.topics.gate,
-                time=self.app.clock.now(),
+                online=False, site=self.topics.site, gate=self.topics.gate, time=clock.now()
             )
-            mid = self.conn.publish(
-                self.topics.status, offline.model_dump_json().encode(), retain=True
+            self.conn.wait_published(
+                self.topics.status, offline.model_dump_json().encode(), 2.0, retain=True
             )
-            if mid is not None:
-                self.conn.wait_published(mid, 2.0)
-        self.conn.stop()
 
     # -- callbacks (paho and core threads) --------------------------------------
     def _on_event(self, event: Event) -> None:
@@ -104,132 +90,97 @@ class Uplink:
         # will send it, so memory stays flat through an outage of any length.
         if self.conn.connected and len(self._live) < WINDOW:
             self._live.append(event)
-        if event.type in (
-            EventType.MODE_CHANGED,
-            EventType.ALLOWLIST_UPDATED,
-            EventType.CONFIG_CHANGED,
-        ):
+        if event.type in STATUS_EVENTS:
             self._status_due.set()
         self._wake.set()
 
-    def _on_connected(self) -> None:
-        self._session_changed()
-        self._status_due.set()
-
-    def _session_changed(self) -> None:
+    def session_changed(self) -> None:
+        """Connected or disconnected: start the backlog pass over."""
         self._reset.set()
+        self._status_due.set()
         self._wake.set()
-
-    def _on_published(self, mid: int) -> None:
-        with self._ack_lock:
-            self._acked.append((mid, 0))
-        self._wake.set()
-
-    def publish_json(self, topic: str, payload: bytes, retain: bool = False) -> None:
-        """For acks and requests: best effort, QoS 1."""
-        if self.conn.publish(topic, payload, retain=retain) is None:
-            log.warning("not connected: %s not sent", topic)
 
     def request_status(self) -> None:
         self._status_due.set()
         self._wake.set()
 
+    def _on_ack(self, seq: int) -> None:
+        self._acked.append(seq)
+        self._wake.set()
+
     # -- the publisher thread ----------------------------------------------------
     def _run(self) -> None:
-        inflight: dict[int, int] = {}  # mid -> seq
-        published: set[int] = set()
+        assert self._threads is not None
+        stopping = self._threads.stopping
+        inflight: set[int] = set()
         cursor = 0
-        interval = self.app.config.mqtt.status_interval_s
         next_status = 0.0
-        while not self._stopping.is_set():
+        while not stopping.is_set():
             self._wake.wait(0.5)
             self._wake.clear()
             if self._reset.is_set():
                 self._reset.clear()
                 inflight.clear()
-                published.clear()
                 self._live.clear()
                 cursor = 0
-                with self._ack_lock:
-                    self._acked.clear()
             try:
-                self._settle(inflight, published)
+                self._settle(inflight)
                 if not self.conn.connected:
                     continue
-                now = self.app.clock.monotonic()
+                now = self.gate.clock.monotonic()
                 if self._status_due.is_set() or now >= next_status:
                     self._status_due.clear()
                     self._publish_status()
-                    next_status = now + interval
-                cursor = self._publish_events(inflight, published, cursor)
+                    next_status = now + self.status_interval_s
+                cursor = self._publish_events(inflight, cursor)
+            except MqttError as exc:
+                log.debug("uplink: %s; the backlog pass starts over when connected", exc)
             except Exception:
                 log.exception("uplink: publishing failed; will retry")
-                self._stopping.wait(1.0)
+                stopping.wait(1.0)
 
-    def _settle(self, inflight: dict[int, int], published: set[int]) -> None:
-        with self._ack_lock:
-            acked, self._acked = self._acked, []
-        done, unmatched = [], []
-        for mid, rounds in acked:
-            seq = inflight.pop(mid, None)
-            if seq is not None:
-                done.append(seq)
-            elif rounds < ACK_MATCH_ROUNDS:
-                unmatched.append((mid, rounds + 1))  # status/ack publishes end up dropped here
-        if unmatched:
-            with self._ack_lock:
-                self._acked.extend(unmatched)
+    def _settle(self, inflight: set[int]) -> None:
+        done: list[int] = []
+        while self._acked:
+            done.append(self._acked.popleft())
         if done:
-            self.app.events.mark_sent(done)
-            published.difference_update(done)
+            self.outbox.mark_sent(done)
+            inflight.difference_update(done)
             self.sent_count += len(done)
 
-    def _send(self, event: Event, inflight: dict[int, int], published: set[int]) -> bool:
-        mid = self.conn.publish(self.topics.events, event.model_dump_json().encode())
-        if mid is None:
-            return False
-        inflight[mid] = event.seq
-        published.add(event.seq)
-        return True
+    def _send(self, event: Event, inflight: set[int]) -> None:
+        inflight.add(event.seq)
+        try:
+            self.conn.publish(
+                self.topics.events,
+                event.model_dump_json().encode(),
+                on_ack=partial(self._on_ack, event.seq),
+            )
+        except MqttError:
+            inflight.discard(event.seq)
+            raise
 
-    def _publish_events(self, inflight: dict[int, int], published: set[int], cursor: int) -> int:
+    def _publish_events(self, inflight: set[int], cursor: int) -> int:
         while self._live and len(inflight) < WINDOW:
             event = self._live.popleft()
-            if event.seq not in published and not self._send(event, inflight, published):
-                return cursor
+            if event.seq not in inflight:
+                self._send(event, inflight)
         room = min(WINDOW - len(inflight), BATCH)
         if room <= 0:
             return cursor
-        batch = self.app.events.unsent(after_seq=cursor, limit=room)
+        batch = self.outbox.unsent(after_seq=cursor, limit=room)
         for event in batch:
-            if event.seq not in published and not self._send(event, inflight, published):
-                return cursor
+            if event.seq not in inflight:
+                self._send(event, inflight)
             cursor = event.seq
         if len(batch) == room:
             self._wake.set()  # more backlog waits
         return cursor
 
     def _publish_status(self) -> None:
-        status = self.app.status(0)
-        message = GateStatus(
-            online=True,
-            site=status["site"],
-            gate=status["gate"],
-            time=self.app.clock.now(),
-            version=__version__,
-            mode=status["mode"],
-            clock_trusted=status["clock_trusted"],
-            allowlist_version=status["allowlist"]["version"],
-            allowlist_size=status["allowlist"]["size"],
-            outbox_depth=status["outbox_depth"],
-            config_revision=status["config_revision"],
-            doors=status["doors"],
+        status = self.gate.status(0)
+        self.conn.publish(
+            self.topics.status,
+            status.model_dump_json(exclude={"recent_events"}).encode(),
+            retain=True,
         )
-        self.conn.publish(self.topics.status, message.model_dump_json().encode(), retain=True)
-
-
-def attach(app: Any) -> Uplink:
-    """Create the uplink for ``app`` and register it to start and stop with it."""
-    uplink = Uplink(app)
-    app.add_part(uplink)
-    return uplink

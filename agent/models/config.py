@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tomllib
 from datetime import date, time
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,11 +16,11 @@ from pydantic import (
     model_validator,
 )
 
+from agent.core.kinds import FailMode
 from agent.errors import ConfigError
 from agent.models.base import Slug, Strict
-from drivers import registry
+from agent.models.keys import parse_public_key
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -33,6 +32,9 @@ class DriverSpec(Strict):
 
     @model_validator(mode="after")
     def _options_fit_driver(self) -> DriverSpec:
+        # imported here so that loading the models never loads a driver
+        from drivers import registry
+
         kind = self._kind
         try:
             cls = registry.backend(kind, self.driver)
@@ -55,7 +57,7 @@ class DriverSpec(Strict):
 class ReaderSpec(DriverSpec):
     _kind = "reader"
     id: Slug
-    direction: Literal["in", "out"] = "in"
+    direction: Literal["in", "out"] = "in"  # recorded with each access event
 
 
 class RelaySpec(DriverSpec):
@@ -66,16 +68,11 @@ class InputSpec(DriverSpec):
     _kind = "input"
 
 
-class FailMode(StrEnum):
-    SECURE = "secure"  # strike: locked without power (relay energised = unlocked)
-    SAFE = "safe"  # maglock: unlocked without power (relay energised = locked)
-
-
 class DoorConfig(Strict):
     id: Slug
     name: str = ""
     readers: list[ReaderSpec] = Field(min_length=1)
-    relay: RelaySpec = RelaySpec()
+    relay: RelaySpec = Field(default_factory=RelaySpec)
     pulse_s: float = Field(5.0, gt=0, le=120)
     contact: InputSpec | None = None
     exit_button: InputSpec | None = None
@@ -187,8 +184,6 @@ class MqttConfig(Strict):
     @classmethod
     def _key_parses(cls, value: str | None) -> str | None:
         if value is not None:
-            from agent.link.signing import parse_public_key
-
             parse_public_key(value)
         return value
 

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from agent.core.kinds import FailMode
 from agent.models.base import Slug, Strict
 from agent.models.wire import AllowListEntry, Credential, Event
 
@@ -106,8 +107,27 @@ class CommandAck(Strict):
     result: dict[str, Any] | None = None
 
 
+class DoorStatus(Strict):
+    locked: bool
+    open: bool | None = Field(description="null: no door contact fitted")
+    released: bool
+    forced: bool
+    held: bool
+    fail_mode: FailMode
+
+
+class ReaderStatus(Strict):
+    door: str
+    direction: Literal["in", "out"] = "in"
+    frame_errors: int = 0
+
+
 class GateStatus(Strict):
-    """Retained on ``<root>/status``; the last will says ``online: false``."""
+    """Retained on ``<root>/status``; the last will says ``online: false``.
+
+    The same model answers ``gate-agent status`` and the control socket; there
+    ``recent_events`` holds the newest events (it is empty on the wire).
+    """
 
     online: bool
     site: str
@@ -115,12 +135,18 @@ class GateStatus(Strict):
     time: datetime | None = None
     version: str | None = None
     mode: str | None = None
+    lockdown: bool | None = None
+    fire_alarm: bool | None = None
     clock_trusted: bool | None = None
     allowlist_version: int | None = None
     allowlist_size: int | None = None
     outbox_depth: int | None = None
+    last_seq: int | None = None
     config_revision: int | None = None
-    doors: dict[str, dict[str, Any]] = {}
+    uptime_s: float | None = None
+    doors: dict[str, DoorStatus] = {}
+    readers: dict[str, ReaderStatus] = {}
+    recent_events: list[Event] = []
 
 
 SCHEMAS: dict[str, type[Strict]] = {

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints, model_validator
 
+from agent.core.kinds import EventType, HolderKind
 from agent.models.base import Slug, Strict
 
 Credential = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 HolderId = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
-
-
-class HolderKind(StrEnum):
-    RESIDENT = "resident"
-    STAFF = "staff"
-    VISITOR = "visitor"
-    CONTRACTOR = "contractor"
 
 
 def _split_doors(value: Any) -> Any:
@@ -108,47 +101,6 @@ def bounds_utc(entry: EntryFields, zone: ZoneInfo) -> tuple[datetime | None, dat
         start.astimezone(UTC) if start else None,
         stop.astimezone(UTC) if stop else None,
     )
-
-
-class EventType(StrEnum):
-    ACCESS_GRANTED = "access_granted"
-    ACCESS_DENIED = "access_denied"
-    EXIT_REQUEST = "exit_request"
-    DOOR_OPENED = "door_opened"
-    DOOR_CLOSED = "door_closed"
-    DOOR_FORCED_OPEN = "door_forced_open"
-    DOOR_FORCED_CLEARED = "door_forced_cleared"
-    DOOR_HELD_OPEN = "door_held_open"
-    DOOR_HELD_CLEARED = "door_held_cleared"
-    VISITOR_REGISTERED = "visitor_registered"
-    FIRE_ALARM = "fire_alarm"
-    FIRE_ALARM_CLEARED = "fire_alarm_cleared"
-    REPEATED_DENIALS = "repeated_denials"
-    LOCKOUT_ENDED = "lockout_ended"
-    MODE_CHANGED = "mode_changed"
-    EVENTS_DROPPED = "events_dropped"
-    READER_FAULT = "reader_fault"
-    AGENT_STARTED = "agent_started"
-    AGENT_STOPPED = "agent_stopped"
-    AGENT_FAULT = "agent_fault"
-    ALLOWLIST_UPDATED = "allowlist_updated"
-    CONFIG_CHANGED = "config_changed"
-    REMOTE_OPEN = "remote_open"
-    SECURITY_ALERT = "security_alert"
-
-
-ALARMS = frozenset(
-    {
-        EventType.DOOR_FORCED_OPEN,
-        EventType.DOOR_HELD_OPEN,
-        EventType.FIRE_ALARM,
-        EventType.REPEATED_DENIALS,
-        EventType.EVENTS_DROPPED,
-        EventType.AGENT_FAULT,
-        EventType.SECURITY_ALERT,
-        EventType.READER_FAULT,
-    }
-)
 
 
 class Event(Strict):

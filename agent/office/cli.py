@@ -15,13 +15,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.errors import ConfigError, GateError
-from agent.models.messages import AllowListPatch, Command, ConfigSet, SnapshotChunk
-from agent.models.wire import AllowListEntry
 from agent.link.mqtt import MqttSettings
-from agent.office.client import OfficeLink
-from agent.office.store import OfficeStore
 from agent.link.signing import load_private_key, public_key_text
 from agent.link.topics import Topics
+from agent.models.messages import AllowListPatch, Command, ConfigSet, SnapshotChunk
+from agent.models.wire import AllowListEntry
+from agent.office.client import OfficeLink
+from agent.office.store import OfficeStore
 
 
 def _env(name: str, default: str | None = None) -> str | None:

@@ -12,8 +12,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from agent.errors import GateError, RetryableError
-from agent.link.mqtt import Handlers, MqttConnection, MqttSettings
+from agent.errors import GateError, MqttOffline, RetryableError
+from agent.link.mqtt import Handlers, MqttConnection, MqttSettings, topic_matches
 from agent.link.signing import seal
 
 
@@ -27,13 +27,10 @@ class OfficeLink:
         self._queues: dict[str, queue.Queue[tuple[str, bytes]]] = {
             t: queue.Queue() for t in subscriptions
         }
-        self._acked: set[int] = set()
-        self._ack_cond = threading.Condition()
         self.conn = MqttConnection(
             settings,
             Handlers(
                 message=self._on_message,
-                published=self._on_published,
                 subscriptions=[(t, 1) for t in subscriptions],
             ),
         )
@@ -55,13 +52,8 @@ class OfficeLink:
 
     def _on_message(self, topic: str, payload: bytes) -> None:
         for pattern, q in self._queues.items():
-            if _matches(pattern, topic):
+            if topic_matches(pattern, topic):
                 q.put((topic, payload))
-
-    def _on_published(self, mid: int) -> None:
-        with self._ack_cond:
-            self._acked.add(mid)
-            self._ack_cond.notify_all()
 
     def send(self, topic: str, payload: Any, signed: bool = True, timeout: float = 10) -> None:
         """Publish at QoS 1 (signed with the office key) and wait for the broker's PUBACK."""
@@ -74,12 +66,13 @@ class OfficeLink:
         self.send_raw(topic, data, timeout)
 
     def send_raw(self, topic: str, data: bytes, timeout: float = 10) -> None:
-        mid = self.conn.publish(topic, data)
-        if mid is None:
-            raise RetryableError("not connected to the broker")
-        with self._ack_cond:
-            if not self._ack_cond.wait_for(lambda: mid in self._acked, timeout):
-                raise RetryableError(f"the broker did not acknowledge {topic}")
+        acked = threading.Event()
+        try:
+            self.conn.publish(topic, data, on_ack=acked.set)
+        except MqttOffline:
+            raise RetryableError("not connected to the broker") from None
+        if not acked.wait(timeout):
+            raise RetryableError(f"the broker did not acknowledge {topic}")
 
     def expect(
         self,
@@ -116,13 +109,3 @@ class OfficeLink:
                 out.append((topic, json.loads(payload)))
             except ValueError:
                 continue
-
-
-def _matches(pattern: str, topic: str) -> bool:
-    p_parts, t_parts = pattern.split("/"), topic.split("/")
-    for i, part in enumerate(p_parts):
-        if part == "#":
-            return True
-        if i >= len(t_parts) or (part != "+" and part != t_parts[i]):
-            return False
-    return len(p_parts) == len(t_parts)

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agent.store.db import connect, transaction
 from agent.models.wire import AllowListEntry
+from agent.store.db import connect, transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (

@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlite_utils
-
-from agent.store.db import connect, transaction
 from agent.core.decision import AllowEntry
+from agent.core.kinds import HolderKind
 from agent.errors import ImportRejected
-from agent.models.wire import AllowListEntry, HolderKind, bounds_utc
+from agent.models.wire import AllowListEntry, bounds_utc
+from agent.store.db import connect, transaction
 
 COLUMNS = (
     "credential",
@@ -55,26 +54,44 @@ class PatchBaseMismatch(ImportRejected):
         self.want = want
 
 
-def create_schema(conn: sqlite3.Connection) -> None:
-    db = sqlite_utils.Database(conn)
-    columns: dict[str, Any] = {name: str for name in COLUMNS}
-    columns.update(suspended=int, lockdown_override=int)
-    db["allowlist"].create(  # type: ignore[union-attr]
-        columns, pk="credential", not_null={"holder_id", "kind"}, if_not_exists=True
-    )
-    db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)  # type: ignore[union-attr]
-    # a snapshot arriving in chunks is staged here until every chunk is in
-    db["staging"].create(  # type: ignore[union-attr]
-        {"snapshot_id": str, **columns},
-        pk="credential",
-        not_null={"snapshot_id"},
-        if_not_exists=True,
-    )
-    db["staging_chunks"].create(  # type: ignore[union-attr]
-        {"snapshot_id": str, "chunk": int, "chunks": int, "version": int},
-        pk=("snapshot_id", "chunk"),
-        if_not_exists=True,
-    )
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS allowlist (
+    credential TEXT PRIMARY KEY,
+    holder_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    unit TEXT,
+    doors TEXT,
+    valid_from TEXT,
+    valid_until TEXT,
+    schedule TEXT,
+    suspended INTEGER,
+    lockdown_override INTEGER,
+    masked TEXT
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+-- a snapshot arriving in chunks is staged here until every chunk is in
+CREATE TABLE IF NOT EXISTS staging (
+    snapshot_id TEXT NOT NULL,
+    credential TEXT PRIMARY KEY,
+    holder_id TEXT,
+    kind TEXT,
+    unit TEXT,
+    doors TEXT,
+    valid_from TEXT,
+    valid_until TEXT,
+    schedule TEXT,
+    suspended INTEGER,
+    lockdown_override INTEGER,
+    masked TEXT
+);
+CREATE TABLE IF NOT EXISTS staging_chunks (
+    snapshot_id TEXT,
+    chunk INTEGER,
+    chunks INTEGER,
+    version INTEGER,
+    PRIMARY KEY (snapshot_id, chunk)
+);
+"""
 
 
 def to_row(entry: AllowListEntry, zone: ZoneInfo) -> tuple[Any, ...]:
@@ -117,7 +134,7 @@ class AllowListStore:
         self.path = path
         self.zone = zone
         self._write = connect(path)
-        create_schema(self._write)
+        self._write.executescript(_SCHEMA)
         # checkpoints run from housekeeping, not inside a long snapshot's commits
         self._write.execute("PRAGMA wal_autocheckpoint=0")
         self._read = connect(path)

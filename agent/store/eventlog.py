@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from agent.core.clock import Clock
+from agent.core.kinds import ALARMS, EventType
+from agent.models.wire import Event
 from agent.store.db import connect, transaction
-from agent.models.wire import ALARMS, Event, EventType
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (

@@ -14,11 +14,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agent.store.credentials import CredentialHasher
-from agent.errors import ImportRejected
+from agent.errors import CardFormatError, ImportRejected
 from agent.models.config import GateConfig
 from agent.models.wire import AllowListEntry, EntryFields, ImportRow
-from drivers.cards import CardFormatError, parse_card
+from agent.store.credentials import CredentialHasher
+from drivers.cards import parse_card
 
 MAX_LISTED_ERRORS = 20
 

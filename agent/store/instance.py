@@ -12,9 +12,10 @@ from agent.errors import FatalError
 class InstanceLock:
     """flock on ``<state>/agent.lock``; the kernel drops it if the process dies."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, path: Path) -> None:
+        state_dir = path.parent
         state_dir.mkdir(parents=True, exist_ok=True)
-        self.path = state_dir / "agent.lock"
+        self.path = path
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

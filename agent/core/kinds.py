@@ -1,0 +1,66 @@
+"""The words the core decides and reports with. Plain enums: the models package reuses them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class HolderKind(StrEnum):
+    RESIDENT = "resident"
+    STAFF = "staff"
+    VISITOR = "visitor"
+    CONTRACTOR = "contractor"
+
+
+class FailMode(StrEnum):
+    SECURE = "secure"  # strike: locked without power (relay energised = unlocked)
+    SAFE = "safe"  # maglock: unlocked without power (relay energised = locked)
+
+
+def coil_energised(fail_mode: FailMode, locked: bool) -> bool:
+    """The coil state that gives ``locked`` for a door of ``fail_mode``: the one place
+    that maps door semantics onto coil semantics (the door and ``safe-state`` use it)."""
+    return locked if fail_mode is FailMode.SAFE else not locked
+
+
+class EventType(StrEnum):
+    ACCESS_GRANTED = "access_granted"
+    ACCESS_DENIED = "access_denied"
+    EXIT_REQUEST = "exit_request"
+    DOOR_OPENED = "door_opened"
+    DOOR_CLOSED = "door_closed"
+    DOOR_FORCED_OPEN = "door_forced_open"
+    DOOR_FORCED_CLEARED = "door_forced_cleared"
+    DOOR_HELD_OPEN = "door_held_open"
+    DOOR_HELD_CLEARED = "door_held_cleared"
+    VISITOR_REGISTERED = "visitor_registered"
+    FIRE_ALARM = "fire_alarm"
+    FIRE_ALARM_CLEARED = "fire_alarm_cleared"
+    REPEATED_DENIALS = "repeated_denials"
+    LOCKOUT_ENDED = "lockout_ended"
+    MODE_CHANGED = "mode_changed"
+    EVENTS_DROPPED = "events_dropped"
+    READER_FAULT = "reader_fault"
+    AGENT_STARTED = "agent_started"
+    AGENT_STOPPED = "agent_stopped"
+    AGENT_FAULT = "agent_fault"
+    ALLOWLIST_UPDATED = "allowlist_updated"
+    CONFIG_CHANGED = "config_changed"
+    REMOTE_OPEN = "remote_open"
+    SECURITY_ALERT = "security_alert"
+
+
+ALARMS = frozenset(
+    {
+        EventType.DOOR_FORCED_OPEN,
+        EventType.DOOR_HELD_OPEN,
+        EventType.FIRE_ALARM,
+        EventType.REPEATED_DENIALS,
+        EventType.EVENTS_DROPPED,
+        EventType.AGENT_FAULT,
+        EventType.SECURITY_ALERT,
+        EventType.READER_FAULT,
+    }
+)

@@ -1,0 +1,91 @@
+"""Stimuli for a running gate's simulated devices; each waits for the core to act on it."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from agent.errors import GateError
+from agent.gate.ports import DecisionRecord, GatePort
+from drivers.base import CardStimulus, InputStimulus
+
+KEEP_DECISIONS = 256
+
+
+class SimError(GateError):
+    """A stimulus that cannot be given (unknown door, device not simulated)."""
+
+
+class SimControls:
+    """Taps, presses and door contacts for simulated devices, answered with the outcome."""
+
+    def __init__(self, gate: GatePort) -> None:
+        self.gate = gate
+        self._lock = threading.Lock()
+        self._decisions: OrderedDict[tuple[str, int], DecisionRecord] = OrderedDict()
+        gate.add_decision_listener(self._decided)
+
+    def _decided(self, record: DecisionRecord) -> None:
+        with self._lock:
+            self._decisions[(record.reader, record.read_id)] = record
+            while len(self._decisions) > KEEP_DECISIONS:
+                self._decisions.popitem(last=False)
+
+    def _door(self, door: str | None) -> str:
+        doors = self.gate.devices.doors
+        door_id = door or doors[0]
+        if door_id not in doors:
+            raise SimError(f"no door {door_id!r}; doors: {', '.join(doors)}")
+        return door_id
+
+    def _sim_input(self, name: str) -> InputStimulus:
+        device = self.gate.devices.inputs.get(name)
+        if device is None:
+            raise SimError(f"no input {name!r} is configured")
+        if not isinstance(device, InputStimulus):
+            raise SimError(f"input {name!r} is not simulated")
+        return device
+
+    def tap(self, card: str, door: str | None = None, reader: str | None = None) -> DecisionRecord:
+        """Present ``card``; the answer is the decision made for this very read."""
+        devices = self.gate.devices
+        door_id = self._door(door)
+        sims = [
+            device
+            for r_id, device in devices.readers.items()
+            if devices.reader_door[r_id] == door_id and reader in (None, r_id)
+            and isinstance(device, CardStimulus)
+        ]
+        if not sims:
+            raise SimError(f"door {door_id!r} has no simulated reader")
+        read = sims[0].present(card)
+        self.gate.settle()  # the read was posted before this barrier: it has been decided
+        with self._lock:
+            record = self._decisions.pop((read.reader, read.read_id), None)
+        if record is None:
+            raise SimError("no decision was recorded for this read; see the agent's log")
+        return record
+
+    def press(self, button: str, door: str | None = None) -> dict[str, Any]:
+        if button == "visitor":
+            self._sim_input("visitor").press()
+        elif button == "exit":
+            self._sim_input(f"{self._door(door)}.exit").press()
+        else:
+            raise SimError("button is visitor or exit")
+        return self._settled()
+
+    def door(self, state: str, door: str | None = None) -> dict[str, Any]:
+        if state not in ("open", "close"):
+            raise SimError("door state is open or close")
+        self._sim_input(f"{self._door(door)}.contact").set(state == "open")
+        return self._settled()
+
+    def fire(self, on: bool) -> dict[str, Any]:
+        self._sim_input("fire").set(on)
+        return self._settled()
+
+    def _settled(self) -> dict[str, Any]:
+        status = self.gate.status(recent=5).model_dump(mode="json")
+        return {"mode": status["mode"], "doors": status["doors"], "events": status["recent_events"]}

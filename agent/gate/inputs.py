@@ -1,0 +1,113 @@
+"""Inputs and modes: door contacts, exit and visitor buttons, the fire input, lockdown, release.
+
+Each input is routed by a table built once from the config (name -> handler); the
+mode is derived from its causes in ``Modes`` and persisted where it must survive a
+restart (lockdown, a remote release).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
+
+from agent.core.decision import GateMode
+from agent.core.door import Door, Emit
+from agent.core.kinds import EventType
+from agent.core.modes import Modes
+from agent.models.config import GateConfig
+from agent.store.state import StateStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Route:
+    """What an input's changes do, and what its state at boot does (None: nothing)."""
+
+    changed: Callable[[bool], None]
+    at_boot: Callable[[bool], None] | None = None
+
+
+class InputRouter:
+    """Owns the gate's modes and reacts to every input; runs on the core loop."""
+
+    def __init__(
+        self, config: GateConfig, doors: Mapping[str, Door], state: StateStore, emit: Emit
+    ) -> None:
+        self.config = config
+        self._doors = doors
+        self._state = state
+        self._emit = emit
+        self.modes = Modes(
+            lockdown=state.get_bool("lockdown"), remote_release=state.get_bool("remote_release")
+        )
+        self.routes: dict[str, Route] = {}
+        for door in config.doors:
+            if door.contact is not None:
+                self.routes[f"{door.id}.contact"] = Route(
+                    doors[door.id].contact_changed, doors[door.id].sync_contact
+                )
+            if door.exit_button is not None:
+                self.routes[f"{door.id}.exit"] = Route(partial(self._exit_changed, door.id))
+        if config.inputs.visitor_button is not None:
+            self.routes["visitor"] = Route(self._visitor_changed)
+        if config.inputs.fire_alarm is not None:
+            self.routes["fire"] = Route(self._fire_changed, self._fire_changed)
+
+    # -- inputs ---------------------------------------------------------------
+    def changed(self, name: str, active: bool) -> None:
+        self.routes[name].changed(active)
+
+    def at_boot(self, name: str, active: bool) -> None:
+        """Take an input's state at start: a fire alarm already on releases the doors."""
+        route = self.routes[name]
+        if route.at_boot is not None:
+            route.at_boot(active)
+
+    def _exit_changed(self, door_id: str, active: bool) -> None:
+        if active:
+            self._emit(EventType.EXIT_REQUEST, door_id)
+            self._doors[door_id].pulse("exit")  # egress works in every mode
+
+    def _visitor_changed(self, active: bool) -> None:
+        if not active:
+            return
+        spec = self.config.inputs.visitor_button
+        assert spec is not None
+        door_id = spec.door or self.config.doors[0].id
+        door = self._doors[door_id]
+        opens = (
+            spec.action == "log_and_open"
+            and self.modes.door_mode(door.released) is not GateMode.LOCKDOWN
+        )
+        self._emit(EventType.VISITOR_REGISTERED, door_id, opened=opens, by="guard_button")
+        if opens:
+            door.pulse("visitor")
+
+    def _fire_changed(self, active: bool) -> None:
+        if active == self.modes.fire:
+            return
+        self._emit(EventType.FIRE_ALARM if active else EventType.FIRE_ALARM_CLEARED)
+        self._change_mode(partial(setattr, self.modes, "fire", active), "fire_input")
+
+    # -- modes ----------------------------------------------------------------
+    def set_lockdown(self, on: bool, by: str) -> GateMode:
+        self._change_mode(partial(setattr, self.modes, "lockdown", on), by)
+        self._state.set_bool("lockdown", on)
+        return self.modes.mode
+
+    def set_release(self, on: bool, by: str) -> GateMode:
+        self._change_mode(partial(setattr, self.modes, "remote_release", on), by)
+        self._state.set_bool("remote_release", on)
+        return self.modes.mode
+
+    def _change_mode(self, change: Callable[[], None], by: str) -> None:
+        before = self.modes.mode
+        change()
+        for door in self._doors.values():
+            door.set_released(self.modes.releases(door.config.release_on_fire))
+        if self.modes.mode is not before:
+            mode = self.modes.mode
+            self._emit(EventType.MODE_CHANGED, mode=mode.value, previous=before.value, by=by)

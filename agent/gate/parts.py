@@ -1,0 +1,109 @@
+"""The App's two parts: the core (loop thread, housekeeping) and the devices."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import TYPE_CHECKING
+
+from agent import __version__
+from agent.core.kinds import EventType
+from agent.core.runner import Threads
+from agent.gate.build import close_all
+
+if TYPE_CHECKING:
+    from agent.gate.app import App
+
+log = logging.getLogger(__name__)
+
+PRUNE_INTERVAL_S = 300.0
+HOUSEKEEPING_S = 2.0
+
+
+class CorePart:
+    """The core loop's thread and database housekeeping."""
+
+    name = "core"
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self._threads: Threads | None = None
+
+    def start(self, threads: Threads) -> None:
+        self._threads = threads
+        self.app.loop.start(threads)
+        threads.spawn("gate-housekeeping", self._housekeeping)
+        if self.app.notifier.watchdog_interval:
+            self.app.loop.post(self._watchdog)
+
+    def stop(self) -> None:
+        self.app.loop.stop()
+
+    def _watchdog(self) -> None:
+        notifier = self.app.notifier
+        notifier.watchdog()
+        assert notifier.watchdog_interval
+        self.app.loop.call_later(notifier.watchdog_interval, self._watchdog)
+
+    def _housekeeping(self) -> None:
+        """Database upkeep that must stay out of the decision path."""
+        assert self._threads is not None
+        app, stopping = self.app, self._threads.stopping
+        next_retention = app.clock.monotonic() + PRUNE_INTERVAL_S
+        while not stopping.wait(HOUSEKEEPING_S):
+            try:
+                app.events.checkpoint()
+                app.allowlist.checkpoint()
+                if app.clock.monotonic() >= next_retention:
+                    next_retention = app.clock.monotonic() + PRUNE_INTERVAL_S
+                    app.enforce_retention()
+            except Exception:
+                log.exception("housekeeping failed")
+
+
+class DevicePart:
+    """Doors locked, the start recorded, then inputs and readers; on stop the reverse."""
+
+    name = "devices"
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def start(self, threads: Threads) -> None:
+        app = self.app
+        app.lock_all()
+        app.loop.run_sync(self._started)
+        for name, device in app.hardware.inputs.items():
+            device.start(partial(app.loop.post, app.inputs.changed, name))
+        app.loop.run_sync(self._sync_inputs)
+        for reader in app.hardware.readers.values():
+            reader.start(partial(app.loop.post, app.handle_read))
+
+    def _started(self) -> None:
+        app = self.app
+        app.emit(EventType.AGENT_STARTED, version=__version__, mode=app.mode.value)
+        app.enforce_retention()
+        self._forget_idle_windows()
+
+    def _forget_idle_windows(self) -> None:
+        self.app.reads.watch.prune(self.app.clock.monotonic())
+        self.app.loop.call_later(PRUNE_INTERVAL_S, self._forget_idle_windows)
+
+    def _sync_inputs(self) -> None:
+        for name, device in self.app.hardware.inputs.items():
+            self.app.inputs.at_boot(name, device.is_active)
+
+    def stop(self) -> None:
+        app = self.app
+        close_all(list(app.hardware.readers.values()), log_close_error)
+        app.loop.run_sync(self._final_lock)
+
+    def _final_lock(self) -> None:
+        for door in self.app.doors.values():
+            door.released = False
+            door.lock()
+        self.app.emit(EventType.AGENT_STOPPED)
+
+
+def log_close_error(device: object, exc: Exception) -> None:
+    log.error("while stopping: closing %s failed: %s", getattr(device, "name", device), exc)

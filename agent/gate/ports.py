@@ -1,0 +1,123 @@
+"""What the parts around a gate may ask of it. They get these Protocols, never the App."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from agent.core.clock import Clock
+from agent.core.decision import GateMode
+from agent.core.kinds import EventType
+from agent.models.config import GateConfig
+from agent.models.messages import GateStatus
+from agent.models.wire import AllowListEntry, Event
+from drivers.base import CardReader, DigitalInput
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    """One card read decided: what the gate did, and the event that records it."""
+
+    read_id: int
+    reader: str
+    door: str
+    direction: str
+    granted: bool
+    reason: str
+    card: str  # masked
+    holder_id: str | None
+    kind: str | None
+    unit: str | None
+    seq: int
+
+
+@dataclass(frozen=True)
+class ConfigState:
+    """The configuration in force, the installer's file under it, and the office revision."""
+
+    config: GateConfig
+    base: GateConfig
+    revision: int
+
+
+@dataclass(frozen=True)
+class DeviceMap:
+    """The gate's devices by config id; fixed for the life of one App."""
+
+    readers: Mapping[str, CardReader]
+    reader_door: Mapping[str, str]
+    inputs: Mapping[str, DigitalInput]
+    doors: tuple[str, ...]
+
+
+class AllowListWriter(Protocol):
+    """The allow-list as the office link changes it."""
+
+    def version(self) -> int | None: ...
+
+    def count(self) -> int: ...
+
+    def stage(
+        self,
+        snapshot_id: str,
+        version: int,
+        chunk: int,
+        chunks: int,
+        entries: Iterable[AllowListEntry],
+    ) -> bool: ...
+
+    def commit_staged(self, snapshot_id: str, version: int) -> int: ...
+
+    def discard_staged(self) -> None: ...
+
+    def patch(
+        self,
+        base: int,
+        version: int,
+        upserts: Iterable[AllowListEntry],
+        removals: Iterable[str],
+    ) -> None: ...
+
+
+class GatePort(Protocol):
+    """A running gate, as the office link and the control socket see it.
+
+    Every method is safe to call from any thread: whatever touches gate state runs
+    on the gate's core loop.
+    """
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def allowlist(self) -> AllowListWriter: ...
+
+    @property
+    def devices(self) -> DeviceMap: ...
+
+    def config_state(self) -> ConfigState: ...
+
+    def record(self, type_: EventType, door: str | None = None, /, **details: Any) -> Event:
+        """Append an event (on the core loop) and return it."""
+        ...
+
+    def add_event_listener(self, listener: Callable[[Event], None]) -> None: ...
+
+    def add_decision_listener(self, listener: Callable[[DecisionRecord], None]) -> None: ...
+
+    def status(self, recent: int = 10) -> GateStatus: ...
+
+    def set_lockdown(self, on: bool, by: str = "local") -> GateMode: ...
+
+    def set_release(self, on: bool, by: str = "local") -> GateMode: ...
+
+    def open_door(self, door: str, by: str, request_id: str | None = None) -> None: ...
+
+    def apply_config(self, config: GateConfig, revision: int, restart: bool) -> None:
+        """Take a validated config: live when ``restart`` is false, else restart soon."""
+        ...
+
+    def settle(self) -> None:
+        """Return once the core loop has handled everything posted before the call."""
+        ...

@@ -1,0 +1,114 @@
+"""The office link of one gate, assembled: connection, uplink and inbox as runner parts.
+
+Nothing here imports the App: the link gets the ``GatePort`` of a gate, its outbox
+and its state paths, and the App (or a test) adds the parts to its runner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from agent.core.runner import Part, Threads
+from agent.gate.ports import GatePort
+from agent.link.allowlist_sync import AllowListSync
+from agent.link.commands import Commands
+from agent.link.inbox import Inbox
+from agent.link.mqtt import Handlers, MqttConnection, MqttSettings, Will
+from agent.link.remote_config import ConfigPush, OverlayStore
+from agent.link.signing import ReplayGuard, Verifier
+from agent.link.topics import Topics
+from agent.link.uplink import Uplink
+from agent.models.config import GateConfig
+from agent.models.keys import parse_public_key
+from agent.models.messages import GateStatus
+from agent.store.eventlog import EventLog
+from agent.store.paths import StatePaths
+
+
+class ConnectionPart:
+    """The MQTT connection as a part: connects in the background, closes last."""
+
+    name = "mqtt"
+
+    def __init__(self, conn: MqttConnection, guard: ReplayGuard) -> None:
+        self.conn = conn
+        self._guard = guard
+
+    def start(self, threads: Threads) -> None:
+        self.conn.start()
+
+    def stop(self) -> None:
+        self.conn.stop()
+        self._guard.close()
+
+
+@dataclass
+class GateLink:
+    """The parts of one gate's office link, in start order."""
+
+    conn: MqttConnection
+    uplink: Uplink
+    inbox: Inbox
+    connection: ConnectionPart
+
+    @property
+    def parts(self) -> list[Part]:
+        # stopped in reverse: the inbox answers what it holds, the uplink flushes, then
+        # the connection closes
+        return [self.connection, self.uplink, self.inbox]
+
+
+def build_link(
+    gate: GatePort, outbox: EventLog, paths: StatePaths, config: GateConfig
+) -> GateLink:
+    ident, mqtt = config.gate, config.mqtt
+    topics = Topics(mqtt.topic_prefix, ident.site, ident.gate_id)
+    offline = GateStatus(online=False, site=ident.site, gate=ident.gate_id)
+    settings = MqttSettings.from_config(
+        mqtt,
+        client_id=f"gate-{ident.site}-{ident.gate_id}",
+        will=Will(topics.status, offline.model_dump_json().encode()),
+    )
+    guard = ReplayGuard(paths.events_db)
+    key = parse_public_key(mqtt.office_public_key) if mqtt.office_public_key else None
+    verifier = Verifier(key, mqtt.max_clock_skew_s, guard, mqtt.require_signatures)
+    handlers = Handlers(subscriptions=[(t, 1) for t in topics.inbound])
+    conn = MqttConnection(settings, handlers)
+    uplink = Uplink(gate, outbox, conn, topics, mqtt.status_interval_s)
+    sync = AllowListSync(gate, topics.allowlist_request, conn.publish_quietly)
+    inbox = Inbox(
+        gate,
+        topics,
+        verifier,
+        conn.publish_quietly,
+        allowlist=sync,
+        config=ConfigPush(gate, OverlayStore(paths.remote_config)),
+        commands=Commands(gate, sync.request_snapshot, uplink.request_status),
+        max_payload_bytes=mqtt.max_payload_bytes,
+    )
+    # the connection exists before its listeners, so they are filled in now
+    handlers.connected = uplink.session_changed
+    handlers.disconnected = lambda _reason: uplink.session_changed()
+    handlers.message = inbox.put
+    return GateLink(conn, uplink, inbox, ConnectionPart(conn, guard))
+
+
+class LinkHost(GatePort, Protocol):
+    """A gate that can carry an office link: its port, outbox, state paths and runner."""
+
+    @property
+    def events(self) -> EventLog: ...
+
+    @property
+    def paths(self) -> StatePaths: ...
+
+    def add_part(self, part: Part) -> None: ...
+
+
+def attach(host: LinkHost) -> GateLink:
+    """Build the office link for ``host`` and register its parts to run with it."""
+    link = build_link(host, host.events, host.paths, host.config_state().config)
+    for part in link.parts:
+        host.add_part(part)
+    return link

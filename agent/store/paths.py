@@ -1,0 +1,35 @@
+"""Where a gate keeps its state: every file name in the state folder, spelled once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class StatePaths:
+    """The files of one gate's state folder (``storage.dir``)."""
+
+    dir: Path
+
+    @property
+    def events_db(self) -> Path:
+        """Event log and outbox, gate state (modes) and the replay guard's nonces."""
+        return self.dir / "events.db"
+
+    @property
+    def allowlist_db(self) -> Path:
+        return self.dir / "allowlist.db"
+
+    @property
+    def control_socket(self) -> Path:
+        return self.dir / "control.sock"
+
+    @property
+    def instance_lock(self) -> Path:
+        return self.dir / "agent.lock"
+
+    @property
+    def remote_config(self) -> Path:
+        """The office's configuration overlay."""
+        return self.dir / "config.remote.json"
