@@ -12,7 +12,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.gate.app import App, build_app
+from agent.gate.app import App
+from agent.gate.assemble import build_app
 from agent.models.config import validate_config
 from agent.store.credentials import write_new_key
 

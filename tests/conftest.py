@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from agent.core.clock import ManualClock
-from agent.gate.app import App, build_app
+from agent.gate.app import App
+from agent.gate.assemble import build_app
 from agent.models.config import GateConfig, validate_config
 from agent.models.wire import AllowListEntry
 from agent.store.credentials import write_new_key

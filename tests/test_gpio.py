@@ -8,7 +8,7 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from agent.core.clock import ManualClock
-from agent.gate.app import build_app
+from agent.gate.assemble import build_app
 from drivers import registry
 from drivers.base import DriverContext
 from drivers.gpio import GpioInput, GpioRelay

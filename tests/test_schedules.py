@@ -72,7 +72,7 @@ def test_holiday_on_the_start_day_governs_a_midnight_window() -> None:
 
 
 def test_schedule_is_read_in_the_gate_zone(make_config, clock) -> None:  # type: ignore[no-untyped-def]
-    from agent.gate.app import build_app
+    from agent.gate.assemble import build_app
     from tests.conftest import enroll, tap
 
     # 07:30 UTC is 10:30 in Cairo (inside 08-18) but 07:30 in UTC (outside)

@@ -1,7 +1,7 @@
 import socket
 from pathlib import Path
 
-from agent.gate.app import build_app
+from agent.gate.assemble import build_app
 from agent.gate.systemd import Notifier
 
 
@@ -25,7 +25,10 @@ def test_notify_ready_watchdog_stopping(tmp_path: Path, make_config, monkeypatch
             later.add(server.recv(4096))  # raises on timeout if STOPPING never comes
 
 
-def test_no_socket_no_op() -> None:
+def test_no_socket_no_op(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    opened: list[object] = []
+    monkeypatch.setattr("socket.socket", lambda *a, **k: opened.append(a))
     notifier = Notifier("")
-    assert not notifier.enabled
     notifier.ready()
+    notifier.watchdog()
+    assert not opened  # outside systemd nothing is sent anywhere

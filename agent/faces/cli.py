@@ -50,7 +50,7 @@ def _build_gate(base: GateConfig, config_path: Path, demo: bool) -> App:
     """The gate with its faces and office link, on the configuration now in force."""
     from agent.faces.control import ControlServer
     from agent.faces.simulate import SimControls
-    from agent.gate.app import build_app
+    from agent.gate.assemble import build_app
     from agent.gate.systemd import Notifier
     from agent.link.remote_config import effective_config
 

@@ -1,4 +1,4 @@
-"""The App: one running gate. Built from config by ``build_app``; run by a ``Runner``.
+"""The App: one running gate. Built by ``agent.gate.assemble.build_app``; run by a ``Runner``.
 
 Nothing lives at module level, so a test or a fleet simulation runs many Apps in one
 process. All gate state is touched only on the core loop's thread; the methods of
@@ -16,14 +16,14 @@ from functools import partial
 from typing import Any
 
 from agent import __version__
-from agent.core.clock import Clock, SystemClock
+from agent.core.clock import Clock
 from agent.core.decision import GateMode
 from agent.core.door import Door
 from agent.core.kinds import ALARMS, EventType
 from agent.core.loop import CoreLoop
 from agent.core.runner import Part, Runner
 from agent.errors import FatalError
-from agent.gate.build import Hardware, Stores, build_hardware, close_all, open_stores
+from agent.gate.build import Hardware, Stores, close_all
 from agent.gate.inputs import InputRouter
 from agent.gate.parts import CorePart, DevicePart, log_close_error
 from agent.gate.ports import ConfigState, DecisionRecord, DeviceMap
@@ -35,7 +35,6 @@ from agent.models.wire import Event
 from agent.store.allowlist import AllowListStore
 from agent.store.credentials import CredentialHasher
 from agent.store.eventlog import EventLog
-from drivers.base import DriverContext
 from drivers.cards import CardRead
 
 log = logging.getLogger(__name__)
@@ -283,34 +282,3 @@ class App:
             },
         )
 
-
-def build_app(
-    config: GateConfig,
-    *,
-    clock: Clock | None = None,
-    pin_factory: object | None = None,
-    notifier: Notifier | None = None,
-    base_config: GateConfig | None = None,
-    config_revision: int = 0,
-) -> App:
-    """Open a gate's stores (under its instance lock) and devices (relays locked first)."""
-    clock = clock or SystemClock(config.clock.sync_marker or None)
-    hasher = CredentialHasher.from_file(
-        config.security.credential_key_file, config.security.prox_bits
-    )
-    stores = open_stores(config, clock)
-    try:
-        hardware = build_hardware(config, DriverContext(clock, pin_factory))
-    except BaseException:
-        stores.close()
-        raise
-    return App(
-        config,
-        stores=stores,
-        hardware=hardware,
-        hasher=hasher,
-        clock=clock,
-        notifier=notifier,
-        base_config=base_config,
-        config_revision=config_revision,
-    )

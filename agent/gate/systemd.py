@@ -20,10 +20,6 @@ class Notifier:
         usec = os.environ.get("WATCHDOG_USEC")
         self.watchdog_interval = int(usec) / 2e6 if usec and usec.isdigit() else None
 
-    @property
-    def enabled(self) -> bool:
-        return self._address is not None
-
     def notify(self, *fields: str) -> None:
         if not self._address:
             return

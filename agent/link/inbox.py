@@ -59,7 +59,6 @@ class Inbox:
         self.max_payload_bytes = max_payload_bytes
         self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(INBOX_LIMIT)
         self.dropped = 0
-        self.handled = 0
 
     def put(self, topic: str, payload: bytes) -> None:
         """Called on paho's thread: never blocks. A flood beyond the limit is dropped
@@ -89,7 +88,6 @@ class Inbox:
                 kind, name = self.topics.classify(item[0])
                 if kind != "unknown":
                     self._refuse(kind, name, None, Rejected(f"internal error: {exc!r}"))
-            self.handled += 1
 
     # -- dispatch ---------------------------------------------------------------
     def handle(self, topic: str, payload: bytes) -> None:

@@ -18,8 +18,9 @@ from agent.errors import ConfigError, GateError
 from agent.link.mqtt import MqttSettings
 from agent.link.signing import load_private_key, public_key_text
 from agent.link.topics import Topics
-from agent.models.messages import AllowListPatch, Command, ConfigSet, SnapshotChunk
+from agent.models.messages import Command, ConfigSet
 from agent.models.wire import AllowListEntry
+from agent.office.allowlist_push import gate_version, push_patch, push_snapshot
 from agent.office.client import OfficeLink
 from agent.office.store import OfficeStore
 
@@ -95,11 +96,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if status.get("online") else 3
 
 
-def _gate_version(link: OfficeLink, topics: Topics, timeout: float) -> int | None:
-    status = link.expect(topics.status, timeout=timeout)
-    return status.get("allowlist_version") if status else None
-
-
 def _read_entries(path: Path, site_key: str | None) -> list[AllowListEntry]:
     from agent.store.credentials import CredentialHasher, read_key_file
     from agent.store.importer import build_entries, read_rows
@@ -114,13 +110,13 @@ def cmd_allowlist_push(args: argparse.Namespace) -> int:
     store = OfficeStore(Path(args.db))
     sent_version, sent = store.pushed(args.site, args.gate)
     with _link(args, [topics.status, topics.allowlist_ack]) as link:
-        have = _gate_version(link, topics, 3)
+        have = gate_version(link, topics, 3)
         result = None
         if not args.snapshot and have is not None and have == sent_version:
-            result = _push_patch(link, topics, have, sent, entries, args.timeout)
+            result = push_patch(link, topics, have, sent, entries, args.timeout)
         if result is None or (not result["ok"] and "does not match" in str(result.get("error"))):
             version = max(have or 0, sent_version or 0) + 1
-            result = _push_snapshot(link, topics, version, entries, args.chunk, args.timeout)
+            result = push_snapshot(link, topics, version, entries, args.chunk, args.timeout)
     if result is None:
         raise GateError("no answer from the gate (offline?); nothing is known to have changed")
     if not result["ok"]:
@@ -132,46 +128,6 @@ def cmd_allowlist_push(args: argparse.Namespace) -> int:
         f"({result['kind']}, {len(entries)} entries)"
     )
     return 0
-
-
-def _push_patch(
-    link: OfficeLink,
-    topics: Topics,
-    base: int,
-    sent: dict[str, AllowListEntry],
-    entries: list[AllowListEntry],
-    timeout: float,
-) -> dict[str, Any] | None:
-    new = {e.credential: e for e in entries}
-    upserts = [e for cred, e in new.items() if sent.get(cred) != e]
-    removals = [cred for cred in sent if cred not in new]
-    patch = AllowListPatch(base_version=base, version=base + 1, upserts=upserts, removals=removals)
-    link.send(topics.allowlist_patch, patch.model_dump(mode="json"))
-    return link.expect(topics.allowlist_ack, lambda m: m.get("kind") == "patch", timeout)
-
-
-def _push_snapshot(
-    link: OfficeLink,
-    topics: Topics,
-    version: int,
-    entries: list[AllowListEntry],
-    chunk_size: int,
-    timeout: float,
-) -> dict[str, Any] | None:
-    snapshot_id = uuid.uuid4().hex
-    parts = [entries[i : i + chunk_size] for i in range(0, len(entries), chunk_size)] or [[]]
-    for index, part in enumerate(parts):
-        chunk = SnapshotChunk.model_construct(
-            version=version, snapshot_id=snapshot_id, chunk=index, chunks=len(parts), entries=part
-        )
-        link.send(topics.allowlist_snapshot, chunk.model_dump_json(exclude_none=True))
-    return link.expect(
-        topics.allowlist_ack,
-        lambda m: (
-            m.get("kind") == "snapshot" and (m.get("snapshot_id") == snapshot_id or not m.get("ok"))
-        ),
-        timeout,
-    )
 
 
 def cmd_config_push(args: argparse.Namespace) -> int:

@@ -8,16 +8,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-def connect(path: Path, synchronous: str = "normal", readonly: bool = False) -> sqlite3.Connection:
+def connect(path: Path, synchronous: str = "normal") -> sqlite3.Connection:
     """A connection in autocommit mode; callers open transactions with BEGIN themselves."""
-    if readonly:
-        conn = sqlite3.connect(
-            f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
-        )
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA busy_timeout=5000")
     conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
     return conn
