@@ -19,7 +19,6 @@ from pydantic import (
 from agent.core.kinds import FailMode
 from agent.errors import ConfigError
 from agent.models.base import Slug, Strict
-from agent.models.keys import parse_public_key
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -184,6 +183,9 @@ class MqttConfig(Strict):
     @classmethod
     def _key_parses(cls, value: str | None) -> str | None:
         if value is not None:
+            # imported here: the crypto library is needed only where a key is configured
+            from agent.models.keys import parse_public_key
+
             parse_public_key(value)
         return value
 

@@ -54,43 +54,18 @@ class PatchBaseMismatch(ImportRejected):
         self.want = want
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS allowlist (
-    credential TEXT PRIMARY KEY,
-    holder_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    unit TEXT,
-    doors TEXT,
-    valid_from TEXT,
-    valid_until TEXT,
-    schedule TEXT,
-    suspended INTEGER,
-    lockdown_override INTEGER,
-    masked TEXT
-);
+_ENTRY = """holder_id TEXT NOT NULL, kind TEXT NOT NULL, unit TEXT, doors TEXT,
+    valid_from TEXT, valid_until TEXT, schedule TEXT, suspended INTEGER,
+    lockdown_override INTEGER, masked TEXT"""
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS allowlist (credential TEXT PRIMARY KEY, {_ENTRY});
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 -- a snapshot arriving in chunks is staged here until every chunk is in
 CREATE TABLE IF NOT EXISTS staging (
-    snapshot_id TEXT NOT NULL,
-    credential TEXT PRIMARY KEY,
-    holder_id TEXT,
-    kind TEXT,
-    unit TEXT,
-    doors TEXT,
-    valid_from TEXT,
-    valid_until TEXT,
-    schedule TEXT,
-    suspended INTEGER,
-    lockdown_override INTEGER,
-    masked TEXT
-);
+    snapshot_id TEXT NOT NULL, credential TEXT PRIMARY KEY, {_ENTRY});
 CREATE TABLE IF NOT EXISTS staging_chunks (
-    snapshot_id TEXT,
-    chunk INTEGER,
-    chunks INTEGER,
-    version INTEGER,
-    PRIMARY KEY (snapshot_id, chunk)
-);
+    snapshot_id TEXT, chunk INTEGER, chunks INTEGER, version INTEGER,
+    PRIMARY KEY (snapshot_id, chunk));
 """
 
 
