@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
@@ -28,6 +30,47 @@ class MonotonicClock(Protocol):
     def monotonic(self) -> float: ...
 
 
+class Spawner(Protocol):
+    """Where a driver gets its threads: the agent's runner, which joins them at stop."""
+
+    @property
+    def stopping(self) -> threading.Event: ...
+
+    def spawn(self, name: str, target: Callable[[], None]) -> threading.Thread: ...
+
+
+class Feedback(StrEnum):
+    """What a reader shows the person at it after a decision."""
+
+    GRANT = "grant"  # green, short beep
+    DENY = "deny"  # red, long beep
+
+
+class Condition(StrEnum):
+    """States a reader reports about itself besides cards."""
+
+    TAMPER = "tamper"
+    POWER = "power"  # active: the reader's supply failed
+
+
+def _no_health(_ok: bool, _detail: str) -> None:
+    return None
+
+
+def _no_condition(_condition: Condition, _active: bool, _detail: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ReaderHooks:
+    """Where a reader reports, each callable from any driver thread."""
+
+    read: Callable[[CardRead], None]
+    health: Callable[[bool, str], None] = _no_health  # (working, detail)
+    condition: Callable[[Condition, bool, str], None] = _no_condition
+    keypad: Callable[[str], None] | None = None  # keys typed on a reader's keypad
+
+
 @dataclass(frozen=True)
 class DriverContext:
     """What a backend gets besides its options: time, and for GPIO a pin factory."""
@@ -44,6 +87,7 @@ class Device(ABC):
 
     def __init__(self, name: str, options: DriverOptions, context: DriverContext) -> None:
         self.name = name
+        self.driver_name = ""  # the registry's name for the backend, set when it is made
         self.options = options
         self.context = context
 
@@ -52,34 +96,49 @@ class Device(ABC):
 
 
 class CardReader(Device):
-    """Delivers card reads to a callback. Counts and logs frames it could not decode."""
+    """Delivers card reads through its hooks. Counts and logs frames it could not decode."""
 
     kind = "reader"
 
     def __init__(self, name: str, options: DriverOptions, context: DriverContext) -> None:
         super().__init__(name, options, context)
         self.frame_errors = 0
-        self._on_read: Callable[[CardRead], None] | None = None
+        self.last_error = ""
+        self._hooks: ReaderHooks | None = None
+        self._threads: Spawner | None = None
         self._read_ids = itertools.count(1)
 
-    def start(self, on_read: Callable[[CardRead], None]) -> None:
-        """Begin delivering reads; ``on_read`` may be called from a driver thread."""
-        self._on_read = on_read
+    def start(self, hooks: ReaderHooks, threads: Spawner) -> None:
+        """Begin delivering reads; hooks may be called from a driver thread."""
+        self._hooks = hooks
+        self._threads = threads
         self._open()
 
     def _open(self) -> None:
-        """Open the hardware; called by ``start``."""
+        """Open the hardware (or start the thread that does); called by ``start``."""
+
+    def feedback(self, result: Feedback) -> None:
+        """Show a decision (LED, buzzer) if the reader can; must not block."""
 
     def _deliver(self, card: CardNumber) -> CardRead:
         """Stamp a decoded card with this reader, the time and a fresh read id; pass it on."""
         read = CardRead(card, self.name, self.context.clock.monotonic(), next(self._read_ids))
-        if self._on_read is not None:
-            self._on_read(read)
+        if self._hooks is not None:
+            self._hooks.read(read)
         return read
 
     def _frame_error(self, why: str) -> None:
         self.frame_errors += 1
         log.warning("reader %s: bad frame (%s); %d so far", self.name, why, self.frame_errors)
+
+    def _health(self, ok: bool, detail: str = "") -> None:
+        self.last_error = "" if ok else detail
+        if self._hooks is not None:
+            self._hooks.health(ok, detail)
+
+    def _condition(self, condition: Condition, active: bool, detail: str = "") -> None:
+        if self._hooks is not None:
+            self._hooks.condition(condition, active, detail)
 
 
 class Relay(Device):

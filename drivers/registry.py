@@ -16,6 +16,11 @@ from drivers.base import Device, DriverContext
 BACKENDS: Mapping[tuple[str, str], str] = MappingProxyType(
     {
         ("reader", "sim"): "drivers.sim:SimCardReader",
+        ("reader", "nfc"): "drivers.nfc:NfcReader",
+        ("reader", "serial"): "drivers.serial_reader:SerialReader",
+        ("reader", "keyboard"): "drivers.keyboard:KeyboardReader",
+        ("reader", "wiegand"): "drivers.wiegand:WiegandReader",
+        ("reader", "osdp"): "drivers.osdp:OsdpReader",
         ("relay", "sim"): "drivers.sim:SimRelay",
         ("relay", "gpio"): "drivers.gpio:GpioRelay",
         ("input", "sim"): "drivers.sim:SimInput",
@@ -43,4 +48,6 @@ def create(
     kind: str, name: str, device_id: str, options: Mapping[str, Any], context: DriverContext
 ) -> Device:
     cls = backend(kind, name)
-    return cls(device_id, cls.Options.model_validate(dict(options)), context)
+    device = cls(device_id, cls.Options.model_validate(dict(options)), context)
+    device.driver_name = name
+    return device

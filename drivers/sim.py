@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import threading
 
-from drivers.base import CardReader, DigitalInput, DriverContext, DriverOptions, Relay
+from drivers.base import (
+    CardReader,
+    Condition,
+    DigitalInput,
+    DriverContext,
+    DriverOptions,
+    Feedback,
+    Relay,
+)
 from drivers.cards import CardRead, parse_card
 
 
@@ -14,6 +22,7 @@ class SimCardReader(CardReader):
     def __init__(self, name: str, options: DriverOptions, context: DriverContext) -> None:
         super().__init__(name, options, context)
         self.presented: list[tuple[float, str]] = []  # (monotonic time, masked card)
+        self.shown: list[tuple[float, Feedback]] = []  # feedback the gate gave, with its time
 
     def present(self, card: str) -> CardRead:
         """Tap a card given in any notation ``parse_card`` reads."""
@@ -25,6 +34,22 @@ class SimCardReader(CardReader):
     def garble(self, why: str = "checksum") -> None:
         """Feed a frame that fails to decode, as line noise would."""
         self._frame_error(why)
+
+    def _open(self) -> None:
+        self._health(True, "simulated")
+
+    def feedback(self, result: Feedback) -> None:
+        self.shown.append((self.context.clock.monotonic(), result))
+
+    def unplug(self, detail: str = "unplugged") -> None:
+        """The reader stops answering, as a pulled cable would make it."""
+        self._health(False, detail)
+
+    def replug(self) -> None:
+        self._health(True, "connected")
+
+    def tamper(self, active: bool = True) -> None:
+        self._condition(Condition.TAMPER, active, "housing opened" if active else "")
 
 
 class SimRelay(Relay):

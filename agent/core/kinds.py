@@ -43,6 +43,12 @@ class EventType(StrEnum):
     MODE_CHANGED = "mode_changed"
     EVENTS_DROPPED = "events_dropped"
     READER_FAULT = "reader_fault"
+    READER_RESTORED = "reader_restored"
+    READER_TAMPER = "reader_tamper"
+    READER_TAMPER_CLEARED = "reader_tamper_cleared"
+    READER_POWER_FAULT = "reader_power_fault"
+    READER_POWER_RESTORED = "reader_power_restored"
+    KEYPAD_ENTRY = "keypad_entry"
     AGENT_STARTED = "agent_started"
     AGENT_STOPPED = "agent_stopped"
     AGENT_FAULT = "agent_fault"
@@ -62,5 +68,7 @@ ALARMS = frozenset(
         EventType.AGENT_FAULT,
         EventType.SECURITY_ALERT,
         EventType.READER_FAULT,
+        EventType.READER_TAMPER,
+        EventType.READER_POWER_FAULT,
     }
 )

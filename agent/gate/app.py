@@ -27,6 +27,7 @@ from agent.gate.build import Hardware, Stores, close_all
 from agent.gate.inputs import InputRouter
 from agent.gate.parts import CorePart, DevicePart, log_close_error
 from agent.gate.ports import ConfigState, DecisionRecord, DeviceMap
+from agent.gate.readers import ReaderMonitor
 from agent.gate.reads import ReadHandler
 from agent.gate.systemd import Notifier
 from agent.models.config import GateConfig
@@ -88,8 +89,16 @@ class App:
             hasher=hasher,
             allowlist=stores.allowlist,
             doors=self.doors,
+            readers=hardware.readers,
             modes=self.inputs.modes,
             emit=self.emit,
+        )
+        self.monitor = ReaderMonitor(
+            hardware.readers,
+            {r: p.door for r, p in self.reads.places.items()},
+            self.loop,
+            clock,
+            self.emit,
         )
         self.devices = DeviceMap(
             readers=dict(hardware.readers),
@@ -188,7 +197,7 @@ class App:
     def mode(self) -> GateMode:
         return self.inputs.modes.mode
 
-    def handle_read(self, read: CardRead) -> DecisionRecord:
+    def handle_read(self, read: CardRead) -> DecisionRecord | None:
         """Decide one read, record it, then move the relay. Runs on the core loop."""
         return self.reads.handle(read)
 
@@ -276,6 +285,11 @@ class App:
                 r.name: ReaderStatus(
                     door=places[r.name].door,
                     direction="out" if places[r.name].direction == "out" else "in",
+                    driver=r.driver_name,
+                    state=self.monitor.health[r.name].state,
+                    since=self.monitor.health[r.name].since,
+                    last_error=self.monitor.health[r.name].last_error or None,
+                    last_read=self.reads.last_read.get(r.name),
                     frame_errors=r.frame_errors,
                 )
                 for r in self.hardware.readers.values()

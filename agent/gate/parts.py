@@ -76,8 +76,8 @@ class DevicePart:
         for name, device in app.hardware.inputs.items():
             device.start(partial(app.loop.post, app.inputs.changed, name))
         app.loop.run_sync(self._sync_inputs)
-        for reader in app.hardware.readers.values():
-            reader.start(partial(app.loop.post, app.handle_read))
+        for name, reader in app.hardware.readers.items():
+            reader.start(app.monitor.hooks(name, app.handle_read), threads)
 
     def _started(self) -> None:
         app = self.app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any, Protocol
 
@@ -21,6 +22,7 @@ from agent.models.config import GateConfig
 from agent.models.wire import Event
 from agent.store.allowlist import AllowListStore
 from agent.store.credentials import CredentialHasher
+from drivers.base import CardReader, Feedback
 from drivers.cards import CardRead
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,7 @@ class ReadHandler:
         hasher: CredentialHasher,
         allowlist: AllowListStore,
         doors: Mapping[str, Door],
+        readers: Mapping[str, CardReader],
         modes: Modes,
         emit: EmitEvent,
     ) -> None:
@@ -60,6 +63,7 @@ class ReadHandler:
         self._hasher = hasher
         self._allowlist = allowlist
         self._doors = doors
+        self._readers = readers
         self._modes = modes
         self._emit = emit
         self._zone = config.zone()
@@ -68,6 +72,8 @@ class ReadHandler:
         }
         self.watch = DenialWatch(config.alarms)
         self.listeners: list[Callable[[DecisionRecord], None]] = []
+        self.learning: dict[str, Callable[[CardRead], None]] = {}  # reader -> one-shot taker
+        self.last_read: dict[str, datetime] = {}
         self._schedules: dict[str, Schedule] = {}
         self._policy = config.clock.untrusted_policy
         self.reconfigure(config)
@@ -77,13 +83,17 @@ class ReadHandler:
         self._policy = config.clock.untrusted_policy
         self.watch.reconfigure(config.alarms)
 
-    def handle(self, read: CardRead) -> DecisionRecord:
+    def handle(self, read: CardRead) -> DecisionRecord | None:
+        if self.learning and (take := self.learning.pop(read.reader, None)) is not None:
+            take(read)  # enrolment: the card is shown to the installer, not decided
+            return None
         place = self.places[read.reader]
         door = self._doors[place.door]
         credential, masked = self._hasher.identify(read.card)
         entry = self._allowlist.lookup(credential)
         mono = self._clock.monotonic()
         now = self._clock.now()
+        self.last_read[read.reader] = now
         ctx = DecisionContext(
             door=place.door,
             now=now,
@@ -115,6 +125,7 @@ class ReadHandler:
         )
         if decision.granted and not door.released:
             door.pulse("card")
+        self._readers[read.reader].feedback(Feedback.GRANT if decision.granted else Feedback.DENY)
         record = DecisionRecord(
             read.read_id,
             read.reader,

@@ -119,6 +119,11 @@ class DoorStatus(Strict):
 class ReaderStatus(Strict):
     door: str
     direction: Literal["in", "out"] = "in"
+    driver: str = ""
+    state: Literal["starting", "ok", "fault"] = "starting"
+    since: datetime | None = None
+    last_error: str | None = None
+    last_read: datetime | None = None
     frame_errors: int = 0
 
 
