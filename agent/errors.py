@@ -43,6 +43,10 @@ class Rejected(GateError):
         self.errors = errors or []
 
 
+class DriverError(FatalError):
+    """A device cannot be opened (no GPIO on this machine, a pin taken, a port missing)."""
+
+
 class CardFormatError(GateError, ValueError):
     """A card number in a notation the agent does not understand."""
 

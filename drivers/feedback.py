@@ -36,14 +36,17 @@ class GpioFeedback:
     def __init__(self, pins: FeedbackPins, pin_factory: object | None) -> None:
         from gpiozero import DigitalOutputDevice
 
+        from drivers.gpio import gpio_errors
+
         self.pins = pins
 
         def line(pin: int | str | None) -> DigitalOutputDevice | None:
             if pin is None:
                 return None
-            return DigitalOutputDevice(
-                pin, active_high=pins.active_high, initial_value=False, pin_factory=pin_factory
-            )
+            with gpio_errors(f"reader feedback line GPIO {pin}"):
+                return DigitalOutputDevice(
+                    pin, active_high=pins.active_high, initial_value=False, pin_factory=pin_factory
+                )
 
         self.green = line(pins.green)
         self.red = line(pins.red)

@@ -6,11 +6,42 @@ The pin factory comes from the driver context, so tests hand in gpiozero's
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from gpiozero import DigitalInputDevice, DigitalOutputDevice
+from gpiozero import Device, DigitalInputDevice, DigitalOutputDevice
+from gpiozero.exc import BadPinFactory, GPIOZeroError, PinFactoryFallback
 
+from agent.errors import DriverError
 from drivers.base import DigitalInput, DriverContext, DriverOptions, Relay
+
+NO_FACTORY = (
+    "no usable GPIO pin factory: this is not a Raspberry Pi, or lgpio is missing "
+    "(on Raspberry Pi OS: sudo apt install python3-lgpio)"
+)
+
+
+@contextmanager
+def gpio_errors(what: str) -> Iterator[None]:
+    """gpiozero's failures as one-line DriverErrors, without its fallback warnings."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PinFactoryFallback)
+        try:
+            yield
+        except BadPinFactory:
+            raise DriverError(NO_FACTORY) from None
+        except GPIOZeroError as exc:
+            raise DriverError(f"{what}: {exc}") from None
+
+
+def probe_pin_factory(pin_factory: object | None = None) -> None:
+    """Raise DriverError unless GPIO can be driven here (for check-config and safe-state)."""
+    if pin_factory is not None:
+        return
+    with gpio_errors("GPIO"):
+        Device.ensure_pin_factory()
 
 
 class GpioRelayOptions(DriverOptions):
@@ -26,12 +57,13 @@ class GpioRelay(Relay):
     def __init__(self, name: str, options: DriverOptions, context: DriverContext) -> None:
         super().__init__(name, options, context)
         assert isinstance(options, GpioRelayOptions)
-        self._device: Any = DigitalOutputDevice(
-            options.pin,
-            active_high=options.active_high,
-            initial_value=False,
-            pin_factory=context.pin_factory,
-        )
+        with gpio_errors(f"relay {name} on GPIO {options.pin}"):
+            self._device: Any = DigitalOutputDevice(
+                options.pin,
+                active_high=options.active_high,
+                initial_value=False,
+                pin_factory=context.pin_factory,
+            )
 
     def set_energised(self, energised: bool) -> None:
         if energised:
@@ -66,12 +98,13 @@ class GpioInput(DigitalInput):
         assert isinstance(options, GpioInputOptions)
         # gpiozero reports value 1 for "pulled away from rest"; map that to active
         # according to how the contact is wired.
-        self._device: Any = DigitalInputDevice(
-            options.pin,
-            pull_up=options.pull_up,
-            bounce_time=options.bounce_s,
-            pin_factory=context.pin_factory,
-        )
+        with gpio_errors(f"input {name} on GPIO {options.pin}"):
+            self._device: Any = DigitalInputDevice(
+                options.pin,
+                pull_up=options.pull_up,
+                bounce_time=options.bounce_s,
+                pin_factory=context.pin_factory,
+            )
         self._invert = options.pull_up != options.active_low
 
     def _open(self) -> None:

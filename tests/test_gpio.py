@@ -140,3 +140,59 @@ def test_safe_state_command_drives_relays_locked(tmp_path: Path, monkeypatch) ->
         if Device.pin_factory is not None:
             Device.pin_factory.close()
         Device.pin_factory = previous
+
+
+def test_no_pin_factory_is_one_line_for_every_command(tmp_path: Path) -> None:
+    """On a machine without GPIO, run, check-config and safe-state say why and exit 1."""
+    import os
+    import subprocess
+    import sys
+
+    from agent.store.credentials import write_new_key
+
+    write_new_key(tmp_path / "site.key")
+    config = tmp_path / "gate.toml"
+    config.write_text(
+        '[gate]\nsite = "s"\ngate_id = "g"\n[storage]\ndir = "state"\n'
+        '[security]\ncredential_key_file = "site.key"\n'
+        '[[doors]]\nid = "main"\nreaders = [{ id = "r1", driver = "sim" }]\n'
+        'relay = { driver = "gpio", pin = 17 }\n'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GPIOZERO")}
+    for args in (
+        ["check-config", str(config)],
+        ["safe-state", "-c", str(config)],
+        ["run", "-c", str(config)],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "agent.faces.cli", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 1, (args, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "no usable GPIO pin factory" in lines[0], result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_two_relays_on_one_pin_is_a_clear_error(factory: MockFactory) -> None:
+    from agent.errors import DriverError
+    from agent.gate.build import build_hardware
+    from agent.models.config import validate_config
+
+    config = validate_config(
+        {
+            "gate": {"site": "s", "gate_id": "g"},
+            "security": {"credential_key_file": "/nonexistent"},
+            "doors": [
+                {"id": "a", "readers": [{"id": "ra"}], "relay": {"driver": "gpio", "pin": 17}},
+                {"id": "b", "readers": [{"id": "rb"}], "relay": {"driver": "gpio", "pin": 17}},
+            ],
+        }
+    )
+    with pytest.raises(DriverError, match=r"relay b\.relay on GPIO 17"):
+        build_hardware(config, DriverContext(ManualClock(), factory))
+    assert factory.pin(17).state is False  # the first relay was closed again

@@ -62,6 +62,9 @@ class DoorState:
     held: bool
     fail_mode: FailMode
 
+    def as_dict(self) -> dict[str, object]:
+        return {f: getattr(self, f) for f in self.__slots__}
+
 
 class Door:
     """Door state machine driven by the core loop; every method runs on the loop thread."""

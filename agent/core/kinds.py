@@ -49,6 +49,7 @@ class EventType(StrEnum):
     READER_POWER_FAULT = "reader_power_fault"
     READER_POWER_RESTORED = "reader_power_restored"
     KEYPAD_ENTRY = "keypad_entry"
+    CARD_LEARNED = "card_learned"
     AGENT_STARTED = "agent_started"
     AGENT_STOPPED = "agent_stopped"
     AGENT_FAULT = "agent_fault"

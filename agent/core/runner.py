@@ -28,6 +28,7 @@ class Threads:
     def spawn(self, name: str, target: Callable[[], None]) -> threading.Thread:
         """Start ``target`` on a new (daemon) thread that the runner will join."""
         thread = threading.Thread(target=target, name=name, daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()]
         self._threads.append(thread)
         thread.start()
         return thread

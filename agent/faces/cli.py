@@ -86,16 +86,34 @@ def _demo_import(app: App, config: GateConfig, config_path: Path) -> None:
     log.info("demo: loaded %d allow-list entries from %s", len(entries), demo)
 
 
+GPIO_DRIVERS = frozenset({"gpio", "wiegand"})
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = local.load_config(args.file)
     from agent.store.credentials import read_key_file
 
     read_key_file(config.security.credential_key_file)
+    if _uses_gpio(config):
+        from drivers.gpio import probe_pin_factory
+
+        probe_pin_factory()
     print(
         f"{args.file}: OK ({len(config.doors)} door(s), "
         f"{sum(len(d.readers) for d in config.doors)} reader(s))"
     )
     return 0
+
+
+def _uses_gpio(config: GateConfig) -> bool:
+    """Whether any device of the config drives GPIO lines (so the Pi must offer them)."""
+    from agent.gate.build import input_specs
+
+    specs = [d.relay for d in config.doors] + list(input_specs(config).values())
+    readers = [r for d in config.doors for r in d.readers]
+    return any(s.driver in GPIO_DRIVERS for s in [*specs, *readers]) or any(
+        r.options.get("feedback") for r in readers
+    )
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
@@ -187,6 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="write JSON Schemas for the config and MQTT payloads")
     p.add_argument("--out", default=str(EXAMPLE_CONFIG.parent / "schemas"))
     p.set_defaults(fn=cmd_schema)
+
+    p = with_config(sub.add_parser("learn", help="show the next card read on a reader"))
+    p.add_argument("--reader", required=True, help="reader id from the config")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait (default 30)")
+    p.set_defaults(fn=local.cmd_learn)
 
     sim = sub.add_parser("sim", help="drive a running agent's simulated devices")
     simsub = sim.add_subparsers(dest="sim_cmd", required=True)

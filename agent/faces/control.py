@@ -1,18 +1,21 @@
 """The local control socket: status for the CLI, stimuli for simulated devices.
 
 One JSON object per line in, one per line out, on a Unix socket in the state
-folder (mode 0600: only the agent's own user may drive it). Requests are served
-one at a time on one thread of the runner's; a client that does not send its line
-within ``READ_TIMEOUT_S`` is dropped.
+folder (mode 0600: only the agent's own user may drive it). Each connection is
+served on a thread of the runner's, at most ``MAX_CLIENTS`` at once (more are told
+the agent is busy); a client that does not send its line within ``READ_TIMEOUT_S``
+is dropped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import socket
 import socketserver
+import threading
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -27,6 +30,8 @@ log = logging.getLogger(__name__)
 MAX_REQUEST = 64 * 1024
 READ_TIMEOUT_S = 2.0
 BACKLOG = 64
+MAX_CLIENTS = 8
+LEARN_MAX_S = 300.0
 
 
 class ControlError(GateError):
@@ -49,7 +54,16 @@ class ControlServer:
             "press": sim.press,
             "door": sim.door,
             "fire": sim.fire,
+            "learn": self._learn,
         }
+        self._slots = threading.BoundedSemaphore(MAX_CLIENTS)
+
+    def _learn(self, reader: str, timeout_s: float = 30.0) -> dict[str, Any]:
+        if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float):
+            raise ControlError("timeout_s is a number of seconds")
+        if not 0 < timeout_s <= LEARN_MAX_S:
+            raise ControlError(f"timeout_s is between 0 and {LEARN_MAX_S:g} seconds")
+        return asdict(self.sim.gate.learn(str(reader), float(timeout_s)))
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.pop("op", None)
@@ -88,8 +102,27 @@ class ControlServer:
                     reply = outer.handle(request)
                 self.wfile.write(json.dumps(reply, default=str).encode() + b"\n")
 
+        slots = self._slots
+
         class Server(socketserver.UnixStreamServer):
             request_queue_size = BACKLOG
+
+            def process_request(self, request: Any, client_address: Any) -> None:
+                if not slots.acquire(blocking=False):
+                    _busy(request)
+                    self.shutdown_request(request)
+                    return
+
+                def serve() -> None:
+                    try:
+                        self.finish_request(request, client_address)
+                    except Exception:
+                        self.handle_error(request, client_address)
+                    finally:
+                        slots.release()
+                        self.shutdown_request(request)
+
+                threads.spawn("gate-control-client", serve)
 
         old_umask = os.umask(0o177)
         try:
@@ -104,6 +137,12 @@ class ControlServer:
             self._server.server_close()
             self._server = None
             self.path.unlink(missing_ok=True)  # only a socket this server made
+
+
+def _busy(sock: socket.socket) -> None:
+    reply = {"ok": False, "error": f"the agent is serving {MAX_CLIENTS} clients; try again"}
+    with contextlib.suppress(OSError):
+        sock.sendall(json.dumps(reply).encode() + b"\n")
 
 
 def _remove_stale(path: Path) -> None:

@@ -192,3 +192,25 @@ def cmd_sim(args: argparse.Namespace) -> int:
     return 0
 
 
+
+
+def cmd_learn(args: argparse.Namespace) -> int:
+    """Print the next card read on a reader, for an office to register (no decision)."""
+    from agent.faces.control import request
+
+    config = config_of(args)
+    sock = StatePaths(config.storage.dir).control_socket
+    print(f"present a card to reader {args.reader} (waiting up to {args.timeout:g} s)...")
+    try:
+        reply = request(
+            sock, "learn", timeout=args.timeout + 5, reader=args.reader, timeout_s=args.timeout
+        )
+    except OSError as exc:
+        raise GateError(
+            f"no agent answers on {sock} ({exc.strerror}); start it with `gate-agent run`"
+        ) from None
+    if not reply["ok"]:
+        raise GateError(reply["error"])
+    result = reply["result"]
+    print(f"{result['card']}  (masked {result['masked']}, reader {result['reader']})")
+    return 0

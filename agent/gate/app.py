@@ -9,34 +9,35 @@ from theirs.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from agent import __version__
 from agent.core.clock import Clock
 from agent.core.decision import GateMode
 from agent.core.door import Door
 from agent.core.kinds import ALARMS, EventType
 from agent.core.loop import CoreLoop
 from agent.core.runner import Part, Runner
-from agent.errors import FatalError
+from agent.errors import FatalError, GateError
 from agent.gate.build import Hardware, Stores, close_all
 from agent.gate.inputs import InputRouter
 from agent.gate.parts import CorePart, DevicePart, log_close_error
-from agent.gate.ports import ConfigState, DecisionRecord, DeviceMap
+from agent.gate.ports import ConfigState, DecisionRecord, DeviceMap, LearnedCard
 from agent.gate.readers import ReaderMonitor
 from agent.gate.reads import ReadHandler
+from agent.gate.status import live_status, with_stores
 from agent.gate.systemd import Notifier
 from agent.models.config import GateConfig
-from agent.models.messages import DoorStatus, GateStatus, ReaderStatus
+from agent.models.messages import GateStatus
 from agent.models.wire import Event
 from agent.store.allowlist import AllowListStore
 from agent.store.credentials import CredentialHasher
 from agent.store.eventlog import EventLog
-from drivers.cards import CardRead
+from drivers.cards import CardRead, mask
 
 log = logging.getLogger(__name__)
 
@@ -248,51 +249,25 @@ class App:
     def settle(self) -> None:
         self.loop.run_sync(lambda: None)
 
+    def learn(self, reader: str, timeout: float = 30.0) -> LearnedCard:
+        if reader not in self.hardware.readers:
+            known = ", ".join(self.hardware.readers)
+            raise GateError(f"no reader {reader!r}; readers: {known}")
+        taken: queue.Queue[CardRead] = queue.Queue(1)
+        self.loop.run_sync(self.reads.learning.__setitem__, reader, taken.put)
+        try:
+            read = taken.get(timeout=timeout)
+        except queue.Empty:
+            self.loop.run_sync(self.reads.learning.pop, reader, None)
+            raise GateError(f"no card was read on {reader} within {timeout:g} s") from None
+        card = read.card.canonical(self.hasher.prox_bits)
+        learned = LearnedCard(reader, card, mask(card))
+        door = self.reads.places[reader].door
+        self.record(EventType.CARD_LEARNED, door, reader=reader, card=learned.masked)
+        return learned
+
     def status(self, recent: int = 10) -> GateStatus:
         """A snapshot from any thread: live state read on the core loop, the databases on
         the caller's thread so a status request never holds up a card."""
-        live = self.loop.run_sync(self._live_status)
-        return live.model_copy(
-            update={
-                "allowlist_version": self.allowlist.version(),
-                "allowlist_size": self.allowlist.count(),
-                "outbox_depth": self.events.depth(),
-                "last_seq": self.events.last_seq(),
-                "recent_events": self.events.recent(recent) if recent else [],
-            }
-        )
-
-    def _live_status(self) -> GateStatus:
-        modes = self.inputs.modes
-        places = self.reads.places
-        return GateStatus(
-            online=True,
-            site=self.config.gate.site,
-            gate=self.config.gate.gate_id,
-            time=self.clock.now(),
-            version=__version__,
-            mode=modes.mode.value,
-            lockdown=modes.lockdown,
-            fire_alarm=modes.fire,
-            clock_trusted=self.clock.is_trusted(),
-            config_revision=self.config_revision,
-            uptime_s=round(self.clock.monotonic() - self.started_at, 1),
-            doors={
-                d.id: DoorStatus.model_validate(d.state(), from_attributes=True)
-                for d in self.doors.values()
-            },
-            readers={
-                r.name: ReaderStatus(
-                    door=places[r.name].door,
-                    direction="out" if places[r.name].direction == "out" else "in",
-                    driver=r.driver_name,
-                    state=self.monitor.health[r.name].state,
-                    since=self.monitor.health[r.name].since,
-                    last_error=self.monitor.health[r.name].last_error or None,
-                    last_read=self.reads.last_read.get(r.name),
-                    frame_errors=r.frame_errors,
-                )
-                for r in self.hardware.readers.values()
-            },
-        )
-
+        live = self.loop.run_sync(live_status, self)
+        return with_stores(live, self, recent)

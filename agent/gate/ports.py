@@ -32,6 +32,16 @@ class DecisionRecord:
     seq: int
 
 
+@dataclass(frozen=True, slots=True)
+class LearnedCard:
+    """A card read for enrolment: its canonical notation (what the office registers) and
+    masked form. Only the installer's terminal sees the notation."""
+
+    reader: str
+    card: str
+    masked: str
+
+
 @dataclass(frozen=True)
 class ConfigState:
     """The configuration in force, the installer's file under it, and the office revision."""
@@ -120,4 +130,8 @@ class GatePort(Protocol):
 
     def settle(self) -> None:
         """Return once the core loop has handled everything posted before the call."""
+        ...
+
+    def learn(self, reader: str, timeout: float) -> LearnedCard:
+        """The next card read on ``reader``, not decided; GateError after ``timeout``."""
         ...

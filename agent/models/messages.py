@@ -114,6 +114,7 @@ class DoorStatus(Strict):
     forced: bool
     held: bool
     fail_mode: FailMode
+    relay_energised: bool | None = Field(None, description="the coil as its driver reports it")
 
 
 class ReaderStatus(Strict):

@@ -1,0 +1,63 @@
+"""The gate's status as one ``GateStatus``: live state from the core loop, stores beside it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from agent import __version__
+from agent.models.messages import DoorStatus, GateStatus, ReaderStatus
+
+if TYPE_CHECKING:
+    from agent.gate.app import App
+
+
+def live_status(app: App) -> GateStatus:
+    """Modes, doors and readers. Runs on the core loop, which owns them."""
+    modes = app.inputs.modes
+    places = app.reads.places
+    health = app.monitor.health
+    return GateStatus(
+        online=True,
+        site=app.config.gate.site,
+        gate=app.config.gate.gate_id,
+        time=app.clock.now(),
+        version=__version__,
+        mode=modes.mode.value,
+        lockdown=modes.lockdown,
+        fire_alarm=modes.fire,
+        clock_trusted=app.clock.is_trusted(),
+        config_revision=app.config_revision,
+        uptime_s=round(app.clock.monotonic() - app.started_at, 1),
+        doors={
+            d.id: DoorStatus(
+                **d.state().as_dict(), relay_energised=app.hardware.relays[d.id].is_energised
+            )
+            for d in app.doors.values()
+        },
+        readers={
+            r.name: ReaderStatus(
+                door=places[r.name].door,
+                direction="out" if places[r.name].direction == "out" else "in",
+                driver=r.driver_name,
+                state=health[r.name].state,
+                since=health[r.name].since,
+                last_error=health[r.name].last_error or None,
+                last_read=app.reads.last_read.get(r.name),
+                frame_errors=r.frame_errors,
+            )
+            for r in app.hardware.readers.values()
+        },
+    )
+
+
+def with_stores(live: GateStatus, app: App, recent: int) -> GateStatus:
+    """Add what the databases say, read on the caller's thread so no card waits for it."""
+    return live.model_copy(
+        update={
+            "allowlist_version": app.allowlist.version(),
+            "allowlist_size": app.allowlist.count(),
+            "outbox_depth": app.events.depth(),
+            "last_seq": app.events.last_seq(),
+            "recent_events": app.events.recent(recent) if recent else [],
+        }
+    )
