@@ -51,6 +51,14 @@ class SimCardReader(CardReader):
     def tamper(self, active: bool = True) -> None:
         self._condition(Condition.TAMPER, active, "housing opened" if active else "")
 
+    def power(self, failed: bool = True) -> None:
+        self._condition(Condition.POWER, failed, "supply lost" if failed else "")
+
+    def keys(self, typed: str) -> None:
+        """Keys typed on the reader's keypad."""
+        if self._hooks is not None and self._hooks.keypad is not None:
+            self._hooks.keypad(typed)
+
 
 class SimRelay(Relay):
     """A relay whose every change is kept as (monotonic time, energised)."""

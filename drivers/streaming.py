@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from abc import abstractmethod
+from typing import ClassVar
 
 from pydantic import Field
 
@@ -51,7 +52,7 @@ class RepeatFilter:
 class StreamingReader(CardReader):
     """A reader whose device is opened and read on a thread of the runner's."""
 
-    Options = ReaderOptions
+    Options: ClassVar[type[DriverOptions]] = ReaderOptions
 
     def __init__(self, name: str, options: DriverOptions, context: DriverContext) -> None:
         assert isinstance(options, ReaderOptions)

@@ -43,10 +43,10 @@ def cli(config: Path, *args: str, check: bool = True) -> subprocess.CompletedPro
 class AgentProcess:
     """``gate-agent run`` in a child process; waits until its control socket answers."""
 
-    def __init__(self, config: Path, *extra: str) -> None:
+    def __init__(self, config: Path, *extra: str, env: dict[str, str] | None = None) -> None:
         self.config = config
         self.log = config.parent / "agent.log"
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "agent.faces.cli", "run", "-c", str(config), *extra],
             stdout=subprocess.DEVNULL,

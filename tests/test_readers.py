@@ -43,14 +43,25 @@ def test_a_reader_fault_and_its_restoration_are_events_and_status(app: App) -> N
     assert tap(app, CARD, "side-in")["granted"]
 
 
-def test_tamper_is_an_alarm_until_cleared(app: App) -> None:
+def test_tamper_power_and_keypad_are_events(app: App) -> None:
     reader = sim_reader(app)
     since = app.events.last_seq()
     reader.tamper(True)
     reader.tamper(False)
+    reader.power(True)
+    reader.power(False)
+    reader.keys("1234")
     app.loop.pump()
-    assert types(app, since) == ["reader_tamper", "reader_tamper_cleared"]
-    assert app.events.recent(2)[0].severity == "alarm"
+    assert types(app, since) == [
+        "reader_tamper",
+        "reader_tamper_cleared",
+        "reader_power_fault",
+        "reader_power_restored",
+        "keypad_entry",
+    ]
+    tamper, _, power, _, keypad = app.events.recent(5)
+    assert tamper.severity == "alarm" and power.severity == "alarm"
+    assert keypad.details == {"reader": "main-in", "length": 4}  # never the keys themselves
 
 
 def test_feedback_follows_the_decision(app: App) -> None:

@@ -235,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # nfcpy's debug lines carry raw UIDs: they never reach the agent's log
+    logging.getLogger("nfc").setLevel(max(logging.INFO, logging.root.level))
     try:
         return int(args.fn(args))
     except ConfigError as exc:
