@@ -86,3 +86,35 @@ def test_second_agent_on_same_state_refuses(tmp_path: Path) -> None:
         assert agent.status()["running"]
     finally:
         agent.terminate()
+
+
+def test_learn_prints_the_next_card_on_a_reader(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    config = write_sim_config(tmp_path)
+    agent = AgentProcess(config)
+    try:
+        learner = subprocess.Popen(
+            [sys.executable, "-m", "agent.faces.cli", "learn", "--reader", "ped-in",
+             "--timeout", "20", "-c", str(config)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        deadline = time.monotonic() + 20
+        tapped = cli(config, "sim", "tap", "04:a1:b2:c3", "--door", "pedestrian", check=False)
+        while "no decision" not in tapped.stderr and time.monotonic() < deadline:
+            time.sleep(0.2)  # the learner may not have registered yet: that tap was decided
+            tapped = cli(config, "sim", "tap", "04:a1:b2:c3", "--door", "pedestrian", check=False)
+        out, err = learner.communicate(timeout=20)
+        assert learner.returncode == 0, err
+        assert "uid:04A1B2C3  (masked uid:****B2C3, reader ped-in)" in out
+        assert tapped.returncode == 1 and "no decision" in tapped.stderr
+        bad = cli(config, "learn", "--reader", "roof", "--timeout", "1", check=False)
+        assert bad.returncode == 1 and "no reader 'roof'" in bad.stderr
+        assert agent.terminate() == 0
+    finally:
+        agent.terminate(signal.SIGKILL)
+    events = json.loads(cli(config, "events", "--json", "--limit", "100").stdout)
+    learned = [e for e in events if e["type"] == "card_learned"]
+    assert len(learned) == 1 and learned[0]["details"]["card"] == "uid:****B2C3"
