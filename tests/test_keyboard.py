@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 import struct
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,12 +21,12 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from agent.core.clock import ManualClock
-from agent.core.runner import Threads
 from drivers import registry
-from drivers.base import DriverContext, ReaderHooks
-from drivers.cards import CardNumber, CardRead, parse_card
+from drivers.base import DriverContext
+from drivers.cards import CardNumber, parse_card
 from drivers.frames import BadFrame, card_from_text
 from drivers.keyboard import EventSource, KeyboardReader, KeyDecoder
+from tests.reader_rig import Reports, wait_for
 
 Event = tuple[int, int, int]
 EV_KEY, EV_SYN, EV_MSC = ecodes.EV_KEY, ecodes.EV_SYN, ecodes.EV_MSC
@@ -241,33 +240,6 @@ class PipeKeyboard(KeyboardReader):
         return self.sources.pop(0)
 
 
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.005)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-class Started:
-    """A reader started as the agent starts one, with what its hooks received."""
-
-    def __init__(self, reader: KeyboardReader) -> None:
-        self.reader = reader
-        self.reads: list[CardRead] = []
-        self.health: list[tuple[bool, str]] = []
-        self.threads = Threads("test")
-        reader.start(ReaderHooks(read=self.reads.append, health=self._health), self.threads)
-
-    def _health(self, ok: bool, detail: str) -> None:
-        self.health.append((ok, detail))
-
-    def stop(self) -> None:
-        self.threads.stop()
-        self.reader.close()
-
-
 @pytest.fixture
 def pipes() -> Iterator[list[PipeEvents]]:
     made = [PipeEvents(), PipeEvents()]
@@ -280,7 +252,8 @@ def pipes() -> Iterator[list[PipeEvents]]:
 def test_reader_loop_reads_loses_and_regains_the_device(pipes: list[PipeEvents]) -> None:
     first, second = pipes
     reader = PipeKeyboard([first], technology="uid", byte_order="little", hold_s=0.0)
-    started = Started(reader)
+    started = Reports()
+    started.start(reader)
     try:
         wait_for(lambda: started.health == [(True, "connected")], "connected")
         first.send(typed(UID_LE_DECIMAL + "\n"))
@@ -320,7 +293,8 @@ def test_a_missing_or_wrong_device_is_a_fault(
     options = {"technology": "uid", "retry_min_s": 0.02, **where}
     reader = registry.create("reader", "keyboard", "gate-in", options, DriverContext(ManualClock()))
     assert isinstance(reader, KeyboardReader)
-    started = Started(reader)
+    started = Reports()
+    started.start(reader)
     try:
         wait_for(lambda: started.health, "a health report")
         ok, detail = started.health[0]

@@ -12,26 +12,29 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import nfc.clf
 import pydantic
 import pytest
 
-from agent.core.runner import Threads
 from agent.errors import CardFormatError
 from drivers import registry
-from drivers.base import DriverContext, ReaderHooks
+from drivers.base import DriverContext
 from drivers.cards import CardNumber, CardRead
 from drivers.nfc import NfcReader, card_of
+from tests import reader_rig
+from tests.reader_rig import RealClock, Reports
 
 UID4 = bytes.fromhex("5A1C93E7")
 UID7 = bytes.fromhex("04B27C1A6E5D80")
 IDM = bytes.fromhex("012E4CD5A3178B09")
 RANDOM_UID = bytes.fromhex("08D41F60")
+
+# over udp a poll can wait a second for an answer that never comes
+wait_for = partial(reader_rig.wait_for, timeout=10.0)
 
 # The tag side: nfcpy's listen() on the udp link until the process is stopped.
 EMULATOR = """
@@ -46,19 +49,6 @@ else:
 print("listening", flush=True)
 clf.listen(tag, 120)
 """
-
-
-class MonotonicClock:
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 def free_udp_port() -> int:
@@ -95,13 +85,12 @@ class TagEmulator:
             self.process = None
 
 
-@dataclass
-class Harness:
+class Harness(Reports):
     """A started NfcReader and what it reported."""
 
-    reader: NfcReader
-    reads: list[CardRead] = field(default_factory=list)
-    health: list[tuple[bool, str]] = field(default_factory=list)
+    def __init__(self, reader: NfcReader) -> None:
+        super().__init__()
+        self.reader = self.start(reader)
 
     def removed_seen(self, emulator: TagEmulator) -> None:
         """Take the card away and wait until a poll has found the field empty."""
@@ -126,27 +115,19 @@ def emulator() -> Iterator[TagEmulator]:
 
 @pytest.fixture
 def start_reader() -> Iterator[StartReader]:
-    started: list[tuple[Threads, NfcReader]] = []
+    started: list[Harness] = []
 
     def start(**options: Any) -> Harness:
         options = {"poll_s": 0.05, "hold_s": 0.3, **options}
-        reader = registry.create(
-            "reader", "nfc", "gate-in", options, DriverContext(MonotonicClock())
-        )
+        reader = registry.create("reader", "nfc", "gate-in", options, DriverContext(RealClock()))
         assert isinstance(reader, NfcReader)
         harness = Harness(reader)
-        threads = Threads("test")
-        hooks = ReaderHooks(
-            read=harness.reads.append, health=lambda ok, d: harness.health.append((ok, d))
-        )
-        reader.start(hooks, threads)
-        started.append((threads, reader))
+        started.append(harness)
         return harness
 
     yield start
-    for threads, reader in started:
-        threads.stop()
-        reader.close()
+    for harness in started:
+        harness.stop()
 
 
 def test_held_card_is_one_read_and_presenting_it_again_is_another(

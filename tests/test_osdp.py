@@ -8,8 +8,8 @@ protocol, secure channel included.
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +30,13 @@ from osdp import (
 )
 from pydantic import ValidationError
 
-from agent.core.runner import Threads
 from drivers import registry
-from drivers.base import Condition, DriverContext, Feedback, ReaderHooks
+from drivers.base import Condition, DriverContext, Feedback
 from drivers.cards import CardNumber, CardRead, parse_card
 from drivers.osdp import OsdpReader, card_from_event, keys_from_event, read_scbk
 from drivers.wiegand_format import STANDARD_FORMATS, FormatSet, FrameError, encode
+from tests import reader_rig
+from tests.reader_rig import RealClock, Reports
 
 ADDRESS = 5
 FULL_CAPS = [
@@ -44,10 +45,8 @@ FULL_CAPS = [
     (Capability.CommunicationSecurity, 1, 1),
 ]
 
-
-class MonotonicClock:
-    def monotonic(self) -> float:
-        return time.monotonic()
+# longer than the shared default: a PD comes online through libosdp's own handshake
+wait_for = partial(reader_rig.wait_for, timeout=20.0)
 
 
 class PdEnd:
@@ -77,16 +76,6 @@ class PdEnd:
         os.close(fd)
 
 
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def wiegand_bytes(bits: tuple[int, ...]) -> bytes:
     value = int("".join(map(str, bits)), 2) << (-len(bits) % 8)
     return value.to_bytes((len(bits) + 7) // 8, "big")
@@ -108,24 +97,21 @@ W26 = card_event(wiegand_bytes(encode(STANDARD_FORMATS["H10301"], 12, 3456)), 26
 UID7 = bytes.fromhex("04A224B2C35E80")
 
 
-class Bench:
-    """A pty pair, a key file, libosdp PDs on one end and OSDP readers on the other."""
+class Bench(Reports):
+    """A pty pair, a key file, libosdp PDs on one end and OSDP readers on the other.
+
+    The readers report here; ``on_read`` can be swapped for a hook that answers a read.
+    """
 
     def __init__(self, tmp_path: Path) -> None:
+        super().__init__(owner="test-osdp")
         self.tmp_path = tmp_path
         self.master, self.slave = os.openpty()
         self.port = os.ttyname(self.slave)
         self.end = PdEnd(self.master)
         self.key = KeyStore.gen_key()
         self.key_file = self.write_key("site.scbk", self.key)
-        self.threads = Threads("test-osdp")
         self.pds: list[PeripheralDevice] = []
-        self.readers: list[OsdpReader] = []
-        self.reads: list[CardRead] = []
-        self.health: list[tuple[bool, str]] = []
-        self.conditions: list[tuple[Condition, bool]] = []
-        self.keys: list[str] = []
-        self.on_read: Callable[[CardRead], None] = self.reads.append
 
     def write_key(self, name: str, key: bytes) -> Path:
         path = self.tmp_path / name
@@ -143,26 +129,16 @@ class Bench:
 
     def reader(self, **options: Any) -> OsdpReader:
         table = {"port": self.port, "address": ADDRESS, "scbk_file": str(self.key_file)}
-        context = DriverContext(MonotonicClock())
+        context = DriverContext(RealClock())
         device = registry.create("reader", "osdp", "gate-in", {**table, **options}, context)
         assert isinstance(device, OsdpReader)
-        hooks = ReaderHooks(
-            read=lambda read: self.on_read(read),
-            health=lambda ok, detail: self.health.append((ok, detail)),
-            condition=lambda c, active, _detail: self.conditions.append((c, active)),
-            keypad=self.keys.append,
-        )
-        device.start(hooks, self.threads)
-        self.readers.append(device)
-        return device
+        return self.start(device)
 
     def connected(self, times: int = 1) -> None:
         wait_for(lambda: self.health.count((True, "connected")) >= times, "the PD online")
 
     def close(self) -> None:
-        self.threads.stop()
-        for reader in self.readers:
-            reader.close()
+        self.stop()
         for pd in self.pds:
             if pd.thread is not None:
                 pd.teardown()
@@ -352,7 +328,7 @@ def test_install_mode_never_settles_for_plaintext(bench: Bench) -> None:
 
 # -- options and decoding -------------------------------------------------------------
 def test_options_refuse_what_cannot_work(tmp_path: Path) -> None:
-    context = DriverContext(MonotonicClock())
+    context = DriverContext(RealClock())
     base = {"port": "/dev/ttyUSB0"}
     bad: list[dict[str, Any]] = [
         {"install_mode": True},  # no key to install

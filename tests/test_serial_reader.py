@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import reduce
 from pathlib import Path
 from typing import Any
@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from agent.core.clock import ManualClock
-from agent.core.runner import Threads
 from drivers import registry
-from drivers.base import DriverContext, ReaderHooks
-from drivers.cards import CardNumber, CardRead, parse_card
+from drivers.base import DriverContext
+from drivers.cards import CardNumber, parse_card
 from drivers.frames import BadFrame, Em4100Parser, LineParser
 from drivers.serial_reader import SerialReader
+from tests.reader_rig import Reports, wait_for
 
 W26_AS_EM = "0A000C0D80"  # low 24 bits: facility 12, card 3456
 
@@ -30,16 +30,6 @@ def em_frame(id_hex: str, checksum: int | None = None) -> bytes:
     good = reduce(lambda acc, b: acc ^ b, bytes.fromhex(id_hex), 0)
     check = good if checksum is None else checksum
     return b"\x02" + f"{id_hex}{check:02X}".encode() + b"\x03"
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.005)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Pty:
@@ -62,24 +52,15 @@ class Pty:
             self.master = -1
 
 
-class Harness:
+class Harness(Reports):
     """A serial reader started as the agent starts one, with what its hooks received."""
 
     def __init__(self, port: Path, clock: Any, **options: Any) -> None:
+        super().__init__()
         opts = {"port": str(port), "retry_min_s": 0.02, "retry_max_s": 0.1, **options}
         reader = registry.create("reader", "serial", "gate-in", opts, DriverContext(clock))
         assert isinstance(reader, SerialReader)
-        self.reader = reader
-        self.reads: list[CardRead] = []
-        self.health: list[tuple[bool, str]] = []
-        self.threads = Threads("test")
-        reader.start(ReaderHooks(read=self.reads.append, health=self._health), self.threads)
-
-    def _health(self, ok: bool, detail: str) -> None:
-        self.health.append((ok, detail))
-
-    def cards(self) -> list[CardNumber]:
-        return [read.card for read in self.reads]
+        self.reader = self.start(reader)
 
     def wait_reads(self, count: int) -> list[CardNumber]:
         wait_for(lambda: len(self.reads) >= count, f"{count} reads")
@@ -90,10 +71,6 @@ class Harness:
 
     def wait_connected(self, times: int = 1) -> None:
         wait_for(lambda: self.health.count((True, "connected")) >= times, "connected")
-
-    def stop(self) -> None:
-        self.threads.stop()
-        self.reader.close()
 
 
 @pytest.fixture

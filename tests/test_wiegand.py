@@ -24,15 +24,15 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from agent.core.clock import ManualClock
-from agent.core.runner import Threads
 from agent.gate.assemble import build_app
 from agent.models.config import GateConfig, ReaderSpec
 from drivers import registry
-from drivers.base import DriverContext, Feedback, ReaderHooks
+from drivers.base import DriverContext, Feedback
 from drivers.cards import CardNumber, CardRead, parse_card
 from drivers.wiegand import WiegandReader
 from drivers.wiegand_format import STANDARD_FORMATS, FormatSet, WiegandFormat, encode
 from tests.conftest import enroll
+from tests.reader_rig import RealClock, Reports, wait_until
 
 D0, D1 = 17, 27
 TIMEOUT = 0.015  # frame timeout in these tests; bits are 1-2 ms apart
@@ -57,24 +57,11 @@ parity = [
 OUTSIDE = {"position": 40, "parity": "odd", "covers": [1, 2]}  # past ACME36's 36 bits
 
 
-class RealClock:
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-
-def wait_until(predicate: Callable[[], bool], within: float = 5.0) -> bool:
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.001)
-    return True
-
-
-class Rig:
+class Rig(Reports):
     """A started reader on fresh mock pins, and a wire that pulses them."""
 
     def __init__(self, **options: Any) -> None:
+        super().__init__(read=self.read)
         self.factory = MockFactory()
         opts = {"d0": D0, "d1": D1, "frame_timeout_s": TIMEOUT, **options}
         reader = registry.create(
@@ -82,14 +69,10 @@ class Rig:
         )
         assert isinstance(reader, WiegandReader) and reader.driver_name == "wiegand"
         self.reader = reader
-        self.reads: list[CardRead] = []
-        self.health: list[tuple[bool, str]] = []
-        self.threads = Threads("test")
         self.clean = True  # False once this machine stretched a pause inside a frame
         self.rng = random.Random(7)
         self.failing_reads = 0  # how many deliveries the gate's hook should fail
-        hooks = ReaderHooks(read=self.read, health=lambda ok, d: self.health.append((ok, d)))
-        reader.start(hooks, self.threads)
+        self.start(reader)
 
     def read(self, read: CardRead) -> None:
         if self.failing_reads:
@@ -134,12 +117,8 @@ class Rig:
         assert wait_until(lambda: self.outcomes() >= expected)
         time.sleep(3 * TIMEOUT)
 
-    def cards(self) -> list[CardNumber]:
-        return [read.card for read in self.reads]
-
     def close(self) -> None:
-        self.threads.stop()
-        self.reader.close()
+        self.stop()
         self.factory.close()
 
 

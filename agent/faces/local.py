@@ -155,7 +155,6 @@ def cmd_events(args: argparse.Namespace) -> int:
 
 
 def cmd_sim(args: argparse.Namespace) -> int:
-    from agent.faces.control import request
 
     config = config_of(args)
     call: dict[str, Any]
@@ -167,16 +166,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
         call = {"op": "door", "state": args.state, "door": args.door}
     else:
         call = {"op": "fire", "on": args.state == "on"}
-    sock = StatePaths(config.storage.dir).control_socket
-    try:
-        reply = request(sock, call.pop("op"), **call)
-    except OSError as exc:
-        raise GateError(
-            f"no agent answers on {sock} ({exc.strerror}); start it with `gate-agent run`"
-        ) from None
-    if not reply["ok"]:
-        raise GateError(reply["error"])
-    result = reply["result"]
+    result = _ask(config, call.pop("op"), **call)
     if args.sim_cmd == "tap":
         verdict = "GRANTED" if result["granted"] else "DENIED"
         print(
@@ -196,21 +186,26 @@ def cmd_sim(args: argparse.Namespace) -> int:
 
 def cmd_learn(args: argparse.Namespace) -> int:
     """Print the next card read on a reader, for an office to register (no decision)."""
+    config = config_of(args)
+    print(f"present a card to reader {args.reader} (waiting up to {args.timeout:g} s)...")
+    result = _ask(
+        config, "learn", wait_s=args.timeout + 5, reader=args.reader, timeout_s=args.timeout
+    )
+    print(f"{result['card']}  (masked {result['masked']}, reader {result['reader']})")
+    return 0
+
+
+def _ask(config: GateConfig, op: str, wait_s: float = 10.0, **args: Any) -> Any:
+    """One request to the running agent's control socket; its result, or a GateError."""
     from agent.faces.control import request
 
-    config = config_of(args)
     sock = StatePaths(config.storage.dir).control_socket
-    print(f"present a card to reader {args.reader} (waiting up to {args.timeout:g} s)...")
     try:
-        reply = request(
-            sock, "learn", timeout=args.timeout + 5, reader=args.reader, timeout_s=args.timeout
-        )
+        reply = request(sock, op, timeout=wait_s, **args)
     except OSError as exc:
         raise GateError(
             f"no agent answers on {sock} ({exc.strerror}); start it with `gate-agent run`"
         ) from None
     if not reply["ok"]:
         raise GateError(reply["error"])
-    result = reply["result"]
-    print(f"{result['card']}  (masked {result['masked']}, reader {result['reader']})")
-    return 0
+    return reply["result"]
