@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -46,11 +47,14 @@ class StampedPin(MockPin):  # type: ignore[misc]
     def __init__(self, factory: Any, info: Any) -> None:
         super().__init__(factory, info)
         self.stamps: list[tuple[float, bool]] = []
+        self.energised = threading.Event()  # the waiter blocks instead of polling the GIL
 
     def _change_state(self, value: bool) -> bool:
         changed = bool(super()._change_state(value))
         if changed:
             self.stamps.append((time.perf_counter(), value))
+            if value:
+                self.energised.set()
         return changed
 
 
@@ -113,13 +117,8 @@ def build(
 
 
 def wait_relay(pin: StampedPin, before: int, timeout: float = 2.0) -> float | None:
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        for stamp, state in pin.stamps[before:]:
-            if state:
-                return stamp
-        time.sleep(0.0002)
-    return None
+    pin.energised.wait(timeout)
+    return next((stamp for stamp, state in pin.stamps[before:] if state), None)
 
 
 def pulse(pin: MockPin) -> None:
@@ -145,6 +144,7 @@ def run(taps: int, entries: int, synchronous: str) -> dict[str, Any]:
         serial_s: list[float] = []
         for i in range(taps + 20):
             app.loop.run_sync(door.lock)
+            relay.energised.clear()
             before = len(relay.stamps)
             os.write(master, em4100_frame(i % entries))
             written = time.perf_counter()
@@ -160,6 +160,7 @@ def run(taps: int, entries: int, synchronous: str) -> dict[str, Any]:
         for i in range(taps + 20):
             app.loop.run_sync(door.lock)
             time.sleep(FRAME_TIMEOUT_S * 2)  # the line is quiet between cards
+            relay.energised.clear()
             before = len(relay.stamps)
             value = i % entries
             start = time.perf_counter()
