@@ -93,3 +93,26 @@ def test_backlog_drains_in_sequence_order(
     assert set(events) == gate_ids
     denied = [e["seq"] for e in events.values() if e["type"] == "access_denied"]
     assert len(denied) == 300 and denied == sorted(denied)
+
+
+def test_reconnects_within_seconds_after_a_long_outage(  # type: ignore[no-untyped-def]
+    make_app, make_config, broker, office_key
+) -> None:
+    """With the default backoff, a 40 s broker outage costs no more than ~3 s once it is back."""
+    import time
+
+    table = mqtt_table(broker, office_key)
+    del table["reconnect_max_s"]  # the shipped default
+    app = make_app(make_config(mqtt=table), clock=SystemClock())
+    uplink = attach(app)
+    app.start(threaded=True)
+    assert uplink.conn.wait_connected(10)
+    broker.stop()
+    wait_for(lambda: not uplink.conn.connected, what="gate to notice")
+    time.sleep(40)
+    threaded_tap(app, "uid:0BAD0001")  # something to drain
+    broker.start()
+    back = time.monotonic()
+    assert uplink.conn.wait_connected(3.5), "not reconnected within 3 s of the broker's return"
+    wait_for(lambda: app.events.depth() == 0, timeout=3, what="backlog drained")
+    assert time.monotonic() - back < 6

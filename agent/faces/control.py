@@ -24,6 +24,7 @@ from typing import Any
 from agent.core.runner import Threads
 from agent.errors import CardFormatError, GateError
 from agent.faces.simulate import SimControls
+from agent.models.jsonin import loads_bounded
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ MAX_REQUEST = 64 * 1024
 READ_TIMEOUT_S = 2.0
 BACKLOG = 64
 MAX_CLIENTS = 8
+MAX_DEPTH = 4  # a request is a flat object
 LEARN_MAX_S = 300.0
 
 
@@ -65,6 +67,16 @@ class ControlServer:
             raise ControlError(f"timeout_s is between 0 and {LEARN_MAX_S:g} seconds")
         return asdict(self.sim.gate.learn(str(reader), float(timeout_s)))
 
+    def handle_line(self, line: bytes) -> dict[str, Any]:
+        """One request line in, one reply out; nothing a client sends escapes as an error."""
+        try:
+            request = loads_bounded(line, MAX_DEPTH)
+            if not isinstance(request, dict):
+                raise ValueError("not an object")
+        except (ValueError, UnicodeDecodeError) as exc:
+            return {"ok": False, "error": f"bad request: {exc}"}
+        return self.handle(request)
+
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.pop("op", None)
         if op not in self._ops:
@@ -92,15 +104,11 @@ class ControlServer:
                     line = self.rfile.readline(MAX_REQUEST)
                 except OSError:
                     return  # timed out or gone: nothing to answer
+                reply = outer.handle_line(line)
                 try:
-                    request = json.loads(line)
-                    if not isinstance(request, dict):
-                        raise ValueError("not an object")
-                except ValueError as exc:
-                    reply = {"ok": False, "error": f"bad request: {exc}"}
-                else:
-                    reply = outer.handle(request)
-                self.wfile.write(json.dumps(reply, default=str).encode() + b"\n")
+                    self.wfile.write(json.dumps(reply, default=str).encode() + b"\n")
+                except OSError:
+                    log.debug("control client left before its reply")
 
         slots = self._slots
 

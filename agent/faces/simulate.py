@@ -33,6 +33,7 @@ class SimControls:
                 self._decisions.popitem(last=False)
 
     def _door(self, door: str | None) -> str:
+        _text(door, "door", optional=True)
         doors = self.gate.devices.doors
         door_id = door or doors[0]
         if door_id not in doors:
@@ -49,6 +50,8 @@ class SimControls:
 
     def tap(self, card: str, door: str | None = None, reader: str | None = None) -> DecisionRecord:
         """Present ``card``; the answer is the decision made for this very read."""
+        _text(card, "card")
+        _text(reader, "reader", optional=True)
         devices = self.gate.devices
         door_id = self._door(door)
         sims = [
@@ -68,6 +71,7 @@ class SimControls:
         return record
 
     def press(self, button: str, door: str | None = None) -> dict[str, Any]:
+        _text(button, "button")
         if button == "visitor":
             self._sim_input("visitor").press()
         elif button == "exit":
@@ -77,15 +81,23 @@ class SimControls:
         return self._settled()
 
     def door(self, state: str, door: str | None = None) -> dict[str, Any]:
+        _text(state, "state")
         if state not in ("open", "close"):
             raise SimError("door state is open or close")
         self._sim_input(f"{self._door(door)}.contact").set(state == "open")
         return self._settled()
 
     def fire(self, on: bool) -> dict[str, Any]:
+        if not isinstance(on, bool):
+            raise SimError("on is true or false")
         self._sim_input("fire").set(on)
         return self._settled()
 
     def _settled(self) -> dict[str, Any]:
         status = self.gate.status(recent=5).model_dump(mode="json")
         return {"mode": status["mode"], "doors": status["doors"], "events": status["recent_events"]}
+
+
+def _text(value: object, name: str, optional: bool = False) -> None:
+    if not (isinstance(value, str) or (optional and value is None)):
+        raise SimError(f"{name} must be text")

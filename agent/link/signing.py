@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from pydantic import ValidationError
 
 from agent.errors import FatalError, GateError
+from agent.models.jsonin import loads_bounded
 from agent.models.messages import SignedEnvelope
 from agent.store.db import connect
 
@@ -123,9 +124,9 @@ class Verifier:
     def open(self, topic: str, raw: bytes, now: datetime, clock_trusted: bool) -> Any:
         """The verified payload as parsed JSON; AuthError says why it is refused."""
         try:
-            message = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise AuthError("malformed", "not JSON") from None
+            message = loads_bounded(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise AuthError("malformed", f"not JSON: {str(exc)[:80]}") from None
         is_envelope = isinstance(message, dict) and {"ts", "nonce", "body", "sig"} <= set(message)
         if not is_envelope:
             if self._required:
@@ -154,9 +155,9 @@ class Verifier:
         if not self._guard.remember(nonce, ts, self._window):
             raise AuthError("replayed", "this nonce was seen before")
         try:
-            return json.loads(body)
-        except ValueError:
-            raise AuthError("malformed", "body is not JSON") from None
+            return loads_bounded(body)
+        except ValueError as exc:
+            raise AuthError("malformed", f"body is not JSON: {str(exc)[:80]}") from None
 
     def _check_fresh(self, ts: datetime, now: datetime, clock_trusted: bool) -> None:
         if clock_trusted:

@@ -172,7 +172,7 @@ class MqttConfig(Strict):
     password_file: Path | None = None
     tls: TlsConfig | None = None
     keepalive_s: int = Field(30, ge=5, le=3600)
-    reconnect_max_s: float = Field(60, ge=1)
+    reconnect_max_s: float = Field(2, ge=1, le=300)  # the gate is back within seconds
     status_interval_s: float = Field(60, ge=1)
     office_public_key: str | None = None  # Ed25519, base64 raw or PEM
     require_signatures: bool = True
@@ -280,9 +280,17 @@ def load_config(path: str | Path) -> GateConfig:
     """Read and validate a TOML file; ConfigError lists every problem with its key path."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a config file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML: nested too deeply") from None
     return validate_config(data, path.parent.resolve())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictBool, model_validator
 
 from agent.core.kinds import FailMode
 from agent.models.base import Slug, Strict
@@ -96,7 +96,7 @@ class Command(Strict):
 
     request_id: str = Field(min_length=1, max_length=64)
     door: Slug | None = None
-    on: bool | None = None
+    on: StrictBool | None = None  # "yes" or 1 is refused: a flag on the wire is true or false
 
 
 class CommandAck(Strict):

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from agent.errors import CardFormatError, ImportRejected
 from agent.models.config import GateConfig
+from agent.models.jsonin import TOO_DEEP
 from agent.models.wire import AllowListEntry, EntryFields, ImportRow
 from agent.store.credentials import CredentialHasher
 from drivers.cards import parse_card
@@ -76,6 +77,8 @@ def _json_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
             value, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             raise RowErrors("json", [(exc.lineno, f"not valid JSON: {exc.msg}")]) from None
+        except RecursionError:
+            raise RowErrors("json", [(line, f"not valid JSON: {TOO_DEEP}")]) from None
         if not isinstance(value, dict):
             raise RowErrors("json", [(line, "each entry must be an object")])
         yield line, value

@@ -1,0 +1,68 @@
+"""Outside input that once escaped every handler: deep nesting, and "yes" for a boolean."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agent.errors import ConfigError, ImportRejected
+from agent.gate.app import App
+from agent.link.signing import AuthError, Verifier
+from agent.models.config import load_config
+from agent.models.messages import Command
+from agent.store.importer import load_file
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+DEEP_OBJECT = '{"a":' * 5000 + "1" + "}" * 5000
+
+
+def test_deep_json_on_mqtt_is_refused_as_malformed(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from agent.link.signing import ReplayGuard
+
+    guard = ReplayGuard(tmp_path / "nonces.db")
+    verifier = Verifier(None, 300, guard, required=True)
+    for payload in (DEEP, DEEP_OBJECT.encode()):
+        with pytest.raises(AuthError) as caught:
+            verifier.open("gate/s/g/cmd/open", payload, datetime.now(UTC), True)
+        assert caught.value.reason == "malformed"
+    guard.close()
+
+
+def test_deep_json_import_is_a_row_error(tmp_path: Path, app: App) -> None:
+    path = tmp_path / "list.json"
+    path.write_text("[" + DEEP_OBJECT + "]")
+    with pytest.raises(ImportRejected, match="nested"):
+        load_file(path, app.config, app.hasher)
+
+
+def test_deep_toml_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "gate.toml"
+    path.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError, match="nested"):
+        load_config(path)
+
+
+def test_non_boolean_on_is_refused_on_the_wire() -> None:
+    for value in ("yes", 1, "true", None.__class__.__name__):
+        with pytest.raises(ValueError):
+            Command.model_validate({"request_id": "r1", "on": value})
+    assert Command.model_validate({"request_id": "r1", "on": True}).on is True
+
+
+def test_control_socket_answers_deep_and_mistyped_requests(app: App) -> None:
+    from agent.faces.control import ControlServer
+    from agent.faces.simulate import SimControls
+
+    server = ControlServer(SimControls(app), app.paths.control_socket)
+    reply = server.handle_line(DEEP_OBJECT.encode())
+    assert not reply["ok"] and "nested" in reply["error"]
+    since = app.events.last_seq()
+    reply = server.handle_line(json.dumps({"op": "fire", "on": "yes"}).encode())
+    assert not reply["ok"] and "true or false" in reply["error"]
+    app.loop.pump()
+    assert app.events.last_seq() == since  # nothing released, no spurious fire events
+    assert app.mode.value == "normal"
