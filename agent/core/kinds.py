@@ -55,6 +55,7 @@ class EventType(StrEnum):
     AGENT_FAULT = "agent_fault"
     ALLOWLIST_UPDATED = "allowlist_updated"
     CONFIG_CHANGED = "config_changed"
+    CONFIG_ROLLBACK = "config_rollback"
     REMOTE_OPEN = "remote_open"
     SECURITY_ALERT = "security_alert"
 
@@ -71,5 +72,6 @@ ALARMS = frozenset(
         EventType.READER_FAULT,
         EventType.READER_TAMPER,
         EventType.READER_POWER_FAULT,
+        EventType.CONFIG_ROLLBACK,
     }
 )

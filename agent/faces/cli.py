@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent import __version__
+from agent.core.kinds import EventType
 from agent.errors import ConfigError, GateError
 from agent.faces import local
 from agent.faces.local import config_of
 from agent.models.config import GateConfig
+from agent.store.paths import StatePaths
 
 if TYPE_CHECKING:
     from agent.gate.app import App
@@ -47,17 +49,32 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _build_gate(base: GateConfig, config_path: Path, demo: bool) -> App:
-    """The gate with its faces and office link, on the configuration now in force."""
+    """The gate with its faces and office link, on the configuration now in force.
+
+    An office config whose devices cannot be opened is rolled back to the last one
+    that started (or the installer's file), and the gate says so in a
+    ``config_rollback`` alarm instead of failing to start again and again.
+    """
     from agent.faces.control import ControlServer
     from agent.faces.simulate import SimControls
     from agent.gate.assemble import build_app
     from agent.gate.systemd import Notifier
-    from agent.link.remote_config import effective_config
+    from agent.link.remote_config import OverlayStore, effective_config, fall_back
 
     config, revision, problem = effective_config(base)
+    overlay = OverlayStore(StatePaths(base.storage.dir).remote_config)
+    try:
+        app = build_app(config, notifier=Notifier(), base_config=base, config_revision=revision)
+    except GateError as exc:
+        if config is base:
+            raise  # the installer's own file: nothing to fall back to
+        config, problem = fall_back(base, revision, str(exc))
+        app = build_app(config, notifier=Notifier(), base_config=base, config_revision=revision)
     if problem:
-        log.error(problem)
-    app = build_app(config, notifier=Notifier(), base_config=base, config_revision=revision)
+        log.error("%s", problem)
+        app.record(EventType.CONFIG_ROLLBACK, None, revision=revision, error=problem)
+    elif config is not base:
+        overlay.mark_good()
     try:
         sim = SimControls(app)
         app.add_part(ControlServer(sim, app.paths.control_socket))

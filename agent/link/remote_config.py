@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from agent.core.kinds import EventType
-from agent.errors import ConfigError, Rejected
+from agent.errors import ConfigError, GateError, Rejected
 from agent.gate.ports import GatePort
 from agent.models.config import GateConfig, validate_config
+from agent.models.jsonin import loads_bounded
 from agent.models.messages import ConfigAck, ConfigSet, FieldError
 from agent.store.paths import StatePaths
 
@@ -25,6 +27,7 @@ REMOTE_SECTIONS = frozenset(
     {"doors", "inputs", "schedules", "holidays", "alarms", "clock", "storage"}
 )
 LOCAL_STORAGE_KEYS = frozenset({"dir"})
+MAX_DEPTH = 64
 
 
 def merge(base: GateConfig, overlay: dict[str, Any]) -> GateConfig:
@@ -72,43 +75,99 @@ def needs_restart(old: GateConfig, new: GateConfig) -> bool:
     return bool(_devices(old) != _devices(new))
 
 
+class OverlayCorrupt(GateError):
+    """The overlay file cannot be read as a revision and sections."""
+
+
 class OverlayStore:
-    """``<state>/config.remote.json``: revision and sections, replaced atomically."""
+    """``<state>/config.remote.json``: revision and sections, replaced atomically.
+
+    ``<state>/config.remote.good.json`` is the last overlay a gate started on.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.good = path.with_name(path.stem + ".good.json")
 
-    def load(self) -> tuple[int, dict[str, Any]]:
+    def load(self, path: Path | None = None) -> tuple[int, dict[str, Any]]:
+        path = path or self.path
         try:
-            data = json.loads(self.path.read_text())
+            data = loads_bounded(path.read_bytes(), MAX_DEPTH)
+            return int(data["revision"]), dict(data["sections"])
         except FileNotFoundError:
             return 0, {}
-        return int(data["revision"]), dict(data["sections"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise OverlayCorrupt(f"{path.name} is unreadable: {str(exc)[:120]}") from None
 
-    def save(self, revision: int, sections: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".config.remote.")
+    def save(self, revision: int, sections: dict[str, Any], path: Path | None = None) -> None:
+        path = path or self.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config.remote.")
         with os.fdopen(fd, "w") as out:
             json.dump({"revision": revision, "sections": sections}, out, indent=1)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(tmp, self.path)
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
+        os.replace(tmp, path)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
 
+    def set_aside(self) -> Path:
+        """Move the overlay out of the way (kept for a person to read); returns where."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        aside = self.path.with_name(f"{self.path.name}.rejected-{stamp}")
+        os.replace(self.path, aside)
+        return aside
+
+    def mark_good(self) -> None:
+        """The overlay in force started a gate: it is what a later failure falls back to."""
+        revision, sections = self.load()
+        self.save(revision, sections, self.good)
+
+    def restore_good(self, revision: int) -> dict[str, Any]:
+        """Put the last good overlay back in force under ``revision``; its sections."""
+        try:
+            _, sections = self.load(self.good)
+        except OverlayCorrupt:
+            sections = {}
+        self.save(revision, sections)
+        return sections
+
 
 def effective_config(base: GateConfig) -> tuple[GateConfig, int, str | None]:
-    """(config to run, revision, problem): a stored overlay that no longer fits is ignored."""
-    revision, sections = OverlayStore(StatePaths(base.storage.dir).remote_config).load()
+    """(config to run, revision, problem). An overlay that cannot be read or no longer
+    fits is moved aside, and the gate runs on its installer's file."""
+    store = OverlayStore(StatePaths(base.storage.dir).remote_config)
+    try:
+        revision, sections = store.load()
+    except OverlayCorrupt as exc:
+        return base, 0, f"office config set aside ({store.set_aside().name}): {exc}"
     if not sections:
         return base, revision, None
     try:
         return merge(base, sections), revision, None
     except ConfigError as exc:
-        return base, revision, f"stored office config (revision {revision}) ignored: {exc}"
+        aside = store.set_aside()
+        store.save(revision, {})
+        return base, revision, f"office config revision {revision} set aside ({aside.name}): {exc}"
+
+
+def fall_back(base: GateConfig, revision: int, error: str) -> tuple[GateConfig, str]:
+    """A gate on office config ``revision`` could not start: go back to the last overlay
+    that did (or the installer's file), keeping the revision so the office must push a
+    newer one. Returns the config to run and what happened, for the event log."""
+    store = OverlayStore(StatePaths(base.storage.dir).remote_config)
+    aside = store.set_aside() if store.path.exists() else None
+    sections = store.restore_good(revision)
+    try:
+        config = merge(base, sections) if sections else base
+    except ConfigError:
+        store.save(revision, {})
+        config = base
+    where = f"; it was moved to {aside.name}" if aside else ""
+    return config, f"office config revision {revision} could not start: {error}{where}"
 
 
 class ConfigPush:
@@ -124,7 +183,10 @@ class ConfigPush:
         state = gate.config_state()
         if message.revision <= state.revision:
             raise Rejected(f"revision {message.revision} is not newer than {state.revision}")
-        _, sections = self.overlay.load()
+        try:
+            _, sections = self.overlay.load()
+        except OverlayCorrupt:
+            sections = {}  # what is in force came from memory; this push starts afresh
         sections = {**sections, **message.config}
         try:
             config = merge(state.base, sections)

@@ -19,6 +19,7 @@ from pydantic import (
 from agent.core.kinds import FailMode
 from agent.errors import ConfigError
 from agent.models.base import Slug, Strict
+from agent.models.lines import shared_lines
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -228,6 +229,7 @@ class GateConfig(Strict):
         for name, sched in self.schedules.items():
             if sched.holidays and sched.holidays not in self.holidays:
                 problems.append(f"schedules.{name}.holidays {sched.holidays!r} is not defined")
+        problems += shared_lines(self)
         if problems:
             raise ValueError("; ".join(problems))
         return self

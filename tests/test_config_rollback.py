@@ -1,0 +1,97 @@
+"""Office config that cannot run never bricks the gate: refused, or rolled back with an alarm."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import pytest
+
+from agent.errors import ConfigError, Rejected
+from agent.gate.app import App
+from agent.link.remote_config import ConfigPush, OverlayStore, fall_back
+from agent.models.config import validate_config
+from tests.conftest import BASE, merge
+from tests.helpers import AgentProcess, cli, write_sim_config
+
+
+def two_relays_on_pin_17(doors: list[dict[str, object]]) -> list[dict[str, object]]:
+    doors = json.loads(json.dumps(doors))
+    doors[0]["relay"] = {"driver": "gpio", "pin": 17}
+    doors[1]["relay"] = {"driver": "gpio", "pin": "GPIO17"}
+    return doors
+
+
+def test_a_line_used_twice_is_a_config_error(tmp_path: Path) -> None:
+    data = merge(BASE, {"doors": two_relays_on_pin_17(BASE["doors"])})
+    with pytest.raises(ConfigError) as caught:
+        validate_config(data, tmp_path)
+    message = "doors.1.relay.pin uses GPIO 17, which doors.0.relay.pin uses already"
+    assert message in str(caught.value)
+
+
+def test_a_push_with_a_pin_conflict_is_refused_before_its_ack(app: App) -> None:
+    push = ConfigPush(app, OverlayStore(app.paths.remote_config))
+    doors = two_relays_on_pin_17(app.config.model_dump(mode="json")["doors"])
+    with pytest.raises(Rejected) as caught:
+        push.apply({"revision": 5, "config": {"doors": doors}})
+    assert any("GPIO 17" in message for _path, message in caught.value.errors)
+    assert not app.paths.remote_config.exists() and app.config_revision == 0
+
+
+def test_a_failed_revision_falls_back_to_the_last_good_one(app: App) -> None:
+    store = OverlayStore(app.paths.remote_config)
+    good = {"alarms": {"reader_denials": {"count": 9, "window_s": 60, "lockout_s": 0}}}
+    store.save(3, good)
+    store.mark_good()
+    store.save(4, {"doors": [{"id": "x", "readers": [{"id": "rx"}]}]})
+    config, problem = fall_back(app.base_config, 4, "relay x.relay on GPIO 99: no such pin")
+    assert config.alarms.reader_denials.count == 9  # revision 3's sections are in force
+    assert "revision 4 could not start: relay x.relay on GPIO 99" in problem
+    assert store.load() == (4, good)  # the office must push something newer than 4
+    assert list(app.paths.dir.glob("config.remote.json.rejected-*"))
+
+
+def test_truncated_overlay_is_set_aside_with_an_alarm(tmp_path: Path) -> None:
+    config = write_sim_config(tmp_path)
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "config.remote.json").write_text('{"revision": 7, "sections": {"doo')
+    agent = AgentProcess(config)
+    try:
+        assert agent.status()["running"]
+        assert agent.terminate() == 0
+    finally:
+        agent.terminate(signal.SIGKILL)
+    assert list(state.glob("config.remote.json.rejected-*"))
+    events = json.loads(cli(config, "events", "--json", "--limit", "50").stdout)
+    alarm = [e for e in events if e["type"] == "config_rollback"]
+    assert alarm and "unreadable" in alarm[0]["details"]["error"]
+    assert "Traceback" not in agent.log.read_text()
+
+
+def test_devices_that_cannot_open_roll_back_to_the_installers_file(tmp_path: Path) -> None:
+    config = write_sim_config(tmp_path)
+    state = tmp_path / "state"
+    state.mkdir()
+    doors = [
+        {"id": "vehicle", "readers": [{"id": "vehicle-in"}],
+         "relay": {"driver": "gpio", "pin": 99}},  # no such pin: opening it fails
+        {"id": "pedestrian", "readers": [{"id": "ped-in"}, {"id": "ped-out"}]},
+    ]  # fmt: skip
+    OverlayStore(state / "config.remote.json").save(8, {"doors": doors})
+    agent = AgentProcess(config, env={"GPIOZERO_PIN_FACTORY": "mock"})
+    try:
+        status = agent.status()
+        assert status["running"] and status["config_revision"] == 8
+        assert set(status["doors"]) == {"vehicle", "pedestrian"}  # the installer's doors
+        assert agent.terminate() == 0
+    finally:
+        agent.terminate(signal.SIGKILL)
+    events = json.loads(cli(config, "events", "--json", "--limit", "50").stdout)
+    alarm = [e for e in events if e["type"] == "config_rollback"]
+    assert alarm and alarm[0]["severity"] == "alarm"
+    assert "revision 8 could not start" in alarm[0]["details"]["error"]
+    assert "GPIO 99" in alarm[0]["details"]["error"]
+    assert json.loads((state / "config.remote.json").read_text())["sections"] == {}
