@@ -24,6 +24,7 @@ def gate(make_app, make_config, broker, office_key):  # type: ignore[no-untyped-
     config = make_config(mqtt=mqtt_table(broker, office_key))
     app = make_app(config, clock=SystemClock())
     uplink = attach(app)
+    app.office_link = uplink  # type: ignore[attr-defined]
     app.start(threaded=True)
     assert uplink.conn.wait_connected(10)
     wait_for(lambda: app.events.depth() == 0, what="start-up event sent")
@@ -52,8 +53,15 @@ def office_cli(broker: Any, tmp_path: Path, *args: str) -> int:
     )
 
 
-def security_alerts(app: Any) -> list[str]:
-    return [e.details["reason"] for e in app.events.recent(200) if e.type.value == "security_alert"]
+def security_alerts(app: Any) -> dict[str, int]:
+    """Refusals reported so far, by reason: alarms are aggregated, each with a count."""
+    app.office_link.inbox.refusals.flush(force=True)
+    counts: dict[str, int] = {}
+    for e in app.events.recent(200):
+        if e.type.value == "security_alert":
+            reason = e.details["reason"]
+            counts[reason] = counts.get(reason, 0) + e.details["count"]
+    return counts
 
 
 def write_list(path: Path, rows: list[str]) -> Path:
@@ -300,14 +308,13 @@ def test_forged_stale_replayed_and_malformed_are_refused(gate, broker, office_ke
         ack = link.expect(TOPICS.cmd_ack, timeout=10)
         assert not ack["ok"] and "replayed" in ack["error"]
     assert gate.doors["main"].locked
-    assert security_alerts(gate) == [
-        "unsigned",
-        "bad_signature",
-        "bad_signature",
-        "stale",
-        "malformed",
-        "replayed",
-    ]
+    assert security_alerts(gate) == {
+        "unsigned": 1,
+        "bad_signature": 2,
+        "stale": 1,
+        "malformed": 1,
+        "replayed": 1,
+    }
     alarm = next(e for e in gate.events.recent(50) if e.type.value == "security_alert")
     assert alarm.severity == "alarm"
 
@@ -406,3 +413,52 @@ def test_push_of_raw_cards_without_site_key_names_the_lines(tmp_path, capsys) ->
     assert office_main(["--site", "s", "--gate", "g", "allowlist", "push", str(src)]) == 1
     err = capsys.readouterr().err
     assert "line 2: card: a raw card number needs the site key" in err and "line 3" in err
+
+
+def test_a_garbage_flood_cannot_crowd_out_the_office(gate, broker, office_key) -> None:  # type: ignore[no-untyped-def]
+    """20,000 unsigned messages on the gate's topics while the office sends 10 commands:
+    every command is answered within 2 s, the flood is one alarm with its count, and
+    memory stays flat."""
+    import subprocess
+    import sys
+    import time
+
+    from bench.common import current_rss_mb
+
+    inbox = gate.office_link.inbox
+    idle_rss = current_rss_mb()
+    since = gate.events.last_seq()
+    # the flood comes from another process, so this one's memory is the gate's alone
+    flood = (
+        "import paho.mqtt.client as paho\n"
+        "from paho.mqtt.enums import CallbackAPIVersion\n"
+        "c = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id='flood')\n"
+        "c.max_queued_messages_set(0)\n"
+        f"c.connect({broker.host!r}, {broker.port})\n"
+        "c.loop_start()\n"
+        "infos = [c.publish(%r, b'{\"door\": \"main\", \"n\": %%d}' %% i, qos=1)"
+        " for i in range(20000)]\n"
+        "[i.wait_for_publish(60) for i in infos]\n"
+        "c.disconnect(); c.loop_stop()\n"
+    ) % TOPICS.cmd("open")
+    with office(broker, office_key, client_id="office-flood") as link:
+        flooder = subprocess.Popen([sys.executable, "-c", flood])
+        try:
+            wait_for(lambda: inbox.refusals.total > 500, what="the flood to arrive")
+            for k in range(10):
+                started = time.monotonic()
+                link.send(TOPICS.cmd("status"), {"request_id": f"genuine-{k}"})
+                ack = link.expect(
+                    TOPICS.cmd_ack, lambda m, k=k: m.get("request_id") == f"genuine-{k}", 2.0
+                )
+                assert ack is not None and ack["ok"], f"command {k} not answered within 2 s"
+                assert time.monotonic() - started < 2.0
+            assert flooder.wait(90) == 0
+            wait_for(lambda: inbox.refusals.total >= 20_000, timeout=60, what="the whole flood")
+        finally:
+            flooder.kill()
+    assert gate.doors["main"].locked
+    assert current_rss_mb() - idle_rss < 20
+    assert security_alerts(gate) == {"unsigned": 20_000}
+    added = [e.type.value for e in gate.events.recent(100) if e.seq > since]
+    assert added.count("security_alert") <= 3  # one at once, the rest as a summary

@@ -19,13 +19,19 @@ from agent.errors import Rejected
 from agent.gate.ports import GatePort
 from agent.link.allowlist_sync import AllowListSync
 from agent.link.commands import Commands
+from agent.link.refusals import RefusalCounter
 from agent.link.remote_config import ConfigPush
-from agent.link.signing import AuthError, Verifier
+from agent.link.signing import AuthError, Checked, Verifier
 from agent.link.topics import Topics
 
 log = logging.getLogger(__name__)
 
 INBOX_LIMIT = 1000
+FLUSH_S = 1.0
+# refusals that say someone may be attacking the gate: they raise security_alert
+SECURITY_REASONS = frozenset(
+    {"unsigned", "bad_signature", "stale", "replayed", "malformed", "no_key", "too_big"}
+)
 
 
 def _validation_errors(exc: ValidationError) -> list[tuple[str, str]]:
@@ -57,16 +63,34 @@ class Inbox:
         self.config = config
         self.commands = commands
         self.max_payload_bytes = max_payload_bytes
-        self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(INBOX_LIMIT)
+        self._queue: queue.Queue[tuple[str, Checked] | None] = queue.Queue(INBOX_LIMIT)
         self.dropped = 0
+        self.refusals = RefusalCounter(gate.clock.monotonic, self._report_refusals)
 
     def put(self, topic: str, payload: bytes) -> None:
-        """Called on paho's thread: never blocks. A flood beyond the limit is dropped
-        unanswered (the office retries when no ack comes)."""
+        """Called on paho's thread, never blocks. Size, topic, shape, signature and time
+        are checked here, so only genuine messages wait in the queue: garbage, however
+        much of it, cannot crowd out the office."""
+        kind, name = self.topics.classify(topic)
+        if kind == "unknown":
+            if topic != self.topics.cmd_ack:  # cmd/+ also matches our own acks
+                self._refuse(kind, name, None, Rejected("not a topic of this gate"), "topic")
+            return
+        limit = self.max_payload_bytes
+        if len(payload) > limit:
+            too_big = Rejected(f"payload of {len(payload)} bytes is over the {limit}-byte limit")
+            self._refuse(kind, name, None, too_big, "too_big")
+            return
+        clock = self.gate.clock
         try:
-            self._queue.put_nowait((topic, payload))
+            checked = self.verifier.check(topic, payload, clock.now(), clock.is_trusted())
+        except AuthError as exc:
+            self._refuse(kind, name, None, Rejected(f"authentication failed: {exc}"), exc.reason)
+            return
+        try:
+            self._queue.put_nowait((topic, checked))
         except queue.Full:
-            self.dropped += 1
+            self.dropped += 1  # genuine, but more than the gate can take: the office retries
             log.warning("inbox full: dropped a message on %s (%d so far)", topic, self.dropped)
 
     def start(self, threads: Threads) -> None:
@@ -80,37 +104,30 @@ class Inbox:
             log.warning("inbox: %d message(s) left unhandled at stop", self._queue.qsize())
 
     def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
+        while True:
+            try:
+                item = self._queue.get(timeout=FLUSH_S)
+            except queue.Empty:
+                self.refusals.flush()
+                continue
+            if item is None:
+                self.refusals.flush(force=True)
+                return
             try:
                 self.handle(*item)
             except Exception as exc:
                 log.exception("inbox: message on %s failed", item[0])
                 kind, name = self.topics.classify(item[0])
-                if kind != "unknown":
-                    self._refuse(kind, name, None, Rejected(f"internal error: {exc!r}"))
+                self._refuse(kind, name, None, Rejected(f"internal error: {exc!r}"), "internal")
+            self.refusals.flush()
 
     # -- dispatch ---------------------------------------------------------------
-    def handle(self, topic: str, payload: bytes) -> None:
-        topics = self.topics
-        kind, name = topics.classify(topic)
-        if kind == "unknown":
-            # cmd/+ also matches our own cmd/ack; anything else is worth a word
-            if topic != topics.cmd_ack:
-                log.warning("inbox: ignoring message on %s", topic)
-            return
-        limit = self.max_payload_bytes
-        if len(payload) > limit:
-            too_big = Rejected(f"payload of {len(payload)} bytes is over the {limit}-byte limit")
-            self._refuse(kind, name, None, too_big)
-            return
-        clock = self.gate.clock
+    def handle(self, topic: str, checked: Checked) -> None:
+        kind, name = self.topics.classify(topic)
         try:
-            body = self.verifier.open(topic, payload, clock.now(), clock.is_trusted())
+            body = self.verifier.accept(checked)
         except AuthError as exc:
-            log.warning("inbox: refused %s: %s", topic, exc)
-            where = topic[len(topics.root) + 1 :]
-            self.gate.record(EventType.SECURITY_ALERT, None, topic=where, reason=exc.reason)
-            self._refuse(kind, name, None, Rejected(f"authentication failed: {exc}"))
+            self._refuse(kind, name, None, Rejected(f"authentication failed: {exc}"), exc.reason)
             return
         request_id = body.get("request_id") if isinstance(body, dict) else None
         try:
@@ -125,9 +142,9 @@ class Inbox:
                 reply = self.commands.run(name or "", body)
         except ValidationError as exc:
             invalid = Rejected("invalid message", _validation_errors(exc))
-            self._refuse(kind, name, request_id, invalid)
+            self._answer_refusal(kind, name, request_id, invalid)
         except Rejected as exc:
-            self._refuse(kind, name, request_id, exc)
+            self._answer_refusal(kind, name, request_id, exc)
         else:
             if reply is not None:
                 self._ack(kind, reply)
@@ -137,8 +154,30 @@ class Inbox:
         if topic is not None:
             self._send(topic, message.model_dump_json(exclude_none=True).encode())
 
-    def _refuse(self, kind: str, name: str | None, request_id: object, exc: Rejected) -> None:
-        log.warning("inbox: %s refused: %s %s", kind, exc.error, exc.errors[:5])
+    def _refuse(
+        self, kind: str, name: str | None, request_id: object, exc: Rejected, reason: str
+    ) -> None:
+        """A message that fails before it is handled: counted; acked only a few times."""
+        if self.refusals.refused(kind, reason, exc.error) and kind != "unknown":
+            self._answer_refusal(kind, name, request_id, exc, quiet=True)
+
+    def _report_refusals(self, kind: str, reason: str, count: int, over_s: float) -> None:
+        if reason in SECURITY_REASONS:
+            self.gate.record(
+                EventType.SECURITY_ALERT, None, topic=kind, reason=reason, count=count,
+                over_s=round(over_s, 1),
+            )  # fmt: skip
+
+    def _answer_refusal(
+        self,
+        kind: str,
+        name: str | None,
+        request_id: object,
+        exc: Rejected,
+        quiet: bool = False,
+    ) -> None:
+        if not quiet:
+            log.warning("inbox: %s refused: %s %s", kind, exc.error, exc.errors[:5])
         reply: BaseModel
         if kind in ("snapshot", "patch"):
             reply = self.allowlist.refusal(kind, exc)

@@ -13,6 +13,7 @@ import json
 import secrets
 import sqlite3
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,15 @@ class ReplayGuard:
         self._conn.close()
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A message whose signature and time are good; not yet recorded against replays."""
+
+    nonce: str | None
+    ts: datetime | None
+    body: Any  # the signed body's JSON text, or the parsed payload when unsigned
+
+
 class Verifier:
     """Checks envelopes against the office public key, the clock and the replay guard."""
 
@@ -123,6 +133,11 @@ class Verifier:
 
     def open(self, topic: str, raw: bytes, now: datetime, clock_trusted: bool) -> Any:
         """The verified payload as parsed JSON; AuthError says why it is refused."""
+        return self.accept(self.check(topic, raw, now, clock_trusted))
+
+    def check(self, topic: str, raw: bytes, now: datetime, clock_trusted: bool) -> Checked:
+        """Shape, signature and freshness: everything but the replay record. Cheap enough
+        to run on the network thread, so garbage never takes a place in the inbox."""
         try:
             message = loads_bounded(raw)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -131,7 +146,7 @@ class Verifier:
         if not is_envelope:
             if self._required:
                 raise AuthError("unsigned", "expected a signed envelope {ts, nonce, body, sig}")
-            return message
+            return Checked(None, None, message)
         if self._key is None:
             raise AuthError("no_key", "the gate has no office public key")
         try:
@@ -152,10 +167,16 @@ class Verifier:
         except ValueError:
             raise AuthError("malformed", "ts is not an aware ISO time") from None
         self._check_fresh(ts, now, clock_trusted)
-        if not self._guard.remember(nonce, ts, self._window):
+        return Checked(nonce, ts, body)
+
+    def accept(self, checked: Checked) -> Any:
+        """Record the nonce (refusing a replay) and parse the signed body."""
+        if checked.nonce is None or checked.ts is None:
+            return checked.body  # unsigned, and signatures are not required
+        if not self._guard.remember(checked.nonce, checked.ts, self._window):
             raise AuthError("replayed", "this nonce was seen before")
         try:
-            return loads_bounded(body)
+            return loads_bounded(checked.body)
         except ValueError as exc:
             raise AuthError("malformed", f"body is not JSON: {str(exc)[:80]}") from None
 
