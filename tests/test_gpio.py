@@ -178,7 +178,9 @@ def test_no_pin_factory_is_one_line_for_every_command(tmp_path: Path) -> None:
         assert "Traceback" not in result.stderr
 
 
-def test_two_relays_on_one_pin_is_a_clear_error(factory: MockFactory) -> None:
+def test_a_relay_that_cannot_open_is_a_clear_error(factory: MockFactory) -> None:
+    """Two relays on one pin are refused by the config (test_config_rollback); a pin the
+    board lacks fails when opened, with one line, and what was opened is closed again."""
     from agent.errors import DriverError
     from agent.gate.build import build_hardware
     from agent.models.config import validate_config
@@ -189,10 +191,10 @@ def test_two_relays_on_one_pin_is_a_clear_error(factory: MockFactory) -> None:
             "security": {"credential_key_file": "/nonexistent"},
             "doors": [
                 {"id": "a", "readers": [{"id": "ra"}], "relay": {"driver": "gpio", "pin": 17}},
-                {"id": "b", "readers": [{"id": "rb"}], "relay": {"driver": "gpio", "pin": 17}},
+                {"id": "b", "readers": [{"id": "rb"}], "relay": {"driver": "gpio", "pin": 99}},
             ],
         }
     )
-    with pytest.raises(DriverError, match=r"relay b\.relay on GPIO 17"):
+    with pytest.raises(DriverError, match=r"relay b\.relay on GPIO 99"):
         build_hardware(config, DriverContext(ManualClock(), factory))
     assert factory.pin(17).state is False  # the first relay was closed again
