@@ -113,3 +113,26 @@ def test_learn_gives_up_and_names_unknown_readers(app: App) -> None:
     with pytest.raises(GateError, match=r"within 0\.05 s"):
         app.learn("main-in", 0.05)
     assert "main-in" not in app.reads.learning  # the next card is decided as usual
+
+
+def test_concurrent_taps_are_each_answered_with_their_own_decision(make_app) -> None:  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+
+    from agent.faces.simulate import SimControls
+
+    gate = make_app()
+    gate.start()
+    enroll(gate, CARD)  # one card enrolled, the others unknown: a mix-up would show
+    sim = SimControls(gate)
+    cards = [CARD, "uid:0BAD0001", "uid:0BAD0002", "uid:0BAD0003"]
+
+    def tap_many(card: str) -> list[tuple[str, str, bool]]:
+        return [(card, (r := sim.tap(card, door="main")).card, r.granted) for _ in range(150)]
+
+    with ThreadPoolExecutor(4) as pool:
+        results = [row for rows in pool.map(tap_many, cards) for row in rows]
+    assert len(results) == 600
+    for card, answered, granted in results:
+        assert answered[-4:] == card[-4:], (card, answered)  # its own card, masked
+        if card != CARD:
+            assert not granted  # an unknown card never gets another card's grant

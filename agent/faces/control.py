@@ -51,7 +51,7 @@ class ControlServer:
         self._server: socketserver.UnixStreamServer | None = None
         self._ops: dict[str, Callable[..., Any]] = {
             "ping": lambda: {"pong": True},
-            "status": lambda recent=10: sim.gate.status(recent=recent).model_dump(mode="json"),
+            "status": self._status,
             "tap": lambda **kw: asdict(sim.tap(**kw)),
             "press": sim.press,
             "door": sim.door,
@@ -59,6 +59,11 @@ class ControlServer:
             "learn": self._learn,
         }
         self._slots = threading.BoundedSemaphore(MAX_CLIENTS)
+
+    def _status(self, recent: int = 10) -> dict[str, Any]:
+        if isinstance(recent, bool) or not isinstance(recent, int) or not 0 <= recent <= 1000:
+            raise ControlError("recent is a whole number from 0 to 1000")
+        return self.sim.gate.status(recent=recent).model_dump(mode="json")
 
     def _learn(self, reader: str, timeout_s: float = 30.0) -> dict[str, Any]:
         if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float):
@@ -89,6 +94,9 @@ class ControlServer:
             return {"ok": False, "error": f"card: {exc}"}
         except GateError as exc:
             return {"ok": False, "error": str(exc)}
+        except Exception as exc:  # a bug must still not leave a client without an answer
+            log.exception("control: %s failed", op)
+            return {"ok": False, "error": f"internal error in {op}: {type(exc).__name__}"}
 
     def start(self, threads: Threads) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

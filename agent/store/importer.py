@@ -39,7 +39,12 @@ class RowErrors(ImportRejected):
 
 def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, raw row) pairs from a .csv or .json file."""
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportRejected(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ImportRejected(f"{path}: cannot read: {exc.strerror or exc}") from None
     if path.suffix.lower() == ".json":
         yield from _json_rows(text)
     elif path.suffix.lower() == ".csv":
@@ -50,13 +55,23 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
     reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames:
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        raise RowErrors("csv", [(1, f"not valid CSV: {exc}")]) from None
+    if not fieldnames:
         raise RowErrors("csv", [(1, "no header row")])
     known = set(ImportRow.model_fields)
-    unknown = [f for f in reader.fieldnames if f.strip() not in known]
+    unknown = [f for f in fieldnames if f.strip() not in known]
     if unknown:
         raise RowErrors("csv", [(1, f"unknown column(s): {', '.join(unknown)}")])
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a field over csv's size limit, a NUL byte, ...
+            raise RowErrors("csv", [(reader.line_num, f"not valid CSV: {exc}")]) from None
         if None in row:
             raise RowErrors("csv", [(reader.line_num, "more fields than header columns")])
         yield reader.line_num, {k.strip(): v for k, v in row.items() if v is not None}
