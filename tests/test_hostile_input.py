@@ -66,3 +66,23 @@ def test_control_socket_answers_deep_and_mistyped_requests(app: App) -> None:
     app.loop.pump()
     assert app.events.last_seq() == since  # nothing released, no spurious fire events
     assert app.mode.value == "normal"
+
+
+def test_a_closed_pipe_ends_the_cli_quietly(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.helpers import write_sim_config
+
+    config = write_sim_config(tmp_path)
+    for args in (["status"], ["events", "--limit", "500"], ["--help"]):
+        child = subprocess.Popen(
+            [sys.executable, "-m", "agent.faces.cli", *args, "-c", str(config)]
+            if args[0] != "--help" else [sys.executable, "-m", "agent.faces.cli", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        assert child.stdout is not None
+        child.stdout.close()  # like `gate-agent status | head -0`
+        _, err = child.communicate(timeout=60)
+        assert "Traceback" not in err.decode() and "BrokenPipe" not in err.decode(), args
+        assert child.returncode in (0, 3), (args, child.returncode)
