@@ -86,3 +86,32 @@ def test_a_closed_pipe_ends_the_cli_quietly(tmp_path: Path) -> None:
         _, err = child.communicate(timeout=60)
         assert "Traceback" not in err.decode() and "BrokenPipe" not in err.decode(), args
         assert child.returncode in (0, 3), (args, child.returncode)
+
+
+def test_versions_beyond_what_sqlite_holds_are_invalid() -> None:
+    from agent.models.messages import AllowListPatch, ConfigSet, SnapshotChunk
+
+    huge = 10**30
+    chunk = {"version": huge, "snapshot_id": "s" * 8, "chunk": 0, "chunks": 1, "entries": []}
+    for model, body in (
+        (SnapshotChunk, chunk),
+        (AllowListPatch, {"base_version": 1, "version": huge}),
+        (ConfigSet, {"revision": huge, "config": {}}),
+    ):
+        with pytest.raises(ValueError):
+            model.model_validate(body)
+
+
+def test_check_config_refuses_a_key_that_run_refuses(tmp_path: Path) -> None:
+    from agent.faces.cli import main
+    from tests.helpers import write_sim_config
+
+    config = write_sim_config(tmp_path)
+    short = tmp_path / "short.key"
+    short.write_text("00112233\n")  # 4 bytes: run refuses it
+    text = config.read_text().replace(
+        next(line for line in config.read_text().splitlines() if "credential_key_file" in line),
+        f'credential_key_file = "{short}"',
+    )
+    config.write_text(text)
+    assert main(["check-config", str(config)]) != 0

@@ -108,9 +108,10 @@ GPIO_DRIVERS = frozenset({"gpio", "wiegand"})
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = local.load_config(args.file)
-    from agent.store.credentials import read_key_file
+    from agent.store.credentials import CredentialHasher
 
-    read_key_file(config.security.credential_key_file)
+    # the same check `run` makes: readable, hex, long enough
+    CredentialHasher.from_file(config.security.credential_key_file)
     if _uses_gpio(config):
         from drivers.gpio import probe_pin_factory
 

@@ -12,6 +12,7 @@ from agent.models.base import Slug, Strict
 from agent.models.wire import AllowListEntry, Credential, Event
 
 MAX_CHUNK_ENTRIES = 20_000
+MAX_VERSION = 2**63 - 1  # what SQLite stores as an integer
 
 
 class SignedEnvelope(Strict):
@@ -27,7 +28,7 @@ class SignedEnvelope(Strict):
 class SnapshotChunk(Strict):
     """One part of a full allow-list. The list switches when every chunk has arrived."""
 
-    version: int = Field(ge=1, description="must be newer than the gate's version")
+    version: int = Field(ge=1, le=MAX_VERSION, description="must be newer than the gate's version")
     snapshot_id: str = Field(min_length=8, max_length=64)
     chunk: int = Field(ge=0)
     chunks: int = Field(ge=1, le=10_000)
@@ -43,8 +44,8 @@ class SnapshotChunk(Strict):
 class AllowListPatch(Strict):
     """Changes from ``base_version`` to ``version``; refused on any other base."""
 
-    base_version: int = Field(ge=0)
-    version: int = Field(ge=1)
+    base_version: int = Field(ge=0, le=MAX_VERSION)
+    version: int = Field(ge=1, le=MAX_VERSION)
     upserts: list[AllowListEntry] = Field(default=[], max_length=MAX_CHUNK_ENTRIES)
     removals: list[Credential] = Field(default=[], max_length=MAX_CHUNK_ENTRIES)
 
@@ -74,7 +75,9 @@ class AllowListRequest(Strict):
 class ConfigSet(Strict):
     """Sections of the gate config to replace; validated with the same models as the file."""
 
-    revision: int = Field(ge=1, description="must be greater than the gate's revision")
+    revision: int = Field(
+        ge=1, le=MAX_VERSION, description="must be greater than the gate's revision"
+    )
     config: dict[str, Any]
 
 
