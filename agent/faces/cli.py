@@ -17,7 +17,6 @@ from agent.errors import ConfigError, GateError
 from agent.faces import local
 from agent.faces.local import config_of
 from agent.models.config import GateConfig
-from agent.store.paths import StatePaths
 
 if TYPE_CHECKING:
     from agent.gate.app import App
@@ -62,7 +61,7 @@ def _build_gate(base: GateConfig, config_path: Path, demo: bool) -> App:
     from agent.link.remote_config import OverlayStore, effective_config, fall_back
 
     config, revision, problem = effective_config(base)
-    overlay = OverlayStore(StatePaths(base.storage.dir).remote_config)
+    overlay = OverlayStore.of(base)
     try:
         app = build_app(config, notifier=Notifier(), base_config=base, config_revision=revision)
     except GateError as exc:

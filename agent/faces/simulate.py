@@ -24,7 +24,9 @@ class SimControls:
         self.gate = gate
         self._lock = threading.Lock()
         self._decisions: OrderedDict[tuple[str, int], DecisionRecord] = OrderedDict()
-        gate.add_decision_listener(self._decided)
+        if any(isinstance(r, CardStimulus) for r in gate.devices.readers.values()):
+            # only simulated readers take taps; a real gate's decisions need no record here
+            gate.add_decision_listener(self._decided)
 
     def _decided(self, record: DecisionRecord) -> None:
         with self._lock:

@@ -94,16 +94,17 @@ class App:
             modes=self.inputs.modes,
             emit=self.emit,
         )
+        reader_door = {r: p.door for r, p in self.reads.places.items()}
         self.monitor = ReaderMonitor(
             hardware.readers,
-            {r: p.door for r, p in self.reads.places.items()},
+            reader_door,
             self.loop,
             clock,
             self.emit,
         )
         self.devices = DeviceMap(
             readers=dict(hardware.readers),
-            reader_door={r: p.door for r, p in self.reads.places.items()},
+            reader_door=reader_door,
             inputs=dict(hardware.inputs),
             doors=tuple(self.doors),
         )

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from agent.core.anomaly import DenialWatch, Trip
 from agent.core.clock import Clock
@@ -39,7 +39,7 @@ class ReaderPlace:
     """Where a reader is: its door and which way it lets people through."""
 
     door: str
-    direction: str
+    direction: Literal["in", "out"]
 
 
 class ReadHandler:

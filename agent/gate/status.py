@@ -37,7 +37,7 @@ def live_status(app: App) -> GateStatus:
         readers={
             r.name: ReaderStatus(
                 door=places[r.name].door,
-                direction="out" if places[r.name].direction == "out" else "in",
+                direction=places[r.name].direction,
                 driver=r.driver_name,
                 state=health[r.name].state,
                 since=health[r.name].since,

@@ -89,6 +89,11 @@ class OverlayStore:
         self.path = path
         self.good = path.with_name(path.stem + ".good.json")
 
+    @classmethod
+    def of(cls, config: GateConfig) -> OverlayStore:
+        """The overlay in the state folder of ``config``."""
+        return cls(StatePaths(config.storage.dir).remote_config)
+
     def load(self, path: Path | None = None) -> tuple[int, dict[str, Any]]:
         path = path or self.path
         try:
@@ -139,7 +144,7 @@ class OverlayStore:
 def effective_config(base: GateConfig) -> tuple[GateConfig, int, str | None]:
     """(config to run, revision, problem). An overlay that cannot be read or no longer
     fits is moved aside, and the gate runs on its installer's file."""
-    store = OverlayStore(StatePaths(base.storage.dir).remote_config)
+    store = OverlayStore.of(base)
     try:
         revision, sections = store.load()
     except OverlayCorrupt as exc:
@@ -158,7 +163,7 @@ def fall_back(base: GateConfig, revision: int, error: str) -> tuple[GateConfig, 
     """A gate on office config ``revision`` could not start: go back to the last overlay
     that did (or the installer's file), keeping the revision so the office must push a
     newer one. Returns the config to run and what happened, for the event log."""
-    store = OverlayStore(StatePaths(base.storage.dir).remote_config)
+    store = OverlayStore.of(base)
     aside = store.set_aside() if store.path.exists() else None
     sections = store.restore_good(revision)
     try:
