@@ -43,6 +43,14 @@ class Rejected(GateError):
         self.errors = errors or []
 
 
+class StorageError(FatalError):
+    """The state folder or a database in it cannot be used (read-only, full, not a folder)."""
+
+
+class StorageFault(GateError):
+    """A write to the event log failed at run time (disk full, I/O error); nothing was done."""
+
+
 class DriverError(FatalError):
     """A device cannot be opened (no GPIO on this machine, a pin taken, a port missing)."""
 

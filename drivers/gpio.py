@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from gpiozero import Device, DigitalInputDevice, DigitalOutputDevice
-from gpiozero.exc import BadPinFactory, GPIOZeroError, PinFactoryFallback
+from gpiozero.exc import BadPinFactory, GPIOZeroError, PinFactoryFallback, PinInvalidPin
 
 from agent.errors import DriverError
 from drivers.base import DigitalInput, DriverContext, DriverOptions, Relay
@@ -42,6 +42,29 @@ def probe_pin_factory(pin_factory: object | None = None) -> None:
         return
     with gpio_errors("GPIO"):
         Device.ensure_pin_factory()
+
+
+def unknown_pins(
+    pins: list[tuple[str, int | str]], pin_factory: object | None = None
+) -> list[tuple[str, str]]:
+    """(key path, why) for each pin this board does not have, found without opening any.
+
+    Raises DriverError when there is no GPIO here at all.
+    """
+    with gpio_errors("GPIO"):
+        if pin_factory is None:
+            Device.ensure_pin_factory()
+        factory: Any = pin_factory or Device.pin_factory
+        board = factory.board_info
+        problems = []
+        for path, pin in pins:
+            try:
+                board.to_gpio(pin)
+            except PinInvalidPin:
+                problems.append(
+                    (path, f"{pin!r} is not a GPIO pin of this board (Pi {board.model})")
+                )
+    return problems
 
 
 class GpioRelayOptions(DriverOptions):

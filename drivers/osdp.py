@@ -285,4 +285,3 @@ class OsdpReader(StreamingReader):
         return ([led] if self._can["led"] else []) + (
             [buzzer] if self._can["buzzer"] and beep else []
         )
-

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,6 +15,7 @@ import pytest
 from agent.errors import ConfigError, Rejected
 from agent.gate.app import App
 from agent.link.remote_config import ConfigPush, OverlayStore, fall_back
+from agent.link.topics import Topics
 from agent.models.config import validate_config
 from tests.conftest import BASE, merge
 from tests.helpers import AgentProcess, cli, write_sim_config
@@ -95,3 +100,68 @@ def test_devices_that_cannot_open_roll_back_to_the_installers_file(tmp_path: Pat
     assert "revision 8 could not start" in alarm[0]["details"]["error"]
     assert "GPIO 99" in alarm[0]["details"]["error"]
     assert json.loads((state / "config.remote.json").read_text())["sections"] == {}
+
+
+def test_a_push_naming_a_pin_the_board_lacks_is_refused_before_its_ack(
+    make_app: Callable[..., App],
+) -> None:
+    from gpiozero.pins.mock import MockFactory
+
+    gate = make_app(pin_factory=MockFactory())
+    gate.start(threaded=False)
+    push = ConfigPush(gate, OverlayStore(gate.paths.remote_config))
+    doors = gate.config.model_dump(mode="json")["doors"]
+    doors[0]["relay"] = {"driver": "gpio", "pin": 99}
+    with pytest.raises(Rejected) as caught:
+        push.apply({"revision": 5, "config": {"doors": doors}})
+    assert caught.value.error == "devices cannot be opened on this gate"
+    assert caught.value.errors == [
+        ("doors.0.relay.pin", "99 is not a GPIO pin of this board (Pi 3B)")
+    ]
+    assert not gate.paths.remote_config.exists() and gate.config_revision == 0
+
+
+def test_check_config_names_a_pin_the_board_lacks(tmp_path: Path) -> None:
+    config = write_sim_config(tmp_path)
+    text = config.read_text().replace(
+        'relay = { driver = "sim" }', 'relay = { driver = "gpio", pin = "GPIO17x" }', 1
+    )
+    assert text != config.read_text()
+    config.write_text(text)
+    result = subprocess.run(
+        [sys.executable, "-m", "agent.faces.cli", "check-config", str(config)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GPIOZERO_PIN_FACTORY": "mock"},
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "doors.0.relay.pin: 'GPIO17x' is not a GPIO pin" in result.stderr
+
+
+def test_a_rolled_back_push_is_acked_as_failed(tmp_path: Path, broker, office_key) -> None:  # type: ignore[no-untyped-def]
+    from agent.link.signing import public_key_text
+    from tests.mqtt_helpers import office
+
+    mqtt = (
+        f'[mqtt]\nenabled = true\nhost = "{broker.host}"\nport = {broker.port}\n'
+        f'office_public_key = "{public_key_text(office_key)}"\nreconnect_max_s = 2\n'
+    )
+    config = write_sim_config(tmp_path, mqtt=mqtt)
+    state = tmp_path / "state"
+    state.mkdir()
+    doors = [
+        {"id": "vehicle", "readers": [{"id": "vehicle-in"}],
+         "relay": {"driver": "gpio", "pin": 99}},
+        {"id": "pedestrian", "readers": [{"id": "ped-in"}, {"id": "ped-out"}]},
+    ]  # fmt: skip  # no such pin: written by an older gate that let it through
+    OverlayStore(state / "config.remote.json").save(9, {"doors": doors})
+    topics = Topics("gate", "palm-grove", "main-gate")
+    with office(broker, client_id="office-rollback", topics=topics) as link:
+        agent = AgentProcess(config, env={"GPIOZERO_PIN_FACTORY": "mock"})
+        try:
+            ack = link.expect(topics.config_ack, timeout=15)
+            assert agent.terminate() == 0
+        finally:
+            agent.terminate(signal.SIGKILL)
+    assert ack is not None and ack["ok"] is False and ack["revision"] == 9
+    assert "revision 9 could not start" in ack["error"] and "GPIO 99" in ack["error"]

@@ -97,9 +97,21 @@ def test_learn_prints_the_next_card_on_a_reader(tmp_path: Path) -> None:
     agent = AgentProcess(config)
     try:
         learner = subprocess.Popen(
-            [sys.executable, "-m", "agent.faces.cli", "learn", "--reader", "ped-in",
-             "--timeout", "20", "-c", str(config)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "agent.faces.cli",
+                "learn",
+                "--reader",
+                "ped-in",
+                "--timeout",
+                "20",
+                "-c",
+                str(config),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         deadline = time.monotonic() + 20
         tapped = cli(config, "sim", "tap", "04:a1:b2:c3", "--door", "pedestrian", check=False)

@@ -115,3 +115,15 @@ def test_check_config_refuses_a_key_that_run_refuses(tmp_path: Path) -> None:
     )
     config.write_text(text)
     assert main(["check-config", str(config)]) != 0
+
+
+def test_control_characters_and_huge_units_are_row_errors(tmp_path: Path, app: App) -> None:
+    from agent.models.wire import AllowListEntry
+
+    for unit in ("A-1\x1b[2J", "x" * 200_000):
+        path = tmp_path / "list.json"
+        path.write_text(json.dumps([{"card": "uid:04A224B2", "holder_id": "R-1", "unit": unit}]))
+        with pytest.raises(ImportRejected):
+            load_file(path, app.config, app.hasher)
+    with pytest.raises(ValueError, match="control characters"):
+        AllowListEntry.model_validate({"credential": "a" * 64, "holder_id": "R-1\x00"})

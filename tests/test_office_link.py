@@ -436,7 +436,7 @@ def test_a_garbage_flood_cannot_crowd_out_the_office(gate, broker, office_key) -
         "c.max_queued_messages_set(0)\n"
         f"c.connect({broker.host!r}, {broker.port})\n"
         "c.loop_start()\n"
-        "infos = [c.publish(%r, b'{\"door\": \"main\", \"n\": %%d}' %% i, qos=1)"
+        'infos = [c.publish(%r, b\'{"door": "main", "n": %%d}\' %% i, qos=1)'
         " for i in range(20000)]\n"
         "[i.wait_for_publish(60) for i in infos]\n"
         "c.disconnect(); c.loop_stop()\n"

@@ -116,3 +116,12 @@ def test_reconnects_within_seconds_after_a_long_outage(  # type: ignore[no-untyp
     assert uplink.conn.wait_connected(3.5), "not reconnected within 3 s of the broker's return"
     wait_for(lambda: app.events.depth() == 0, timeout=3, what="backlog drained")
     assert time.monotonic() - back < 6
+
+
+def test_reconnect_delays_are_spread_so_a_fleet_does_not_return_in_lockstep() -> None:
+    from agent.link.mqtt import Handlers, MqttConnection, MqttSettings
+
+    settings = MqttSettings(host="127.0.0.1", port=1, client_id="g", reconnect_max_s=2)
+    delays = {MqttConnection(settings, Handlers()).reconnect_delays for _ in range(20)}
+    assert len(delays) > 10
+    assert all(0.75 <= low <= 1.0 and 1.5 <= high <= 2.0 for low, high in delays)

@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 OPEN_GRACE_S = 1.5
 
 
-
 class DoorSpec(Protocol):
     """What a door needs of its configuration (``DoorConfig`` in the config models)."""
 

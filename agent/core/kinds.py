@@ -53,6 +53,7 @@ class EventType(StrEnum):
     AGENT_STARTED = "agent_started"
     AGENT_STOPPED = "agent_stopped"
     AGENT_FAULT = "agent_fault"
+    DATABASE_RECOVERED = "database_recovered"
     ALLOWLIST_UPDATED = "allowlist_updated"
     CONFIG_CHANGED = "config_changed"
     CONFIG_ROLLBACK = "config_rollback"
@@ -68,6 +69,7 @@ ALARMS = frozenset(
         EventType.REPEATED_DENIALS,
         EventType.EVENTS_DROPPED,
         EventType.AGENT_FAULT,
+        EventType.DATABASE_RECOVERED,
         EventType.SECURITY_ALERT,
         EventType.READER_FAULT,
         EventType.READER_TAMPER,

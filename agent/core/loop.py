@@ -44,7 +44,7 @@ class Timer:
 class CoreLoop:
     """A work queue plus a timer heap, run by one thread (or pumped by a test)."""
 
-    def __init__(self, clock: Clock, on_error: Callable[[BaseException], None]) -> None:
+    def __init__(self, clock: Clock, on_error: Callable[[BaseException, str], None]) -> None:
         self._clock = clock
         self._on_error = on_error
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -65,9 +65,7 @@ class CoreLoop:
         self._queue.put(_WAKE)
         return timer
 
-    def run_sync(
-        self, fn: Callable[..., T], *args: Any, timeout: float = 5.0, **kwargs: Any
-    ) -> T:
+    def run_sync(self, fn: Callable[..., T], *args: Any, timeout: float = 5.0, **kwargs: Any) -> T:
         """Run ``fn`` on the loop and return its result (runs inline if not threaded)."""
         if kwargs:
             fn = functools.partial(fn, **kwargs)
@@ -143,5 +141,5 @@ class CoreLoop:
         try:
             fn(*args)
         except Exception as exc:
-            log.exception("core loop: %s failed", getattr(fn, "__qualname__", fn))
-            self._on_error(exc)
+            # the handler logs: only it knows which faults are expected (a full disk)
+            self._on_error(exc, str(getattr(fn, "__qualname__", fn)))

@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import threading
 from pathlib import Path
@@ -80,7 +81,9 @@ def _build_gate(base: GateConfig, config_path: Path, demo: bool) -> App:
         if config.mqtt.enabled:
             from agent.link.wiring import attach
 
-            attach(app)
+            link = attach(app)
+            if problem:
+                link.report_rollback(revision, problem)
         if demo:
             if app.allowlist.count() == 0:
                 _demo_import(app, config, config_path)
@@ -112,9 +115,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     # the same check `run` makes: readable, hex, long enough
     CredentialHasher.from_file(config.security.credential_key_file)
     if _uses_gpio(config):
-        from drivers.gpio import probe_pin_factory
+        from agent.models.lines import gpio_pins
+        from drivers.gpio import probe_pin_factory, unknown_pins
 
         probe_pin_factory()
+        if problems := unknown_pins(gpio_pins(config)):
+            raise ConfigError(f"{args.file}: invalid configuration", problems)
     print(
         f"{args.file}: OK ({len(config.doors)} door(s), "
         f"{sum(len(d.readers) for d in config.doors)} reader(s))"
@@ -268,6 +274,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except KeyboardInterrupt:
         return 130
+    except sqlite3.Error as exc:
+        # a damaged state database seen by a local command; `run` sets such files aside
+        print(f"error: the state database cannot be used: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

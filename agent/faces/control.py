@@ -10,6 +10,7 @@ is dropped.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -32,8 +33,11 @@ MAX_REQUEST = 64 * 1024
 READ_TIMEOUT_S = 2.0
 BACKLOG = 64
 MAX_CLIENTS = 8
+SLOT_WAIT_S = 0.5
 MAX_DEPTH = 4  # a request is a flat object
 LEARN_MAX_S = 300.0
+ACCEPT_BACKOFF_MAX_S = 1.0
+_RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 
 class ControlError(GateError):
@@ -84,7 +88,7 @@ class ControlServer:
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.pop("op", None)
-        if op not in self._ops:
+        if not isinstance(op, str) or op not in self._ops:  # {} or [] is unhashable
             return {"ok": False, "error": f"unknown op {op!r}; ops: {', '.join(self._ops)}"}
         try:
             return {"ok": True, "result": self._ops[op](**request)}
@@ -119,12 +123,24 @@ class ControlServer:
                     log.debug("control client left before its reply")
 
         slots = self._slots
+        backoff = AcceptBackoff(threads.stopping)
 
         class Server(socketserver.UnixStreamServer):
             request_queue_size = BACKLOG
 
+            def get_request(self) -> Any:
+                try:
+                    accepted = super().get_request()
+                except OSError as exc:
+                    backoff.failed(exc)
+                    raise
+                backoff.succeeded()
+                return accepted
+
             def process_request(self, request: Any, client_address: Any) -> None:
-                if not slots.acquire(blocking=False):
+                # a burst of quick requests waits briefly for a slot; idle clients
+                # holding every slot make the next one hear "busy"
+                if not slots.acquire(timeout=SLOT_WAIT_S):
                     _busy(request)
                     self.shutdown_request(request)
                     return
@@ -153,6 +169,30 @@ class ControlServer:
             self._server.server_close()
             self._server = None
             self.path.unlink(missing_ok=True)  # only a socket this server made
+
+
+class AcceptBackoff:
+    """Out of file descriptors, ``accept`` fails at once while the client still waits, and
+    the serve loop would spin on it: wait longer after each failure, and log once."""
+
+    def __init__(self, stopping: threading.Event) -> None:
+        self._stopping = stopping
+        self.delay = 0.0
+        self.failures = 0
+
+    def failed(self, exc: OSError) -> None:
+        if exc.errno not in _RESOURCE_ERRORS:
+            return  # the client left first: nothing to wait for
+        if not self.failures:
+            log.warning("control socket: cannot accept (%s); backing off", exc.strerror or exc)
+        self.failures += 1
+        self.delay = min(ACCEPT_BACKOFF_MAX_S, max(0.01, self.delay * 2))
+        self._stopping.wait(self.delay)
+
+    def succeeded(self) -> None:
+        if self.failures:
+            log.info("control socket: accepting again after %d failed accepts", self.failures)
+        self.delay, self.failures = 0.0, 0
 
 
 def _busy(sock: socket.socket) -> None:

@@ -182,8 +182,6 @@ def cmd_sim(args: argparse.Namespace) -> int:
     return 0
 
 
-
-
 def cmd_learn(args: argparse.Namespace) -> int:
     """Print the next card read on a reader, for an office to register (no decision)."""
     config = config_of(args)

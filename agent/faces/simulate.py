@@ -59,7 +59,8 @@ class SimControls:
         sims = [
             device
             for r_id, device in devices.readers.items()
-            if devices.reader_door[r_id] == door_id and reader in (None, r_id)
+            if devices.reader_door[r_id] == door_id
+            and reader in (None, r_id)
             and isinstance(device, CardStimulus)
         ]
         if not sims:

@@ -22,14 +22,15 @@ from agent.core.door import Door
 from agent.core.kinds import ALARMS, EventType
 from agent.core.loop import CoreLoop
 from agent.core.runner import Part, Runner
-from agent.errors import FatalError, GateError
-from agent.gate.build import Hardware, Stores, close_all
+from agent.errors import FatalError, GateError, StorageFault
+from agent.gate.build import Hardware, Stores, close_all, preflight
 from agent.gate.inputs import InputRouter
 from agent.gate.parts import CorePart, DevicePart, log_close_error
 from agent.gate.ports import ConfigState, DecisionRecord, DeviceMap, LearnedCard
 from agent.gate.readers import ReaderMonitor
 from agent.gate.reads import ReadHandler
 from agent.gate.status import live_status, with_stores
+from agent.gate.storage_watch import StorageWatch
 from agent.gate.systemd import Notifier
 from agent.models.config import GateConfig
 from agent.models.messages import GateStatus
@@ -37,10 +38,10 @@ from agent.models.wire import Event
 from agent.store.allowlist import AllowListStore
 from agent.store.credentials import CredentialHasher
 from agent.store.eventlog import EventLog
+from drivers.base import DriverContext
 from drivers.cards import CardRead, mask
 
 log = logging.getLogger(__name__)
-
 
 
 class App:
@@ -70,6 +71,7 @@ class App:
         self.hardware = hardware
         self.notifier = notifier or Notifier("")
         self.loop = CoreLoop(clock, self._on_fault)
+        self.storage = StorageWatch(clock, self.loop, self.emit)
         self.event_listeners: list[Callable[[Event], None]] = []
         self.restart_requested = False
         self.started_at = clock.monotonic()
@@ -167,9 +169,15 @@ class App:
         for door in self.doors.values():
             door.safe_lock()
 
-    def _on_fault(self, exc: BaseException) -> None:
+    def _on_fault(self, exc: BaseException, where: str) -> None:
         """A handler raised: the gate stays up, but no door stays unlocked by accident."""
         self.lock_all()
+        if isinstance(exc, StorageFault):
+            return  # told once by the storage watch, reported when the log is back
+        if isinstance(exc, GateError):
+            log.error("%s: %s", where, exc)
+        else:
+            log.error("%s failed", where, exc_info=exc)
         try:
             self.emit(EventType.AGENT_FAULT, error=type(exc).__name__, message=str(exc)[:200])
         except Exception:
@@ -179,7 +187,12 @@ class App:
 
     # -- events (core loop) ---------------------------------------------------
     def emit(self, type_: EventType, door: str | None = None, /, **details: Any) -> Event:
-        event = self.events.append(type_, door, **details)
+        try:
+            event = self.events.append(type_, door, **details)
+        except StorageFault as exc:
+            self.storage.failed(exc)
+            raise
+        self.storage.stored()
         if type_ in ALARMS:
             log.warning("ALARM %s door=%s %s seq=%d", type_.value, door, details, event.seq)
         for listener in self.event_listeners:
@@ -246,6 +259,9 @@ class App:
             self.request_restart()
         else:
             self.loop.run_sync(self.reconfigure, config, revision)
+
+    def preflight(self, config: GateConfig) -> list[tuple[str, str]]:
+        return preflight(config, self.hardware.context or DriverContext(self.clock))
 
     def settle(self) -> None:
         self.loop.run_sync(lambda: None)

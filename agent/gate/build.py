@@ -7,15 +7,19 @@ the moment it exists, then readers and inputs.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agent.core.clock import Clock
 from agent.core.kinds import coil_energised
+from agent.errors import DriverError, StorageError
 from agent.models.config import GateConfig, InputSpec
+from agent.models.lines import gpio_pins
 from agent.store.allowlist import AllowListStore
 from agent.store.eventlog import EventLog
 from agent.store.instance import InstanceLock
+from agent.store.integrity import Recovery, check_state, probe_writable
 from agent.store.paths import StatePaths
 from agent.store.state import StateStore
 from drivers import registry
@@ -31,6 +35,7 @@ class Stores:
     allowlist: AllowListStore
     events: EventLog
     state: StateStore
+    recoveries: list[Recovery] = field(default_factory=list)  # databases set aside at start
 
     def close(self) -> None:
         self.state.close()
@@ -40,22 +45,40 @@ class Stores:
 
 
 def open_stores(config: GateConfig, clock: Clock) -> Stores:
+    """Lock the state folder, check its databases (setting aside damaged ones) and open them.
+
+    A folder that cannot be written or a database SQLite cannot open is a one-line
+    ``StorageError``; what was set aside is listed in ``Stores.recoveries``.
+    """
     paths = StatePaths(config.storage.dir)
+    if paths.dir.exists() and not paths.dir.is_dir():
+        raise StorageError(f"storage.dir {paths.dir} is a file, not a folder")
+    probe_writable(paths.dir)
     lock = InstanceLock(paths.instance_lock)
-    return Stores(
-        paths=paths,
-        lock=lock,
-        allowlist=AllowListStore(paths.allowlist_db, config.zone()),
-        events=EventLog(
+    opened: list[AllowListStore | EventLog | StateStore] = []
+    try:
+        recoveries = check_state(paths, clock.now())
+        allowlist = AllowListStore(paths.allowlist_db, config.zone())
+        opened.append(allowlist)
+        events = EventLog(
             paths.events_db,
             clock,
             config.gate.site,
             config.gate.gate_id,
             synchronous=config.storage.synchronous,
             upload=config.mqtt.enabled,
-        ),
-        state=StateStore(paths.events_db),
-    )
+            recovered=any(r.database == "events" for r in recoveries),
+        )
+        opened.append(events)
+        state = StateStore(paths.events_db)
+    except BaseException as exc:
+        for store in reversed(opened):
+            store.close()
+        lock.release()
+        if isinstance(exc, sqlite3.Error):
+            raise StorageError(f"cannot open the state in {paths.dir}: {exc}") from None
+        raise
+    return Stores(paths, lock, allowlist, events, state, recoveries)
 
 
 @dataclass
@@ -65,6 +88,7 @@ class Hardware:
     relays: dict[str, Relay] = field(default_factory=dict)  # by door id
     readers: dict[str, CardReader] = field(default_factory=dict)
     inputs: dict[str, DigitalInput] = field(default_factory=dict)  # "visitor", "main.exit", ...
+    context: DriverContext | None = None  # what they were made with
 
     def all(self) -> list[Device]:
         return [*self.readers.values(), *self.inputs.values(), *self.relays.values()]
@@ -76,7 +100,7 @@ def build_hardware(config: GateConfig, context: DriverContext) -> Hardware:
     If one device cannot be opened, those already made are closed again (relays
     locked) and the error goes up.
     """
-    hardware = Hardware()
+    hardware = Hardware(context=context)
 
     def make(kind: str, spec_driver: str, name: str, options: dict[str, object]) -> Device:
         return registry.create(kind, spec_driver, name, options, context)
@@ -100,6 +124,20 @@ def build_hardware(config: GateConfig, context: DriverContext) -> Hardware:
         close_all(hardware.all())
         raise
     return hardware
+
+
+def preflight(config: GateConfig, context: DriverContext) -> list[tuple[str, str]]:
+    """(key path, why) for each device of ``config`` that could not be opened here,
+    found without opening any (the running gate holds its own devices)."""
+    pins = gpio_pins(config)
+    if not pins:
+        return []
+    from drivers.gpio import unknown_pins
+
+    try:
+        return unknown_pins(pins, context.pin_factory)
+    except DriverError as exc:
+        return [(pins[0][0], str(exc))]
 
 
 def input_specs(config: GateConfig) -> dict[str, InputSpec]:

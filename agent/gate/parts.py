@@ -82,6 +82,8 @@ class DevicePart:
     def _started(self) -> None:
         app = self.app
         app.emit(EventType.AGENT_STARTED, version=__version__, mode=app.mode.value)
+        for recovery in app.stores.recoveries:
+            app.emit(EventType.DATABASE_RECOVERED, **recovery.details())
         app.enforce_retention()
         self._forget_idle_windows()
 

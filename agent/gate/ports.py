@@ -128,6 +128,10 @@ class GatePort(Protocol):
         """Take a validated config: live when ``restart`` is false, else restart soon."""
         ...
 
+    def preflight(self, config: GateConfig) -> list[tuple[str, str]]:
+        """(key path, why) for each device of ``config`` that could not be opened here."""
+        ...
+
     def settle(self) -> None:
         """Return once the core loop has handled everything posted before the call."""
         ...

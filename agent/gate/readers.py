@@ -85,4 +85,3 @@ class ReaderMonitor:
     def keypad(self, name: str, keys: str) -> None:
         # the keys may be a PIN: only how many were typed is recorded
         self._emit(EventType.KEYPAD_ENTRY, self._places[name], reader=name, length=len(keys))
-

@@ -17,6 +17,7 @@ from agent.core.kinds import EventType
 from agent.core.loop import CoreLoop
 from agent.core.modes import Modes
 from agent.core.schedules import Schedule, compile_all
+from agent.errors import StorageFault
 from agent.gate.ports import DecisionRecord
 from agent.models.config import GateConfig
 from agent.models.wire import Event
@@ -110,19 +111,23 @@ class ReadHandler:
         kind = entry.kind.value if entry else None
         unit = entry.unit if entry else None
         # the event is durable before the relay moves: no effect without its record
-        event = self._emit(
-            EventType.ACCESS_GRANTED if decision.granted else EventType.ACCESS_DENIED,
-            place.door,
-            granted=decision.granted,
-            reason=decision.reason.value,
-            reader=read.reader,
-            direction=place.direction,
-            card=masked,
-            credential=credential,
-            holder_id=holder,
-            kind=kind,
-            unit=unit,
-        )
+        try:
+            event = self._emit(
+                EventType.ACCESS_GRANTED if decision.granted else EventType.ACCESS_DENIED,
+                place.door,
+                granted=decision.granted,
+                reason=decision.reason.value,
+                reader=read.reader,
+                direction=place.direction,
+                card=masked,
+                credential=credential,
+                holder_id=holder,
+                kind=kind,
+                unit=unit,
+            )
+        except StorageFault:
+            self._readers[read.reader].feedback(Feedback.DENY)  # nothing recorded: refused
+            raise
         if decision.granted and not door.released:
             door.pulse("card")
         self._readers[read.reader].feedback(Feedback.GRANT if decision.granted else Feedback.DENY)

@@ -28,15 +28,14 @@ def lock_on_thread_crash(app: App, previous: ExceptHook) -> ExceptHook:
     return hook
 
 
-def supervise(
-    build: Callable[[bool], App], stop: threading.Event, poll_s: float = 0.2
-) -> None:
+def supervise(build: Callable[[bool], App], stop: threading.Event, poll_s: float = 0.2) -> None:
     """Run the gate ``build(first)`` makes until ``stop`` is set or it ends for good.
 
     A gate that asks for a restart (new devices from the office) is stopped, and a
     fresh one is built from the configuration now in force.
     """
     current: list[App] = []
+
     def lock_current() -> None:
         for app in current:
             app.lock_all()

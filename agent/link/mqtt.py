@@ -7,6 +7,7 @@ paho's network thread and must not block.
 from __future__ import annotations
 
 import logging
+import random
 import ssl
 import threading
 from collections.abc import Callable
@@ -46,6 +47,7 @@ class MqttSettings:
     keepalive_s: int = 30
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 60.0
+    reconnect_jitter: float = 0.25  # each connection's delays are up to this much shorter
     clean_session: bool = True
     will: Will | None = None
     max_inflight: int = 100
@@ -119,7 +121,14 @@ class MqttConnection:
             client.will_set(
                 settings.will.topic, settings.will.payload, qos=1, retain=settings.will.retain
             )
-        client.reconnect_delay_set(int(settings.reconnect_min_s), int(settings.reconnect_max_s))
+        # Each connection backs off on its own slightly shorter schedule, so a fleet whose
+        # broker restarts does not come back in lockstep (paho does the arithmetic in floats).
+        spread = 1.0 - settings.reconnect_jitter * random.random()
+        self.reconnect_delays = (
+            settings.reconnect_min_s * spread,
+            settings.reconnect_max_s * spread,
+        )
+        client.reconnect_delay_set(*self.reconnect_delays)  # type: ignore[arg-type]
         client.max_inflight_messages_set(settings.max_inflight)
         client.max_queued_messages_set(0)
         client.on_connect = self._on_connect

@@ -198,6 +198,8 @@ class ConfigPush:
         except ConfigError as exc:
             raise Rejected("invalid configuration", exc.errors) from None
         restart = needs_restart(state.config, config)
+        if restart and (problems := gate.preflight(config)):
+            raise Rejected("devices cannot be opened on this gate", problems)
         self.overlay.save(message.revision, sections)
         # a restart is only requested here: the supervisor acts on it after this ack is out
         gate.apply_config(config, message.revision, restart)

@@ -6,7 +6,7 @@ and its state paths, and the App (or a test) adds the parts to its runner.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from agent.core.runner import Part, Threads
@@ -21,7 +21,7 @@ from agent.link.topics import Topics
 from agent.link.uplink import Uplink
 from agent.models.config import GateConfig
 from agent.models.keys import parse_public_key
-from agent.models.messages import GateStatus
+from agent.models.messages import ConfigAck, GateStatus
 from agent.store.eventlog import EventLog
 from agent.store.paths import StatePaths
 
@@ -51,6 +51,14 @@ class GateLink:
     uplink: Uplink
     inbox: Inbox
     connection: ConnectionPart
+    topics: Topics
+    # said once the broker is reached (the gate may start offline), then forgotten
+    on_connect: list[tuple[str, bytes]] = field(default_factory=list)
+
+    def report_rollback(self, revision: int, error: str) -> None:
+        """Ack a config push that could not start as failed, once the office can hear it."""
+        ack = ConfigAck(ok=False, revision=revision, error=error[:500])
+        self.on_connect.append((self.topics.config_ack, ack.model_dump_json().encode()))
 
     @property
     def parts(self) -> list[Part]:
@@ -59,9 +67,7 @@ class GateLink:
         return [self.connection, self.uplink, self.inbox]
 
 
-def build_link(
-    gate: GatePort, outbox: EventLog, paths: StatePaths, config: GateConfig
-) -> GateLink:
+def build_link(gate: GatePort, outbox: EventLog, paths: StatePaths, config: GateConfig) -> GateLink:
     ident, mqtt = config.gate, config.mqtt
     topics = Topics(mqtt.topic_prefix, ident.site, ident.gate_id)
     offline = GateStatus(online=False, site=ident.site, gate=ident.gate_id)
@@ -88,10 +94,21 @@ def build_link(
         max_payload_bytes=mqtt.max_payload_bytes,
     )
     # the connection exists before its listeners, so they are filled in now
-    handlers.connected = uplink.session_changed
+    pending: list[tuple[str, bytes]] = []
+
+    def connected() -> None:
+        uplink.session_changed()
+        while pending:
+            conn.publish_quietly(*pending.pop(0))
+        if gate.allowlist.version() is None:
+            # a new gate, or one whose list was set aside as damaged: it denies every
+            # card until the office sends the list
+            sync.request_snapshot("the gate holds no allow-list")
+
+    handlers.connected = connected
     handlers.disconnected = lambda _reason: uplink.session_changed()
     handlers.message = inbox.put
-    return GateLink(conn, uplink, inbox, ConnectionPart(conn, guard))
+    return GateLink(conn, uplink, inbox, ConnectionPart(conn, guard), topics, pending)
 
 
 class LinkHost(GatePort, Protocol):

@@ -20,6 +20,7 @@ from agent.core.kinds import FailMode
 from agent.errors import ConfigError
 from agent.models.base import Slug, Strict
 from agent.models.lines import shared_lines
+from agent.models.paths import resolve_paths, state_dir_problem
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -109,7 +110,7 @@ class GateIdentity(Strict):
 class StorageConfig(Strict):
     dir: Path = Path("/var/lib/gate-agent")
     events_max_rows: int = Field(100_000, ge=100)
-    events_max_age_days: int = Field(90, ge=1)
+    events_max_age_days: int = Field(90, ge=1, le=36_500)  # more: now - age overflows
     synchronous: Literal["full", "normal"] = "full"
 
 
@@ -258,24 +259,10 @@ def validate_config(data: dict[str, Any], base_dir: Path | None = None) -> GateC
         config = GateConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError("invalid configuration", _error_list(exc)) from None
-    return resolve_paths(config, base_dir) if base_dir else config
-
-
-def resolve_paths(config: GateConfig, base_dir: Path) -> GateConfig:
-    def fix(p: Path | None) -> Path | None:
-        return p if p is None or p.is_absolute() else (base_dir / p).resolve()
-
-    storage = config.storage.model_copy(update={"dir": fix(config.storage.dir)})
-    security = config.security.model_copy(
-        update={"credential_key_file": fix(config.security.credential_key_file)}
-    )
-    mqtt = config.mqtt.model_copy(update={"password_file": fix(config.mqtt.password_file)})
-    if mqtt.tls:
-        tls = mqtt.tls.model_copy(
-            update={k: fix(getattr(mqtt.tls, k)) for k in ("ca_file", "cert_file", "key_file")}
-        )
-        mqtt = mqtt.model_copy(update={"tls": tls})
-    return config.model_copy(update={"storage": storage, "security": security, "mqtt": mqtt})
+    config = resolve_paths(config, base_dir) if base_dir else config
+    if problem := state_dir_problem(config.storage.dir):
+        raise ConfigError("invalid configuration", [("storage.dir", problem)])
+    return config
 
 
 def load_config(path: str | Path) -> GateConfig:

@@ -9,19 +9,30 @@ if TYPE_CHECKING:
 
 GPIO_LINE_OPTIONS = {"gpio": ("pin",), "wiegand": ("d0", "d1")}
 PORT_DRIVERS = frozenset({"serial", "osdp"})
+FEEDBACK_LINES = ("green", "red", "buzzer")
+
+
+def _pins_of(path: str, spec: DriverSpec) -> list[tuple[str, int | str]]:
+    """(key path, pin as written) for each GPIO line one device uses."""
+    options = spec.options
+    pins = [
+        (f"{path}.{k}", options[k]) for k in GPIO_LINE_OPTIONS.get(spec.driver, ()) if k in options
+    ]
+    feedback = options.get("feedback")
+    if isinstance(feedback, dict):
+        pins += [
+            (f"{path}.feedback.{k}", feedback[k])
+            for k in FEEDBACK_LINES
+            if feedback.get(k) is not None
+        ]
+    return pins
 
 
 def _lines_of(path: str, spec: DriverSpec) -> list[tuple[str, str]]:
     """(GPIO line or serial port, key path) pairs a device uses."""
-    options = spec.options
-    used = [(f"GPIO {_pin(options[k])}", f"{path}.{k}")
-            for k in GPIO_LINE_OPTIONS.get(spec.driver, ()) if k in options]  # fmt: skip
-    feedback = options.get("feedback")
-    if isinstance(feedback, dict):
-        used += [(f"GPIO {_pin(feedback[k])}", f"{path}.feedback.{k}")
-                 for k in ("green", "red", "buzzer") if feedback.get(k) is not None]  # fmt: skip
-    if spec.driver in PORT_DRIVERS and isinstance(options.get("port"), str):
-        used.append((f"port {options['port']}", f"{path}.port"))
+    used = [(f"GPIO {_pin(value)}", where) for where, value in _pins_of(path, spec)]
+    if spec.driver in PORT_DRIVERS and isinstance(spec.options.get("port"), str):
+        used.append((f"port {spec.options['port']}", f"{path}.port"))
     return used
 
 
@@ -32,8 +43,12 @@ def _pin(value: object) -> str:
     return text
 
 
-def shared_lines(config: GateConfig) -> list[str]:
-    """Two devices on one GPIO line or serial port cannot both be opened: say which."""
+def gpio_pins(config: GateConfig) -> list[tuple[str, int | str]]:
+    """(key path, pin as written) for every GPIO line the config's devices use."""
+    return [pin for path, spec in _devices(config) for pin in _pins_of(path, spec)]
+
+
+def _devices(config: GateConfig) -> list[tuple[str, DriverSpec]]:
     devices: list[tuple[str, DriverSpec]] = []
     for i, door in enumerate(config.doors):
         devices.append((f"doors.{i}.relay", door.relay))
@@ -46,9 +61,14 @@ def shared_lines(config: GateConfig) -> list[str]:
         spec = getattr(config.inputs, role)
         if spec is not None:
             devices.append((f"inputs.{role}", spec))
+    return devices
+
+
+def shared_lines(config: GateConfig) -> list[str]:
+    """Two devices on one GPIO line or serial port cannot both be opened: say which."""
     seen: dict[str, str] = {}
     problems = []
-    for path, spec in devices:
+    for path, spec in _devices(config):
         for line, where in _lines_of(path, spec):
             if line in seen:
                 problems.append(f"{where} uses {line}, which {seen[line]} uses already")

@@ -6,13 +6,34 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from agent.core.kinds import EventType, HolderKind
 from agent.models.base import Slug, Strict
 
 Credential = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-HolderId = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+
+
+def _printable(value: str) -> str:
+    # these end up printed on a guard's or installer's terminal: no escape sequences
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+HolderId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, strip_whitespace=True),
+    AfterValidator(_printable),
+]
+Text = Annotated[str, StringConstraints(max_length=128), AfterValidator(_printable)]
 
 
 def _split_doors(value: Any) -> Any:
@@ -39,7 +60,7 @@ def _flag(value: Any) -> Any:
 
 
 Doors = Annotated[list[Slug] | None, BeforeValidator(_split_doors)]
-OptionalText = Annotated[str | None, BeforeValidator(_blank_none)]
+OptionalText = Annotated[Text | None, BeforeValidator(_blank_none)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
 When = Annotated[AwareDatetime | date | None, BeforeValidator(_blank_none)]
 

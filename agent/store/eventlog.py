@@ -2,12 +2,14 @@
 
 Each event gets a random id (the office de-duplicates on it) and a per-gate
 sequence from AUTOINCREMENT, which SQLite never hands out twice, not even after
-the newest rows were deleted or the process restarted.
+the newest rows were deleted or the process restarted. A reservation file beside
+the database (``seq_reserve``) carries the sequence over a lost or damaged file.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import uuid
@@ -17,8 +19,12 @@ from typing import Any
 
 from agent.core.clock import Clock
 from agent.core.kinds import ALARMS, EventType
+from agent.errors import StorageFault
 from agent.models.wire import Event
 from agent.store.db import connect, transaction
+from agent.store.seq_reserve import SeqReserve
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -47,7 +53,10 @@ class EventLog:
         gate: str,
         synchronous: str = "full",
         upload: bool = True,
+        recovered: bool = False,
     ) -> None:
+        """``recovered``: the file was rebuilt from a damaged one, so its newest seqs may
+        be gone; the log then continues above the reservation, as it does on a new file."""
         self.path = path
         self._clock = clock
         self._site = site
@@ -66,6 +75,19 @@ class EventLog:
         self._conn = connect(path, "normal")
         self._conn.execute("PRAGMA wal_autocheckpoint=0")
         self._lock = threading.Lock()
+        self._reserve = SeqReserve(path.with_suffix(".seq"))
+        self._last = self.last_seq()
+        if self._last < self._reserve.value and (recovered or self._last == 0):
+            self._continue_from(self._reserve.value)
+
+    def _continue_from(self, seq: int) -> None:
+        with transaction(self._append_conn) as conn:
+            bumped = conn.execute(
+                "UPDATE sqlite_sequence SET seq = ? WHERE name = 'events'", (seq,)
+            ).rowcount
+            if not bumped:
+                conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?)", (seq,))
+        self._last = seq
 
     def close(self) -> None:
         with self._append_lock, self._lock:
@@ -83,12 +105,22 @@ class EventLog:
         when = self._clock.now()
         body = json.dumps(details, separators=(",", ":"), default=str)
         with self._append_lock:
-            cur = self._append_conn.execute(
-                "INSERT INTO events (id, time, type, door, details, sent) VALUES (?,?,?,?,?,?)",
-                (event_id, when.isoformat(), type_.value, door, body, self._initial_sent),
-            )
+            self._reserve.cover(self._last + 1)
+            try:
+                cur = self._append_conn.execute(
+                    "INSERT INTO events (id, time, type, door, details, sent) VALUES (?,?,?,?,?,?)",
+                    (event_id, when.isoformat(), type_.value, door, body, self._initial_sent),
+                )
+            except sqlite3.Error as exc:
+                raise StorageFault(f"cannot write the event log: {exc}") from None
             seq = cur.lastrowid
-        assert seq is not None
+            assert seq is not None
+            self._last = seq
+            if seq > self._reserve.value:  # another writer raced ahead of our view
+                try:
+                    self._reserve.cover(seq)
+                except StorageFault as exc:  # the event is stored: say so, don't fail it
+                    log.warning("%s", exc)
         return self._event(seq, event_id, when, type_, door, details)
 
     def _event(

@@ -45,6 +45,9 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise ImportRejected(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise ImportRejected(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if "\x00" in text:  # csv reads NUL as data since Python 3.11; no list has one
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise RowErrors(path.suffix.lower().lstrip(".") or "file", [(line, "a NUL byte")])
     if path.suffix.lower() == ".json":
         yield from _json_rows(text)
     elif path.suffix.lower() == ".csv":
@@ -85,6 +88,7 @@ def _json_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
         raise RowErrors("json", [(1, "expected a JSON array of entries")])
     pos = _skip_ws(text, pos + 1)
     if pos < len(text) and text[pos] == "]":
+        _end(text, pos)
         return
     while True:
         line = text.count("\n", 0, pos) + 1
@@ -102,8 +106,16 @@ def _json_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
             pos = _skip_ws(text, pos + 1)
             continue
         if pos < len(text) and text[pos] == "]":
+            _end(text, pos)
             return
         raise RowErrors("json", [(text.count("\n", 0, pos) + 1, "expected ',' or ']'")])
+
+
+def _end(text: str, pos: int) -> None:
+    """Nothing may follow the array's closing bracket (a second array would be lost)."""
+    rest = _skip_ws(text, pos + 1)
+    if rest < len(text):
+        raise RowErrors("json", [(text.count("\n", 0, rest) + 1, "text after the closing ']'")])
 
 
 def _skip_ws(text: str, pos: int) -> int:

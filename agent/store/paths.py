@@ -18,6 +18,11 @@ class StatePaths:
         return self.dir / "events.db"
 
     @property
+    def events_seq(self) -> Path:
+        """The highest seq the event log may have issued (survives a lost events.db)."""
+        return self.events_db.with_suffix(".seq")
+
+    @property
     def allowlist_db(self) -> Path:
         return self.dir / "allowlist.db"
 

@@ -1,0 +1,32 @@
+"""Paths in a config: taken relative to the config file, and the state folder checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agent.models.config import GateConfig
+
+
+def resolve_paths(config: GateConfig, base_dir: Path) -> GateConfig:
+    def fix(p: Path | None) -> Path | None:
+        return p if p is None or p.is_absolute() else (base_dir / p).resolve()
+
+    storage = config.storage.model_copy(update={"dir": fix(config.storage.dir)})
+    security = config.security.model_copy(
+        update={"credential_key_file": fix(config.security.credential_key_file)}
+    )
+    mqtt = config.mqtt.model_copy(update={"password_file": fix(config.mqtt.password_file)})
+    if tls := mqtt.tls:
+        files = {k: fix(getattr(tls, k)) for k in ("ca_file", "cert_file", "key_file")}
+        mqtt = mqtt.model_copy(update={"tls": tls.model_copy(update=files)})
+    return config.model_copy(update={"storage": storage, "security": security, "mqtt": mqtt})
+
+
+def state_dir_problem(state: Path) -> str | None:
+    """Why ``storage.dir`` can never be a folder (it, or a folder above it, is a file)."""
+    existing = next((p for p in (state, *state.parents) if p.exists()), state)
+    if existing.exists() and not existing.is_dir():
+        return f"{existing} is not a folder"
+    return None

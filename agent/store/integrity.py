@@ -1,0 +1,243 @@
+"""Checking a gate's databases before they are opened: a damaged file is set aside.
+
+A corrupt, truncated or foreign file must never become a crash loop. At start each
+database gets ``PRAGMA quick_check`` and a look at its tables; a bad one is renamed
+with a timestamp (with its WAL, so nothing is thrown away), and the gate starts on
+the safe default: an empty allow-list (every card denied until the office sends a
+snapshot), or an event log holding whatever rows of the old one SQLite can still
+read. The gate reports each recovery as an alarm once it runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from agent.errors import StorageError
+from agent.store.db import connect
+from agent.store.paths import StatePaths
+from agent.store.seq_reserve import SeqReserve
+
+log = logging.getLogger(__name__)
+
+_BATCH = 500
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """One database found damaged at start, and what was done about it."""
+
+    database: str  # "events" or "allowlist"
+    problem: str
+    moved_to: Path | None
+    salvaged: int = 0
+
+    def outcome(self) -> str:
+        """What the gate did, in words for its log."""
+        aside = f"set aside as {self.moved_to}; " if self.moved_to else ""
+        if self.database == "allowlist":
+            return aside + "every card is denied until the office sends the list"
+        return aside + f"{self.salvaged} event(s) salvaged; seq continues above the old log's"
+
+    def details(self) -> dict[str, object]:
+        return {
+            "database": self.database,
+            "problem": self.problem,
+            "moved_to": str(self.moved_to) if self.moved_to else None,
+            "salvaged_rows": self.salvaged,
+        }
+
+
+def probe_writable(folder: Path) -> None:
+    """Fail at once, in one line, if the state folder cannot take a write and an fsync."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-probe"
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, b"\0" * 4096)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            probe.unlink(missing_ok=True)
+    except OSError as exc:
+        raise StorageError(
+            f"state folder {folder} cannot be written: {exc.strerror or exc}"
+        ) from None
+
+
+def problem_with(path: Path, required: Iterable[str]) -> str | None:
+    """Why the database at ``path`` cannot be trusted, or None if it can (or is absent)."""
+    if not path.exists():
+        return None
+    if path.is_dir():
+        return "is a folder, not a database"
+    if path.stat().st_size == 0:
+        return "empty file (truncated)"
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True)
+    except sqlite3.Error as exc:
+        return str(exc)
+    try:
+        rows = conn.execute("PRAGMA quick_check").fetchall()
+        if rows != [("ok",)]:
+            return "quick_check: " + "; ".join(str(r[0]) for r in rows[:3])
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.Error as exc:
+        return str(exc)
+    finally:
+        conn.close()
+    missing = sorted(set(required) - tables)
+    if tables and missing:
+        return f"missing table(s): {', '.join(missing)}"
+    return None
+
+
+def move_aside(path: Path, when: datetime) -> Path:
+    """Rename the database and its side files to ``NAME.corrupt-YYYYmmddTHHMMSSZ``."""
+    stamp = when.strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    try:
+        if path.is_dir():
+            path.rename(target)
+            return target
+        for suffix in _SIDE_FILES:
+            side = path.with_name(path.name + suffix)
+            if side.exists():
+                side.rename(target.with_name(target.name + suffix))
+        path.rename(target)
+    except OSError as exc:
+        raise StorageError(f"cannot move damaged {path} aside: {exc.strerror or exc}") from None
+    return target
+
+
+def salvage(old: Path, new: Path, upper: int = 0) -> int:
+    """Copy every row SQLite can still read from ``old`` into a fresh ``new``.
+
+    Tables are created from the old file's own definitions; the event table is walked
+    by sequence number, so rows past a damaged page are still found and keep their
+    seq (up to ``upper`` or the highest the old file remembers, whichever is more).
+    Returns how many rows of ``events`` were saved.
+    """
+    saved = 0
+    try:
+        src = sqlite3.connect(f"file:{old}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return 0
+    dst = connect(new)
+    try:
+        try:
+            tables = src.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type='table' "
+                "AND name NOT LIKE 'sqlite_%' AND sql IS NOT NULL"
+            ).fetchall()
+        except sqlite3.Error:
+            tables = []
+        for name, sql in tables:
+            try:
+                dst.execute(sql)
+            except sqlite3.Error:
+                continue
+            if name == "events":
+                saved = _copy_events(src, dst, upper)
+            else:
+                _copy_table(src, dst, name)
+    finally:
+        src.close()
+        dst.close()
+    return saved
+
+
+def _copy_table(src: sqlite3.Connection, dst: sqlite3.Connection, name: str) -> None:
+    quoted = '"' + name.replace('"', '""') + '"'
+    try:
+        cur = src.execute(f"SELECT * FROM {quoted}")
+        while rows := cur.fetchmany(_BATCH):
+            marks = ",".join("?" for _ in rows[0])
+            dst.executemany(f"INSERT OR IGNORE INTO {quoted} VALUES ({marks})", rows)
+    except sqlite3.Error as exc:
+        log.warning("salvage of table %s stopped at a damaged page: %s", name, exc)
+
+
+def _copy_events(src: sqlite3.Connection, dst: sqlite3.Connection, upper: int) -> int:
+    try:
+        columns = [r[1] for r in src.execute("PRAGMA table_info(events)")]
+    except sqlite3.Error:
+        return 0
+    names = ", ".join(columns)
+    one = f"SELECT {names} FROM events WHERE seq = ?"
+    insert = f"INSERT OR IGNORE INTO events ({names}) VALUES ({', '.join('?' for _ in columns)})"
+    top = max(upper, _highest_seq(src))
+    saved = cursor = 0
+    while True:
+        try:
+            rows = src.execute(
+                f"SELECT {names} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                (cursor, _BATCH),
+            ).fetchall()
+        except sqlite3.Error:
+            # a damaged page: step over the next batch of seqs one by one
+            if cursor >= top:
+                break
+            for seq in range(cursor + 1, cursor + _BATCH + 1):
+                try:
+                    row = src.execute(one, (seq,)).fetchone()
+                except sqlite3.Error:
+                    continue
+                if row is not None:
+                    dst.execute(insert, row)
+                    saved += 1
+            cursor += _BATCH
+            continue
+        if not rows:
+            break
+        dst.executemany(insert, rows)
+        saved += len(rows)
+        cursor = rows[-1][0]
+    return saved
+
+
+def _highest_seq(src: sqlite3.Connection) -> int:
+    try:
+        row = src.execute("SELECT seq FROM sqlite_sequence WHERE name='events'").fetchone()
+    except sqlite3.Error:
+        row = None
+    return int(row[0]) if row else 0
+
+
+def check_state(paths: StatePaths, now: datetime) -> list[Recovery]:
+    """Check a gate's databases (its folder is known writable); set aside and rebuild
+    what is damaged. Run only under the gate's instance lock."""
+    recoveries: list[Recovery] = []
+    if problem := problem_with(paths.allowlist_db, ("allowlist", "meta")):
+        # never salvaged: a half-read allow-list could grant a card the office revoked
+        recoveries.append(Recovery("allowlist", problem, move_aside(paths.allowlist_db, now)))
+    reserve = SeqReserve(paths.events_seq).value
+    if problem := problem_with(paths.events_db, ("events",)):
+        moved = move_aside(paths.events_db, now)
+        try:
+            saved = salvage(moved, paths.events_db, reserve)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot rebuild {paths.events_db}: {exc}") from None
+        recoveries.append(Recovery("events", problem, moved, saved))
+    elif reserve and not paths.events_db.exists():
+        recoveries.append(Recovery("events", "missing", None))
+    for recovery in recoveries:
+        log.error(
+            "%s database %s: %s; %s",
+            recovery.database,
+            "damaged" if recovery.moved_to else "gone",
+            recovery.problem,
+            recovery.outcome(),
+        )
+    return recoveries
