@@ -271,6 +271,19 @@ def test_resync_requests_a_snapshot(gate, broker, office_key) -> None:  # type: 
         }
 
 
+def test_a_gate_without_a_list_asks_for_one_when_it_connects(  # type: ignore[no-untyped-def]
+    make_app, make_config, broker, office_key
+) -> None:
+    with office(broker, office_key, client_id="office-first") as link:
+        app = make_app(make_config(mqtt=mqtt_table(broker, office_key)), clock=SystemClock())
+        attach(app)
+        app.start(threaded=True)
+        assert link.expect(TOPICS.allowlist_request, timeout=10) == {
+            "have_version": None,
+            "reason": "the gate holds no allow-list",
+        }
+
+
 # -- authenticity ----------------------------------------------------------------------
 def envelope(
     key: Ed25519PrivateKey, topic: str, body: dict[str, Any], when: datetime | None = None
