@@ -23,7 +23,12 @@ def bench_gate(folder: Path, storage: dict[str, Any], mqtt: dict[str, Any]) -> A
     write_new_key(folder / "site.key")
     config = validate_config(
         {
-            "gate": {"site": "bench", "gate_id": "g1", "timezone": "Africa/Cairo"},
+            "gate": {
+                "site": "bench",
+                "gate_id": "g1",
+                "timezone": "Africa/Cairo",
+                "simulated": True,
+            },
             "storage": {"dir": "state", **storage},
             "security": {"credential_key_file": "site.key"},
             "clock": {"sync_marker": ""},

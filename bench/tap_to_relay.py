@@ -79,7 +79,7 @@ def build(
     write_new_key(folder / "site.key")
     config = validate_config(
         {
-            "gate": {"site": "bench", "gate_id": "g1"},
+            "gate": {"site": "bench", "gate_id": "g1", "simulated": True},
             "storage": {"dir": "state", "synchronous": synchronous},
             "security": {"credential_key_file": "site.key"},
             "clock": {"sync_marker": ""},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from drivers.base import Feedback
 
@@ -22,7 +22,7 @@ class FeedbackPins(BaseModel):
     green: int | str | None = None
     red: int | str | None = None
     buzzer: int | str | None = None
-    active_high: bool = False
+    active_high: StrictBool = False
     grant_s: float = Field(1.0, gt=0, le=10)  # green on, and a short beep
     deny_s: float = Field(1.0, gt=0, le=10)  # red on, and a long beep
 

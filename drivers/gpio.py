@@ -13,6 +13,7 @@ from typing import Any
 
 from gpiozero import Device, DigitalInputDevice, DigitalOutputDevice
 from gpiozero.exc import BadPinFactory, GPIOZeroError, PinFactoryFallback, PinInvalidPin
+from pydantic import StrictBool
 
 from agent.errors import DriverError
 from drivers.base import DigitalInput, DriverContext, DriverOptions, Relay
@@ -69,7 +70,7 @@ def unknown_pins(
 
 class GpioRelayOptions(DriverOptions):
     pin: int | str
-    active_high: bool = True
+    active_high: StrictBool = True
 
 
 class GpioRelay(Relay):
@@ -106,8 +107,8 @@ class GpioRelay(Relay):
 
 class GpioInputOptions(DriverOptions):
     pin: int | str
-    pull_up: bool = True
-    active_low: bool = True  # a contact to ground reads low when active
+    pull_up: StrictBool = True
+    active_low: StrictBool = True  # a contact to ground reads low when active
     bounce_s: float | None = 0.05
 
 

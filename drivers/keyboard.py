@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import select
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -18,7 +19,7 @@ from typing import ClassVar, Literal, Protocol
 import evdev
 from evdev import ecodes
 from evdev.events import InputEvent
-from pydantic import Field, model_validator
+from pydantic import Field, StrictBool, model_validator
 
 from agent.errors import CardFormatError
 from drivers.base import DriverContext, DriverOptions
@@ -58,7 +59,7 @@ class KeyboardOptions(ReaderOptions):
 
     device: str | None = None  # /dev/input/by-id/usb-...-event-kbd
     name: str | None = None  # or the device's evdev name, as `evtest` lists it
-    grab: bool = True  # keep the typed ids from every other program
+    grab: StrictBool = True  # keep the typed ids from every other program
     technology: Literal["uid", "prox"]
     encoding: Literal["decimal", "hex"] = "decimal"
     bits: int = Field(32, ge=8, le=80)
@@ -199,7 +200,8 @@ class KeyboardReader(StreamingReader):
 
 
 def _find_named(name: str) -> evdev.InputDevice[str]:
-    for path in evdev.list_devices(writable=False):
+    # listed here: evdev 2 takes ``writable=``, Debian 12's evdev 1.6 does not
+    for path in sorted(glob.glob("/dev/input/event*")):
         try:
             device: evdev.InputDevice[str] = evdev.InputDevice(path)
         except OSError:

@@ -16,7 +16,7 @@ from typing import Any
 
 import nfc
 import nfc.clf
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from agent.errors import CardFormatError
 from drivers.base import DriverContext, DriverOptions
@@ -36,7 +36,7 @@ class NfcOptions(ReaderOptions):
 
     device: str = Field("tty:serial0:pn532", pattern=_DEVICE_PATH)
     poll_s: float = Field(0.1, ge=0.01, le=5)  # pause between two polls
-    felica: bool = False  # also poll 212F (FeliCa) on readers that can
+    felica: StrictBool = False  # also poll 212F (FeliCa) on readers that can
 
 
 class NfcReader(StreamingReader):

@@ -24,7 +24,7 @@ from osdp import Capability, Command, Event, LibFlag, LogLevel, PDInfo
 from osdp import CommandLEDColor as Led
 from osdp import EventNotification as Notice
 from osdp import StatusReportType as Report
-from pydantic import Field, model_validator
+from pydantic import Field, StrictBool, model_validator
 
 from agent.errors import CardFormatError
 from drivers.base import Condition, DriverContext, DriverOptions, Feedback
@@ -48,11 +48,11 @@ class OsdpOptions(ReaderOptions):
     scbk_file: Path | None = None  # 32 hex digits; secure channel on when given
     # accept a factory-fresh PD once: open the channel with the default key, hand it
     # the key from scbk_file, reconnect with that. Turn it off when the reader is keyed.
-    install_mode: bool = False
+    install_mode: StrictBool = False
     online_timeout_s: float = Field(5.0, gt=0, le=60)  # for the PD to come online
     formats: tuple[str, ...] = DEFAULT_FORMATS  # Wiegand layouts, as for driver "wiegand"
     custom_formats: tuple[WiegandLayout, ...] = ()
-    reverse_uid: bool = False  # for readers that send a UID least significant byte first
+    reverse_uid: StrictBool = False  # for readers that send a UID least significant byte first
     signals: OsdpSignals = OsdpSignals()
     # libosdp's own log, on stderr; one setting for all OSDP readers of the process
     library_log: Literal["error", "warning", "info", "debug"] = "error"

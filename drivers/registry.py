@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from agent.errors import DriverError
 from drivers.base import Device, DriverContext
 
 BACKENDS: Mapping[tuple[str, str], str] = MappingProxyType(
@@ -40,7 +41,14 @@ def backend(kind: str, name: str) -> type[Device]:
     except KeyError:
         raise KeyError(f"no {kind} driver {name!r}; choose from {names(kind)}") from None
     module_name, _, class_name = target.partition(":")
-    cls: type[Device] = getattr(importlib.import_module(module_name), class_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:  # the backend's hardware library is not installed
+        raise DriverError(
+            f"the {name!r} {kind} driver needs the Python package {exc.name!r}, "
+            "which is not installed here (see docs/install.md)"
+        ) from None
+    cls: type[Device] = getattr(module, class_name)
     return cls
 
 

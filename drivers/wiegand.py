@@ -14,7 +14,7 @@ import time
 from itertools import pairwise
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictBool, model_validator
 
 from drivers.base import CardReader, DriverContext, DriverOptions, Feedback
 from drivers.feedback import FeedbackPins, GpioFeedback
@@ -40,7 +40,7 @@ class WiegandOptions(DriverOptions):
     custom_formats: tuple[WiegandFormat, ...] = ()  # accepted besides ``formats``
     # a pause this long ends a frame; bits come 0.2-20 ms apart, frames far more
     frame_timeout_s: float = Field(0.025, ge=0.002, le=1.0)
-    pull_up: bool = True  # False: the lines have external pull-ups (a level shifter's)
+    pull_up: StrictBool = True  # False: the lines have external pull-ups (a level shifter's)
     hold_s: float = Field(0.0, ge=0, le=60)  # for readers that repeat a card held on them
     feedback: FeedbackPins | None = None
 

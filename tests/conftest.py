@@ -20,7 +20,7 @@ from agent.store.credentials import write_new_key
 ROOT = Path(__file__).resolve().parent.parent
 
 BASE: dict[str, Any] = {
-    "gate": {"site": "test-site", "gate_id": "g1", "timezone": "Africa/Cairo"},
+    "gate": {"site": "test-site", "gate_id": "g1", "timezone": "Africa/Cairo", "simulated": True},
     "storage": {"dir": "state", "events_max_rows": 1000, "events_max_age_days": 30},
     "security": {"credential_key_file": "site.key"},
     "clock": {"sync_marker": "", "untrusted_policy": "residents_only"},

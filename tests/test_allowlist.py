@@ -153,7 +153,8 @@ def test_cli_import_and_list(tmp_path: Path, make_config, capsys) -> None:  # ty
     config = make_config()
     toml = tmp_path / "gate.toml"
     toml.write_text(
-        f'[gate]\nsite = "s"\ngate_id = "g"\n[storage]\ndir = "{tmp_path / "cli-state"}"\n'
+        '[gate]\nsite = "s"\ngate_id = "g"\nsimulated = true\n'
+        f'[storage]\ndir = "{tmp_path / "cli-state"}"\n'
         f'[security]\ncredential_key_file = "{config.security.credential_key_file}"\n'
         '[[doors]]\nid = "main"\nreaders = [{ id = "r1" }]\n'
     )

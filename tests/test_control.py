@@ -30,7 +30,7 @@ def test_sim_socket_end_to_end(tmp_path: Path) -> None:
         status = agent.status()
         assert status["mode"] == "normal" and status["allowlist_size"] == 1
         assert status["doors"]["vehicle"]["locked"] and not status["doors"]["vehicle"]["forced"]
-        bad = cli(config, "sim", "tap", "nonsense", check=False)
+        bad = cli(config, "sim", "tap", "nonsense", "--door", "vehicle", check=False)
         assert bad.returncode == 1 and "card:" in bad.stderr
         bad = cli(config, "sim", "tap", "uid:04A1B2C3", "--door", "roof", check=False)
         assert bad.returncode == 1 and "no door 'roof'" in bad.stderr
@@ -49,18 +49,19 @@ def test_sim_socket_end_to_end(tmp_path: Path) -> None:
         "fire_alarm_cleared",
     } <= set(kinds)
     log = agent.log.read_text()
-    assert "GRANT door=pedestrian" in log and "04A1B2C3" not in log
-    assert "not running" in cli(config, "status").stdout
+    assert "granted: uid:****B2C3 at pedestrian" in log and "04A1B2C3" not in log
+    stopped = cli(config, "status", check=False)
+    assert stopped.returncode == 3 and "not running" in stopped.stdout
 
 
 def test_restart_keeps_sequence_numbers(tmp_path: Path) -> None:
     config = write_sim_config(tmp_path)
     first = AgentProcess(config)
-    cli(config, "sim", "tap", "uid:0000AAAA")
+    cli(config, "sim", "tap", "uid:0000AAAA", "--door", "vehicle")
     first.terminate(signal.SIGKILL)  # no clean shutdown at all
     seqs_before = [e["seq"] for e in json.loads(cli(config, "events", "--json").stdout)]
     second = AgentProcess(config)
-    cli(config, "sim", "tap", "uid:0000AAAA")
+    cli(config, "sim", "tap", "uid:0000AAAA", "--door", "vehicle")
     assert second.terminate() == 0
     events = json.loads(cli(config, "events", "--json", "--limit", "100").stdout)
     seqs = [e["seq"] for e in events]

@@ -153,7 +153,7 @@ def test_no_pin_factory_is_one_line_for_every_command(tmp_path: Path) -> None:
     write_new_key(tmp_path / "site.key")
     config = tmp_path / "gate.toml"
     config.write_text(
-        '[gate]\nsite = "s"\ngate_id = "g"\n[storage]\ndir = "state"\n'
+        '[gate]\nsite = "s"\ngate_id = "g"\nsimulated = true\n[storage]\ndir = "state"\n'
         '[security]\ncredential_key_file = "site.key"\n'
         '[[doors]]\nid = "main"\nreaders = [{ id = "r1", driver = "sim" }]\n'
         'relay = { driver = "gpio", pin = 17 }\n'
@@ -187,7 +187,7 @@ def test_a_relay_that_cannot_open_is_a_clear_error(factory: MockFactory) -> None
 
     config = validate_config(
         {
-            "gate": {"site": "s", "gate_id": "g"},
+            "gate": {"site": "s", "gate_id": "g", "simulated": True},
             "security": {"credential_key_file": "/nonexistent"},
             "doors": [
                 {"id": "a", "readers": [{"id": "ra"}], "relay": {"driver": "gpio", "pin": 17}},

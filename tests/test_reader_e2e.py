@@ -32,6 +32,7 @@ def gate_config(tmp_path: Path, port: str) -> Path:
 [gate]
 site = "e2e"
 gate_id = "g1"
+simulated = true
 [storage]
 dir = "state"
 [security]

@@ -6,13 +6,11 @@ import argparse
 import logging
 import os
 import signal
-import sqlite3
 import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agent import __version__
 from agent.core.kinds import EventType
 from agent.errors import ConfigError, GateError
 from agent.faces import local
@@ -32,6 +30,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from agent.gate.supervisor import supervise
 
     base = config_of(args)
+    if not args.log_level and not os.environ.get("GATE_AGENT_LOG"):
+        from agent.faces.logs import setup_logging
+
+        setup_logging(base.logging.spec())  # the config's [logging], flags and env win
     # A bulk job on another thread (a 100k snapshot) must not hold the GIL for the
     # default 5 ms slices while a card waits.
     sys.setswitchinterval(0.0005)
@@ -110,9 +112,12 @@ GPIO_DRIVERS = frozenset({"gpio", "wiegand"})
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = local.load_config(args.file)
+    from agent.faces.checks import warnings
     from agent.store.credentials import CredentialHasher
+    from agent.store.keyfiles import check_secret_files
 
-    # the same check `run` makes: readable, hex, long enough
+    # the same checks `run` makes: present, private, not the demo key; hex, long enough
+    check_secret_files(config)
     CredentialHasher.from_file(config.security.credential_key_file)
     if _uses_gpio(config):
         from agent.models.lines import gpio_pins
@@ -121,6 +126,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         probe_pin_factory()
         if problems := unknown_pins(gpio_pins(config)):
             raise ConfigError(f"{args.file}: invalid configuration", problems)
+    for path, warning in warnings(config):
+        print(f"warning: {path}: {warning}", file=sys.stderr)
     print(
         f"{args.file}: OK ({len(config.doors)} door(s), "
         f"{sum(len(d.readers) for d in config.doors)} reader(s))"
@@ -179,109 +186,25 @@ def cmd_safe_state(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gate-agent", description=__doc__)
-    parser.add_argument("--version", action="version", version=__version__)
-    parser.add_argument("--log-level", default=os.environ.get("GATE_AGENT_LOG", "INFO"))
-    sub = parser.add_subparsers(dest="cmd", required=True)
+    """Subcommands, global flags (before or after the subcommand) and exit codes in --help."""
+    from agent.faces.parser import Commands, build
 
-    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument(
-            "-c",
-            "--config",
-            type=Path,
-            help="config file (default: $GATE_AGENT_CONFIG or the simulator example)",
+    return build(
+        Commands(
+            run=cmd_run,
+            check_config=cmd_check_config,
+            keygen=cmd_keygen,
+            schema=cmd_schema,
+            safe_state=cmd_safe_state,
         )
-        return p
-
-    p = with_config(sub.add_parser("run", help="run the agent"))
-    p.add_argument("--demo", action="store_true", help="load the demo allow-list and play a scene")
-    p.set_defaults(fn=cmd_run)
-    p = sub.add_parser("check-config", help="validate a config file")
-    p.add_argument("file", type=Path)
-    p.set_defaults(fn=cmd_check_config)
-    p = sub.add_parser("keygen", help="create a site credential key file")
-    p.add_argument("file")
-    p.set_defaults(fn=cmd_keygen)
-
-    allow = sub.add_parser("allowlist", help="the local allow-list").add_subparsers(
-        dest="allow_cmd", required=True
     )
-    p = with_config(allow.add_parser("import", help="replace the list from a CSV or JSON file"))
-    p.add_argument("file")
-    p.add_argument("--version", type=int, help="version to record (default: current + 1)")
-    p.set_defaults(fn=local.cmd_allowlist_import)
-    p = with_config(allow.add_parser("list", help="show the list (masked cards)"))
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--limit", type=int)
-    p.set_defaults(fn=local.cmd_allowlist_list)
-
-    p = with_config(sub.add_parser("status", help="mode, doors, allow-list, outbox"))
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(fn=local.cmd_status)
-    p = with_config(sub.add_parser("events", help="the local event log, newest last"))
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--limit", type=int, default=20)
-    p.set_defaults(fn=local.cmd_events)
-    p = with_config(sub.add_parser("safe-state", help="lock every relay (systemd ExecStopPost)"))
-    p.set_defaults(fn=cmd_safe_state)
-
-    p = sub.add_parser("schema", help="write JSON Schemas for the config and MQTT payloads")
-    p.add_argument("--out", default=str(EXAMPLE_CONFIG.parent / "schemas"))
-    p.set_defaults(fn=cmd_schema)
-
-    p = with_config(sub.add_parser("learn", help="show the next card read on a reader"))
-    p.add_argument("--reader", required=True, help="reader id from the config")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait (default 30)")
-    p.set_defaults(fn=local.cmd_learn)
-
-    sim = sub.add_parser("sim", help="drive a running agent's simulated devices")
-    simsub = sim.add_subparsers(dest="sim_cmd", required=True)
-    p = with_config(simsub.add_parser("tap", help="present a card"))
-    p.add_argument("card", help="uid:HEX, em:HEX10, w26:FAC:CARD ...")
-    p.add_argument("--door")
-    p = with_config(simsub.add_parser("press", help="press a button"))
-    p.add_argument("button", choices=["visitor", "exit"])
-    p.add_argument("--door")
-    p = with_config(simsub.add_parser("door", help="open or close a door contact"))
-    p.add_argument("state", choices=["open", "close"])
-    p.add_argument("--door")
-    p = with_config(simsub.add_parser("fire", help="fire-alarm input on or off"))
-    p.add_argument("state", choices=["on", "off"])
-    sim.set_defaults(fn=local.cmd_sim)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # nfcpy's debug lines carry raw UIDs: they never reach the agent's log
-    logging.getLogger("nfc").setLevel(max(logging.INFO, logging.root.level))
-    try:
-        return int(args.fn(args))
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except GateError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except BrokenPipeError:
-        # the reader of our output went away (`| head`): nothing more to say to it
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    except KeyboardInterrupt:
-        return 130
-    except sqlite3.Error as exc:
-        # a damaged state database seen by a local command; `run` sets such files aside
-        print(f"error: the state database cannot be used: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        where = f": {exc.filename}" if exc.filename else ""
-        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
-        return 1
+    """Exit 0 done, 1 runtime error, 2 config or usage error, 3 not running (status)."""
+    from agent.faces.entry import run_cli
+
+    return run_cli(build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -60,8 +60,9 @@ def play(sim: SimControls, pause_s: float = 1.0, stop: threading.Event | None = 
         else:
             time.sleep(pause_s)
     log.info(
-        "demo done; the agent keeps running. Try: gate-agent sim tap uid:04B7D91A "
-        "--door pedestrian   |   gate-agent status   |   gate-agent events"
+        "demo done; the agent keeps running. With GATE_AGENT_CONFIG=config/sim.toml try: "
+        "gate-agent sim tap uid:04B7D91A --door pedestrian | gate-agent status | "
+        "gate-agent events --follow"
     )
 
 

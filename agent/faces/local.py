@@ -4,51 +4,39 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from agent.core.clock import SystemClock
 from agent.core.kinds import EventType
 from agent.errors import GateError
+from agent.faces.configs import (
+    EXAMPLE_CONFIG,
+    SYSTEM_CONFIG,
+    config_of,
+    default_config_path,
+    open_stores,
+)
+from agent.faces.events import cmd_events, event_line
+from agent.faces.times import local_iso, localized
 from agent.models.config import GateConfig, load_config
-from agent.models.messages import GateStatus
-from agent.store.allowlist import AllowListStore
-from agent.store.eventlog import EventLog
+from agent.models.messages import GateStatus, OfficeLinkStatus
 from agent.store.paths import StatePaths
 
-EXAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "config" / "sim.toml"
-SYSTEM_CONFIG = Path("/etc/gate-agent/gate.toml")
+__all__ = [
+    "EXAMPLE_CONFIG",
+    "SYSTEM_CONFIG",
+    "cmd_events",
+    "config_of",
+    "default_config_path",
+    "load_config",
+]
 
-__all__ = ["EXAMPLE_CONFIG", "config_of", "default_config_path", "load_config"]
-
-
-def default_config_path() -> Path:
-    if env := os.environ.get("GATE_AGENT_CONFIG"):
-        return Path(env)
-    return EXAMPLE_CONFIG if EXAMPLE_CONFIG.exists() else SYSTEM_CONFIG
-
-
-def config_of(args: argparse.Namespace) -> GateConfig:
-    return load_config(args.config or default_config_path())
+NOT_RUNNING = 3  # LSB: "program is not running", as `systemctl status` says it
 
 
 def _print(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
-
-
-def _stores(config: GateConfig) -> tuple[AllowListStore, EventLog]:
-    paths = StatePaths(config.storage.dir)
-    store = AllowListStore(paths.allowlist_db, config.zone())
-    events = EventLog(
-        paths.events_db,
-        SystemClock(),
-        config.gate.site,
-        config.gate.gate_id,
-        synchronous=config.storage.synchronous,
-        upload=config.mqtt.enabled,
-    )
-    return store, events
 
 
 def cmd_allowlist_import(args: argparse.Namespace) -> int:
@@ -60,7 +48,7 @@ def cmd_allowlist_import(args: argparse.Namespace) -> int:
         config.security.credential_key_file, config.security.prox_bits
     )
     entries = load_file(Path(args.file), config, hasher)
-    store, events = _stores(config)
+    store, events = open_stores(config)
     version = args.version if args.version is not None else (store.version() or 0) + 1
     size = store.replace(entries, version)
     events.append(EventType.ALLOWLIST_UPDATED, version=version, size=size, source="cli")
@@ -69,12 +57,17 @@ def cmd_allowlist_import(args: argparse.Namespace) -> int:
 
 
 def cmd_allowlist_list(args: argparse.Namespace) -> int:
-    store, _ = _stores(config_of(args))
-    rows = store.rows(args.limit)
+    config = config_of(args)
+    zone = config.zone()
+    store, _ = open_stores(config)
+    rows = [_local_bounds(r, config) for r in store.rows(args.limit)]
     if args.json:
         _print({"version": store.version(), "size": store.count(), "entries": rows})
         return 0
-    print(f"allow-list version {store.version()}, {store.count()} entries")
+    print(
+        f"allow-list version {store.version()}, {store.count()} entries "
+        f"(times in {zone.key}; until = the first moment no longer valid)"
+    )
     for r in rows:
         flags = " SUSPENDED" if r["suspended"] else ""
         flags += " lockdown-override" if r["lockdown_override"] else ""
@@ -86,15 +79,25 @@ def cmd_allowlist_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _local_bounds(row: dict[str, Any], config: GateConfig) -> dict[str, Any]:
+    """Validity bounds are stored as UTC instants; people read them in the gate's zone."""
+    return row | {
+        k: local_iso(row[k], config.zone()) for k in ("valid_from", "valid_until") if row[k]
+    }
+
+
 def cmd_status(args: argparse.Namespace) -> int:
+    """Exit 0 when the agent answers, 3 when it is not running (what is stored is shown)."""
     from agent.faces.control import request
 
     config = config_of(args)
+    zone = config.zone()
+    sock = StatePaths(config.storage.dir).control_socket
     try:
-        reply = request(StatePaths(config.storage.dir).control_socket, "status")
-    except OSError:
+        reply = request(sock, "status")
+    except (FileNotFoundError, ConnectionRefusedError):  # no socket, or one left by a crash
         running = False
-        store, events = _stores(config)
+        store, events = open_stores(config)
         status = GateStatus(
             online=False,
             site=config.gate.site,
@@ -105,19 +108,22 @@ def cmd_status(args: argparse.Namespace) -> int:
             last_seq=events.last_seq(),
             recent_events=events.recent(10),
         )
+    except OSError as exc:  # there is an agent, but this user or this moment cannot ask it
+        raise GateError(f"cannot ask the agent on {sock}: {exc.strerror or exc}") from None
     else:
         running = True
         status = GateStatus.model_validate(reply["result"])
     if args.json:
-        _print({"running": running, **status.model_dump(mode="json")})
-        return 0
+        _print({"running": running, **localized(status.model_dump(), zone)})
+        return 0 if running else NOT_RUNNING
     if not running:
         print("agent: not running")
     else:
         trust = "trusted" if status.clock_trusted else "UNTRUSTED"
+        now = f" at {local_iso(status.time, zone, 'seconds')}" if status.time else ""
         print(
             f"agent: running {status.site}/{status.gate} v{status.version}, "
-            f"mode {status.mode}, clock {trust}"
+            f"mode {status.mode}, clock {trust}{now}"
         )
         for door_id, d in status.doors.items():
             print(
@@ -128,30 +134,16 @@ def cmd_status(args: argparse.Namespace) -> int:
             )
     print(f"allow-list: version {status.allowlist_version}, {status.allowlist_size} entries")
     print(f"outbox: {status.outbox_depth} event(s) waiting for the office")
+    if running and status.readers:
+        for name, r in status.readers.items():
+            seen = f", last read {local_iso(r.last_read, zone, 'seconds')}" if r.last_read else ""
+            problem = f" ({r.last_error})" if r.last_error else ""
+            print(f"  reader {name} ({r.driver}) at {r.door}: {r.state}{problem}{seen}")
+    if running and (link := status.office_link) is not None:
+        print("office link: " + office_link_line(link, zone))
     for event in status.recent_events:
-        print("  " + _event_line(event.model_dump(mode="json")))
-    return 0
-
-
-def _event_line(e: dict[str, Any]) -> str:
-    d = e.get("details", {})
-    bits = [f"{k}={d[k]}" for k in ("card", "holder_id", "reason", "count", "by") if d.get(k)]
-    mark = "!" if e["severity"] == "alarm" else " "
-    return (
-        f"{mark}#{e['seq']:<6} {e['time'][:19]} {e['type']:<20} {e.get('door') or '':<11} "
-        + " ".join(bits)
-    )
-
-
-def cmd_events(args: argparse.Namespace) -> int:
-    _, events = _stores(config_of(args))
-    rows = [e.model_dump(mode="json") for e in events.recent(args.limit)]
-    if args.json:
-        _print(rows)
-    else:
-        for row in rows:
-            print(_event_line(row))
-    return 0
+        print("  " + event_line(event.model_dump(), zone))
+    return 0 if running else NOT_RUNNING
 
 
 def cmd_sim(args: argparse.Namespace) -> int:
@@ -178,7 +170,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
         for door_id, d in result["doors"].items():
             print(f"  door {door_id}: {'locked' if d['locked'] else 'UNLOCKED'}, open={d['open']}")
         for event in result["events"][-3:]:
-            print("  " + _event_line(event))
+            print("  " + event_line(event, config.zone()))
     return 0
 
 
@@ -207,3 +199,22 @@ def _ask(config: GateConfig, op: str, wait_s: float = 10.0, **args: Any) -> Any:
     if not reply["ok"]:
         raise GateError(reply["error"])
     return reply["result"]
+
+
+def office_link_line(link: OfficeLinkStatus, zone: ZoneInfo) -> str:
+    """``connected to H:P since T`` or ``DOWN since T (error), N failed attempts``."""
+    if not link.enabled:
+        return "off (mqtt.enabled = false)"
+    if link.connected:
+        since = local_iso(link.connected_since, zone, "seconds") if link.connected_since else "?"
+        text = f"connected to {link.broker} since {since}"
+    else:
+        down = link.disconnected_since
+        when = f" since {local_iso(down, zone, 'seconds')}" if down else ""
+        text = f"DOWN ({link.broker}){when}: {link.last_error or 'not connected yet'}"
+        text += f", {link.failed_attempts} failed attempt(s)"
+    if link.last_event_acked is not None:
+        text += f"; last event acked: seq {link.last_event_acked.seq}"
+    if link.backlog:
+        text += f"; {link.backlog} waiting, oldest {link.oldest_waiting_age_s or 0:.0f} s"
+    return text

@@ -35,12 +35,16 @@ class SimControls:
                 self._decisions.popitem(last=False)
 
     def _door(self, door: str | None) -> str:
+        """The door named, or the only one; a gate with several doors must be told which."""
         _text(door, "door", optional=True)
         doors = self.gate.devices.doors
-        door_id = door or doors[0]
-        if door_id not in doors:
-            raise SimError(f"no door {door_id!r}; doors: {', '.join(doors)}")
-        return door_id
+        if door is None:
+            if len(doors) == 1:
+                return doors[0]
+            raise SimError(f"which door? give --door; this gate has {', '.join(doors)}")
+        if door not in doors:
+            raise SimError(f"no door {door!r}; doors: {', '.join(doors)}")
+        return door
 
     def _sim_input(self, name: str) -> InputStimulus:
         device = self.gate.devices.inputs.get(name)
@@ -55,6 +59,10 @@ class SimControls:
         _text(card, "card")
         _text(reader, "reader", optional=True)
         devices = self.gate.devices
+        if door is None and reader is not None:  # a reader names its door
+            if reader not in devices.reader_door:
+                raise SimError(f"no reader {reader!r}; readers: {', '.join(devices.reader_door)}")
+            door = devices.reader_door[reader]
         door_id = self._door(door)
         sims = [
             device

@@ -19,11 +19,12 @@ from typing import Any
 from agent.core.clock import Clock
 from agent.core.decision import GateMode
 from agent.core.door import Door
-from agent.core.kinds import ALARMS, EventType
+from agent.core.kinds import EventType
 from agent.core.loop import CoreLoop
 from agent.core.runner import Part, Runner
 from agent.errors import FatalError, GateError, StorageFault
 from agent.gate.build import Hardware, Stores, close_all, preflight
+from agent.gate.describe import describe, level
 from agent.gate.inputs import InputRouter
 from agent.gate.parts import CorePart, DevicePart, log_close_error
 from agent.gate.ports import ConfigState, DecisionRecord, DeviceMap, LearnedCard
@@ -33,7 +34,7 @@ from agent.gate.status import live_status, with_stores
 from agent.gate.storage_watch import StorageWatch
 from agent.gate.systemd import Notifier
 from agent.models.config import GateConfig
-from agent.models.messages import GateStatus
+from agent.models.messages import GateStatus, OfficeLinkStatus
 from agent.models.wire import Event
 from agent.store.allowlist import AllowListStore
 from agent.store.credentials import CredentialHasher
@@ -42,6 +43,7 @@ from drivers.base import DriverContext
 from drivers.cards import CardRead, mask
 
 log = logging.getLogger(__name__)
+events_log = logging.getLogger("agent.events")  # one line per event, its own level
 
 
 class App:
@@ -73,6 +75,7 @@ class App:
         self.loop = CoreLoop(clock, self._on_fault)
         self.storage = StorageWatch(clock, self.loop, self.emit)
         self.event_listeners: list[Callable[[Event], None]] = []
+        self.link_status: Callable[[], OfficeLinkStatus] | None = None  # set by the link
         self.restart_requested = False
         self.started_at = clock.monotonic()
         self._end = threading.Event()  # stopped, or asking its supervisor to stop it
@@ -193,8 +196,8 @@ class App:
             self.storage.failed(exc)
             raise
         self.storage.stored()
-        if type_ in ALARMS:
-            log.warning("ALARM %s door=%s %s seq=%d", type_.value, door, details, event.seq)
+        if events_log.isEnabledFor(level(type_)):
+            events_log.log(level(type_), "%s [seq %d]", describe(type_, door, details), event.seq)
         for listener in self.event_listeners:
             listener(event)
         return event

@@ -8,6 +8,7 @@ from agent.gate.build import build_hardware, open_stores
 from agent.gate.systemd import Notifier
 from agent.models.config import GateConfig
 from agent.store.credentials import CredentialHasher
+from agent.store.keyfiles import check_secret_files
 from drivers.base import DriverContext
 
 
@@ -22,6 +23,7 @@ def build_app(
 ) -> App:
     """Open a gate's stores (under its instance lock) and devices (relays locked first)."""
     clock = clock or SystemClock(config.clock.sync_marker or None)
+    check_secret_files(config)  # the same checks as check-config: missing, exposed, demo
     hasher = CredentialHasher.from_file(
         config.security.credential_key_file, config.security.prox_bits
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,8 +24,6 @@ from agent.store.allowlist import AllowListStore
 from agent.store.credentials import CredentialHasher
 from drivers.base import CardReader, Feedback
 from drivers.cards import CardRead
-
-log = logging.getLogger(__name__)
 
 
 class EmitEvent(Protocol):
@@ -142,16 +139,6 @@ class ReadHandler:
             holder,
             kind,
             unit,
-            event.seq,
-        )
-        log.info(
-            "%s door=%s reader=%s card=%s holder=%s reason=%s seq=%d",
-            "GRANT" if decision.granted else "DENY",
-            place.door,
-            read.reader,
-            masked,
-            holder,
-            record.reason,
             event.seq,
         )
         if not decision.granted and decision.reason in SUSPICIOUS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from agent import __version__
-from agent.models.messages import DoorStatus, GateStatus, ReaderStatus
+from agent.models.messages import DoorStatus, GateStatus, OfficeLinkStatus, ReaderStatus
 
 if TYPE_CHECKING:
     from agent.gate.app import App
@@ -52,12 +52,27 @@ def live_status(app: App) -> GateStatus:
 
 def with_stores(live: GateStatus, app: App, recent: int) -> GateStatus:
     """Add what the databases say, read on the caller's thread so no card waits for it."""
+    depth = app.events.depth()
     return live.model_copy(
         update={
             "allowlist_version": app.allowlist.version(),
             "allowlist_size": app.allowlist.count(),
-            "outbox_depth": app.events.depth(),
+            "outbox_depth": depth,
             "last_seq": app.events.last_seq(),
             "recent_events": app.events.recent(recent) if recent else [],
+            "office_link": office_link(app, depth),
+        }
+    )
+
+
+def office_link(app: App, backlog: int) -> OfficeLinkStatus:
+    """The link's own view (none without a link) plus its backlog from the outbox."""
+    link = app.link_status() if app.link_status else OfficeLinkStatus(enabled=False)
+    oldest = app.events.unsent(limit=1) if backlog else []
+    age = (app.clock.now() - oldest[0].time).total_seconds() if oldest else None
+    return link.model_copy(
+        update={
+            "backlog": backlog,
+            "oldest_waiting_age_s": None if age is None else round(max(age, 0.0), 1),
         }
     )

@@ -9,15 +9,18 @@ from __future__ import annotations
 import logging
 import random
 import ssl
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from agent.errors import MqttError, MqttOffline
+from agent.link.health import LinkHealth, describe, disconnect_reason, sentence_case, utc_now
 from agent.models.config import MqttConfig
 
 log = logging.getLogger(__name__)
@@ -86,19 +89,31 @@ class Handlers:
 
 
 class MqttConnection:
-    """One client connection; ``publish`` is safe from any thread."""
+    """One client connection; ``publish`` is safe from any thread.
 
-    def __init__(self, settings: MqttSettings, handlers: Handlers) -> None:
+    ``label`` names it in the log ("office link"); ``now`` stamps its status times.
+    """
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        handlers: Handlers,
+        *,
+        label: str = "mqtt",
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.settings = settings
         self._handlers = handlers
         self._connected = threading.Event()
         self._closing = False
+        self.health = LinkHealth(label, f"{settings.host}:{settings.port}", now)
+        # a refused CONNACK is followed by a disconnect: one failed attempt, not two
+        self._refused = False
         # PUBACK bookkeeping by message id. paho may report a PUBACK before publish()
         # has returned its mid to us, so an early one is kept until its publish lands.
         self._ack_lock = threading.Lock()
         self._awaiting: dict[int, Callable[[], None] | None] = {}
         self._early: set[int] = set()
-        self.last_error: str | None = None
         v5 = settings.protocol == "5"
         self._v5 = v5
         self._client = paho.Client(
@@ -132,6 +147,7 @@ class MqttConnection:
         client.max_inflight_messages_set(settings.max_inflight)
         client.max_queued_messages_set(0)
         client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_publish = self._on_publish
@@ -139,6 +155,11 @@ class MqttConnection:
     @property
     def connected(self) -> bool:
         return self._connected.is_set()
+
+    @property
+    def last_error(self) -> str | None:
+        """Why the last attempt failed or the last session ended (kept after a reconnect)."""
+        return self.health.last_error
 
     def wait_connected(self, timeout: float) -> bool:
         return self._connected.wait(timeout)
@@ -159,6 +180,7 @@ class MqttConnection:
         self._client.disconnect()
         self._client.loop_stop()
         self._connected.clear()
+        self.health.closed()
 
     def publish(
         self,
@@ -218,21 +240,21 @@ class MqttConnection:
         self, client: paho.Client, _userdata: object, _flags: object, reason: object, _props: object
     ) -> None:
         if getattr(reason, "is_failure", False):
-            self.last_error = str(reason)
-            log.warning(
-                "mqtt %s:%s refused the connection: %s",
-                self.settings.host,
-                self.settings.port,
-                reason,
-            )
+            self._refused = True
+            self.health.failed(f"refused: {sentence_case(str(reason))}")
             return
-        self.last_error = None
         # _awaiting is kept: paho sends unacknowledged messages again after a reconnect
         for topic, qos in self._handlers.subscriptions:
             client.subscribe(topic, qos)
         self._connected.set()
-        log.info("mqtt connected to %s:%s", self.settings.host, self.settings.port)
+        self.health.up()
         self._handlers.connected()
+
+    def _on_connect_fail(self, _client: paho.Client, _userdata: object) -> None:
+        # paho calls this inside its ``except OSError`` around the connect attempt and
+        # passes no error: the one being handled is the reason (refused, timed out, TLS)
+        exc = sys.exc_info()[1]
+        self.health.failed(describe(exc) if exc is not None else "connection failed")
 
     def _on_disconnect(
         self,
@@ -244,8 +266,12 @@ class MqttConnection:
     ) -> None:
         was = self._connected.is_set()
         self._connected.clear()
-        if was and not self._closing:
-            log.warning("mqtt disconnected: %s", reason)
+        why = disconnect_reason(reason)
+        if was and not self._closing:  # a closing connection: stop() says so
+            self.health.down(why)
+        elif not was and not self._closing and not self._refused:
+            self.health.failed(f"{why} before the session began")
+        self._refused = False  # a refused CONNACK was counted when it came
         self._handlers.disconnected(str(reason))
 
     def _on_message(self, _client: paho.Client, _userdata: object, msg: paho.MQTTMessage) -> None:

@@ -74,6 +74,25 @@ class Topics:
     def cmd(self, name: str) -> str:
         return self._t(f"cmd/{name}")
 
+    # gate -> Home Assistant (only with [mqtt.homeassistant] enabled)
+    @property
+    def ha_state(self) -> str:
+        """Retained: every entity's state in one JSON object, published on change."""
+        return self._t("ha/state")
+
+    @property
+    def ha_tag(self) -> str:
+        """Not retained: one message per card read (masked card, reader, door, reason)."""
+        return self._t("ha/tag")
+
+    @property
+    def ha_node(self) -> str:
+        """The discovery node id: the gate's device in Home Assistant."""
+        return f"gate-agent_{self.site}_{self.gate}"
+
+    def ha_config(self, prefix: str, component: str, object_id: str) -> str:
+        return f"{prefix}/{component}/{self.ha_node}/{object_id}/config"
+
     @property
     def inbound(self) -> list[str]:
         """What the gate subscribes to."""
@@ -105,9 +124,14 @@ class Topics:
         suffix = ACK_FOR.get(kind)
         return self._t(suffix) if suffix else None
 
-    def acl(self, username: str) -> str:
-        """A mosquitto ACL block confining one gate account to its own topics."""
+    def acl(self, username: str, homeassistant: tuple[str, str] | None = None) -> str:
+        """A mosquitto ACL block confining one gate account to its own topics;
+        ``homeassistant`` (discovery prefix, birth topic) adds what discovery needs."""
         lines = [f"user {username}"]
         lines += [f"topic write {t}" for t in self.outbound]
         lines += [f"topic read {t}" for t in self.inbound]
+        if homeassistant is not None:
+            prefix, birth = homeassistant
+            lines += [f"topic write {t}" for t in (self.ha_state, self.ha_tag)]
+            lines += [f"topic write {self.ha_config(prefix, '+', '+')}", f"topic read {birth}"]
         return "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from datetime import datetime
 from functools import partial
 
 from agent.core.kinds import EventType
@@ -57,6 +58,7 @@ class Uplink:
         self._live: deque[Event] = deque()
         self._threads: Threads | None = None
         self.sent_count = 0
+        self.last_acked: tuple[int, datetime] | None = None  # (seq, when), for status
         gate.add_event_listener(self._on_event)
 
     # -- lifecycle ----------------------------------------------------------
@@ -105,6 +107,7 @@ class Uplink:
         self._wake.set()
 
     def _on_ack(self, seq: int) -> None:
+        self.last_acked = (seq, self.gate.clock.now())
         self._acked.append(seq)
         self._wake.set()
 
@@ -181,6 +184,6 @@ class Uplink:
         status = self.gate.status(0)
         self.conn.publish(
             self.topics.status,
-            status.model_dump_json(exclude={"recent_events"}).encode(),
+            status.model_dump_json(exclude={"recent_events", "office_link"}).encode(),
             retain=True,
         )

@@ -6,6 +6,7 @@ and its state paths, and the App (or a test) adds the parts to its runner.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -13,6 +14,7 @@ from agent.core.runner import Part, Threads
 from agent.gate.ports import GatePort
 from agent.link.allowlist_sync import AllowListSync
 from agent.link.commands import Commands
+from agent.link.homeassistant import HomeAssistant
 from agent.link.inbox import Inbox
 from agent.link.mqtt import Handlers, MqttConnection, MqttSettings, Will
 from agent.link.remote_config import ConfigPush, OverlayStore
@@ -21,7 +23,7 @@ from agent.link.topics import Topics
 from agent.link.uplink import Uplink
 from agent.models.config import GateConfig
 from agent.models.keys import parse_public_key
-from agent.models.messages import ConfigAck, GateStatus
+from agent.models.messages import AckedEvent, ConfigAck, GateStatus, OfficeLinkStatus
 from agent.store.eventlog import EventLog
 from agent.store.paths import StatePaths
 
@@ -54,6 +56,23 @@ class GateLink:
     topics: Topics
     # said once the broker is reached (the gate may start offline), then forgotten
     on_connect: list[tuple[str, bytes]] = field(default_factory=list)
+    homeassistant: HomeAssistant | None = None
+
+    def status(self) -> OfficeLinkStatus:
+        """The connection and the upload as they are now (the backlog comes from the log)."""
+        health = self.conn.health.snapshot()
+        acked = self.uplink.last_acked
+        return OfficeLinkStatus(
+            enabled=True,
+            broker=self.conn.health.where,
+            connected=health.connected,
+            connected_since=health.connected_since,
+            disconnected_since=health.disconnected_since,
+            last_error=health.last_error,
+            last_error_at=health.last_error_at,
+            failed_attempts=health.failed_attempts,
+            last_event_acked=AckedEvent(seq=acked[0], time=acked[1]) if acked else None,
+        )
 
     def report_rollback(self, revision: int, error: str) -> None:
         """Ack a config push that could not start as failed, once the office can hear it."""
@@ -64,7 +83,8 @@ class GateLink:
     def parts(self) -> list[Part]:
         # stopped in reverse: the inbox answers what it holds, the uplink flushes, then
         # the connection closes
-        return [self.connection, self.uplink, self.inbox]
+        parts: list[Part] = [self.connection, self.uplink, self.inbox]
+        return parts + ([self.homeassistant] if self.homeassistant else [])
 
 
 def build_link(gate: GatePort, outbox: EventLog, paths: StatePaths, config: GateConfig) -> GateLink:
@@ -80,8 +100,12 @@ def build_link(gate: GatePort, outbox: EventLog, paths: StatePaths, config: Gate
     key = parse_public_key(mqtt.office_public_key) if mqtt.office_public_key else None
     verifier = Verifier(key, mqtt.max_clock_skew_s, guard, mqtt.require_signatures)
     handlers = Handlers(subscriptions=[(t, 1) for t in topics.inbound])
-    conn = MqttConnection(settings, handlers)
+    conn = MqttConnection(settings, handlers, label="office link", now=gate.clock.now)
     uplink = Uplink(gate, outbox, conn, topics, mqtt.status_interval_s)
+    ha = None
+    if mqtt.homeassistant.enabled:
+        ha = HomeAssistant(gate, conn, topics, mqtt.homeassistant, mqtt.status_interval_s)
+        handlers.subscriptions += ha.subscriptions
     sync = AllowListSync(gate, topics.allowlist_request, conn.publish_quietly)
     inbox = Inbox(
         gate,
@@ -98,6 +122,8 @@ def build_link(gate: GatePort, outbox: EventLog, paths: StatePaths, config: Gate
 
     def connected() -> None:
         uplink.session_changed()
+        if ha is not None:
+            ha.connected()
         while pending:
             conn.publish_quietly(*pending.pop(0))
         if gate.allowlist.version() is None:
@@ -107,12 +133,21 @@ def build_link(gate: GatePort, outbox: EventLog, paths: StatePaths, config: Gate
 
     handlers.connected = connected
     handlers.disconnected = lambda _reason: uplink.session_changed()
-    handlers.message = inbox.put
-    return GateLink(conn, uplink, inbox, ConnectionPart(conn, guard), topics, pending)
+
+    def message(topic: str, payload: bytes) -> None:
+        # Home Assistant's birth message is not the office's: never a refusal or an alarm
+        if ha is None or not ha.message(topic, payload):
+            inbox.put(topic, payload)
+
+    handlers.message = message
+    return GateLink(conn, uplink, inbox, ConnectionPart(conn, guard), topics, pending, ha)
 
 
 class LinkHost(GatePort, Protocol):
-    """A gate that can carry an office link: its port, outbox, state paths and runner."""
+    """A gate that can carry an office link: its port, outbox, state paths and runner,
+    and a slot for the link's status (its ``status`` shows it)."""
+
+    link_status: Callable[[], OfficeLinkStatus] | None
 
     @property
     def events(self) -> EventLog: ...
@@ -128,4 +163,5 @@ def attach(host: LinkHost) -> GateLink:
     link = build_link(host, host.events, host.paths, host.config_state().config)
     for part in link.parts:
         host.add_part(part)
+    host.link_status = link.status
     return link

@@ -11,15 +11,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     ConfigDict,
     Field,
+    StrictBool,
     ValidationError,
     field_validator,
     model_validator,
 )
 
 from agent.core.kinds import FailMode
-from agent.errors import ConfigError
+from agent.errors import ConfigError, DriverError
 from agent.models.base import Slug, Strict
-from agent.models.lines import shared_lines
+from agent.models.homeassistant import HomeAssistantConfig
+from agent.models.lines import shared_lines, simulated_parts
+from agent.models.logs import LoggingConfig
 from agent.models.paths import resolve_paths, state_dir_problem
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -41,6 +44,8 @@ class DriverSpec(Strict):
             cls = registry.backend(kind, self.driver)
         except KeyError as exc:
             raise ValueError(str(exc.args[0])) from None
+        except DriverError as exc:
+            raise ValueError(str(exc)) from None
         try:
             cls.Options.model_validate(self.options)
         except ValidationError as exc:
@@ -79,7 +84,7 @@ class DoorConfig(Strict):
     exit_button: InputSpec | None = None
     held_open_s: float = Field(30.0, gt=0, le=3600)
     fail_mode: FailMode = FailMode.SECURE
-    release_on_fire: bool = True
+    release_on_fire: StrictBool = True
 
 
 class VisitorButton(InputSpec):
@@ -96,6 +101,8 @@ class GateIdentity(Strict):
     site: Slug
     gate_id: Slug
     timezone: str = "UTC"
+    # a bench or demo: simulated devices and the repository's demo keys are allowed
+    simulated: StrictBool = False
 
     @field_validator("timezone")
     @classmethod
@@ -164,7 +171,7 @@ class TlsConfig(Strict):
 
 
 class MqttConfig(Strict):
-    enabled: bool = True
+    enabled: StrictBool = True
     host: str = "localhost"
     port: int = Field(1883, ge=1, le=65535)
     protocol: Literal["3.1.1", "5"] = "3.1.1"
@@ -177,9 +184,10 @@ class MqttConfig(Strict):
     reconnect_max_s: float = Field(2, ge=1, le=300)  # the gate is back within seconds
     status_interval_s: float = Field(60, ge=1)
     office_public_key: str | None = None  # Ed25519, base64 raw or PEM
-    require_signatures: bool = True
+    require_signatures: StrictBool = True
     max_clock_skew_s: float = Field(300, gt=0)
     max_payload_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    homeassistant: HomeAssistantConfig = HomeAssistantConfig()
 
     @field_validator("office_public_key")
     @classmethod
@@ -211,6 +219,7 @@ class GateConfig(Strict):
     alarms: AlarmsConfig = AlarmsConfig()
     clock: ClockConfig = ClockConfig()
     mqtt: MqttConfig = MqttConfig(enabled=False)
+    logging: LoggingConfig = LoggingConfig()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> GateConfig:
@@ -231,6 +240,8 @@ class GateConfig(Strict):
             if sched.holidays and sched.holidays not in self.holidays:
                 problems.append(f"schedules.{name}.holidays {sched.holidays!r} is not defined")
         problems += shared_lines(self)
+        if not self.gate.simulated:
+            problems += simulated_parts(self)
         if problems:
             raise ValueError("; ".join(problems))
         return self

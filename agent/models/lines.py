@@ -10,6 +10,8 @@ if TYPE_CHECKING:
 GPIO_LINE_OPTIONS = {"gpio": ("pin",), "wiegand": ("d0", "d1")}
 PORT_DRIVERS = frozenset({"serial", "osdp"})
 FEEDBACK_LINES = ("green", "red", "buzzer")
+# the public half of config/sim-office.key, whose private half is in the repository
+DEMO_OFFICE_PUBLIC_KEY = "6B47cc2pviH2HBiYZhqWTYV/pri9tpyX5DAnQ5HsS10="
 
 
 def _pins_of(path: str, spec: DriverSpec) -> list[tuple[str, int | str]]:
@@ -74,4 +76,20 @@ def shared_lines(config: GateConfig) -> list[str]:
                 problems.append(f"{where} uses {line}, which {seen[line]} uses already")
             else:
                 seen[line] = where
+    return problems
+
+
+def simulated_parts(config: GateConfig) -> list[str]:
+    """What only a bench may use: simulated devices and the repository's demo office key."""
+    problems = [
+        f'{path}: simulated device (driver "sim", also the default when none is set); '
+        "a gate needs real hardware, or [gate] simulated = true on a test bench"
+        for path, spec in _devices(config)
+        if spec.driver == "sim"
+    ]
+    if (config.mqtt.office_public_key or "").strip() == DEMO_OFFICE_PUBLIC_KEY:
+        problems.append(
+            "mqtt.office_public_key: the repository's demo key (its private half is public); "
+            "make one with `gate-office keygen`"
+        )
     return problems

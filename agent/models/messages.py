@@ -131,11 +131,33 @@ class ReaderStatus(Strict):
     frame_errors: int = 0
 
 
+class AckedEvent(Strict):
+    seq: int
+    time: datetime = Field(description="when the broker acknowledged it")
+
+
+class OfficeLinkStatus(Strict):
+    """The office link as the gate sees it (local status only; not sent on the wire)."""
+
+    enabled: bool
+    broker: str | None = Field(None, description="host:port")
+    connected: bool = False
+    connected_since: datetime | None = None
+    disconnected_since: datetime | None = None
+    last_error: str | None = Field(None, description="kept after a reconnect; see last_error_at")
+    last_error_at: datetime | None = None
+    failed_attempts: int = Field(0, description="connection attempts failed since the last success")
+    last_event_acked: AckedEvent | None = None
+    backlog: int = Field(0, description="events waiting for the broker's PUBACK")
+    oldest_waiting_age_s: float | None = Field(None, description="age of the oldest waiting event")
+
+
 class GateStatus(Strict):
     """Retained on ``<root>/status``; the last will says ``online: false``.
 
     The same model answers ``gate-agent status`` and the control socket; there
-    ``recent_events`` holds the newest events (it is empty on the wire).
+    ``recent_events`` holds the newest events and ``office_link`` the link's state
+    (on the wire the first is empty and the second left out).
     """
 
     online: bool
@@ -156,6 +178,7 @@ class GateStatus(Strict):
     doors: dict[str, DoorStatus] = {}
     readers: dict[str, ReaderStatus] = {}
     recent_events: list[Event] = []
+    office_link: OfficeLinkStatus | None = None
 
 
 SCHEMAS: dict[str, type[Strict]] = {

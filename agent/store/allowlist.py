@@ -20,6 +20,7 @@ from agent.core.kinds import HolderKind
 from agent.errors import ImportRejected
 from agent.models.wire import AllowListEntry, bounds_utc
 from agent.store.db import connect, transaction
+from agent.store.schema import upgrade
 
 COLUMNS = (
     "credential",
@@ -57,16 +58,18 @@ class PatchBaseMismatch(ImportRejected):
 _ENTRY = """holder_id TEXT NOT NULL, kind TEXT NOT NULL, unit TEXT, doors TEXT,
     valid_from TEXT, valid_until TEXT, schedule TEXT, suspended INTEGER,
     lockdown_override INTEGER, masked TEXT"""
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS allowlist (credential TEXT PRIMARY KEY, {_ENTRY});
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
--- a snapshot arriving in chunks is staged here until every chunk is in
-CREATE TABLE IF NOT EXISTS staging (
-    snapshot_id TEXT NOT NULL, credential TEXT PRIMARY KEY, {_ENTRY});
-CREATE TABLE IF NOT EXISTS staging_chunks (
-    snapshot_id TEXT, chunk INTEGER, chunks INTEGER, version INTEGER,
-    PRIMARY KEY (snapshot_id, chunk));
-"""
+# each step takes the file one schema version further (agent/store/schema.py)
+STEPS: tuple[tuple[str, ...], ...] = (
+    (  # 1: the layout of the first release (files from before versions were recorded)
+        f"CREATE TABLE IF NOT EXISTS allowlist (credential TEXT PRIMARY KEY, {_ENTRY})",
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
+        # a snapshot arriving in chunks is staged here until every chunk is in
+        "CREATE TABLE IF NOT EXISTS staging ("
+        f"snapshot_id TEXT NOT NULL, credential TEXT PRIMARY KEY, {_ENTRY})",
+        "CREATE TABLE IF NOT EXISTS staging_chunks (snapshot_id TEXT, chunk INTEGER, "
+        "chunks INTEGER, version INTEGER, PRIMARY KEY (snapshot_id, chunk))",
+    ),
+)
 
 
 def to_row(entry: AllowListEntry, zone: ZoneInfo) -> tuple[Any, ...]:
@@ -109,7 +112,11 @@ class AllowListStore:
         self.path = path
         self.zone = zone
         self._write = connect(path)
-        self._write.executescript(_SCHEMA)
+        try:
+            upgrade(self._write, "allowlist", STEPS)
+        except BaseException:
+            self._write.close()
+            raise
         # checkpoints run from housekeeping, not inside a long snapshot's commits
         self._write.execute("PRAGMA wal_autocheckpoint=0")
         self._read = connect(path)

@@ -13,6 +13,7 @@ import logging
 import sqlite3
 import threading
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,23 +23,25 @@ from agent.core.kinds import ALARMS, EventType
 from agent.errors import StorageFault
 from agent.models.wire import Event
 from agent.store.db import connect, transaction
+from agent.store.schema import upgrade
 from agent.store.seq_reserve import SeqReserve
 
 log = logging.getLogger(__name__)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    time TEXT NOT NULL,
-    type TEXT NOT NULL,
-    door TEXT,
-    details TEXT NOT NULL,
-    sent INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS events_unsent ON events (seq) WHERE sent = 0;
-CREATE INDEX IF NOT EXISTS events_time ON events (time);
-"""
+# the whole events.db file: the log, gate state and the replay guard share it
+STEPS: tuple[tuple[str, ...], ...] = (
+    (  # 1: the layout of the first release (files from before versions were recorded)
+        "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+        "id TEXT NOT NULL UNIQUE, time TEXT NOT NULL, type TEXT NOT NULL, door TEXT, "
+        "details TEXT NOT NULL, sent INTEGER NOT NULL DEFAULT 0)",
+        "CREATE INDEX IF NOT EXISTS events_unsent ON events (seq) WHERE sent = 0",
+        "CREATE INDEX IF NOT EXISTS events_time ON events (time)",
+        "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT)",
+        "CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, ts TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS replay_hwm (id INTEGER PRIMARY KEY CHECK (id = 1), "
+        "ts TEXT NOT NULL)",
+    ),
+)
 _COLUMNS = "seq, id, time, type, door, details"
 
 
@@ -69,7 +72,11 @@ class EventLog:
         # (upload marks, reads, retention, checkpoints) uses a second connection: a lost
         # "sent" mark costs only a duplicate upload, so it need not wait for fsync.
         self._append_conn = connect(path, synchronous)
-        self._append_conn.executescript(_SCHEMA)
+        try:
+            upgrade(self._append_conn, "events", STEPS)
+        except BaseException:
+            self._append_conn.close()
+            raise
         self._append_conn.execute("PRAGMA wal_autocheckpoint=0")
         self._append_lock = threading.Lock()
         self._conn = connect(path, "normal")
@@ -157,6 +164,24 @@ class EventLog:
         """The newest events, newest last."""
         events = self._rows(f"SELECT {_COLUMNS} FROM events ORDER BY seq DESC LIMIT ?", (limit,))
         return events[::-1]
+
+    def matching(
+        self,
+        after_seq: int = 0,
+        limit: int = 500,
+        types: Collection[str] = (),
+        door: str | None = None,
+        newest: bool = False,
+    ) -> list[Event]:
+        """Events above ``after_seq`` of those ``types`` (all if empty) at ``door``, oldest
+        first: the first ``limit`` of them, or the last ``limit`` when ``newest``."""
+        where = ["seq > ?"] + ([f"type IN ({', '.join('?' for _ in types)})"] if types else [])
+        where += ["door = ?"] if door is not None else []
+        args = (after_seq, *types, *([door] if door is not None else []), limit)
+        order = "DESC" if newest else "ASC"
+        sql = f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY seq {order}"
+        events = self._rows(sql + " LIMIT ?", args)
+        return events[::-1] if newest else events
 
     def unsent(self, after_seq: int = 0, limit: int = 500) -> list[Event]:
         return self._rows(

@@ -38,3 +38,8 @@ class StatePaths:
     def remote_config(self) -> Path:
         """The office's configuration overlay."""
         return self.dir / "config.remote.json"
+
+    @property
+    def remote_config_good(self) -> Path:
+        """The last office overlay a gate started on (what a failed one falls back to)."""
+        return self.dir / "config.remote.good.json"

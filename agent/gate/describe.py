@@ -1,0 +1,80 @@
+"""One readable log line per event: what a guard or installer reading the journal needs.
+
+The event log holds the facts; this is their sentence. Credential HMACs never appear
+(the masked card does), and alarms are logged at WARNING so journald shows them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from agent.core.kinds import ALARMS, EventType
+
+_E = EventType
+TEMPLATES: Mapping[EventType, str] = {
+    _E.ACCESS_GRANTED: "granted: {card} at {door} ({reader}, {direction}), holder {holder_id}",
+    _E.ACCESS_DENIED: "denied: {card} at {door} ({reader}, {direction}): {reason}",
+    _E.EXIT_REQUEST: "exit button pressed at {door}",
+    _E.DOOR_OPENED: "door {door} opened",
+    _E.DOOR_CLOSED: "door {door} closed",
+    _E.DOOR_FORCED_OPEN: "door {door} FORCED OPEN (no grant, no exit request)",
+    _E.DOOR_FORCED_CLEARED: "door {door} closed again after being forced",
+    _E.DOOR_HELD_OPEN: "door {door} HELD OPEN longer than {limit_s} s",
+    _E.DOOR_HELD_CLEARED: "door {door} closed after being held open",
+    _E.VISITOR_REGISTERED: "visitor at {door} ({by}); door opened: {opened}",
+    _E.FIRE_ALARM: "FIRE input active: doors set to release",
+    _E.FIRE_ALARM_CLEARED: "fire input cleared",
+    _E.REPEATED_DENIALS: (
+        "{count} denials within {window_s} s on {scope} {subject} at {door}; "
+        "locked out for {lockout_s} s"
+    ),
+    _E.LOCKOUT_ENDED: "lockout of {scope} {subject} at {door} ended",
+    _E.MODE_CHANGED: "mode {previous} -> {mode} (by {by})",
+    _E.EVENTS_DROPPED: "{count} event(s) dropped by retention before the office had them",
+    _E.READER_FAULT: "reader {reader} at {door} failed: {error}",
+    _E.READER_RESTORED: "reader {reader} at {door} working again",
+    _E.READER_TAMPER: "reader {reader} at {door} TAMPER: {detail}",
+    _E.READER_TAMPER_CLEARED: "reader {reader} at {door} tamper cleared",
+    _E.READER_POWER_FAULT: "reader {reader} at {door} power fault: {detail}",
+    _E.READER_POWER_RESTORED: "reader {reader} at {door} power restored",
+    _E.KEYPAD_ENTRY: "{length} key(s) typed on reader {reader} at {door}",
+    _E.CARD_LEARNED: "card {card} learned on reader {reader}",
+    _E.AGENT_STARTED: "agent {version} started in mode {mode}",
+    _E.AGENT_STOPPED: "agent stopped; doors locked",
+    _E.AGENT_FAULT: "agent fault: {error}: {message}",
+    _E.DATABASE_RECOVERED: "{database} database damaged ({problem}); moved to {moved_to}",
+    _E.ALLOWLIST_UPDATED: "allow-list version {version} in force: {size} entries (from {source})",
+    _E.CONFIG_CHANGED: (
+        "office config revision {revision} accepted: {sections}; restart: {restart_required}"
+    ),
+    _E.CONFIG_ROLLBACK: "office config revision {revision} rolled back: {error}",
+    _E.REMOTE_OPEN: "door {door} opened by the office ({by}, request {request_id})",
+    _E.SECURITY_ALERT: ("{count} office message(s) on {topic} refused in {over_s} s: {reason}"),
+}
+
+
+class _Missing(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "-"
+
+
+def describe(type_: EventType, door: str | None, details: Mapping[str, Any]) -> str:
+    """The sentence for one event; unknown fields show as ``-``, never fail."""
+    values = _Missing({k: v for k, v in details.items() if k != "credential"})
+    values["door"] = door or "-"
+    if isinstance(values.get("sections"), list):
+        values["sections"] = ", ".join(map(str, values["sections"]))
+    try:
+        text = TEMPLATES[type_].format_map(values)
+    except (KeyError, ValueError, IndexError):
+        text = f"{type_.value} " + " ".join(f"{k}={v}" for k, v in values.items())
+    return f"ALARM {text}" if type_ in ALARMS else text
+
+
+def level(type_: EventType) -> int:
+    """WARNING for alarms (journald shows them in yellow), ERROR for faults, else INFO."""
+    if type_ in (EventType.AGENT_FAULT, EventType.DATABASE_RECOVERED):
+        return logging.ERROR
+    return logging.WARNING if type_ in ALARMS else logging.INFO
