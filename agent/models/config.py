@@ -24,6 +24,7 @@ from agent.models.homeassistant import HomeAssistantConfig
 from agent.models.lines import shared_lines, simulated_parts
 from agent.models.logs import LoggingConfig
 from agent.models.paths import resolve_paths, state_dir_problem
+from agent.models.problems import error_list
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -49,7 +50,7 @@ class DriverSpec(Strict):
         try:
             cls.Options.model_validate(self.options)
         except ValidationError as exc:
-            detail = "; ".join(f"{path}: {msg}" for path, msg in _error_list(exc))
+            detail = "; ".join(f"{path}: {msg}" for path, msg in error_list(exc))
             raise ValueError(f"{self.driver} driver options: {detail}") from None
         return self
 
@@ -243,7 +244,7 @@ class GateConfig(Strict):
         if not self.gate.simulated:
             problems += simulated_parts(self)
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))  # one per line: split again below
         return self
 
     def door(self, door_id: str) -> DoorConfig:
@@ -256,20 +257,12 @@ class GateConfig(Strict):
         return ZoneInfo(self.gate.timezone)
 
 
-def _error_list(exc: ValidationError) -> list[tuple[str, str]]:
-    out = []
-    for err in exc.errors():
-        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        out.append((path, err["msg"]))
-    return out
-
-
 def validate_config(data: dict[str, Any], base_dir: Path | None = None) -> GateConfig:
     """Validate a parsed config; relative paths are taken from ``base_dir``."""
     try:
         config = GateConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError("invalid configuration", _error_list(exc)) from None
+        raise ConfigError("invalid configuration", error_list(exc)) from None
     config = resolve_paths(config, base_dir) if base_dir else config
     if problem := state_dir_problem(config.storage.dir):
         raise ConfigError("invalid configuration", [("storage.dir", problem)])
