@@ -56,5 +56,7 @@ def collect_events(
     while len(seen) < want and time.monotonic() < deadline:
         message = link.expect(topics.events, timeout=max(0.1, deadline - time.monotonic()))
         if message is not None:
-            seen[message["id"]] = message
+            # the backlog comes several to a message: {"events": [...]}
+            for event in message.get("events", [message]):
+                seen[event["id"]] = event
     return seen

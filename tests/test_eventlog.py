@@ -4,6 +4,7 @@ from pathlib import Path
 from agent.core.clock import ManualClock
 from agent.core.kinds import EventType
 from agent.gate.app import App
+from agent.store.delivery import RECEIVED
 from agent.store.eventlog import EventLog
 from tests.conftest import types
 
@@ -44,7 +45,7 @@ def test_retention_drops_sent_first_and_counts_unsent_losses(
     log = log_at(tmp_path / "e.db", clock)
     for _ in range(10):
         log.append(EventType.DOOR_OPENED)
-    log.mark_sent([1, 2, 3])
+    log.mark_sent([1, 2, 3], RECEIVED)
     assert log.prune(max_rows=8, max_age=timedelta(days=1)) == 0
     assert log.recent(100)[0].seq == 3
     assert log.prune(max_rows=5, max_age=timedelta(days=1)) == 2
@@ -72,3 +73,32 @@ def test_app_raises_an_alarm_for_dropped_events(make_app, make_config) -> None: 
 def test_no_uplink_means_nothing_pending(app: App) -> None:
     assert app.events.depth() == 0
     assert "agent_started" in types(app)
+
+
+def test_receipts_not_pubacks_make_an_event_done(tmp_path: Path, clock: ManualClock) -> None:
+    """The broker's PUBACK is not the office's commit: until a receipt says so, an event is
+    sent again after a reconnect, and retention drops it last and counts it lost."""
+    log = log_at(tmp_path / "e.db", clock)
+    for _ in range(6):
+        log.append(EventType.DOOR_OPENED)
+    log.mark_sent([1, 2, 3, 4])  # PUBACKs
+    assert log.depth() == 2 and log.unreceived() == 6
+    assert [e.seq for e in log.unsent(unreceived=True)] == [1, 2, 3, 4, 5, 6]
+    assert log.mark_received([(2, 3), (6, 6)]) == 3
+    log.mark_sent([2])  # a late PUBACK never moves an event back
+    assert [e.seq for e in log.unsent(unreceived=True)] == [1, 4, 5]
+    # retention: the received go first, then the ones only the broker has (counted lost)
+    assert log.prune(max_rows=4, max_age=timedelta(days=1)) == 0
+    assert [e.seq for e in log.recent(10)] == [1, 4, 5, 6]
+    assert log.prune(max_rows=2, max_age=timedelta(days=1)) == 1  # 6 went first, then 1
+    assert [e.seq for e in log.recent(10)] == [4, 5]
+
+
+def test_a_replay_sends_received_events_again(tmp_path: Path, clock: ManualClock) -> None:
+    log = log_at(tmp_path / "e.db", clock)
+    for _ in range(5):
+        log.append(EventType.DOOR_OPENED)
+    log.mark_received([(1, 5)])
+    assert log.prune(max_rows=3, max_age=timedelta(days=1)) == 0  # 1 and 2 are gone
+    assert log.reopen_from(2) == (3, 3)  # 3..5 go again; 3 is the oldest held
+    assert [e.seq for e in log.unsent(unreceived=True)] == [3, 4, 5]

@@ -184,7 +184,7 @@ def test_config_push_applies_live_and_survives_restart(
     doors = gate.config.model_dump(mode="json")["doors"]
     doors[0]["pulse_s"] = 9.5
     doc.write_text(json.dumps({"doors": doors, "alarms": {"card_denials": {"count": 7}}}))
-    assert office_cli(broker, tmp_path, "config", "push", str(doc)) == 0
+    assert office_cli(broker, tmp_path, "config", "push", str(doc), "--json") == 0
     ack = json.loads(capsys.readouterr().out)
     assert ack == {"ok": True, "revision": 1, "restart_required": False, "errors": []}
     assert gate.doors["main"].config.pulse_s == 9.5 and gate.config_revision == 1
@@ -209,11 +209,15 @@ def test_invalid_config_names_each_field_and_changes_nothing(
     doc.write_text(
         json.dumps({"doors": doors, "mqtt": {"host": "evil"}, "storage": {"dir": "/tmp/x"}})
     )
-    assert office_cli(broker, tmp_path, "config", "push", str(doc), "--revision", "5") == 1
+    assert (
+        office_cli(broker, tmp_path, "config", "push", str(doc), "--revision", "5", "--json") == 1
+    )
     ack = json.loads(capsys.readouterr().out)
     assert not ack["ok"] and {"mqtt", "storage.dir"} <= {e["path"] for e in ack["errors"]}
     doc.write_text(json.dumps({"doors": doors}))
-    assert office_cli(broker, tmp_path, "config", "push", str(doc), "--revision", "5") == 1
+    assert (
+        office_cli(broker, tmp_path, "config", "push", str(doc), "--revision", "5", "--json") == 1
+    )
     paths = {e["path"] for e in json.loads(capsys.readouterr().out)["errors"]}
     assert {"doors.0.pulse_s", "doors.1.colour"} <= paths
     assert gate.config_revision == 0 and gate.doors["main"].config.pulse_s == 5.0
@@ -225,7 +229,9 @@ def test_config_revision_must_increase(gate, broker, tmp_path, capsys) -> None: 
     doc.write_text(json.dumps({"clock": {"untrusted_policy": "deny_scheduled"}}))
     assert office_cli(broker, tmp_path, "config", "push", str(doc), "--revision", "3") == 0
     capsys.readouterr()
-    assert office_cli(broker, tmp_path, "config", "push", str(doc), "--revision", "3") == 1
+    assert (
+        office_cli(broker, tmp_path, "config", "push", str(doc), "--revision", "3", "--json") == 1
+    )
     assert "not newer" in capsys.readouterr().out
 
 
@@ -234,7 +240,7 @@ def test_device_change_restarts_the_app(gate, broker, tmp_path, capsys) -> None:
     doors = gate.config.model_dump(mode="json")["doors"]
     doors[1]["fail_mode"] = "secure"
     doc.write_text(json.dumps({"doors": doors}))
-    assert office_cli(broker, tmp_path, "config", "push", str(doc)) == 0
+    assert office_cli(broker, tmp_path, "config", "push", str(doc), "--json") == 0
     assert json.loads(capsys.readouterr().out)["restart_required"] is True
     assert gate.wait(10) and gate.restart_requested
 
@@ -242,7 +248,7 @@ def test_device_change_restarts_the_app(gate, broker, tmp_path, capsys) -> None:
 # -- commands --------------------------------------------------------------------------
 def test_commands(gate, broker, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     def run(*args: str) -> dict[str, Any]:
-        office_cli(broker, tmp_path, "cmd", *args)
+        office_cli(broker, tmp_path, "cmd", *args, "--json")
         return json.loads(capsys.readouterr().out)
 
     ack = run("open", "--door", "main")
@@ -373,11 +379,11 @@ def test_oversized_payload_is_refused(make_app, make_config, broker, office_key)
 
 
 def test_status_and_last_will(gate, broker, office_key, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    assert office_cli(broker, tmp_path, "status") == 0
+    assert office_cli(broker, tmp_path, "status", "--json") == 0
     status = json.loads(capsys.readouterr().out)
     assert status["online"] and status["site"] == "test-site" and "main" in status["doors"]
     gate.stop()  # clean stop: an explicit offline status
-    assert office_cli(broker, tmp_path, "status") == 3
+    assert office_cli(broker, tmp_path, "status", "--json") == 3
     assert json.loads(capsys.readouterr().out)["online"] is False
 
 

@@ -41,6 +41,7 @@ class EventType(StrEnum):
     REPEATED_DENIALS = "repeated_denials"
     LOCKOUT_ENDED = "lockout_ended"
     MODE_CHANGED = "mode_changed"
+    MODE_REQUESTED = "mode_requested"
     EVENTS_DROPPED = "events_dropped"
     READER_FAULT = "reader_fault"
     READER_RESTORED = "reader_restored"

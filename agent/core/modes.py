@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from agent.core.decision import GateMode
 
+PENDING_AFTER_RELEASE = "applies when the release ends"
+
 
 @dataclass
 class Modes:
@@ -30,3 +32,15 @@ class Modes:
     def releases(self, release_on_fire: bool) -> bool:
         """Whether a door with this setting is held released now."""
         return self.remote_release or (self.fire and release_on_fire)
+
+
+def request_note(mode: GateMode, fire: bool, what: str, on: bool) -> dict[str, str]:
+    """Why a lockdown or release request left the mode as it is: a lockdown waits for the
+    release to end; a release switched off stays while the fire input holds it."""
+    if mode is not GateMode.RELEASE:
+        return {}
+    if what == "lockdown" and on:
+        return {"pending": PENDING_AFTER_RELEASE}
+    if what == "release" and not on and fire:
+        return {"held_by": "fire_input"}
+    return {}

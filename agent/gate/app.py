@@ -243,11 +243,11 @@ class App:
     def add_decision_listener(self, listener: Callable[[DecisionRecord], None]) -> None:
         self.reads.listeners.append(listener)
 
-    def set_lockdown(self, on: bool, by: str = "local") -> GateMode:
-        return self.loop.run_sync(self.inputs.set_lockdown, on, by)
+    def set_lockdown(self, on: bool, by: str = "local", request_id: str | None = None) -> GateMode:
+        return self.loop.run_sync(self.inputs.set_lockdown, on, by, request_id)
 
-    def set_release(self, on: bool, by: str = "local") -> GateMode:
-        return self.loop.run_sync(self.inputs.set_release, on, by)
+    def set_release(self, on: bool, by: str = "local", request_id: str | None = None) -> GateMode:
+        return self.loop.run_sync(self.inputs.set_release, on, by, request_id)
 
     def open_door(self, door: str, by: str, request_id: str | None = None) -> None:
         def open_now() -> None:

@@ -32,6 +32,7 @@ TEMPLATES: Mapping[EventType, str] = {
     ),
     _E.LOCKOUT_ENDED: "lockout of {scope} {subject} at {door} ended",
     _E.MODE_CHANGED: "mode {previous} -> {mode} (by {by})",
+    _E.MODE_REQUESTED: "{request} by {by} (request {request_id}); mode stays {mode}",
     _E.EVENTS_DROPPED: "{count} event(s) dropped by retention before the office had them",
     _E.READER_FAULT: "reader {reader} at {door} failed: {error}",
     _E.READER_RESTORED: "reader {reader} at {door} working again",

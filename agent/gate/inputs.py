@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from functools import partial
 
 from agent.core.decision import GateMode
 from agent.core.door import Door, Emit
 from agent.core.kinds import EventType
-from agent.core.modes import Modes
+from agent.core.modes import Modes, request_note
 from agent.models.config import GateConfig
 from agent.store.state import StateStore
 
@@ -28,6 +28,15 @@ class Route:
 
     changed: Callable[[bool], None]
     at_boot: Callable[[bool], None] | None = None
+
+
+@dataclass(frozen=True)
+class ModeRequest:
+    """A lockdown or release switched on or off by someone (office, local CLI)."""
+
+    what: str  # "lockdown" or "release"
+    on: bool
+    request_id: str | None = None
 
 
 class InputRouter:
@@ -43,6 +52,8 @@ class InputRouter:
         self.modes = Modes(
             lockdown=state.get_bool("lockdown"), remote_release=state.get_bool("remote_release")
         )
+        # who switched lockdown on: a later change into lockdown (a release ending) credits them
+        self._lockdown_by = (state.get("lockdown_by") or "", state.get("lockdown_request_id") or "")
         self.routes: dict[str, Route] = {}
         for door in config.doors:
             if door.contact is not None:
@@ -93,21 +104,41 @@ class InputRouter:
         self._change_mode(partial(setattr, self.modes, "fire", active), "fire_input")
 
     # -- modes ----------------------------------------------------------------
-    def set_lockdown(self, on: bool, by: str) -> GateMode:
-        self._change_mode(partial(setattr, self.modes, "lockdown", on), by)
+    def set_lockdown(self, on: bool, by: str, request_id: str | None = None) -> GateMode:
+        if on and not self.modes.lockdown:
+            self._lockdown_by = (by, request_id or "")
+            self._state.set("lockdown_by", by)
+            self._state.set("lockdown_request_id", request_id or "")
+        change = partial(setattr, self.modes, "lockdown", on)
+        self._change_mode(change, by, ModeRequest("lockdown", on, request_id))
         self._state.set_bool("lockdown", on)
         return self.modes.mode
 
-    def set_release(self, on: bool, by: str) -> GateMode:
-        self._change_mode(partial(setattr, self.modes, "remote_release", on), by)
+    def set_release(self, on: bool, by: str, request_id: str | None = None) -> GateMode:
+        change = partial(setattr, self.modes, "remote_release", on)
+        self._change_mode(change, by, ModeRequest("release", on, request_id))
         self._state.set_bool("remote_release", on)
         return self.modes.mode
 
-    def _change_mode(self, change: Callable[[], None], by: str) -> None:
-        before = self.modes.mode
+    def _change_mode(
+        self, change: Callable[[], None], by: str, request: ModeRequest | None = None
+    ) -> None:
+        """Apply a change of cause; record a new mode, or a request the mode does not show."""
+        before, causes = self.modes.mode, astuple(self.modes)
         change()
         for door in self._doors.values():
             door.set_released(self.modes.releases(door.config.release_on_fire))
-        if self.modes.mode is not before:
-            mode = self.modes.mode
-            self._emit(EventType.MODE_CHANGED, mode=mode.value, previous=before.value, by=by)
+        mode = self.modes.mode
+        credit = {"request_id": request.request_id} if request and request.request_id else {}
+        if mode is not before:
+            details: dict[str, object] = dict(mode=mode.value, previous=before.value, by=by)
+            if mode is GateMode.LOCKDOWN and (request is None or request.what != "lockdown"):
+                lock_by, lock_request = self._lockdown_by  # the lockdown shows only now
+                details.update({"lockdown_by": lock_by} if lock_by else {})
+                details.update({"lockdown_request_id": lock_request} if lock_request else {})
+            self._emit(EventType.MODE_CHANGED, **details, **credit)
+        elif request is not None and astuple(self.modes) != causes:
+            note = request_note(mode, self.modes.fire, request.what, request.on)
+            asked = f"{request.what} {'on' if request.on else 'off'}"
+            self._emit(EventType.MODE_REQUESTED, request=asked, mode=mode.value, by=by,
+                       **credit, **note)  # fmt: skip

@@ -1,15 +1,46 @@
-"""Office commands: open, lockdown, release, resync, status."""
+"""Office commands: open, lockdown, release, resync, status.
+
+A refusal ack carries the request id the office chose whenever the request had one,
+so the office can tell the refusal of its own command from silence. For a message
+that failed authentication the id is read from the unverified body and only echoed
+(when it is a short printable string); it is never used for anything else.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from agent.core.decision import GateMode
+from agent.core.modes import request_note
 from agent.errors import Rejected
 from agent.gate.ports import GatePort
+from agent.models.jsonin import loads_bounded
 from agent.models.messages import Command, CommandAck
 
 COMMANDS = ("open", "lockdown", "release", "resync", "status")
+REQUEST_ID_MAX = 64  # what ``Command`` accepts
+ECHO_MAX_BYTES = 8 * 1024  # commands are small: a bigger unverified message is not read
+
+
+def short_request_id(value: object) -> str | None:
+    """``value`` if it can be echoed as a request id, else None."""
+    if isinstance(value, str) and 0 < len(value) <= REQUEST_ID_MAX and value.isprintable():
+        return value
+    return None
+
+
+def claimed_request_id(payload: bytes | str) -> str | None:
+    """The request id a message (signed envelope or bare command) claims, unverified."""
+    if len(payload) > ECHO_MAX_BYTES:
+        return None
+    try:
+        message = loads_bounded(payload, max_depth=4)
+        if isinstance(message, dict) and isinstance(message.get("body"), str):
+            message = loads_bounded(message["body"], max_depth=4)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return short_request_id(message.get("request_id")) if isinstance(message, dict) else None
 
 
 class Commands:
@@ -39,11 +70,16 @@ class Commands:
             if command.on is None:
                 raise Rejected(f"{name} needs on: true or false")
             change = gate.set_lockdown if name == "lockdown" else gate.set_release
-            change(command.on, "office")
+            change(command.on, "office", command.request_id)
         elif name == "resync":
             self._request_snapshot("resync command")
         status = gate.status(0)
         result: dict[str, Any] = {"mode": status.mode}
+        if name in ("lockdown", "release") and command.on is not None:
+            # a mode the gate cannot enter yet (lockdown during a fire release) is pending
+            mode = GateMode(status.mode or GateMode.NORMAL)
+            note = request_note(mode, bool(status.fire_alarm), name, command.on)
+            result.update(lockdown=status.lockdown, **note)
         if name == "status":
             result = {
                 "mode": status.mode,

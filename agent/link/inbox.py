@@ -18,7 +18,8 @@ from agent.core.runner import Threads
 from agent.errors import Rejected
 from agent.gate.ports import GatePort
 from agent.link.allowlist_sync import AllowListSync
-from agent.link.commands import Commands
+from agent.link.commands import Commands, claimed_request_id, short_request_id
+from agent.link.receipts import Deliveries
 from agent.link.refusals import RefusalCounter
 from agent.link.remote_config import ConfigPush
 from agent.link.signing import AuthError, Checked, Verifier
@@ -54,6 +55,7 @@ class Inbox:
         config: ConfigPush,
         commands: Commands,
         max_payload_bytes: int,
+        deliveries: Deliveries | None = None,
     ) -> None:
         self.gate = gate
         self.topics = topics
@@ -62,6 +64,7 @@ class Inbox:
         self.allowlist = allowlist
         self.config = config
         self.commands = commands
+        self.deliveries = deliveries
         self.max_payload_bytes = max_payload_bytes
         self._queue: queue.Queue[tuple[str, Checked] | None] = queue.Queue(INBOX_LIMIT)
         self.dropped = 0
@@ -85,7 +88,8 @@ class Inbox:
         try:
             checked = self.verifier.check(topic, payload, clock.now(), clock.is_trusted())
         except AuthError as exc:
-            self._refuse(kind, name, None, Rejected(f"authentication failed: {exc}"), exc.reason)
+            refused = Rejected(f"authentication failed: {exc}")
+            self._refuse(kind, name, None, refused, exc.reason, unverified=payload)
             return
         try:
             self._queue.put_nowait((topic, checked))
@@ -127,9 +131,11 @@ class Inbox:
         try:
             body = self.verifier.accept(checked)
         except AuthError as exc:
-            self._refuse(kind, name, None, Rejected(f"authentication failed: {exc}"), exc.reason)
+            refused = Rejected(f"authentication failed: {exc}")
+            signed = checked.body if isinstance(checked.body, str) else None
+            self._refuse(kind, name, None, refused, exc.reason, unverified=signed)
             return
-        request_id = body.get("request_id") if isinstance(body, dict) else None
+        request_id = short_request_id(body.get("request_id")) if isinstance(body, dict) else None
         try:
             reply: BaseModel | None
             if kind == "snapshot":
@@ -138,6 +144,11 @@ class Inbox:
                 reply = self.allowlist.patch(body)
             elif kind == "config":
                 reply = self.config.apply(body)
+            elif kind == "receipt" and self.deliveries is not None:
+                self.deliveries.receipt(body)
+                reply = None
+            elif kind == "replay" and self.deliveries is not None:
+                reply = self.deliveries.replay(body)
             else:
                 reply = self.commands.run(name or "", body)
         except ValidationError as exc:
@@ -155,10 +166,19 @@ class Inbox:
             self._send(topic, message.model_dump_json(exclude_none=True).encode())
 
     def _refuse(
-        self, kind: str, name: str | None, request_id: object, exc: Rejected, reason: str
+        self,
+        kind: str,
+        name: str | None,
+        request_id: object,
+        exc: Rejected,
+        reason: str,
+        unverified: bytes | str | None = None,
     ) -> None:
-        """A message that fails before it is handled: counted; acked only a few times."""
+        """A message that fails before it is handled: counted; acked only a few times.
+        A command's ack echoes the request id the ``unverified`` message claims."""
         if self.refusals.refused(kind, reason, exc.error) and kind != "unknown":
+            if kind == "cmd" and request_id is None and unverified is not None:
+                request_id = claimed_request_id(unverified)
             self._answer_refusal(kind, name, request_id, exc, quiet=True)
 
     def _report_refusals(self, kind: str, reason: str, count: int, over_s: float) -> None:
@@ -183,6 +203,11 @@ class Inbox:
             reply = self.allowlist.refusal(kind, exc)
         elif kind == "config":
             reply = self.config.refusal(exc)
+        elif kind == "receipt":
+            return  # receipts are never answered
+        elif kind == "replay":
+            rid = str(request_id)[:64] if isinstance(request_id, str) else None
+            reply = Deliveries.refusal(rid, exc)
         else:
             rid = str(request_id) if request_id is not None else None
             reply = self.commands.refusal(name, rid, exc)

@@ -9,12 +9,15 @@ INBOUND = {
     "allowlist/snapshot": "snapshot",
     "allowlist/patch": "patch",
     "config/set": "config",
+    "receipt": "receipt",
+    "replay": "replay",
 }
 ACK_FOR = {
     "snapshot": "allowlist/ack",
     "patch": "allowlist/ack",
     "config": "config/ack",
     "cmd": "cmd/ack",
+    "replay": "replay/ack",
 }
 
 
@@ -58,7 +61,19 @@ class Topics:
     def cmd_ack(self) -> str:
         return self._t("cmd/ack")
 
+    @property
+    def replay_ack(self) -> str:
+        return self._t("replay/ack")
+
     # office -> gate
+    @property
+    def receipt(self) -> str:
+        return self._t("receipt")
+
+    @property
+    def replay(self) -> str:
+        return self._t("replay")
+
     @property
     def allowlist_snapshot(self) -> str:
         return self._t("allowlist/snapshot")
@@ -96,7 +111,14 @@ class Topics:
     @property
     def inbound(self) -> list[str]:
         """What the gate subscribes to."""
-        return [self.allowlist_snapshot, self.allowlist_patch, self.config_set, self.cmd("+")]
+        return [
+            self.allowlist_snapshot,
+            self.allowlist_patch,
+            self.config_set,
+            self.cmd("+"),
+            self.receipt,
+            self.replay,
+        ]
 
     @property
     def outbound(self) -> list[str]:
@@ -107,6 +129,7 @@ class Topics:
             self.allowlist_request,
             self.config_ack,
             self.cmd_ack,
+            self.replay_ack,
         ]
 
     def classify(self, topic: str) -> tuple[str, str | None]:

@@ -17,6 +17,7 @@ from agent.link.commands import Commands
 from agent.link.homeassistant import HomeAssistant
 from agent.link.inbox import Inbox
 from agent.link.mqtt import Handlers, MqttConnection, MqttSettings, Will
+from agent.link.receipts import Deliveries
 from agent.link.remote_config import ConfigPush, OverlayStore
 from agent.link.signing import ReplayGuard, Verifier
 from agent.link.topics import Topics
@@ -101,7 +102,16 @@ def build_link(gate: GatePort, outbox: EventLog, paths: StatePaths, config: Gate
     verifier = Verifier(key, mqtt.max_clock_skew_s, guard, mqtt.require_signatures)
     handlers = Handlers(subscriptions=[(t, 1) for t in topics.inbound])
     conn = MqttConnection(settings, handlers, label="office link", now=gate.clock.now)
-    uplink = Uplink(gate, outbox, conn, topics, mqtt.status_interval_s)
+    uplink = Uplink(
+        gate,
+        outbox,
+        conn,
+        topics,
+        mqtt.status_interval_s,
+        delivery=mqtt.delivery,
+        receipt_timeout_s=mqtt.receipt_timeout_s,
+        per_message=mqtt.events_per_message,
+    )
     ha = None
     if mqtt.homeassistant.enabled:
         ha = HomeAssistant(gate, conn, topics, mqtt.homeassistant, mqtt.status_interval_s)
@@ -116,6 +126,7 @@ def build_link(gate: GatePort, outbox: EventLog, paths: StatePaths, config: Gate
         config=ConfigPush(gate, OverlayStore(paths.remote_config)),
         commands=Commands(gate, sync.request_snapshot, uplink.request_status),
         max_payload_bytes=mqtt.max_payload_bytes,
+        deliveries=Deliveries(outbox, uplink.received, uplink.resend),
     )
     # the connection exists before its listeners, so they are filled in now
     pending: list[tuple[str, bytes]] = []

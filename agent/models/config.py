@@ -188,6 +188,10 @@ class MqttConfig(Strict):
     require_signatures: StrictBool = True
     max_clock_skew_s: float = Field(300, gt=0)
     max_payload_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    # an event is done on the office's signed receipt; "puback" trusts the broker alone
+    delivery: Literal["receipt", "puback"] = "receipt"
+    receipt_timeout_s: float = Field(30, ge=1, le=3600)  # then send again (doubling)
+    events_per_message: int = Field(100, ge=1, le=1000)  # backlog batching; live go singly
     homeassistant: HomeAssistantConfig = HomeAssistantConfig()
 
     @field_validator("office_public_key")

@@ -6,13 +6,22 @@ import json
 from pathlib import Path
 from typing import Any
 
+from agent.models.base import Strict
 from agent.models.config import GateConfig
+from agent.models.delivery import EventBatch, Receipt, ReplayAck, ReplayRequest
 from agent.models.messages import SCHEMAS
+
+DELIVERY: dict[str, type[Strict]] = {
+    "event-batch": EventBatch,
+    "receipt": Receipt,
+    "replay-request": ReplayRequest,
+    "replay-ack": ReplayAck,
+}
 
 
 def all_schemas() -> dict[str, dict[str, Any]]:
     schemas = {"gate-config": GateConfig.model_json_schema()}
-    for name, model in SCHEMAS.items():
+    for name, model in {**SCHEMAS, **DELIVERY}.items():
         schemas[name] = model.model_json_schema()
     return schemas
 

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import uuid
 from typing import Any
 
 from agent.link.topics import Topics
 from agent.models.messages import AllowListPatch, SnapshotChunk
 from agent.models.wire import AllowListEntry
+from agent.office import options
+from agent.office.answers import NoAnswer, Refused, show
 from agent.office.client import OfficeLink
-
-
-def gate_version(link: OfficeLink, topics: Topics, timeout: float) -> int | None:
-    status = link.expect(topics.status, timeout=timeout)
-    return status.get("allowlist_version") if status else None
+from agent.office.presence import online_status, site_statuses
 
 
 def push_patch(
@@ -54,3 +53,38 @@ def push_snapshot(
         ),
         timeout,
     )
+
+
+def push_list(args: argparse.Namespace, entries: list[AllowListEntry]) -> dict[str, Any]:
+    """Bring gate ``args.site/args.gate`` to ``entries``; what it holds now, or an error
+    (``NoAnswer``: nothing known to have changed; ``Refused``: the gate said no)."""
+    topics = options.topics(args)
+    store = options.store(args)
+    try:
+        sent_version, sent = store.pushed(args.site, args.gate)
+        with options.link(args, [site_statuses(topics), topics.allowlist_ack]) as link:
+            have = online_status(link, topics, "the allow-list").get("allowlist_version")
+            result = None
+            if not args.snapshot and have is not None and have == sent_version:
+                result = push_patch(link, topics, have, sent, entries, args.timeout)
+            if result is None or (
+                not result["ok"] and "does not match" in str(result.get("error"))
+            ):
+                version = max(have or 0, sent_version or 0) + 1
+                result = push_snapshot(link, topics, version, entries, args.chunk, args.timeout)
+        if result is None:
+            raise NoAnswer(
+                f"gate {topics.site}/{topics.gate} is online but did not acknowledge the "
+                f"allow-list within {args.timeout:g} s; nothing is known to have changed"
+            )
+        if not result["ok"]:
+            if args.json:
+                show(result, True, "")
+            raise Refused(f"refused by the gate: the allow-list: {result.get('error')}")
+        store.record_push(args.site, args.gate, result["version"], entries)
+        # the gate is now one the office knows (`fleet`, `--to all`), at this version
+        store.db.update_gate(args.site, args.gate, allowlist_version=result["version"])
+    finally:
+        store.close()
+    return {"ok": True, "version": result["version"], "kind": result["kind"],
+            "entries": len(entries)}  # fmt: skip

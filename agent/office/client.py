@@ -12,18 +12,29 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from agent.errors import GateError, MqttOffline, RetryableError
+from agent.errors import ConfigError, GateError, MqttOffline, RetryableError
 from agent.link.mqtt import Handlers, MqttConnection, MqttSettings, topic_matches
 from agent.link.signing import seal
 
+SUBACK_WAIT_S = 0.2  # the connection reports no SUBACK: give it this long before sending
+
 
 class OfficeLink:
-    """Connected on ``__enter__``; each subscribed topic's messages land in a queue."""
+    """Connected on ``__enter__``; each subscribed topic's messages land in a queue.
+
+    ``__enter__`` gives up after ``connect_wait_s``, or at the first failed attempt
+    (refused, unreachable, login refused), saying what was tried.
+    """
 
     def __init__(
-        self, settings: MqttSettings, subscriptions: list[str], key: Ed25519PrivateKey | None = None
+        self,
+        settings: MqttSettings,
+        subscriptions: list[str],
+        key: Ed25519PrivateKey | None = None,
+        connect_wait_s: float = 10.0,
     ) -> None:
         self.key = key
+        self.connect_wait_s = connect_wait_s
         self._queues: dict[str, queue.Queue[tuple[str, bytes]]] = {
             t: queue.Queue() for t in subscriptions
         }
@@ -36,16 +47,32 @@ class OfficeLink:
         )
 
     def __enter__(self) -> OfficeLink:
-        self.conn.start()
-        if not self.conn.wait_connected(10):
-            self.conn.stop()
-            why = self.conn.last_error or "no answer"
-            raise RetryableError(
-                f"cannot reach the broker at {self.conn.settings.host}:"
-                f"{self.conn.settings.port} ({why})"
-            )
-        time.sleep(0.2)  # let the SUBACKs land before anything is sent
+        conn = self.conn
+        conn.start()
+        deadline = time.monotonic() + self.connect_wait_s
+        while not conn.wait_connected(0.02):
+            if conn.last_error is not None or time.monotonic() > deadline:
+                raise self._unreachable()
+        time.sleep(SUBACK_WAIT_S)  # let the SUBACKs land before anything is sent
         return self
+
+    def _unreachable(self) -> GateError:
+        # paho may sit in a connect() of its own for seconds: stop it without waiting
+        threading.Thread(target=self.conn.stop, name="office-link-stop", daemon=True).start()
+        s = self.conn.settings
+        tried = (
+            f"tried MQTT {s.protocol}, {'TLS' if s.tls else 'no TLS'}, "
+            f"{f'user {s.username}' if s.username else 'anonymous'}"
+        )
+        why = self.conn.last_error
+        where = f"{s.host}:{s.port}"
+        if why is None:
+            return RetryableError(
+                f"no answer from the broker at {where} within {self.connect_wait_s:g} s ({tried})"
+            )
+        if why.startswith("refused"):  # a CONNACK that says no: the account, not the network
+            return ConfigError(f"the broker at {where} refused the office's login ({why}; {tried})")
+        return RetryableError(f"cannot reach the broker at {where} ({why}; {tried})")
 
     def __exit__(self, *_exc: object) -> None:
         self.conn.stop()
@@ -95,6 +122,28 @@ class OfficeLink:
             if isinstance(message, dict) and match(message):
                 return message
         return None
+
+    def collect(
+        self, pattern: str, until: Callable[[str, dict[str, Any]], bool], timeout: float
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """(topic, message) on ``pattern`` until one that ``until`` accepts (the last one
+        returned) or ``timeout``: what a wildcard brought along the way comes too."""
+        out: list[tuple[str, dict[str, Any]]] = []
+        deadline = time.monotonic() + timeout
+        q = self._queues[pattern]
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                topic, payload = q.get(timeout=left)
+                message = json.loads(payload)
+            except queue.Empty:
+                break
+            except ValueError:
+                continue
+            if isinstance(message, dict):
+                out.append((topic, message))
+                if until(topic, message):
+                    break
+        return out
 
     def drain(self, pattern: str, idle: float) -> list[tuple[str, dict[str, Any]]]:
         """Everything on ``pattern`` until nothing came for ``idle`` seconds."""

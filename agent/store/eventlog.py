@@ -22,6 +22,7 @@ from agent.core.clock import Clock
 from agent.core.kinds import ALARMS, EventType
 from agent.errors import StorageFault
 from agent.models.wire import Event
+from agent.store import delivery
 from agent.store.db import connect, transaction
 from agent.store.schema import upgrade
 from agent.store.seq_reserve import SeqReserve
@@ -40,6 +41,12 @@ STEPS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, ts TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS replay_hwm (id INTEGER PRIMARY KEY CHECK (id = 1), "
         "ts TEXT NOT NULL)",
+    ),
+    (  # 2: end-to-end receipts: sent 0 pending, 1 at the broker, 2 received by the office
+        "DROP INDEX IF EXISTS events_unsent",
+        "CREATE INDEX IF NOT EXISTS events_unreceived ON events (seq) WHERE sent < 2",
+        # what version 1 called sent (PUBACKed) is all the office was ever promised
+        "UPDATE events SET sent = 2 WHERE sent = 1",
     ),
 )
 _COLUMNS = "seq, id, time, type, door, details"
@@ -64,9 +71,9 @@ class EventLog:
         self._clock = clock
         self._site = site
         self._gate = gate
-        # With no uplink there is nobody to upload to: events are stored as already sent,
+        # With no uplink there is nobody to upload to: events are stored as received,
         # so retention never reports them as lost.
-        self._initial_sent = 0 if upload else 1
+        self._initial_sent = delivery.PENDING if upload else delivery.RECEIVED
         # The decision path appends on its own connection, durable per config, and never
         # checkpoints (a checkpoint inside a commit is a latency spike). Everything else
         # (upload marks, reads, retention, checkpoints) uses a second connection: a lost
@@ -183,24 +190,56 @@ class EventLog:
         events = self._rows(sql + " LIMIT ?", args)
         return events[::-1] if newest else events
 
-    def unsent(self, after_seq: int = 0, limit: int = 500) -> list[Event]:
+    def unsent(
+        self,
+        after_seq: int = 0,
+        limit: int = 500,
+        unreceived: bool = False,
+        upto: int | None = None,
+    ) -> list[Event]:
+        """Events the broker has not taken (or, ``unreceived``, the office not confirmed),
+        with seq in (after_seq, upto]."""
+        state = "sent < 2" if unreceived else "sent = 0"
+        top = upto if upto is not None else 2**63 - 1
         return self._rows(
-            f"SELECT {_COLUMNS} FROM events WHERE sent = 0 AND seq > ? ORDER BY seq LIMIT ?",
-            (after_seq, limit),
+            f"SELECT {_COLUMNS} FROM events WHERE {state} AND seq > ? AND seq <= ? "
+            "ORDER BY seq LIMIT ?",
+            (after_seq, top, limit),
         )
 
-    def mark_sent(self, seqs: list[int]) -> None:
-        if not seqs:
-            return
-        with self._lock, transaction(self._conn) as conn:
-            conn.executemany("UPDATE events SET sent = 1 WHERE seq = ?", [(s,) for s in seqs])
+    def mark_sent(self, seqs: list[int], state: int = delivery.AT_BROKER) -> None:
+        """The broker took these (PUBACK); ``state=RECEIVED`` when that is all we wait for."""
+        if seqs:
+            with self._lock:
+                delivery.mark(self._conn, seqs, state)
+
+    def mark_received(self, ranges: list[tuple[int, int]]) -> int:
+        """The office committed these seqs (a signed receipt); returns how many changed."""
+        with self._lock:
+            return delivery.mark_ranges(self._conn, ranges)
+
+    def reopen_from(self, seq: int) -> tuple[int, int | None]:
+        """Send again from ``seq`` on (the office lost them): (count, oldest seq held)."""
+        with self._lock:
+            return delivery.reopen_from(self._conn, seq)
 
     def depth(self) -> int:
-        """How many events still wait for the office."""
+        """How many events the broker has not taken yet."""
+        return self._count("SELECT count(*) FROM events WHERE sent = 0")
+
+    def unreceived(self) -> int:
+        """How many events the office has not confirmed (the broker may have them)."""
+        return self._count("SELECT count(*) FROM events WHERE sent < 2")
+
+    def oldest_unreceived(self) -> int | None:
+        """The oldest seq the broker took that the office has not confirmed."""
         with self._lock:
-            return int(
-                self._conn.execute("SELECT count(*) FROM events WHERE sent = 0").fetchone()[0]
-            )
+            row = self._conn.execute("SELECT min(seq) FROM events WHERE sent = 1").fetchone()
+        return int(row[0]) if row[0] is not None else None
+
+    def _count(self, sql: str) -> int:
+        with self._lock:
+            return int(self._conn.execute(sql).fetchone()[0])
 
     def last_seq(self) -> int:
         with self._lock:
@@ -210,29 +249,7 @@ class EventLog:
         return int(row[0]) if row else 0
 
     def prune(self, max_rows: int, max_age: timedelta) -> int:
-        """Enforce retention; returns how many events were dropped before upload."""
+        """Enforce retention; returns how many events were dropped before the office had them."""
         cutoff = (self._clock.now() - max_age).isoformat()
-        with self._lock, transaction(self._conn) as conn:
-            lost = _count(conn, "SELECT count(*) FROM events WHERE time < ? AND sent = 0", cutoff)
-            conn.execute("DELETE FROM events WHERE time < ?", (cutoff,))
-            excess = _count(conn, "SELECT count(*) FROM events") - max_rows
-            if excess > 0:
-                # uploaded events go first; unsent ones only if that is not enough
-                conn.execute(
-                    "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE sent = 1 "
-                    "ORDER BY seq LIMIT ?)",
-                    (excess,),
-                )
-                excess = _count(conn, "SELECT count(*) FROM events") - max_rows
-                if excess > 0:
-                    lost += excess
-                    conn.execute(
-                        "DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY seq "
-                        "LIMIT ?)",
-                        (excess,),
-                    )
-        return lost
-
-
-def _count(conn: sqlite3.Connection, sql: str, *args: Any) -> int:
-    return int(conn.execute(sql, args).fetchone()[0])
+        with self._lock:
+            return delivery.prune(self._conn, cutoff, max_rows)

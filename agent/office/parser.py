@@ -1,0 +1,158 @@
+"""The ``gate-office`` command line: subcommands, flags, help and exit codes.
+
+Connection flags come before the subcommand; ``--json`` may stand before or after it.
+Text is the default output; ``--json`` gives the gate's own JSON on every command.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Mapping
+
+from agent import __version__
+from agent.office.answers import exit_help
+from agent.office.options import env
+
+Command = Callable[[argparse.Namespace], int]
+CHUNK = 1000  # entries per snapshot message; see the --chunk help
+TIMEOUT_S = 30.0
+TO_HELP = "gates: all, site:SITE, or SITE/GATE[,SITE/GATE...]; one report for all"
+
+DESCRIPTION = "gate-office: run gates from the office over MQTT (installers, small offices)."
+EPILOG = f"""\
+{exit_help()}
+answers: an unknown gate, a gate that is offline and an unreachable broker are told
+  within 3 s, from the gate's retained status; a gate that is online gets --timeout
+  seconds to answer.
+office database (--db): $GATE_OFFICE_DB, else $STATE_DIRECTORY/office.db (systemd
+  StateDirectory=), else /var/lib/gate-office/office.db as user gate-office, else
+  $XDG_DATA_HOME/gate-office/office.db (~/.local/share/gate-office/office.db).
+environment: every connection flag also reads GATE_OFFICE_<FLAG> (GATE_OFFICE_HOST, ...).
+"""
+
+
+def _json_flag(p: argparse.ArgumentParser, top: bool = False) -> None:
+    # below the top an absent flag must not overwrite one given before the subcommand
+    default = False if top else argparse.SUPPRESS
+    p.add_argument("--json", action="store_true", default=default, help="print JSON")
+
+
+def _sub(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    fn: Command,
+    help_text: str,
+) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
+    _json_flag(p)
+    p.set_defaults(fn=fn)
+    return p
+
+
+def _connection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=env("HOST", "localhost"))
+    parser.add_argument("--port", type=int, default=int(env("PORT", "1883") or 1883))
+    parser.add_argument("--protocol", choices=["3.1.1", "5"], default=env("PROTOCOL", "3.1.1"))
+    parser.add_argument("--username", default=env("USERNAME"))
+    parser.add_argument("--password-file", default=env("PASSWORD_FILE"))
+    parser.add_argument("--ca", default=env("CA"), help="CA certificate (turns TLS on)")
+    parser.add_argument("--cert", default=env("CERT"), help="client certificate")
+    parser.add_argument("--cert-key", default=env("CERT_KEY"), help="client certificate key")
+    parser.add_argument("--prefix", default=env("PREFIX", "gate"))
+    parser.add_argument("--site", default=env("SITE"))
+    parser.add_argument("--gate", default=env("GATE"))
+    parser.add_argument(
+        "--key", default=env("KEY", "office.key"), help="office Ed25519 private key (signs)"
+    )
+    parser.add_argument(
+        "--db", default=env("DB"), help="office database: a file or postgresql:// (see below)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=TIMEOUT_S,
+        help=f"seconds an online gate has to answer (default {TIMEOUT_S:g})",
+    )
+
+
+def build(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
+    """The parser; ``commands`` maps each subcommand ("allowlist push", ...) to its code."""
+    parser = argparse.ArgumentParser(
+        prog="gate-office",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"gate-office {__version__}")
+    _connection(parser)
+    _json_flag(parser, top=True)
+    sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+
+    p = _sub(sub, "keygen", commands["keygen"], "make the office signing key")
+    p.add_argument("out")
+    p = _sub(sub, "acl", commands["acl"], "mosquitto ACL blocks: one gate's and the office's")
+    p.add_argument("--username", help="the gate's account (default gate-SITE-GATE)")
+    p.add_argument("--office-username", default="office", help="the office's account")
+    _sub(sub, "status", commands["status"], "the gate's retained status (exit 3: offline)")
+
+    allow = sub.add_parser("allowlist").add_subparsers(dest="allow_cmd", required=True)
+    p = _sub(allow, "push", commands["allowlist push"], "send a CSV/JSON list (patch or snapshot)")
+    p.add_argument("file")
+    p.add_argument("--site-key", default=env("SITE_KEY"), help="hashes raw card numbers")
+    p.add_argument("--snapshot", action="store_true", help="always send the whole list")
+    p.add_argument("--to", help=TO_HELP)
+    p.add_argument(
+        "--chunk",
+        type=int,
+        default=CHUNK,
+        help=f"entries per message (default {CHUNK:,}: the gate keeps deciding fast while "
+        "it applies them; bench/snapshot.py measures it)",
+    )
+
+    p = _sub(sub, "revoke", commands["revoke"], "take a holder's cards off gates, by patch")
+    p.add_argument("--holder", required=True, help="the holder id")
+    p.add_argument("--to", help=TO_HELP + " (default: --site/--gate)")
+    p.add_argument("--snapshot", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--chunk", type=int, default=CHUNK, help=argparse.SUPPRESS)
+
+    config = sub.add_parser("config").add_subparsers(dest="config_cmd", required=True)
+    p = _sub(config, "push", commands["config push"], "send config sections (TOML or JSON)")
+    p.add_argument("file")
+    p.add_argument("--revision", type=int)
+
+    p = _sub(sub, "cmd", commands["cmd"], "a command: open, lockdown, release, resync, status")
+    p.add_argument("name", metavar="NAME", help="open, lockdown, release, resync or status")
+    p.add_argument("--door", help="the door to open")
+    switch = p.add_mutually_exclusive_group()
+    switch.add_argument("--on", dest="on", action="store_true", default=None)
+    switch.add_argument("--off", dest="on", action="store_false")
+
+    events = sub.add_parser("events").add_subparsers(dest="events_cmd", required=True)
+    p = _sub(events, "tail", commands["events tail"], "print and store events, each once")
+    p.add_argument("--count", type=int, help="stop after this many new events")
+    p.add_argument("--idle", type=float, default=3600.0, help="stop after this long quiet")
+    p.add_argument(
+        "--client-id",
+        default=env("CLIENT_ID"),
+        help="the persistent session's client id (default: one per computer, user, "
+        "database and filter, so runs resume it and other tails keep theirs)",
+    )
+    p = _sub(events, "list", commands["events list"], "events the office stored, newest last")
+    _event_filters(p)
+    p.add_argument("--limit", type=int, default=100, help="how many (default 100)")
+    p = _sub(events, "follow", commands["events follow"], "new events as they are stored")
+    _event_filters(p)
+    p.add_argument("--poll", type=float, default=0.5, help="seconds between looks")
+    _sub(sub, "fleet", commands["fleet"], "every gate: online, since, backlog, versions, alarms")
+    p = _sub(sub, "serve", commands["serve"], "the office service: store, receipt, alert")
+    p.add_argument("--config", help="office.toml (else the connection flags, --db, --key)")
+    p.add_argument("--client-id", default=env("CLIENT_ID"), help="default gate-office-serve")
+    return parser
+
+
+def _event_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--type", action="append", help="TYPE[,TYPE...]")
+    p.add_argument("--door")
+    p.add_argument("--holder", help="holder id")
+    p.add_argument("--since", help="ISO 8601 time")
+    p.add_argument("--until", help="ISO 8601 time")

@@ -1,0 +1,82 @@
+"""Where each event is on its way to the office: the ``sent`` column of the event log.
+
+``PENDING`` (0): not yet taken by the broker. ``AT_BROKER`` (1): the broker sent its
+PUBACK; that says the broker has it, not that the office does. ``RECEIVED`` (2): the
+office committed it and said so in a signed receipt (or, with ``delivery = "puback"``,
+the broker's PUBACK is taken as enough). Only RECEIVED events are done: the others are
+published again after a reconnect, and retention drops them last.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+
+from agent.store.db import transaction
+
+PENDING, AT_BROKER, RECEIVED = 0, 1, 2
+
+
+def _count(conn: sqlite3.Connection, sql: str, *args: object) -> int:
+    return int(conn.execute(sql, args).fetchone()[0])
+
+
+def mark(conn: sqlite3.Connection, seqs: Iterable[int], state: int) -> None:
+    """Move events forward to ``state`` (never back: a late PUBACK after a receipt)."""
+    with transaction(conn):
+        conn.executemany(
+            "UPDATE events SET sent = ? WHERE seq = ? AND sent < ?",
+            [(state, s, state) for s in seqs],
+        )
+
+
+def mark_ranges(conn: sqlite3.Connection, ranges: Iterable[tuple[int, int]]) -> int:
+    """Events in the inclusive seq ranges are RECEIVED; returns how many changed."""
+    changed = 0
+    with transaction(conn):
+        for low, high in ranges:
+            changed += conn.execute(
+                "UPDATE events SET sent = ? WHERE seq BETWEEN ? AND ? AND sent < ?",
+                (RECEIVED, low, high, RECEIVED),
+            ).rowcount
+    return changed
+
+
+def reopen_from(conn: sqlite3.Connection, seq: int) -> tuple[int, int | None]:
+    """The office lost what it had from ``seq`` on: send those again.
+
+    Returns (how many events will go again, the oldest seq still held or None).
+    """
+    with transaction(conn):
+        conn.execute(
+            "UPDATE events SET sent = ? WHERE seq >= ? AND sent = ?", (AT_BROKER, seq, RECEIVED)
+        )
+        again = _count(conn, "SELECT count(*) FROM events WHERE seq >= ? AND sent < ?", seq, 2)
+        row = conn.execute("SELECT min(seq) FROM events").fetchone()
+    return again, (int(row[0]) if row and row[0] is not None else None)
+
+
+def prune(conn: sqlite3.Connection, cutoff: str, max_rows: int) -> int:
+    """Retention: age first, then the oldest RECEIVED, then what the office never
+    confirmed. Returns how many events were dropped before the office had them."""
+    with transaction(conn):
+        lost = _count(
+            conn, "SELECT count(*) FROM events WHERE time < ? AND sent < ?", cutoff, RECEIVED
+        )
+        conn.execute("DELETE FROM events WHERE time < ?", (cutoff,))
+        for state_clause in ("sent = 2", "sent = 1", "1"):
+            excess = _count(conn, "SELECT count(*) FROM events") - max_rows
+            if excess <= 0:
+                break
+            if state_clause != "sent = 2":
+                lost += min(
+                    excess,
+                    _count(conn, f"SELECT count(*) FROM events WHERE {state_clause} "
+                           f"AND sent < {RECEIVED}"),
+                )  # fmt: skip
+            conn.execute(
+                f"DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE {state_clause} "
+                "ORDER BY seq LIMIT ?)",
+                (excess,),
+            )
+    return lost

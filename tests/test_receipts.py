@@ -1,0 +1,177 @@
+"""End-to-end receipts: an event is delivered when the office committed it, not when the
+broker said PUBACK. Real mosquitto, a real gate, the real office service."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.core.clock import SystemClock
+from agent.gate.app import App
+from agent.link.mqtt import MqttSettings
+from agent.link.signing import seal
+from agent.link.wiring import attach
+from agent.models.config import GateConfig
+from agent.office.service import OfficeService, ServeOptions, seq_ranges
+from tests.conftest import mqtt_table
+from tests.mqtt_helpers import TOPICS, office, wait_for
+
+
+class ListStore:
+    """The service's store interface over a dict: enough to see what was committed."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, dict[str, Any]] = {}
+        self.gates: dict[tuple[str, str], dict[str, Any]] = {}
+        self.lock = threading.Lock()
+
+    def add_events(self, events: Sequence[Mapping[str, Any]]) -> int:
+        with self.lock:
+            new = [e for e in events if e["id"] not in self.events]
+            self.events.update({e["id"]: dict(e) for e in new})
+            return len(new)
+
+    def update_gate(self, site: str, gate: str, **fields: Any) -> None:
+        self.gates.setdefault((site, gate), {}).update(fields)
+
+    def seqs(self) -> list[int]:
+        with self.lock:
+            return sorted(e["seq"] for e in self.events.values())
+
+
+def test_seq_ranges() -> None:
+    assert seq_ranges([5, 3, 4, 9, 1, 1]) == [(1, 1), (3, 5), (9, 9)]
+    assert seq_ranges([]) == []
+
+
+@pytest.fixture
+def service(broker: Any, office_key: Any) -> Iterator[Callable[..., OfficeService]]:
+    running: list[OfficeService] = []
+
+    def start(store: ListStore, client_id: str = "gate-office-serve") -> OfficeService:
+        settings = MqttSettings(
+            host=broker.host, port=broker.port, client_id=client_id, clean_session=False,
+            reconnect_max_s=1,
+        )  # fmt: skip
+        svc = OfficeService(settings, store, office_key, ServeOptions())
+        svc.start()
+        assert svc.conn.wait_connected(10)
+        running.append(svc)
+        return svc
+
+    yield start
+    for svc in running:
+        svc.stop()
+
+
+def _gate(
+    make_app: Callable[..., App],
+    make_config: Callable[..., GateConfig],
+    broker: Any,
+    office_key: Any,
+    **mqtt: Any,
+) -> App:
+    config = make_config(mqtt=mqtt_table(broker, office_key, receipt_timeout_s=1, **mqtt))
+    app = make_app(config, clock=SystemClock())
+    link = attach(app)
+    app.start(threaded=True)
+    assert link.conn.wait_connected(10)
+    return app
+
+
+def test_events_published_before_any_office_existed_still_arrive(
+    make_app: Callable[..., App],
+    make_config: Callable[..., GateConfig],
+    broker: Any,
+    office_key: Any,
+    service: Callable[..., OfficeService],
+) -> None:
+    """The README order that lost events #1-#23: the broker took them (PUBACK) with no
+    office session to keep them for. Without a receipt the gate sends them again."""
+    gate = _gate(make_app, make_config, broker, office_key)
+    for n in range(20):
+        gate.record(gate_event(), "main", n=n)
+    wait_for(lambda: gate.events.depth() == 0, what="the broker to take every event")
+    assert gate.events.unreceived() >= 21  # PUBACKed, yet nobody has them
+    store = ListStore()
+    service(store)
+    wait_for(lambda: gate.events.unreceived() == 0, timeout=20, what="receipts for all")
+    assert store.seqs() == list(range(1, gate.events.last_seq() + 1))
+
+
+def test_a_receipt_is_sent_only_after_the_commit_and_duplicates_are_stored_once(
+    make_app: Callable[..., App],
+    make_config: Callable[..., GateConfig],
+    broker: Any,
+    office_key: Any,
+    service: Callable[..., OfficeService],
+) -> None:
+    store = ListStore()
+    svc = service(store)
+    gate = _gate(make_app, make_config, broker, office_key)
+    for n in range(200):
+        gate.record(gate_event(), "main", n=n)
+    wait_for(lambda: gate.events.unreceived() == 0, timeout=20, what="every receipt")
+    assert store.seqs() == list(range(1, gate.events.last_seq() + 1))
+    assert svc.stored == len(store.events) and svc.receipts_sent >= 1
+    assert store.gates[("test-site", "g1")]["online"] is True
+
+
+def test_the_office_asks_for_a_replay_after_losing_events(
+    tmp_path: Path,
+    make_app: Callable[..., App],
+    make_config: Callable[..., GateConfig],
+    broker: Any,
+    office_key: Any,
+    service: Callable[..., OfficeService],
+) -> None:
+    store = ListStore()
+    service(store)
+    gate = _gate(make_app, make_config, broker, office_key)
+    for n in range(30):
+        gate.record(gate_event(), "main", n=n)
+    wait_for(lambda: gate.events.unreceived() == 0, timeout=20, what="every receipt")
+    with store.lock:  # the office's database is restored from an older backup
+        for event_id in [i for i, e in store.events.items() if e["seq"] > 10]:
+            del store.events[event_id]
+    with office(broker, office_key, client_id="office-replay") as link:
+        body = {"request_id": "r-1", "from_seq": 11}
+        link.send_raw(TOPICS.replay, seal(office_key, TOPICS.replay, body, gate.clock.now()))
+        ack = link.expect(TOPICS.replay_ack, timeout=10)
+    assert ack is not None and ack["ok"] and ack["request_id"] == "r-1"
+    assert ack["queued"] == gate.events.last_seq() - 10 and ack.get("gone") is None
+    wait_for(
+        lambda: store.seqs() == list(range(1, gate.events.last_seq() + 1)),
+        timeout=20,
+        what="the replayed events",
+    )
+
+
+def gate_event() -> Any:
+    from agent.core.kinds import EventType
+
+    return EventType.EXIT_REQUEST
+
+
+def test_an_office_outage_longer_than_the_brokers_queue_loses_nothing(
+    make_app: Callable[..., App],
+    make_config: Callable[..., GateConfig],
+    broker: Any,
+    office_key: Any,
+    service: Callable[..., OfficeService],
+) -> None:
+    """mosquitto keeps 1,000 messages for an absent session (max_queued_messages) and
+    PUBACKs the rest anyway; receipts are what tell the gate the 500 others never came."""
+    store = ListStore()
+    service(store).stop()  # the office's persistent session exists, the office is away
+    gate = _gate(make_app, make_config, broker, office_key)
+    for n in range(1500):
+        gate.record(gate_event(), "main", n=n)
+    wait_for(lambda: gate.events.depth() == 0, timeout=30, what="the broker to take all")
+    service(store)
+    wait_for(lambda: gate.events.unreceived() == 0, timeout=40, what="receipts for all")
+    assert store.seqs() == list(range(1, gate.events.last_seq() + 1))
