@@ -21,6 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from agent.errors import MqttError, MqttOffline
 from agent.link.health import LinkHealth, describe, disconnect_reason, sentence_case, utc_now
+from agent.link.subscriptions import Subscriptions
 from agent.models.config import MqttConfig
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,10 @@ class MqttConnection:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_publish = self._on_publish
+        self.subscriptions = Subscriptions(lambda t, q: client.subscribe(t, q)[1], label)
+        client.on_subscribe = lambda _c, _u, mid, codes, _p: self.subscriptions.acked(
+            mid, [not code.is_failure for code in codes]
+        )
 
     @property
     def connected(self) -> bool:
@@ -177,6 +182,7 @@ class MqttConnection:
 
     def stop(self) -> None:
         self._closing = True
+        self.subscriptions.close()
         self._client.disconnect()
         self._client.loop_stop()
         self._connected.clear()
@@ -244,8 +250,7 @@ class MqttConnection:
             self.health.failed(f"refused: {sentence_case(str(reason))}")
             return
         # _awaiting is kept: paho sends unacknowledged messages again after a reconnect
-        for topic, qos in self._handlers.subscriptions:
-            client.subscribe(topic, qos)
+        self.subscriptions.hold(self._handlers.subscriptions)  # a refused one is asked again
         self._connected.set()
         self.health.up()
         self._handlers.connected()
