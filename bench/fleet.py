@@ -2,21 +2,28 @@
 
 For each size N and each store (SQLite, PostgreSQL), on a fresh broker and database:
 
-1. The office opens its persistent session and goes away (an office outage).
-2. N gates, spread over a few worker processes, each a full App on sim drivers
-   (``build_app`` + ``attach``: every thread a real gate runs), each first records K
-   events in its own log, then starts and pushes them to the broker (QoS 1; the
-   broker queues them for the absent office: ``max_queued_messages`` is raised).
-3. The office service starts: drain = until every gate has a receipt for every event.
-4. Steady state: each gate taps cards (one per ``--tap-gap`` s on average, in bursts
-   of 1..``--burst`` taps 0.5-3 s apart) for ``--tap-seconds``; tap-to-office latency
-   is the office's commit time minus the event's time (one machine, one clock).
+1. The office service opens its persistent session and goes away (an office outage).
+2. N gates, ~40 to a worker process, each a full App on sim drivers (``build_app`` +
+   ``attach``: every thread a real gate runs), first record K events each in their own
+   log, then start, one worker after another, and push them to the broker (QoS 1,
+   100 to a message; the broker keeps them for the office: ``max_queued_messages``
+   is raised). Gates without a receipt resend after ``--receipt-timeout`` as in the field.
+3. The office service starts. Drain: until every gate has a receipt for every event;
+   ingest: until the store holds them all.
+4. Once the office has been idle for 3 s (repeats still queued are done), steady state:
+   each gate taps cards (one per ``--tap-gap`` s on average, in bursts of 1..``--burst``
+   taps 0.5-3 s apart) for ``--tap-seconds``. Tap-to-office latency is the office's
+   commit time minus the event's time (one machine, one clock).
 5. Audit: the store holds every seq 1..last of every gate exactly once.
 
-    python bench/fleet.py --quick                 # N=10, K=1,000, 20 s of taps
-    python bench/fleet.py --gates 10,100,1000 --backlog 10000,10000,1000   # the full run
+    python bench/fleet.py --quick                  # N=10, K=1,000, 20 s of taps, both stores
+    python bench/fleet.py                          # the full run: N=10, 100, 1,000 with
+                                                   # K=10,000, 10,000, 1,000, both stores
+    python bench/fleet.py --gates 1000 --backlog 10000 --store postgres --receipt-timeout 3600
+                                                   # the 10-million-event drain, no resends
 
-One JSON object goes to stdout; progress goes to stderr.
+One JSON object goes to stdout (``--save FILE`` also writes it after every run);
+progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -66,45 +73,59 @@ def run(gates: int, backlog: int, store: str, args: argparse.Namespace) -> dict[
         broker.start()
         try:
             with store_target(store, folder, args.pg) as target:
-                office = Child(
-                    "office",
-                    fleet_office.serve,
-                    target,
-                    broker.host,
-                    broker.port,
-                    key.private_bytes_raw(),
-                )
-                children.append(office)
-                office.reply(60)
-                office.ask("session", 60)
-                specs = [
-                    fleet_gates.WorkerSpec(
-                        names[i::procs],
-                        str(folder / "gates"),
+                try:
+                    office = Child(
+                        "office",
+                        fleet_office.serve,
+                        target,
                         broker.host,
                         broker.port,
-                        public_key_text(key),
-                        backlog,
-                        {"receipt_timeout_s": args.receipt_timeout},
-                        args.gate_nice,
+                        key.private_bytes_raw(),
                     )
-                    for i in range(procs)
-                ]
-                workers = [Child(f"worker{i}", fleet_gates.serve, s) for i, s in enumerate(specs)]
-                children += workers
-                meter = Meter(
-                    broker, office, workers, args.pg if store == "postgres" else None, target
-                )
-                return measure(gates, backlog, store, procs, office, workers, meter, target, args)
+                    children.append(office)
+                    office.reply(60)
+                    office.ask("session", 60)
+                    specs = [
+                        fleet_gates.WorkerSpec(
+                            names[i::procs],
+                            str(folder / "gates"),
+                            broker.host,
+                            broker.port,
+                            public_key_text(key),
+                            backlog,
+                            {"receipt_timeout_s": args.receipt_timeout},
+                            args.gate_nice,
+                        )
+                        for i in range(procs)
+                    ]
+                    workers = [
+                        Child(f"worker{i}", fleet_gates.serve, s) for i, s in enumerate(specs)
+                    ]
+                    children += workers
+                    meter = Meter(
+                        broker, office, workers, args.pg if store == "postgres" else None, target
+                    )
+                    return measure(
+                        gates, backlog, store, procs, office, workers, meter, target, args
+                    )
+                finally:  # gates and office stop before their database goes
+                    stop_all(children)
         finally:
-            for child in children:
-                if child.proc.is_alive():
-                    try:
-                        child.ask("stop", 120)
-                    except BenchError as exc:
-                        say(f"{child.name}: {exc}")
-                child.end()
             broker.stop()
+
+
+def stop_all(children: list[Child]) -> None:
+    """Ask every child still running to stop, all at once; end each after its answer."""
+    alive = [child for child in children if child.proc.is_alive()]
+    for child in alive:
+        child.send("stop")
+    for child in alive:
+        try:
+            child.reply(180)
+        except BenchError as exc:
+            say(f"{child.name}: {exc}")
+    for child in children:
+        child.end()
 
 
 def measure(
@@ -232,6 +253,11 @@ def main() -> None:
         "sizes": {},
     }
     failed = False
+
+    def save() -> None:  # a long run keeps what it has measured so far
+        if args.save:
+            Path(args.save).write_text(json.dumps(results, indent=2) + "\n")
+
     try:
         for gates, backlog in zip(args.sizes, args.backlogs, strict=True):
             runs: dict[str, dict[str, Any]] = {}
@@ -241,7 +267,8 @@ def main() -> None:
                 except BenchError as exc:  # told, kept in the JSON; the other runs go on
                     say(f"N={gates} K={backlog} {store}: {exc}")
                     runs[store], failed = {"error": str(exc)}, True
-            results["sizes"][str(gates)] = summary(runs)
+                results["sizes"][str(gates)] = summary(runs)
+                save()
     except KeyboardInterrupt:
         sys.exit(130)
     print(json.dumps(results, indent=2))

@@ -50,6 +50,7 @@ def parse(doc: str | None) -> argparse.Namespace:
         "here they share 2 cores with the office, broker and database, which come first",
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--save", help="also write the JSON here after every run")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--quick", action="store_true", help="N=10, K=1,000, 20 s of taps")
     args = parser.parse_args()

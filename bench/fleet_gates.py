@@ -266,7 +266,11 @@ def serve(conn: Connection, spec: WorkerSpec) -> None:
         "stop": fleet.stop,
     }
     while True:
-        message = dict(conn.recv())
+        try:
+            message = dict(conn.recv())
+        except EOFError:  # the orchestrator is gone: no one to answer
+            fleet.stop()
+            return
         op = message.pop("op")
         try:
             reply = commands[op](**message)

@@ -12,7 +12,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.link.mqtt import MqttSettings
 from agent.office.db import OfficeDb, is_postgres, open_store
-from agent.office.db.base import Sql
-from agent.office.service import OfficeService, ServeOptions
+from agent.office.db.base import EventRow, Sql
+from agent.office.service import Batch, OfficeService, ServeOptions
 from bench.fleet_procs import LogTally
 
 TAPS = frozenset({"access_granted", "access_denied"})
@@ -41,28 +40,22 @@ class TimedStore:
         self.commits: list[tuple[float, int]] = []  # (wall time after commit, total new)
         self.offered = self.new = self.batches = self.status_updates = 0
         self.store_busy_s = self.status_busy_s = 0.0
-        self.last_call = time.monotonic()  # the last add_events began or ended
-        self.busy = False
 
-    def add_events(self, events: Sequence[Mapping[str, Any]]) -> int:
+    def add_rows(self, rows: Sequence[EventRow]) -> int:
         t = time.perf_counter()
-        self.busy, self.last_call = True, time.monotonic()
-        try:
-            new = self.db.add_events(events)
-        finally:
-            self.busy, self.last_call = False, time.monotonic()
+        new = self.db.add_rows(rows)
         committed = time.time()
         self.store_busy_s += time.perf_counter() - t
-        self.offered += len(events)
+        self.offered += len(rows)
         self.new += new
         self.batches += 1
         self.commits.append((committed, self.new))
         if self.window_start is not None:
-            for event in events:
-                if event["type"] in TAPS and event["id"] not in self.latency_s:
-                    when = datetime.fromisoformat(event["time"]).timestamp()
+            for row in rows:
+                if row.type in TAPS and row.id not in self.latency_s:
+                    when = row.time.timestamp()
                     if when >= self.window_start:
-                        self.latency_s[event["id"]] = committed - when
+                        self.latency_s[row.id] = committed - when
         return new
 
     def update_gate(self, site: str, gate: str, **fields: Any) -> None:
@@ -70,6 +63,25 @@ class TimedStore:
         self.db.update_gate(site, gate, **fields)
         self.status_busy_s += time.perf_counter() - t
         self.status_updates += 1
+
+
+class WatchedService(OfficeService):
+    """The service, telling when it last read or stored anything: the office is idle
+    once that was a while ago and nothing waits."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.last_work = time.monotonic()
+
+    def _take(self, topic: str, payload: bytes, batch: Batch) -> None:
+        self.last_work = time.monotonic()
+        super()._take(topic, payload, batch)
+
+    def store_batch(self, batch: Batch) -> None:
+        try:
+            super().store_batch(batch)
+        finally:
+            self.last_work = time.monotonic()
 
 
 class Office:
@@ -81,12 +93,12 @@ class Office:
             host=host, port=port, client_id=CLIENT_ID, clean_session=False, reconnect_max_s=1
         )
         self.key = Ed25519PrivateKey.from_private_bytes(key)
-        self.service: OfficeService | None = None
+        self.service: WatchedService | None = None
         self._stop = threading.Event()
         self._watch: threading.Thread | None = None
 
-    def _start(self) -> OfficeService:
-        service = OfficeService(self.settings, self.store, self.key, ServeOptions())
+    def _start(self) -> WatchedService:
+        service = WatchedService(self.settings, self.store, self.key, ServeOptions())
         service.start()
         if not service.conn.wait_connected(30):
             raise RuntimeError("the office could not reach the broker")
@@ -108,11 +120,12 @@ class Office:
     def quiet(self, for_s: float, within: float) -> dict[str, Any]:
         """Wait until no batch has been stored for ``for_s`` (repeats still queued at the
         broker have come and gone): steady state starts from an idle office."""
-        store = self.store
+        service, store = self.service, self.store
+        assert service is not None
         started, offered = time.monotonic(), store.offered
 
         def quiet() -> bool:
-            return not store.busy and time.monotonic() - store.last_call >= for_s
+            return not service.busy() and time.monotonic() - service.last_work >= for_s
 
         while not quiet() and time.monotonic() < started + within:
             time.sleep(0.1)
@@ -167,7 +180,11 @@ def serve(conn: Connection, target: str, host: str, port: int, key: bytes) -> No
         "stop": office.stop,
     }
     while True:
-        message = dict(conn.recv())
+        try:
+            message = dict(conn.recv())
+        except EOFError:  # the orchestrator is gone: no one to answer
+            office.stop()
+            return
         op = message.pop("op")
         try:
             reply = commands[op](**message)

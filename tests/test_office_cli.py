@@ -127,6 +127,25 @@ def test_refusal_acks_echo_a_short_string_request_id_only(gate, broker, office_k
     assert ack is not None and "replayed" in ack["error"] and ack["request_id"] == "twice"
 
 
+def test_an_internal_failure_is_answered_under_the_requests_id(  # type: ignore[no-untyped-def]
+    gate, broker, office_key, monkeypatch
+) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("relay driver bug")
+
+    monkeypatch.setattr(gate, "open_door", broken)
+    from datetime import UTC, datetime
+
+    with office(broker, office_key) as link:
+        body = {"request_id": "boom-1", "door": "main"}
+        link.send_raw(TOPICS.cmd("open"), seal(office_key, TOPICS.cmd("open"), body,
+                                               datetime.now(UTC)))  # fmt: skip
+        ack = link.expect(TOPICS.cmd_ack, timeout=10)
+    assert ack is not None and not ack["ok"] and "internal error" in ack["error"], ack
+    assert ack["request_id"] == "boom-1"
+    assert gate.doors["main"].locked
+
+
 # -- 2. unknown gate, offline gate, unreachable broker: at most 3 s, saying what was tried --
 def test_unknown_gate_and_unreachable_broker_answer_within_3_s(  # type: ignore[no-untyped-def]
     gate, broker, tmp_path, capsys

@@ -4,7 +4,7 @@ broker said PUBACK. Real mosquitto, a real gate, the real office service."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from agent.link.mqtt import MqttSettings
 from agent.link.signing import seal
 from agent.link.wiring import attach
 from agent.models.config import GateConfig
+from agent.office.db.base import EventRow
 from agent.office.service import OfficeService, ServeOptions, seq_ranges
 from tests.conftest import mqtt_table
 from tests.mqtt_helpers import TOPICS, office, wait_for
@@ -29,10 +30,10 @@ class ListStore:
         self.gates: dict[tuple[str, str], dict[str, Any]] = {}
         self.lock = threading.Lock()
 
-    def add_events(self, events: Sequence[Mapping[str, Any]]) -> int:
+    def add_rows(self, rows: Sequence[EventRow]) -> int:
         with self.lock:
-            new = [e for e in events if e["id"] not in self.events]
-            self.events.update({e["id"]: dict(e) for e in new})
+            new = [r for r in rows if r.id not in self.events]
+            self.events.update({r.id: {"id": r.id, "seq": r.seq} for r in new})
             return len(new)
 
     def update_gate(self, site: str, gate: str, **fields: Any) -> None:

@@ -122,7 +122,11 @@ class Inbox:
             except Exception as exc:
                 log.exception("inbox: message on %s failed", item[0])
                 kind, name = self.topics.classify(item[0])
-                self._refuse(kind, name, None, Rejected(f"internal error: {exc!r}"), "internal")
+                body = item[1].body  # the id it claims, echoed so the office can match
+                rid = short_request_id(body.get("request_id")) if isinstance(body, dict) else None
+                raw = body if isinstance(body, str) else None
+                failed = Rejected(f"internal error: {exc!r}")
+                self._refuse(kind, name, rid, failed, "internal", unverified=raw)
             self.refusals.flush()
 
     # -- dispatch ---------------------------------------------------------------

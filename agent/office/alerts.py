@@ -11,9 +11,12 @@ import json
 import logging
 import subprocess
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from agent.office.db.base import EventRow
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +61,8 @@ class GateWatch:
         self.offline_s = offline_s
         self.lag_s = lag_s
         self.gates: dict[tuple[str, str], _Gate] = {}
-        self._seen: deque[str] = deque(maxlen=SEEN_IDS)
+        self._seen: deque[str] = deque(maxlen=SEEN_IDS)  # alarm ids, oldest first
+        self._seen_set: set[str] = set()
 
     def changed(self, site: str, gate: str, online: bool) -> bool:
         """Whether ``online`` differs from what the watch last heard of the gate."""
@@ -73,21 +77,32 @@ class GateWatch:
                 state.offline_alerted = False
                 log.info("gate %s/%s is back online", site, gate)
 
-    def event(self, event: dict[str, Any], now: datetime) -> None:
-        site, gate = event["site"], event["gate"]
-        if event.get("severity") == "alarm" and event["id"] not in self._seen:
-            self._seen.append(event["id"])
-            self.alerts.raise_(
-                event["type"], site, gate, door=event.get("door"), seq=event["seq"],
-                time=event["time"], details=event.get("details"),
-            )  # fmt: skip
-        state = self.gates.setdefault((site, gate), _Gate())
-        lag = (now - datetime.fromisoformat(event["time"])).total_seconds()
-        if lag > self.lag_s and not state.lag_alerted:
-            state.lag_alerted = True
-            self.alerts.raise_("backlog", site, gate, behind_s=round(lag), seq=event["seq"])
-        elif lag <= self.lag_s / 2:
-            state.lag_alerted = False
+    def rows(self, rows: Sequence[EventRow], now: datetime) -> None:
+        """Alert on the alarms among freshly stored events, and on gates far behind."""
+        lags: dict[tuple[str, str], tuple[float, float]] = {}  # gate: (most, latest) lag
+        for row in rows:
+            if row.severity == "alarm" and row.id not in self._seen_set:
+                self._remember(row.id)
+                self.alerts.raise_(
+                    row.type, row.site, row.gate, door=row.door, seq=row.seq,
+                    time=row.time.isoformat(), details=json.loads(row.details_json),
+                )  # fmt: skip
+            lag = (now - row.time).total_seconds()
+            most, _ = lags.get((row.site, row.gate), (lag, lag))
+            lags[row.site, row.gate] = (max(most, lag), lag)
+        for (site, gate), (most, latest) in lags.items():
+            state = self.gates.setdefault((site, gate), _Gate())
+            if most > self.lag_s and not state.lag_alerted:
+                state.lag_alerted = True
+                self.alerts.raise_("backlog", site, gate, behind_s=round(most))
+            if latest <= self.lag_s / 2:
+                state.lag_alerted = False
+
+    def _remember(self, event_id: str) -> None:
+        if len(self._seen) == self._seen.maxlen:
+            self._seen_set.discard(self._seen[0])
+        self._seen.append(event_id)
+        self._seen_set.add(event_id)
 
     def check(self, now: datetime) -> None:
         """Gates offline longer than the threshold (called once a second or so)."""

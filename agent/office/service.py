@@ -20,26 +20,29 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from pydantic import ValidationError
 
 from agent.core.clock import Clock, SystemClock
 from agent.link.mqtt import Handlers, MqttConnection, MqttSettings
 from agent.link.signing import seal
 from agent.models.jsonin import loads_bounded
-from agent.models.wire import Event
 from agent.office.alerts import Alerts, GateWatch
+from agent.office.db.base import EventRow
+from agent.office.intake import MAX_DEPTH, events_of
 
 log = logging.getLogger(__name__)
 
 OUTBOUND = ("events", "status", "cmd/ack", "allowlist/ack", "config/ack", "allowlist/request",
             "replay/ack")  # fmt: skip
-QUEUE_LIMIT = 100_000
+# messages held between paho and the intake (a backlog message holds up to 100 events):
+# bounded, so the office's memory is too; beyond it the broker waits
+QUEUE_LIMIT = 1000
+QUEUE_WAIT_S = 30.0  # how long paho may be held before a message is dropped (resent later)
 
 
 class ServiceStore(Protocol):
     """What the service needs of the office database."""
 
-    def add_events(self, events: Sequence[Mapping[str, Any]]) -> int: ...
+    def add_rows(self, rows: Sequence[EventRow]) -> int: ...
 
     def update_gate(self, site: str, gate: str, **fields: Any) -> None: ...
 
@@ -49,11 +52,25 @@ class ServeOptions:
     """How the service batches, and when it raises alerts."""
 
     prefix: str = "gate"
-    batch_max: int = 5000
+    batch_max: int = 5000  # events in one transaction (and so one receipt per gate)
     batch_wait_s: float = 0.02
     offline_alert_s: float = 300.0
     lag_alert_s: float = 600.0
     hook: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Batch:
+    """Checked events waiting to be stored together, and their seqs per gate."""
+
+    rows: list[EventRow] = field(default_factory=list)
+    by_gate: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    first_at: float | None = None  # monotonic time its first event was read
+
+    def add(self, site: str, gate: str, rows: Sequence[EventRow]) -> None:
+        if rows:
+            self.rows.extend(rows)
+            self.by_gate.setdefault((site, gate), []).extend(row.seq for row in rows)
 
 
 def seq_ranges(seqs: Sequence[int]) -> list[tuple[int, int]]:
@@ -89,8 +106,11 @@ class OfficeService:
         )
         self.conn = MqttConnection(settings, handlers, label="broker")
         self._queue: queue.Queue[tuple[str, bytes]] = queue.Queue(QUEUE_LIMIT)
+        # two batches may wait for the store: the next is read while one is stored
+        self._ready: queue.Queue[Batch] = queue.Queue(2)
         self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._reading = self._storing = False
         self.alerts = Alerts(self.options.hook)
         self.watch = GateWatch(self.alerts, self.options.offline_alert_s, self.options.lag_alert_s)
         self.stored = 0
@@ -99,101 +119,126 @@ class OfficeService:
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="office-store", daemon=True)
-        self._thread.start()
+        for name, target in (
+            ("office-intake", self._run_intake),
+            ("office-store", self._run_store),
+        ):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
         self.conn.start()
 
     def stop(self) -> None:
         self.conn.stop()
         self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(10)
+        for thread in self._threads:
+            thread.join(10)
 
     def wait(self, stop: threading.Event, tick_s: float = 1.0) -> None:
         """Run until ``stop`` is set, checking the gates once a ``tick_s``."""
         while not stop.wait(tick_s):
             self.watch.check(self.clock.now())
 
+    def busy(self) -> bool:
+        """Whether a message is waiting or a batch is being read or stored."""
+        return self._reading or self._storing or not self._queue.empty() or not self._ready.empty()
+
     # -- paho's thread ----------------------------------------------------------
     def _on_message(self, topic: str, payload: bytes) -> None:
         try:
-            # a full queue slows the broker down (TCP backpressure) before it drops:
-            # a dropped event has no receipt, so its gate sends it again
-            self._queue.put((topic, payload), timeout=5)
+            # a full queue holds paho (and so the broker: TCP backpressure) before it
+            # drops: a dropped event has no receipt, so its gate sends it again
+            self._queue.put((topic, payload), timeout=QUEUE_WAIT_S)
         except queue.Full:
             self.dropped += 1
 
-    # -- the worker -------------------------------------------------------------
-    def _run(self) -> None:
+    # -- intake: messages to checked rows, in batches of events -------------------
+    def _run_intake(self) -> None:
+        batch, deadline = Batch(), 0.0
+        while not self._stopping.is_set():
+            wait = max(0.0, deadline - self.clock.monotonic()) if batch.rows else 0.5
+            try:
+                topic, payload = self._queue.get(timeout=wait)
+            except queue.Empty:
+                if batch.rows:
+                    self._hand_over(batch)
+                    batch = Batch()
+                continue
+            self._reading = True
+            try:
+                self._take(topic, payload, batch)
+            except Exception:  # one message's fault never stops the intake
+                log.exception("office: a message on %s could not be read", topic)
+            finally:
+                self._reading = False
+            if len(batch.rows) == 0:
+                continue
+            if batch.first_at is None:
+                batch.first_at = self.clock.monotonic()
+                deadline = batch.first_at + self.options.batch_wait_s
+            if len(batch.rows) >= self.options.batch_max or self.clock.monotonic() >= deadline:
+                self._hand_over(batch)
+                batch = Batch()
+
+    def _hand_over(self, batch: Batch) -> None:
         while not self._stopping.is_set():
             try:
-                first = self._queue.get(timeout=0.5)
+                self._ready.put(batch, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def _take(self, topic: str, payload: bytes, batch: Batch) -> None:
+        parts = topic.split("/", 3)
+        if len(parts) < 4:
+            return
+        site, gate, kind = parts[1], parts[2], parts[3]
+        if kind == "events":
+            batch.add(site, gate, events_of(site, gate, payload))
+            return
+        try:
+            data = loads_bounded(payload, MAX_DEPTH)
+        except ValueError:
+            log.warning("office: unreadable %s from %s/%s", kind, site, gate)
+            return
+        if kind == "status" and isinstance(data, dict):
+            self._status(site, gate, data)
+        else:
+            log.info("office: %s from %s/%s: %s", kind, site, gate, str(data)[:300])
+
+    # -- store: one transaction per batch, then the receipts ------------------------
+    def _run_store(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                batch = self._ready.get(timeout=0.5)
             except queue.Empty:
                 continue
-            batch = [first]
-            deadline = self.clock.monotonic() + self.options.batch_wait_s
-            while len(batch) < self.options.batch_max:
-                try:
-                    batch.append(
-                        self._queue.get(timeout=max(0.0, deadline - self.clock.monotonic()))
-                    )
-                except queue.Empty:
-                    break
+            self._storing = True
             try:
-                self.handle(batch)
+                self.store_batch(batch)
             except Exception:
                 # nothing was receipted: the gates send the batch again
-                log.exception("office: a batch of %d message(s) failed", len(batch))
+                log.exception("office: a batch of %d event(s) failed", len(batch.rows))
                 self._stopping.wait(1.0)
+            finally:
+                self._storing = False
 
-    def handle(self, batch: Sequence[tuple[str, bytes]]) -> None:
-        """Store a batch of messages, then receipt the events in it, gate by gate."""
-        events: list[dict[str, Any]] = []
-        by_gate: dict[tuple[str, str], list[int]] = {}
-        for topic, payload in batch:
-            parts = topic.split("/", 3)
-            if len(parts) < 4:
-                continue
-            site, gate, kind = parts[1], parts[2], parts[3]
-            try:
-                data = loads_bounded(payload, 16)
-            except ValueError:
-                log.warning("office: unreadable %s from %s/%s", kind, site, gate)
-                continue
-            if kind == "events":
-                # the backlog comes several to a message: {"events": [...]}
-                batch_of = data.get("events") if isinstance(data, dict) else None
-                for item in batch_of if isinstance(batch_of, list) else [data]:
-                    event = self._event(site, gate, item)
-                    if event is not None:
-                        events.append(event)
-                        by_gate.setdefault((site, gate), []).append(int(event["seq"]))
-            elif kind == "status" and isinstance(data, dict):
-                self._status(site, gate, data)
-            else:
-                log.info("office: %s from %s/%s: %s", kind, site, gate, str(data)[:300])
-        if not events:
+    def handle(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        """Read, store and receipt some messages at once (the threads do it in steps)."""
+        batch = Batch()
+        for topic, payload in messages:
+            self._take(topic, payload, batch)
+        self.store_batch(batch)
+
+    def store_batch(self, batch: Batch) -> None:
+        """Store a batch of events, then receipt them, gate by gate."""
+        if not batch.rows:
             return
-        new = self.store.add_events(events)  # committed before any receipt goes out
+        new = self.store.add_rows(batch.rows)  # committed before any receipt goes out
         self.stored += new
-        now = self.clock.now()
-        for event in events:
-            self.watch.event(event, now)
-        for (site, gate), seqs in by_gate.items():
+        self.watch.rows(batch.rows, self.clock.now())
+        for (site, gate), seqs in batch.by_gate.items():
             self._receipt(site, gate, seqs)
-
-    def _event(self, site: str, gate: str, data: object) -> dict[str, Any] | None:
-        try:
-            event = Event.model_validate(data)
-        except ValidationError as exc:
-            log.warning("office: invalid event from %s/%s: %s", site, gate, exc.errors()[:2])
-            return None
-        if (event.site, event.gate) != (site, gate):
-            # a gate account may only speak for itself (the broker's ACL says so too)
-            log.warning("office: %s/%s published an event of %s/%s", site, gate,
-                        event.site, event.gate)  # fmt: skip
-            return None
-        return event.model_dump(mode="json")
 
     def _status(self, site: str, gate: str, data: Mapping[str, Any]) -> None:
         online = bool(data.get("online"))

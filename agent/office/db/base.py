@@ -113,6 +113,10 @@ class OfficeDb(Protocol):
         """Store the events in one transaction, skipping ids already stored; how many were new."""
         ...
 
+    def add_rows(self, rows: Sequence[EventRow]) -> int:
+        """``add_events`` for events already checked."""
+        ...
+
     def highest_contiguous_seq(self, site: str, gate: str) -> int:
         """The highest seq N with every seq from the gate's first one up to N stored (0: none)."""
         ...

@@ -10,7 +10,7 @@ from typing import Any
 from agent.errors import GateError
 from agent.models.wire import AllowListEntry
 from agent.office.db import seqs
-from agent.office.db.base import GATE_FIELDS, GateRow, Row, Sql
+from agent.office.db.base import GATE_FIELDS, EventRow, GateRow, Row, Sql
 from agent.office.db.events import clean_value, parse_event, parse_time
 from agent.office.db.migrations import migrate
 
@@ -53,7 +53,10 @@ class SqlOfficeDb:
         one-line GateError and nothing is stored (check messages one by one with
         ``parse_event`` before batching them). Committed durably before it returns.
         """
-        rows = [parse_event(event) for event in events]
+        return self.add_rows([parse_event(event) for event in events])
+
+    def add_rows(self, rows: Sequence[EventRow]) -> int:
+        """``add_events`` for events already checked (``parse_event``, ``row_of``)."""
         if not rows:
             return 0
         per_gate: dict[tuple[str, str], tuple[set[int], int, datetime]] = {}
