@@ -68,6 +68,9 @@ class Rows:
     def update_gate(self, site: str, gate: str, **fields: Any) -> None:
         pass
 
+    def highest_contiguous_seq(self, site: str, gate: str) -> int:
+        return 0
+
 
 def test_a_transaction_holds_at_most_batch_max_events() -> None:
     store = Rows()

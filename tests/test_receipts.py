@@ -4,6 +4,8 @@ broker said PUBACK. Real mosquitto, a real gate, the real office service."""
 from __future__ import annotations
 
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,15 @@ class ListStore:
     def update_gate(self, site: str, gate: str, **fields: Any) -> None:
         self.gates.setdefault((site, gate), {}).update(fields)
 
+    def highest_contiguous_seq(self, site: str, gate: str) -> int:
+        seqs = self.seqs()
+        top = seqs[0] - 1 if seqs else 0
+        for seq in seqs:
+            if seq != top + 1:
+                break
+            top = seq
+        return top
+
     def seqs(self) -> list[int]:
         with self.lock:
             return sorted(e["seq"] for e in self.events.values())
@@ -53,12 +64,14 @@ def test_seq_ranges() -> None:
 def service(broker: Any, office_key: Any) -> Iterator[Callable[..., OfficeService]]:
     running: list[OfficeService] = []
 
-    def start(store: ListStore, client_id: str = "gate-office-serve") -> OfficeService:
+    def start(
+        store: ListStore, client_id: str = "gate-office-serve", audit_s: float = 30.0
+    ) -> OfficeService:
         settings = MqttSettings(
             host=broker.host, port=broker.port, client_id=client_id, clean_session=False,
             reconnect_max_s=1,
         )  # fmt: skip
-        svc = OfficeService(settings, store, office_key, ServeOptions())
+        svc = OfficeService(settings, store, office_key, ServeOptions(audit_s=audit_s))
         svc.start()
         assert svc.conn.wait_connected(10)
         running.append(svc)
@@ -150,6 +163,70 @@ def test_the_office_asks_for_a_replay_after_losing_events(
         timeout=20,
         what="the replayed events",
     )
+
+
+def test_an_office_restored_from_an_older_backup_asks_by_itself(
+    make_app: Callable[..., App],
+    make_config: Callable[..., GateConfig],
+    broker: Any,
+    office_key: Any,
+    service: Callable[..., OfficeService],
+) -> None:
+    """The gate holds receipts for all 30 events; the office's store lost the last 20.
+    Nobody sends a replay by hand: the service sees it in the gate's status."""
+    store = ListStore()
+    svc = service(store, audit_s=0.5)
+    gate = _gate(make_app, make_config, broker, office_key)
+    for n in range(30):
+        gate.record(gate_event(), "main", n=n)
+    wait_for(lambda: gate.events.unreceived() == 0, timeout=20, what="every receipt")
+    with store.lock:  # the office's database is restored from an older backup
+        for event_id in [i for i, e in store.events.items() if e["seq"] > 10]:
+            del store.events[event_id]
+    wait_for(
+        lambda: store.seqs() == list(range(1, gate.events.last_seq() + 1)),
+        timeout=20,
+        what="the events replayed on the office's request",
+    )
+    assert svc.upkeep.replays_asked == 1
+
+
+def test_a_busy_office_holds_the_gates_resend_until_it_is_not(
+    make_app: Callable[..., App],
+    make_config: Callable[..., GateConfig],
+    broker: Any,
+    office_key: Any,
+) -> None:
+    """After an outage the office works through a long queue: a gate told so waits for its
+    receipts instead of sending its backlog again; once the office stops saying so, the
+    gate sends again what still has no receipt (here: everything, nobody stores it)."""
+    with office(broker, office_key, client_id="office-busy") as link:
+        gate = _gate(make_app, make_config, broker, office_key)  # receipt timeout 1 s
+        for n in range(5):
+            gate.record(gate_event(), "main", n=n)
+        wait_for(lambda: gate.events.depth() == 0, what="the broker to take every event")
+        last = gate.events.last_seq()
+
+        def busy() -> None:
+            body = {"receipt_id": uuid.uuid4().hex, "busy": True}
+            link.send_raw(TOPICS.receipt, seal(office_key, TOPICS.receipt, body, gate.clock.now()))
+
+        def seqs_seen(seconds: float, notices: bool) -> list[int]:
+            seen: list[int] = []
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                if notices:
+                    busy()
+                message = link.expect(TOPICS.events, timeout=0.3)
+                if message is not None:
+                    seen += [e["seq"] for e in message.get("events", [message])]
+            return seen
+
+        seqs_seen(1.0, notices=True)  # the first sending, under way: let it pass
+        assert seqs_seen(5.0, notices=True) == []  # five receipt timeouts: held
+        again = seqs_seen(6.0, notices=False)
+    assert set(range(1, last + 1)) <= set(again)
+    assert gate.events.unreceived() == last
 
 
 def gate_event() -> Any:

@@ -59,6 +59,7 @@ def with_stores(live: GateStatus, app: App, recent: int) -> GateStatus:
             "allowlist_size": app.allowlist.count(),
             "outbox_depth": depth,
             "last_seq": app.events.last_seq(),
+            "unreceived": app.events.unreceived(),
             "recent_events": app.events.recent(recent) if recent else [],
             "office_link": office_link(app, depth),
         }

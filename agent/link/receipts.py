@@ -22,7 +22,10 @@ class Deliveries:
     """Receipts and replays from the office; called on the inbox worker."""
 
     def __init__(
-        self, outbox: EventLog, received: Callable[[int], None], resend: Callable[[], None]
+        self,
+        outbox: EventLog,
+        received: Callable[[int, bool], None],
+        resend: Callable[[], None],
     ) -> None:
         self._outbox = outbox
         self._received = received
@@ -30,8 +33,8 @@ class Deliveries:
 
     def receipt(self, body: object) -> None:
         receipt = Receipt.model_validate(body)
-        changed = self._outbox.mark_received(list(receipt.ranges))
-        self._received(changed)
+        changed = self._outbox.mark_received(list(receipt.ranges)) if receipt.ranges else 0
+        self._received(changed, receipt.busy)
 
     def replay(self, body: object) -> ReplayAck:
         request = ReplayRequest.model_validate(body)

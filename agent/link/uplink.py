@@ -61,7 +61,9 @@ class Uplink:
         self.receipt_timeout_s = receipt_timeout_s
         self._resend_after = receipt_timeout_s  # doubles while no receipt comes
         self._receipt_seen = False
+        self._office_busy = False  # the office said so since the last check
         self._oldest_waiting: int | None = None  # the oldest seq at the broker, last check
+        self._oldest_since = 0.0  # monotonic time the oldest was first seen waiting
         self._again_upto = 0  # the seq up to which the current pass resends
         self.outbox = outbox
         self.conn = conn
@@ -122,9 +124,12 @@ class Uplink:
         self._status_due.set()
         self._wake.set()
 
-    def received(self, count: int) -> None:
-        """A receipt came (inbox thread): the office is there; keep the short timeout."""
+    def received(self, count: int, busy: bool = False) -> None:
+        """A receipt came (inbox thread): the office is there; keep the short timeout.
+        ``busy``: the office is still working through a queue; what waits is in it."""
         self._receipt_seen = True
+        if busy:
+            self._office_busy = True
         if count:
             self._status_due.set()
 
@@ -180,7 +185,16 @@ class Uplink:
         broker lost it or kept it for nobody (no office session, a full queue).
         Live traffic with receipts flowing does not hide it: the oldest is checked."""
         oldest = self.outbox.oldest_unreceived()
-        if oldest is not None and oldest == self._oldest_waiting:
+        now = self.gate.clock.monotonic()
+        if oldest != self._oldest_waiting:
+            self._oldest_since = now
+        # a busy office holds the resend (a fleet draining after an outage would
+        # otherwise send its whole backlog again and again), but never beyond the
+        # longest wait: a message lost on the way must still go again
+        held = self._office_busy and now - self._oldest_since < RESEND_MAX_S
+        if oldest is not None and oldest == self._oldest_waiting and held:
+            log.debug("event %d waits for a receipt; the office says it is busy", oldest)
+        elif oldest is not None and oldest == self._oldest_waiting:
             log.info(
                 "event %d has had no receipt for %.0f s: sending what the office lacks again",
                 oldest,
@@ -193,7 +207,7 @@ class Uplink:
         elif self._receipt_seen:
             self._resend_after = self.receipt_timeout_s
         self._oldest_waiting = oldest
-        self._receipt_seen = False
+        self._receipt_seen = self._office_busy = False
 
     def _settle(self, inflight: set[int]) -> None:
         done: list[int] = []

@@ -20,10 +20,15 @@ class Receipt(Strict):
     """
 
     receipt_id: str = Field(min_length=1, max_length=64)
-    ranges: list[tuple[Seq, Seq]] = Field(min_length=1, max_length=MAX_RANGES)
+    ranges: list[tuple[Seq, Seq]] = Field(default=[], max_length=MAX_RANGES)
+    # the office is working through a queue of messages (after an outage): events with
+    # no receipt yet are probably in it, so the gate waits rather than sending them again
+    busy: bool = False
 
     @model_validator(mode="after")
     def _ordered(self) -> Receipt:
+        if not self.ranges and not self.busy:
+            raise ValueError("a receipt names at least one range")
         for low, high in self.ranges:
             if not 1 <= low <= high <= MAX_VERSION:
                 raise ValueError(f"range [{low}, {high}] is not 1 <= from <= to")

@@ -173,6 +173,9 @@ class GateStatus(Strict):
     allowlist_size: int | None = None
     outbox_depth: int | None = None
     last_seq: int | None = None
+    # events the office has not yet confirmed; 0 with last_seq above what the office
+    # holds means the office lost them (a restored database): it asks for a replay
+    unreceived: int | None = None
     config_revision: int | None = None
     uptime_s: float | None = None
     doors: dict[str, DoorStatus] = {}

@@ -8,6 +8,8 @@ event and not its neighbours (the gate gets no receipt for it and the log says w
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -21,6 +23,35 @@ from agent.office.db.events import clean_text, details_json
 log = logging.getLogger(__name__)
 
 MAX_DEPTH = 16  # how deep an event's JSON may nest on the slow path
+
+
+@dataclass
+class Batch:
+    """Checked events waiting to be stored together, and their seqs per gate."""
+
+    rows: list[EventRow] = field(default_factory=list)
+    by_gate: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    statuses: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # newest
+    first_at: float | None = None  # monotonic time its first message was read
+
+    def __bool__(self) -> bool:
+        return bool(self.rows or self.statuses)
+
+    def add(self, site: str, gate: str, rows: Sequence[EventRow]) -> None:
+        if rows:
+            self.rows.extend(rows)
+            self.by_gate.setdefault((site, gate), []).extend(row.seq for row in rows)
+
+
+def seq_ranges(seqs: Sequence[int]) -> list[tuple[int, int]]:
+    """[3, 1, 2, 7, 8] -> [(1, 3), (7, 8)]."""
+    ranges: list[tuple[int, int]] = []
+    for seq in sorted(set(seqs)):
+        if ranges and seq == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], seq)
+        else:
+            ranges.append((seq, seq))
+    return ranges
 
 
 def row_of(event: Event) -> EventRow:

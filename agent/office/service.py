@@ -27,7 +27,8 @@ from agent.link.signing import seal
 from agent.models.jsonin import loads_bounded
 from agent.office.alerts import Alerts, GateWatch
 from agent.office.db.base import EventRow
-from agent.office.intake import MAX_DEPTH, events_of
+from agent.office.intake import MAX_DEPTH, Batch, events_of, seq_ranges
+from agent.office.upkeep import Upkeep
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ OUTBOUND = ("events", "status", "cmd/ack", "allowlist/ack", "config/ack", "allow
 # messages held between paho and the intake (a backlog message holds up to 100 events):
 # bounded, so the office's memory is too; beyond it the broker waits
 QUEUE_LIMIT = 1000
+TICK_S = 1.0
+BEHIND_MESSAGES = 50  # queued messages that make the office tell gates it is busy
 QUEUE_WAIT_S = 30.0  # how long paho may be held before a message is dropped (resent later)
 
 
@@ -45,6 +48,8 @@ class ServiceStore(Protocol):
     def add_rows(self, rows: Sequence[EventRow]) -> int: ...
 
     def update_gate(self, site: str, gate: str, **fields: Any) -> None: ...
+
+    def highest_contiguous_seq(self, site: str, gate: str) -> int: ...
 
 
 @dataclass
@@ -56,32 +61,8 @@ class ServeOptions:
     batch_wait_s: float = 0.02
     offline_alert_s: float = 300.0
     lag_alert_s: float = 600.0
+    audit_s: float = 30.0  # how often an idle office looks for events it lost
     hook: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Batch:
-    """Checked events waiting to be stored together, and their seqs per gate."""
-
-    rows: list[EventRow] = field(default_factory=list)
-    by_gate: dict[tuple[str, str], list[int]] = field(default_factory=dict)
-    first_at: float | None = None  # monotonic time its first event was read
-
-    def add(self, site: str, gate: str, rows: Sequence[EventRow]) -> None:
-        if rows:
-            self.rows.extend(rows)
-            self.by_gate.setdefault((site, gate), []).extend(row.seq for row in rows)
-
-
-def seq_ranges(seqs: Sequence[int]) -> list[tuple[int, int]]:
-    """[3, 1, 2, 7, 8] -> [(1, 3), (7, 8)]."""
-    ranges: list[tuple[int, int]] = []
-    for seq in sorted(set(seqs)):
-        if ranges and seq == ranges[-1][1] + 1:
-            ranges[-1] = (ranges[-1][0], seq)
-        else:
-            ranges.append((seq, seq))
-    return ranges
 
 
 class OfficeService:
@@ -113,16 +94,22 @@ class OfficeService:
         self._reading = self._storing = False
         self.alerts = Alerts(self.options.hook)
         self.watch = GateWatch(self.alerts, self.options.offline_alert_s, self.options.lag_alert_s)
+        self.upkeep = Upkeep(
+            store, self._publish, self.behind, self.busy, self.clock.monotonic,
+            self.options.audit_s,
+        )  # fmt: skip
         self.stored = 0
         self.receipts_sent = 0
         self.dropped = 0
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> None:
-        for name, target in (
+        steps = (
             ("office-intake", self._run_intake),
             ("office-store", self._run_store),
-        ):
+            ("office-upkeep", self._run_upkeep),
+        )
+        for name, target in steps:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -134,14 +121,26 @@ class OfficeService:
         for thread in self._threads:
             thread.join(10)
 
-    def wait(self, stop: threading.Event, tick_s: float = 1.0) -> None:
-        """Run until ``stop`` is set, checking the gates once a ``tick_s``."""
-        while not stop.wait(tick_s):
-            self.watch.check(self.clock.now())
+    def wait(self, stop: threading.Event) -> None:
+        """Run until ``stop`` is set (the service's own threads do the work)."""
+        stop.wait()
+
+    def _run_upkeep(self) -> None:
+        """Once a second: gates offline too long, busy notices, lost events."""
+        while not self._stopping.wait(TICK_S):
+            try:
+                self.watch.check(self.clock.now())
+                self.upkeep.tick()
+            except Exception:
+                log.exception("office: upkeep failed; trying again")
 
     def busy(self) -> bool:
         """Whether a message is waiting or a batch is being read or stored."""
         return self._reading or self._storing or not self._queue.empty() or not self._ready.empty()
+
+    def behind(self) -> bool:
+        """Whether messages queue up faster than they are stored (an outage's backlog)."""
+        return self._queue.qsize() >= BEHIND_MESSAGES or self._ready.full()
 
     # -- paho's thread ----------------------------------------------------------
     def _on_message(self, topic: str, payload: bytes) -> None:
@@ -156,11 +155,11 @@ class OfficeService:
     def _run_intake(self) -> None:
         batch, deadline = Batch(), 0.0
         while not self._stopping.is_set():
-            wait = max(0.0, deadline - self.clock.monotonic()) if batch.rows else 0.5
+            wait = max(0.0, deadline - self.clock.monotonic()) if batch else 0.5
             try:
                 topic, payload = self._queue.get(timeout=wait)
             except queue.Empty:
-                if batch.rows:
+                if batch:
                     self._hand_over(batch)
                     batch = Batch()
                 continue
@@ -171,7 +170,7 @@ class OfficeService:
                 log.exception("office: a message on %s could not be read", topic)
             finally:
                 self._reading = False
-            if len(batch.rows) == 0:
+            if not batch:
                 continue
             if batch.first_at is None:
                 batch.first_at = self.clock.monotonic()
@@ -202,7 +201,7 @@ class OfficeService:
             log.warning("office: unreadable %s from %s/%s", kind, site, gate)
             return
         if kind == "status" and isinstance(data, dict):
-            self._status(site, gate, data)
+            batch.statuses[site, gate] = data  # stored with the batch: only the newest
         else:
             log.info("office: %s from %s/%s: %s", kind, site, gate, str(data)[:300])
 
@@ -232,13 +231,15 @@ class OfficeService:
 
     def store_batch(self, batch: Batch) -> None:
         """Store a batch of events, then receipt them, gate by gate."""
-        if not batch.rows:
-            return
-        new = self.store.add_rows(batch.rows)  # committed before any receipt goes out
-        self.stored += new
-        self.watch.rows(batch.rows, self.clock.now())
-        for (site, gate), seqs in batch.by_gate.items():
-            self._receipt(site, gate, seqs)
+        if batch.rows:
+            new = self.store.add_rows(batch.rows)  # committed before any receipt goes out
+            self.stored += new
+            self.watch.rows(batch.rows, self.clock.now())
+            for (site, gate), seqs in batch.by_gate.items():
+                self._receipt(site, gate, seqs)
+        for (site, gate), data in batch.statuses.items():
+            self._status(site, gate, data)
+            self.upkeep.status(site, gate, data)
 
     def _status(self, site: str, gate: str, data: Mapping[str, Any]) -> None:
         online = bool(data.get("online"))
@@ -257,13 +258,19 @@ class OfficeService:
         self.watch.status(site, gate, online, self.clock.now())
 
     def _receipt(self, site: str, gate: str, seqs: list[int]) -> None:
-        topic = f"{self.options.prefix}/{site}/{gate}/receipt"
         body = {"receipt_id": uuid.uuid4().hex, "ranges": seq_ranges(seqs)[:1000]}
+        if self._publish(site, gate, "receipt", body):
+            self.receipts_sent += 1
+
+    def _publish(self, site: str, gate: str, suffix: str, body: dict[str, Any]) -> bool:
+        """Sign and send an office message to one gate; False when it could not go."""
+        topic = f"{self.options.prefix}/{site}/{gate}/{suffix}"
         try:
             self.conn.publish(topic, seal(self.key, topic, body, self.clock.now()))
-            self.receipts_sent += 1
+            return True
         except Exception as exc:  # offline now: the gate sends again and gets one then
-            log.debug("office: receipt for %s/%s not sent: %s", site, gate, exc)
+            log.debug("office: %s for %s/%s not sent: %s", suffix, site, gate, exc)
+            return False
 
 
 def run_service(
