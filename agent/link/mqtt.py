@@ -107,6 +107,7 @@ class MqttConnection:
         self._handlers = handlers
         self._connected = threading.Event()
         self._closing = False
+        self._label = label
         self.health = LinkHealth(label, f"{settings.host}:{settings.port}", now)
         # a refused CONNACK is followed by a disconnect: one failed attempt, not two
         self._refused = False
@@ -280,7 +281,10 @@ class MqttConnection:
         self._handlers.disconnected(str(reason))
 
     def _on_message(self, _client: paho.Client, _userdata: object, msg: paho.MQTTMessage) -> None:
-        self._handlers.message(msg.topic, bytes(msg.payload))
+        try:
+            self._handlers.message(msg.topic, bytes(msg.payload))
+        except Exception:  # raised into paho, it would end the network thread: the link
+            log.exception("%s: a message on %s could not be handled", self._label, msg.topic)
 
     def _on_publish(
         self, _client: paho.Client, _userdata: object, mid: int, _reason: object, _props: object
@@ -294,7 +298,3 @@ class MqttConnection:
         if on_ack is not None:
             on_ack()
 
-
-def topic_matches(pattern: str, topic: str) -> bool:
-    """MQTT wildcard matching (``+`` and ``#``), as the broker does it."""
-    return bool(paho.topic_matches_sub(pattern, topic))

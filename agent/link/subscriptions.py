@@ -103,3 +103,14 @@ class Subscriptions:
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
+
+
+def topic_matches(pattern: str, topic: str) -> bool:
+    """MQTT wildcard matching (``+`` one level, ``#`` the rest), as the broker does it."""
+    want, have = pattern.split("/"), topic.split("/")
+    for i, part in enumerate(want):
+        if part == "#":
+            return True
+        if i >= len(have) or (part != "+" and part != have[i]):
+            return False
+    return len(want) == len(have)

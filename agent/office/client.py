@@ -13,8 +13,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.errors import ConfigError, GateError, MqttOffline, RetryableError
-from agent.link.mqtt import Handlers, MqttConnection, MqttSettings, topic_matches
+from agent.link.mqtt import Handlers, MqttConnection, MqttSettings
 from agent.link.signing import seal
+from agent.link.subscriptions import topic_matches
 
 SUBACK_WAIT_S = 0.2  # the connection reports no SUBACK: give it this long before sending
 
