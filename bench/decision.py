@@ -1,19 +1,32 @@
-"""Card read to relay command, with the event write, on a 100,000-entry allow-list.
+"""Card read to relay command, beside the plain-sqlite floor, in one run. Prints JSON.
 
-Runs the real App with its core thread and sim drivers. The reader stamps each read
-with the clock's monotonic time as it reaches the agent; the sim relay stamps the
-moment it is commanded. Prints JSON.
+The floor (``bench/floor.py``) is HMAC, a point lookup in a table of the same size and
+one insert committed with synchronous=FULL, on the calling thread. The agent is the
+real App with its core thread and sim devices: the sim reader stamps a read with the
+clock's monotonic time as it hands it over, the sim relay stamps the moment it is
+commanded; the event is fsynced in between. Floor and agent taps alternate, so both
+see the same machine at the same moments. One card in five is unknown (a denial,
+timed to the reader's red light).
 
-    python bench/decision.py [--entries 100000] [--taps 2000] [--synchronous full]
+``--readers N`` taps N readers (a door each) at the same instant every round; with
+group commit no tap waits for more than two fsyncs (the one under way, then the one
+its group shares). ``--fsync-delay-ms N`` runs the whole benchmark under strace,
+which delays every fsync and fdatasync by N ms, as a slow SD card would.
+
+    python bench/decision.py [--entries 100000,1000000] [--readers 1,4] [--taps N]
+                             [--synchronous full|normal] [--fsync-delay-ms N]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,89 +35,252 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.gate.app import App
+from agent.gate.assemble import build_app
+from agent.models.config import validate_config
 from agent.models.wire import AllowListEntry
-from bench.common import bench_gate, current_rss_mb, machine, peak_rss_mb, percentiles_ms
+from agent.store.credentials import read_key_file, write_new_key
+from bench.common import current_rss_mb, machine, peak_rss_mb, percentiles_ms
+from bench.floor import Floor
 from drivers.cards import CardNumber
 from drivers.sim import SimCardReader, SimRelay
 
-
-def build_app(folder: Path, synchronous: str) -> App:
-    # the uplink is not attached: events stay in the outbox as they would offline
-    return bench_gate(folder, {"synchronous": synchronous}, {"require_signatures": False})
+WARMUP = 200
+_UNDER_STRACE = "GATE_BENCH_FSYNC_DELAY_MS"
 
 
-def enroll(app: App, count: int) -> list[str]:
-    cards: list[str] = []
+def card(i: int) -> CardNumber:
+    return CardNumber.from_uid((0x04000000000000 + i * 7919).to_bytes(7, "big"))
 
+
+def gate(folder: Path, synchronous: str, readers: int) -> App:
+    """One sim reader and relay per door; the uplink is configured but never attached,
+    so events stay in the outbox as they would offline; alarms never trip."""
+    write_new_key(folder / "site.key")
+    never = {"count": 10**9, "window_s": 1, "lockout_s": 0}
+    config = validate_config(
+        {
+            "gate": {
+                "site": "bench",
+                "gate_id": "g1",
+                "timezone": "Africa/Cairo",
+                "simulated": True,
+            },
+            "storage": {"dir": "state", "synchronous": synchronous},
+            "security": {"credential_key_file": "site.key"},
+            "clock": {"sync_marker": ""},
+            "doors": [
+                {"id": f"d{n}", "readers": [{"id": f"r{n}"}], "relay": {"driver": "sim"}}
+                for n in range(1, readers + 1)
+            ],
+            "alarms": {"reader_denials": never, "card_denials": never},
+            "mqtt": {"enabled": True, "require_signatures": False},
+        },
+        folder,
+    )
+    return build_app(config)
+
+
+def enroll(app: App, count: int) -> None:
     def entries() -> Iterator[AllowListEntry]:
         for i in range(count):
-            uid = (0x04000000000000 + i * 7919).to_bytes(7, "big")
-            number = CardNumber.from_uid(uid)
-            cards.append("uid:" + uid.hex())
+            number = card(i)
+            credential, masked = app.hasher.identify(number)
             yield AllowListEntry(
-                credential=app.hasher.credential(number),
-                masked=app.hasher.masked(number),
-                holder_id=f"R-{i}",
-                unit=f"U-{i % 500}",
+                credential=credential, masked=masked, holder_id=f"R-{i}", unit=f"U-{i % 500}"
             )
 
     assert app.allowlist.replace(entries(), 1) == count
-    return cards
 
 
-def run(entries: int, taps: int, synchronous: str) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
-        app = build_app(Path(tmp), synchronous)
-        started = time.perf_counter()
-        cards = enroll(app, entries)
-        load_s = time.perf_counter() - started
-        app.start(threaded=True)
-        reader = app.devices.readers["r1"]
-        relay = app.doors["main"].relay
-        assert isinstance(reader, SimCardReader) and isinstance(relay, SimRelay)
-        door = app.doors["main"]
-        grants: list[float] = []
-        denials: list[float] = []
-        emitted: list[float] = []
-        app.event_listeners.append(lambda _e: emitted.append(app.clock.monotonic()))
-        rng = random.Random(7)
-        for i in range(taps + 200):
-            grant = i % 5 != 0  # one in five cards is unknown
-            card = rng.choice(cards) if grant else f"uid:{rng.getrandbits(56):014x}"
+def single(app: App, floor: Floor, entries: int, taps: int) -> dict[str, Any]:
+    """One reader: a tap, then a floor decision, and again."""
+    reader, door = app.devices.readers["r1"], app.doors["d1"]
+    relay = door.relay
+    assert isinstance(reader, SimCardReader) and isinstance(relay, SimRelay)
+    rng = random.Random(7)
+    grants: list[float] = []
+    denials: list[float] = []
+    floor_s: list[float] = []
+    commits = app.events.commits
+    for i in range(taps + WARMUP):
+        n = rng.randrange(entries) if i % 5 else entries + rng.randrange(10**9)  # unknown
+        number = card(n)
+        app.loop.run_sync(door.lock)
+        moves = len(relay.history)
+        read = reader.present(f"uid:{number.value:014x}")
+        app.loop.run_sync(lambda: None)  # barrier: the read has been handled
+        took = floor.tap(number.canonical())
+        if i < WARMUP:
+            continue
+        floor_s.append(took)
+        if n < entries:
+            assert len(relay.history) == moves + 1, "a grant did not move the relay"
+            grants.append(relay.history[-1][0] - read.at)
+        else:
+            denials.append(reader.shown[-1][0] - read.at)
+    return {
+        "floor": percentiles_ms(floor_s),
+        "read_to_relay": percentiles_ms(grants),
+        "read_to_denial_light": percentiles_ms(denials),
+        "commits_per_tap": round((app.events.commits - commits) / (taps + WARMUP), 3),
+    }
+
+
+def together(app: App, floor: Floor, entries: int, taps: int, readers: int) -> dict[str, Any]:
+    """``readers`` readers tapped at the same instant each round (all known cards),
+    then one floor decision. Each tap is timed from its own read to its own relay."""
+    names = [f"r{n}" for n in range(1, readers + 1)]
+    sims = [app.devices.readers[name] for name in names]
+    doors = [app.doors[f"d{n}"] for n in range(1, readers + 1)]
+    relays = [door.relay for door in doors]
+    assert all(isinstance(r, SimCardReader) for r in sims)
+    assert all(isinstance(r, SimRelay) for r in relays)
+    rounds = max(1, taps // readers) + WARMUP // readers
+    rng = random.Random(11)
+    plan = [[card(rng.randrange(entries)) for _ in names] for _ in range(rounds)]
+    go, done = threading.Barrier(readers + 1), threading.Barrier(readers + 1)
+    reads: list[Any] = [None] * readers
+
+    def tapper(k: int) -> None:
+        sim = sims[k]
+        assert isinstance(sim, SimCardReader)
+        for r in range(rounds):
+            go.wait()
+            reads[k] = sim.present(f"uid:{plan[r][k].value:014x}")
+            done.wait()
+
+    threads = [threading.Thread(target=tapper, args=(k,), daemon=True) for k in range(readers)]
+    for thread in threads:
+        thread.start()
+    waits: list[float] = []
+    worst: list[float] = []
+    floor_s: list[float] = []
+    commits = app.events.commits
+    for r in range(rounds):
+        for door in doors:
             app.loop.run_sync(door.lock)
-            before = len(relay.history)
-            emitted.clear()
-            read = reader.present(card)
-            app.loop.run_sync(lambda: None)  # barrier: the read has been handled
-            if i < 200:
-                continue  # warm-up
-            if grant:
-                assert len(relay.history) == before + 1, "grant did not move the relay"
-                grants.append(relay.history[-1][0] - read.at)
-            else:
-                denials.append(emitted[0] - read.at)
-        rss_serving = current_rss_mb()
-        app.stop()
-        return {
-            "benchmark": "decision",
-            "entries": entries,
-            "synchronous": synchronous,
-            "allowlist_load_s": round(load_s, 2),
-            "read_to_relay": percentiles_ms(grants),
-            "read_to_denial_event": percentiles_ms(denials),
-            "peak_rss_mb": peak_rss_mb(),
-            "rss_while_serving_mb": rss_serving,
-            "machine": machine(),
-        }
+        go.wait()
+        done.wait()
+        app.loop.run_sync(lambda: None)  # every read of the round has been handled
+        took = floor.tap(plan[r][0].canonical())
+        if r < WARMUP // readers:
+            continue
+        floor_s.append(took)
+        round_waits = [
+            relay.history[-1][0] - read.at for relay, read in zip(relays, reads, strict=True)
+        ]
+        waits += round_waits
+        worst.append(max(round_waits))
+    for thread in threads:
+        thread.join()
+    return {
+        "floor": percentiles_ms(floor_s),
+        "read_to_relay": percentiles_ms(waits),
+        "slowest_tap_of_each_round": percentiles_ms(worst),
+        "commits_per_round": round((app.events.commits - commits) / rounds, 3),
+    }
+
+
+def verdict(result: dict[str, Any], readers: int, delay_ms: float) -> dict[str, Any]:
+    """The targets of issue 11, computed from this run's own numbers."""
+    floor, agent = result["floor"], result["read_to_relay"]
+    out: dict[str, Any] = {
+        "p50_vs_floor": round(agent["p50_ms"] / floor["p50_ms"], 2),
+        "p99_vs_floor": round(agent["p99_ms"] / floor["p99_ms"], 2),
+    }
+    fsync = floor["p50_ms"]  # one fsync and the little else the floor does
+    if readers == 1 and not delay_ms:
+        out["within_2x_floor"] = out["p50_vs_floor"] <= 2 and out["p99_vs_floor"] <= 2
+    elif readers == 1:  # the floor's p99 is one fsync at the same percentile
+        out["p99_within_one_fsync_plus_2ms"] = agent["p99_ms"] <= floor["p99_ms"] + 2
+    elif delay_ms:  # fsyncs dominate only when they are slow; else it is CPU for N reads
+        out["slowest_tap_in_fsyncs"] = round(agent["max_ms"] / fsync, 2)
+        out["no_tap_waits_more_than_two_fsyncs"] = agent["max_ms"] <= 2 * fsync + 2
+    return out
+
+
+def run(entries: int, readers: list[int], taps: int, synchronous: str) -> list[dict[str, Any]]:
+    delay_ms = float(os.environ.get(_UNDER_STRACE, "0"))
+    results = []
+    with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
+        app = gate(Path(tmp), synchronous, max(readers))
+        started = time.perf_counter()
+        enroll(app, entries)
+        load_s = time.perf_counter() - started
+        floor = Floor(Path(tmp), read_key_file(Path(tmp) / "site.key"), synchronous)
+        assert floor.load(card(i).canonical() for i in range(entries)) == entries
+        app.start(threaded=True)
+        try:
+            for count in readers:
+                if count == 1:
+                    result = single(app, floor, entries, taps)
+                else:
+                    result = together(app, floor, entries, taps, count)
+                results.append(
+                    {"entries": entries, "readers": count, "allowlist_load_s": round(load_s, 1)}
+                    | result
+                    | {"verdict": verdict(result, count, delay_ms)}
+                    | {"rss_while_serving_mb": current_rss_mb()}
+                )
+        finally:
+            app.stop()
+            floor.close()
+    return results
+
+
+def under_strace(delay_ms: float) -> None:
+    """Run this very command again under strace with every fsync delayed; never returns."""
+    strace = shutil.which("strace")
+    if strace is None:
+        sys.exit(
+            "bench/decision.py: --fsync-delay-ms needs strace, which is not installed "
+            "(apt-get install strace)"
+        )
+    delay_us = str(round(delay_ms * 1000))
+    argv = [strace, "-f", "-qq", "--seccomp-bpf", "-o", "/dev/null"]
+    argv += ["-e", "trace=fsync,fdatasync", "-e", f"inject=fsync,fdatasync:delay_exit={delay_us}"]
+    argv += [sys.executable, str(Path(__file__).resolve()), *sys.argv[1:]]
+    os.execve(strace, argv, os.environ | {_UNDER_STRACE: str(delay_ms)})
+
+
+def numbers(text: str) -> list[int]:
+    """``100000,1_000_000`` -> [100000, 1000000]; each at least 1."""
+    try:
+        values = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of whole numbers: {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"give one or more numbers of at least 1: {text!r}")
+    return values
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--entries", type=int, default=100_000)
-    parser.add_argument("--taps", type=int, default=2000)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--entries", type=numbers, default=[100_000, 1_000_000], help="allow-list sizes"
+    )
+    parser.add_argument("--readers", type=numbers, default=[1], help="e.g. 1,4")
+    parser.add_argument("--taps", type=int, help="measured taps (default 2000; 400 delayed)")
     parser.add_argument("--synchronous", choices=["full", "normal"], default="full")
+    parser.add_argument("--fsync-delay-ms", type=float, default=0.0)
     args = parser.parse_args()
-    print(json.dumps(run(args.entries, args.taps, args.synchronous), indent=2))
+    if args.fsync_delay_ms and os.environ.get(_UNDER_STRACE) is None:
+        under_strace(args.fsync_delay_ms)
+    taps = args.taps or (400 if args.fsync_delay_ms else 2000)
+    sys.setswitchinterval(0.0005)  # as ``gate-agent run`` sets it (agent/faces/cli.py)
+    runs = [r for n in args.entries for r in run(n, args.readers, taps, args.synchronous)]
+    report = {
+        "benchmark": "decision",
+        "synchronous": args.synchronous,
+        "fsync_delay_ms": args.fsync_delay_ms,
+        "taps": taps,
+        "runs": runs,
+        "peak_rss_mb": peak_rss_mb(),
+        "machine": machine(),
+    }
+    print(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar, Protocol, runtime_checkable
 
@@ -61,6 +61,16 @@ def _no_condition(_condition: Condition, _active: bool, _detail: str) -> None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """Text a QR or barcode scanner read. It may be a pass, a bearer credential: not shown."""
+
+    text: str = field(repr=False)
+    reader: str
+    at: float  # monotonic time it arrived
+    scan_id: int
+
+
 @dataclass(frozen=True)
 class ReaderHooks:
     """Where a reader reports, each callable from any driver thread."""
@@ -69,6 +79,7 @@ class ReaderHooks:
     health: Callable[[bool, str], None] = _no_health  # (working, detail)
     condition: Callable[[Condition, bool, str], None] = _no_condition
     keypad: Callable[[str], None] | None = None  # keys typed on a reader's keypad
+    scan: Callable[[Scan], None] | None = None  # text from a QR or barcode scanner
 
 
 @dataclass(frozen=True)
@@ -126,6 +137,13 @@ class CardReader(Device):
         if self._hooks is not None:
             self._hooks.read(read)
         return read
+
+    def _deliver_scan(self, text: str) -> Scan:
+        """Stamp text a scanner read with this reader, the time and a fresh id; pass it on."""
+        scan = Scan(text, self.name, self.context.clock.monotonic(), next(self._read_ids))
+        if self._hooks is not None and self._hooks.scan is not None:
+            self._hooks.scan(scan)
+        return scan
 
     def _frame_error(self, why: str) -> None:
         self.frame_errors += 1
@@ -188,6 +206,15 @@ class CardStimulus(Protocol):
     name: str
 
     def present(self, card: str) -> CardRead: ...
+
+
+@runtime_checkable
+class ScanStimulus(Protocol):
+    """A scanner that takes scanned text from software (the simulator)."""
+
+    name: str
+
+    def scan(self, text: str) -> Scan: ...
 
 
 @runtime_checkable

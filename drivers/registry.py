@@ -22,6 +22,10 @@ BACKENDS: Mapping[tuple[str, str], str] = MappingProxyType(
         ("reader", "keyboard"): "drivers.keyboard:KeyboardReader",
         ("reader", "wiegand"): "drivers.wiegand:WiegandReader",
         ("reader", "osdp"): "drivers.osdp:OsdpReader",
+        # QR and barcode scanners for visitor passes: readers that deliver text
+        ("reader", "scanner-serial"): "drivers.scanner_serial:SerialScanner",
+        ("reader", "scanner-keyboard"): "drivers.scanner_keyboard:KeyboardScanner",
+        ("reader", "scanner-sim"): "drivers.sim:SimScanner",
         ("relay", "sim"): "drivers.sim:SimRelay",
         ("relay", "gpio"): "drivers.gpio:GpioRelay",
         ("input", "sim"): "drivers.sim:SimInput",

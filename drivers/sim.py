@@ -12,6 +12,7 @@ from drivers.base import (
     DriverOptions,
     Feedback,
     Relay,
+    Scan,
 )
 from drivers.cards import CardRead, parse_card
 
@@ -58,6 +59,27 @@ class SimCardReader(CardReader):
         """Keys typed on the reader's keypad."""
         if self._hooks is not None and self._hooks.keypad is not None:
             self._hooks.keypad(typed)
+
+
+class SimScanner(CardReader):
+    """A QR or barcode scanner a test or the control socket shows codes to with ``scan``."""
+
+    def __init__(self, name: str, options: DriverOptions, context: DriverContext) -> None:
+        super().__init__(name, options, context)
+        self.shown: list[tuple[float, Feedback]] = []  # feedback the gate gave, with its time
+
+    def scan(self, text: str) -> Scan:
+        """Text read off a code held under the scanner."""
+        return self._deliver_scan(text)
+
+    def garble(self, why: str = "unreadable") -> None:
+        self._frame_error(why)
+
+    def _open(self) -> None:
+        self._health(True, "simulated")
+
+    def feedback(self, result: Feedback) -> None:
+        self.shown.append((self.context.clock.monotonic(), result))
 
 
 class SimRelay(Relay):

@@ -60,6 +60,30 @@ class EventType(StrEnum):
     CONFIG_ROLLBACK = "config_rollback"
     REMOTE_OPEN = "remote_open"
     SECURITY_ALERT = "security_alert"
+    PASS_USED = "pass_used"
+    PASS_REFUSED = "pass_refused"
+    PASSES_UPDATED = "passes_updated"
+    # the guard console: every one carries the guard's id
+    GUARD_SIGNED_IN = "guard_signed_in"
+    GUARD_SIGNED_OUT = "guard_signed_out"
+    GUARD_LOGIN_FAILED = "guard_login_failed"
+    GUARD_LOCKED = "guard_locked"
+    GUARDS_UPDATED = "guards_updated"
+    ALARM_ACKNOWLEDGED = "alarm_acknowledged"
+    INCIDENT_OPENED = "incident_opened"
+    INCIDENT_UPDATED = "incident_updated"
+    INCIDENT_CLOSED = "incident_closed"
+    # fire and evacuation drills: the events a drill causes carry ``drill: {id, kind}``
+    DRILL_STARTED = "drill_started"
+    DRILL_ENDED = "drill_ended"
+
+
+class DrillKind(StrEnum):
+    """A fire drill releases the doors as the fire input would; an evacuation drill
+    releases every door, as the office's release does."""
+
+    FIRE = "fire"
+    EVACUATION = "evacuation"
 
 
 ALARMS = frozenset(
@@ -76,5 +100,6 @@ ALARMS = frozenset(
         EventType.READER_TAMPER,
         EventType.READER_POWER_FAULT,
         EventType.CONFIG_ROLLBACK,
+        EventType.GUARD_LOCKED,
     }
 )

@@ -3,6 +3,11 @@
 Timers run on the injected clock's monotonic time. Tests drive a ``ManualClock``
 and call ``pump()`` instead of starting the thread, so held-open timers and
 lockouts are checked without sleeping.
+
+Work posted with ``post_batch`` is gathered: when the loop takes such an item, every
+item for the same handler queued right behind it goes to one call, and the call may
+take those queued while it runs (``more``). Card reads use it so the reads that arrive
+while the loop waits on one fsync share the next one.
 """
 
 from __future__ import annotations
@@ -24,6 +29,17 @@ log = logging.getLogger(__name__)
 
 _WAKE = object()
 T = TypeVar("T")
+MAX_BATCH = 64  # items per gathered call: bounds how long the first of them waits
+
+
+class _Gathered:
+    """An item for a handler that takes a list of them."""
+
+    __slots__ = ("fn", "item")
+
+    def __init__(self, fn: Callable[[list[Any]], Any], item: Any) -> None:
+        self.fn = fn
+        self.item = item
 
 
 class Timer:
@@ -53,10 +69,18 @@ class CoreLoop:
         self._timer_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()  # replaced by the runner's event on start
+        self._held: Any = None  # taken from the queue while gathering; runs next
+        self._gathering: Callable[[list[Any]], Any] | None = None  # the gathered call running
+        self._gathered = 0  # items it has had
 
     # -- any thread -------------------------------------------------------
     def post(self, fn: Callable[..., Any], *args: Any) -> None:
         self._queue.put((fn, args))
+
+    def post_batch(self, fn: Callable[[list[T]], Any], item: T) -> None:
+        """Queue ``item`` for ``fn``, which gets it in a list with the items for ``fn``
+        queued right behind it (in order, up to ``MAX_BATCH``)."""
+        self._queue.put(_Gathered(fn, item))
 
     def call_later(self, delay: float, fn: Callable[..., Any], *args: Any) -> Timer:
         timer = Timer(self._clock.monotonic() + delay, fn, args)
@@ -103,22 +127,60 @@ class CoreLoop:
         while True:
             ran += self._run_due()
             try:
-                item = self._queue.get_nowait()
+                item = self._take(None)
             except queue.Empty:
                 return ran
-            if item is not _WAKE:
-                self._call(*item)
-                ran += 1
+            ran += self._dispatch(item)
 
     def _run(self) -> None:
         while not self._stopping.is_set():
             self._run_due()
             try:
-                item = self._queue.get(timeout=self._wait_time())
+                item = self._take(self._wait_time())
             except queue.Empty:
                 continue
-            if item is not _WAKE:
-                self._call(*item)
+            self._dispatch(item)
+
+    def _take(self, timeout: float | None) -> Any:
+        """The next item (raises ``queue.Empty``); ``None`` means do not wait."""
+        if self._held is not None:
+            item, self._held = self._held, None
+            return item
+        return self._queue.get_nowait() if timeout is None else self._queue.get(timeout=timeout)
+
+    def _dispatch(self, item: Any) -> int:
+        if item is _WAKE:
+            return 0
+        if not isinstance(item, _Gathered):
+            self._call(*item)
+            return 1
+        items = [item.item]
+        self._gathering, self._gathered = item.fn, 1
+        try:
+            items += self.more()
+            self._call(item.fn, (items,))
+        finally:
+            self._gathering = None
+        return 1
+
+    def more(self) -> list[Any]:
+        """Inside a gathered call, on the loop thread: the items for the same handler
+        queued since (up to ``MAX_BATCH`` in all), so they can join the call in progress.
+        None while other work waits in front of them: it keeps its place."""
+        items: list[Any] = []
+        while self._gathering is not None and self._held is None:
+            if self._gathered >= MAX_BATCH:
+                break
+            try:
+                after = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(after, _Gathered) and after.fn == self._gathering:
+                items.append(after.item)
+                self._gathered += 1
+            elif after is not _WAKE:  # a wake-up carries no work: the loop re-checks timers
+                self._held = after  # runs next, before anything queued behind it
+        return items
 
     def _wait_time(self) -> float:
         with self._timer_lock:

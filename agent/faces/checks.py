@@ -42,4 +42,12 @@ def warnings(config: GateConfig) -> list[tuple[str, str]]:
                  "ignore_schedules: until the clock is synchronised, time-restricted cards "
                  "get in at any hour (residents_only or deny_scheduled are stricter)")
             )  # fmt: skip
+    scanners = [f"doors.{i}.readers.{j}" for i, door in enumerate(config.doors)
+                for j, reader in enumerate(door.readers) if reader.driver.startswith("scanner-")]
+    if scanners and not config.mqtt.office_public_key:
+        found.append(
+            ("mqtt.office_public_key",
+             f"not set: every visitor pass is refused as forged at {', '.join(scanners)} "
+             "(a pass is checked against the office's key, with or without the link)")
+        )  # fmt: skip
     return found

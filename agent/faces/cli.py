@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import signal
@@ -86,6 +87,10 @@ def _build_gate(base: GateConfig, config_path: Path, demo: bool) -> App:
             link = attach(app)
             if problem:
                 link.report_rollback(revision, problem)
+        if config.console.enabled:
+            from agent.console.wiring import attach_console
+
+            attach_console(app)
         if demo:
             if app.allowlist.count() == 0:
                 _demo_import(app, config, config_path)
@@ -95,6 +100,11 @@ def _build_gate(base: GateConfig, config_path: Path, demo: bool) -> App:
     except BaseException:
         app.stop()
         raise
+    # What exists now is the program itself: keep it out of later full garbage
+    # collections, which would otherwise walk all of it (30 ms here) while a card waits,
+    # each time a bulk job such as an office snapshot has churned enough objects.
+    gc.collect()
+    gc.freeze()
     return app
 
 

@@ -47,7 +47,7 @@ def config_of(args: argparse.Namespace) -> GateConfig:
 
 def open_stores(config: GateConfig) -> tuple[AllowListStore, EventLog]:
     paths = StatePaths(config.storage.dir)
-    store = AllowListStore(paths.allowlist_db, config.zone())
+    store = AllowListStore.of(config)
     events = EventLog(
         paths.events_db,
         SystemClock(),

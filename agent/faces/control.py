@@ -57,6 +57,7 @@ class ControlServer:
             "ping": lambda: {"pong": True},
             "status": self._status,
             "tap": lambda **kw: asdict(sim.tap(**kw)),
+            "scan": lambda **kw: asdict(sim.scan(**kw)),
             "press": sim.press,
             "door": sim.door,
             "fire": sim.fire,

@@ -41,16 +41,15 @@ def _print(data: Any) -> None:
 
 def cmd_allowlist_import(args: argparse.Namespace) -> int:
     from agent.store.credentials import CredentialHasher
-    from agent.store.importer import load_file
+    from agent.store.importer import import_file
 
     config = config_of(args)
     hasher = CredentialHasher.from_file(
         config.security.credential_key_file, config.security.prox_bits
     )
-    entries = load_file(Path(args.file), config, hasher)
     store, events = open_stores(config)
     version = args.version if args.version is not None else (store.version() or 0) + 1
-    size = store.replace(entries, version)
+    size = import_file(Path(args.file), config, hasher, store, version)
     events.append(EventType.ALLOWLIST_UPDATED, version=version, size=size, source="cli")
     print(f"allow-list version {version}: {size} entries imported from {args.file}")
     return 0
@@ -152,6 +151,8 @@ def cmd_sim(args: argparse.Namespace) -> int:
     call: dict[str, Any]
     if args.sim_cmd == "tap":
         call = {"op": "tap", "card": args.card, "door": args.door}
+    elif args.sim_cmd == "scan":
+        call = {"op": "scan", "door": args.door, "code": args.code}
     elif args.sim_cmd == "press":
         call = {"op": "press", "button": args.button, "door": args.door}
     elif args.sim_cmd == "door":
@@ -165,6 +166,8 @@ def cmd_sim(args: argparse.Namespace) -> int:
             f"{verdict} ({result['reason']}) card={result['card']} "
             f"holder={result['holder_id'] or '-'} seq={result['seq']}"
         )
+    elif args.sim_cmd == "scan":
+        print(pass_line(result))
     else:
         print(f"mode {result['mode']}")
         for door_id, d in result["doors"].items():
@@ -172,6 +175,17 @@ def cmd_sim(args: argparse.Namespace) -> int:
         for event in result["events"][-3:]:
             print("  " + event_line(event, config.zone()))
     return 0
+
+
+def pass_line(result: dict[str, Any]) -> str:
+    """``LET IN (granted) pass 3f... unit A-12, 0 use(s) left, seq 41``."""
+    verdict = "LET IN" if result["granted"] else "REFUSED"
+    facts = [f"pass {result['pass_id'] or '-'}"]
+    if result.get("unit"):
+        facts[0] += f" unit {result['unit']}"
+    if result.get("uses_left") is not None:
+        facts.append(f"{result['uses_left']} use(s) left")
+    return f"{verdict} ({result['reason']}) {', '.join(facts)}, seq {result['seq']}"
 
 
 def cmd_learn(args: argparse.Namespace) -> int:

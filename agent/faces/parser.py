@@ -16,6 +16,7 @@ from agent.faces import local
 from agent.faces.care import cmd_backup, cmd_restore
 from agent.faces.configs import CONFIG_ENV, EXAMPLE_CONFIG, SYSTEM_CONFIG
 from agent.faces.events import cmd_events, event_types
+from agent.faces.guards import cmd_set_breakglass
 from agent.faces.show import cmd_config_show
 
 Command = Callable[[argparse.Namespace], int]
@@ -138,6 +139,13 @@ def build(commands: Commands) -> argparse.ArgumentParser:
     p = command(sub, "restore", "put a backup in place (agent stopped)", cmd_restore)
     p.add_argument("dir", help="a folder made by `gate-agent backup`")
 
+    guard = command(sub, "guard", "guard console accounts").add_subparsers(
+        dest="guard_cmd", required=True, metavar="ACTION"
+    )
+    p = command(guard, "set-breakglass", "set the local console account (password: prompt/stdin)")
+    p.add_argument("--id", default="breakglass", help="its guard id (default breakglass)")
+    p.set_defaults(fn=cmd_set_breakglass)
+
     p = command(sub, "schema", "write JSON Schemas", commands.schema, needs_config=False)
     p.add_argument("--out", default=str(EXAMPLE_CONFIG.parent / "schemas"))
 
@@ -151,6 +159,9 @@ def build(commands: Commands) -> argparse.ArgumentParser:
     p = command(simsub, "tap", "present a card")
     p.add_argument("card", help="uid:HEX, em:HEX10, w26:FAC:CARD ...")
     p.add_argument("--door", help=door_help)
+    p = command(simsub, "scan", "show a visitor pass to a simulated scanner")
+    p.add_argument("door", help="the door whose scanner reads it")
+    p.add_argument("code", help="the pass code (GP1....) or a short code")
     p = command(simsub, "press", "press a button")
     p.add_argument("button", choices=["visitor", "exit"])
     p.add_argument("--door", help=f"exit button: {door_help}")

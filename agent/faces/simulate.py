@@ -7,8 +7,8 @@ from collections import OrderedDict
 from typing import Any
 
 from agent.errors import GateError
-from agent.gate.ports import DecisionRecord, GatePort
-from drivers.base import CardStimulus, InputStimulus
+from agent.gate.ports import DecisionRecord, GatePort, PassOutcome
+from drivers.base import CardStimulus, InputStimulus, ScanStimulus
 
 KEEP_DECISIONS = 256
 
@@ -27,12 +27,23 @@ class SimControls:
         if any(isinstance(r, CardStimulus) for r in gate.devices.readers.values()):
             # only simulated readers take taps; a real gate's decisions need no record here
             gate.add_decision_listener(self._decided)
+        self._passes: OrderedDict[tuple[str, int], PassOutcome] = OrderedDict()
+        if any(isinstance(r, ScanStimulus) for r in gate.devices.readers.values()):
+            gate.add_pass_listener(self._passed)
 
     def _decided(self, record: DecisionRecord) -> None:
         with self._lock:
             self._decisions[(record.reader, record.read_id)] = record
             while len(self._decisions) > KEEP_DECISIONS:
                 self._decisions.popitem(last=False)
+
+    def _passed(self, outcome: PassOutcome) -> None:
+        if outcome.scan_id is None or outcome.reader is None:
+            return  # typed at the console: not a scan of ours
+        with self._lock:
+            self._passes[(outcome.reader, outcome.scan_id)] = outcome
+            while len(self._passes) > KEEP_DECISIONS:
+                self._passes.popitem(last=False)
 
     def _door(self, door: str | None) -> str:
         """The door named, or the only one; a gate with several doors must be told which."""
@@ -80,6 +91,26 @@ class SimControls:
         if record is None:
             raise SimError("no decision was recorded for this read; see the agent's log")
         return record
+
+    def scan(self, door: str | None, code: str) -> PassOutcome:
+        """Show ``code`` to a simulated scanner at ``door``; the answer is this scan's outcome."""
+        _text(code, "code")
+        door_id = self._door(door)
+        devices = self.gate.devices
+        sims = [
+            device
+            for r_id, device in devices.readers.items()
+            if devices.reader_door[r_id] == door_id and isinstance(device, ScanStimulus)
+        ]
+        if not sims:
+            raise SimError(f"door {door_id!r} has no simulated scanner (driver scanner-sim)")
+        scan = sims[0].scan(code)
+        self.gate.settle()  # the scan was posted before this barrier: it has been decided
+        with self._lock:
+            outcome = self._passes.pop((scan.reader, scan.scan_id), None)
+        if outcome is None:
+            raise SimError("no outcome was recorded for this scan; see the agent's log")
+        return outcome
 
     def press(self, button: str, door: str | None = None) -> dict[str, Any]:
         _text(button, "button")

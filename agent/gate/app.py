@@ -24,14 +24,15 @@ from agent.core.loop import CoreLoop
 from agent.core.runner import Part, Runner
 from agent.errors import FatalError, GateError, StorageFault
 from agent.gate.build import Hardware, Stores, close_all, preflight
-from agent.gate.describe import describe, level
+from agent.gate.drills import DrillDesk, DrillMethods
 from agent.gate.inputs import InputRouter
+from agent.gate.journal import Journal
 from agent.gate.parts import CorePart, DevicePart, log_close_error
+from agent.gate.passes import PassDesk, PassMethods
 from agent.gate.ports import ConfigState, DecisionRecord, DeviceMap, LearnedCard
 from agent.gate.readers import ReaderMonitor
 from agent.gate.reads import ReadHandler
 from agent.gate.status import live_status, with_stores
-from agent.gate.storage_watch import StorageWatch
 from agent.gate.systemd import Notifier
 from agent.models.config import GateConfig
 from agent.models.messages import GateStatus, OfficeLinkStatus
@@ -43,10 +44,9 @@ from drivers.base import DriverContext
 from drivers.cards import CardRead, mask
 
 log = logging.getLogger(__name__)
-events_log = logging.getLogger("agent.events")  # one line per event, its own level
 
 
-class App:
+class App(PassMethods, DrillMethods):
     """One gate agent instance: implements ``GatePort`` for the parts around it."""
 
     def __init__(
@@ -73,8 +73,9 @@ class App:
         self.hardware = hardware
         self.notifier = notifier or Notifier("")
         self.loop = CoreLoop(clock, self._on_fault)
-        self.storage = StorageWatch(clock, self.loop, self.emit)
         self.event_listeners: list[Callable[[Event], None]] = []
+        self.journal = Journal(stores.events, clock, self.loop, self.event_listeners)
+        self.storage = self.journal.storage
         self.link_status: Callable[[], OfficeLinkStatus] | None = None  # set by the link
         self.restart_requested = False
         self.started_at = clock.monotonic()
@@ -97,7 +98,7 @@ class App:
             doors=self.doors,
             readers=hardware.readers,
             modes=self.inputs.modes,
-            emit=self.emit,
+            events=self.journal,
         )
         reader_door = {r: p.door for r, p in self.reads.places.items()}
         self.monitor = ReaderMonitor(
@@ -107,6 +108,12 @@ class App:
             clock,
             self.emit,
         )
+        self.passes = PassDesk(config, clock=clock, loop=self.loop, store=stores.passes,
+                               doors=self.doors, readers=hardware.readers, reader_door=reader_door,
+                               modes=self.inputs.modes, emit=self.emit)  # fmt: skip
+        self.drills = DrillDesk(config, clock=clock, loop=self.loop, state=stores.state,
+                                doors=self.doors, inputs=self.inputs,
+                                journal=self.journal)  # fmt: skip
         self.devices = DeviceMap(
             readers=dict(hardware.readers),
             reader_door=reader_door,
@@ -190,17 +197,8 @@ class App:
 
     # -- events (core loop) ---------------------------------------------------
     def emit(self, type_: EventType, door: str | None = None, /, **details: Any) -> Event:
-        try:
-            event = self.events.append(type_, door, **details)
-        except StorageFault as exc:
-            self.storage.failed(exc)
-            raise
-        self.storage.stored()
-        if events_log.isEnabledFor(level(type_)):
-            events_log.log(level(type_), "%s [seq %d]", describe(type_, door, details), event.seq)
-        for listener in self.event_listeners:
-            listener(event)
-        return event
+        """Record an event durably, then announce it (``Journal``). Core loop."""
+        return self.journal.emit(type_, door, **details)
 
     def enforce_retention(self) -> None:
         """Drop what retention says; an alarm counts events lost before upload. Any thread."""
@@ -218,6 +216,10 @@ class App:
     def handle_read(self, read: CardRead) -> DecisionRecord | None:
         """Decide one read, record it, then move the relay. Runs on the core loop."""
         return self.reads.handle(read)
+
+    def handle_reads(self, reads: list[CardRead]) -> None:
+        """Reads that waited together: one commit for their events, then their relays."""
+        self.reads.handle_all(reads)
 
     def reconfigure(self, config: GateConfig, revision: int) -> None:
         """Apply a config whose devices are unchanged, on the core loop, without a restart."""

@@ -20,6 +20,7 @@ from agent.store.allowlist import AllowListStore
 from agent.store.eventlog import EventLog
 from agent.store.instance import InstanceLock
 from agent.store.integrity import Recovery, check_state, probe_writable
+from agent.store.passes import PassStore
 from agent.store.paths import StatePaths
 from agent.store.state import StateStore
 from drivers import registry
@@ -35,9 +36,11 @@ class Stores:
     allowlist: AllowListStore
     events: EventLog
     state: StateStore
+    passes: PassStore
     recoveries: list[Recovery] = field(default_factory=list)  # databases set aside at start
 
     def close(self) -> None:
+        self.passes.close()
         self.state.close()
         self.events.close()
         self.allowlist.close()
@@ -55,10 +58,10 @@ def open_stores(config: GateConfig, clock: Clock) -> Stores:
         raise StorageError(f"storage.dir {paths.dir} is a file, not a folder")
     probe_writable(paths.dir)
     lock = InstanceLock(paths.instance_lock)
-    opened: list[AllowListStore | EventLog | StateStore] = []
+    opened: list[AllowListStore | EventLog | StateStore | PassStore] = []
     try:
         recoveries = check_state(paths, clock.now())
-        allowlist = AllowListStore(paths.allowlist_db, config.zone())
+        allowlist = AllowListStore.of(config)
         opened.append(allowlist)
         events = EventLog(
             paths.events_db,
@@ -71,6 +74,8 @@ def open_stores(config: GateConfig, clock: Clock) -> Stores:
         )
         opened.append(events)
         state = StateStore(paths.events_db)
+        opened.append(state)
+        passes = PassStore(paths.passes_db)
     except BaseException as exc:
         for store in reversed(opened):
             store.close()
@@ -78,7 +83,7 @@ def open_stores(config: GateConfig, clock: Clock) -> Stores:
         if isinstance(exc, sqlite3.Error):
             raise StorageError(f"cannot open the state in {paths.dir}: {exc}") from None
         raise
-    return Stores(paths, lock, allowlist, events, state, recoveries)
+    return Stores(paths, lock, allowlist, events, state, passes, recoveries)
 
 
 @dataclass

@@ -51,8 +51,22 @@ TEMPLATES: Mapping[EventType, str] = {
         "office config revision {revision} accepted: {sections}; restart: {restart_required}"
     ),
     _E.CONFIG_ROLLBACK: "office config revision {revision} rolled back: {error}",
-    _E.REMOTE_OPEN: "door {door} opened by the office ({by}, request {request_id})",
-    _E.SECURITY_ALERT: ("{count} office message(s) on {topic} refused in {over_s} s: {reason}"),
+    _E.REMOTE_OPEN: "door {door} opened remotely ({by}, request {request_id})",
+    _E.SECURITY_ALERT: "{count} message(s) on {topic} refused in {over_s} s: {reason}",
+    _E.PASS_USED: "pass {pass_id} for unit {unit} let in at {door} ({by}); {uses_left} use(s) left",
+    _E.PASS_REFUSED: "pass {pass_id} refused at {door} ({by}): {reason}",
+    _E.PASSES_UPDATED: "passes from the office: {revoked} revoked, {delivered} delivered",
+    _E.GUARD_SIGNED_IN: "guard {guard} signed in to the console from {address}",
+    _E.GUARD_SIGNED_OUT: "guard {guard} signed out of the console",
+    _E.GUARD_LOGIN_FAILED: "console sign-in as {guard} from {address} failed ({failures} in a row)",
+    _E.GUARD_LOCKED: "console sign-in locked {lock_s} s: {scope} {subject}, {failures} failures",
+    _E.GUARDS_UPDATED: "guard accounts version {version} in force: {count} account(s)",
+    _E.ALARM_ACKNOWLEDGED: "alarm {alarm_type} (seq {alarm_seq}) acknowledged by {guard}: {note}",
+    _E.INCIDENT_OPENED: "incident {incident} opened by {guard}: {kind}, police: {police_called}",
+    _E.INCIDENT_UPDATED: "incident {incident} updated by {guard} ({status})",
+    _E.INCIDENT_CLOSED: "incident {incident} closed by {guard}",
+    _E.DRILL_STARTED: "{kind} drill started by {by} until {ends_at}; releases: {doors}",
+    _E.DRILL_ENDED: "{kind} drill ended ({reason}, by {ended_by}); not released: {not_released}",
 }
 
 
@@ -65,8 +79,9 @@ def describe(type_: EventType, door: str | None, details: Mapping[str, Any]) -> 
     """The sentence for one event; unknown fields show as ``-``, never fail."""
     values = _Missing({k: v for k, v in details.items() if k != "credential"})
     values["door"] = door or "-"
-    if isinstance(values.get("sections"), list):
-        values["sections"] = ", ".join(map(str, values["sections"]))
+    for key in ("sections", "doors", "not_released"):  # lists read as words
+        if isinstance(values.get(key), list):
+            values[key] = ", ".join(map(str, values[key])) or "none"
     try:
         text = TEMPLATES[type_].format_map(values)
     except (KeyError, ValueError, IndexError):

@@ -1,4 +1,5 @@
-"""Inputs and modes: door contacts, exit and visitor buttons, the fire input, lockdown, release.
+"""Inputs and modes: door contacts, exit and visitor buttons, the fire input, lockdown,
+release, and the release of a drill.
 
 Each input is routed by a table built once from the config (name -> handler); the
 mode is derived from its causes in ``Modes`` and persisted where it must survive a
@@ -14,7 +15,7 @@ from functools import partial
 
 from agent.core.decision import GateMode
 from agent.core.door import Door, Emit
-from agent.core.kinds import EventType
+from agent.core.kinds import DrillKind, EventType
 from agent.core.modes import Modes, request_note
 from agent.models.config import GateConfig
 from agent.store.state import StateStore
@@ -120,14 +121,23 @@ class InputRouter:
         self._state.set_bool("remote_release", on)
         return self.modes.mode
 
+    def set_drill(self, kind: DrillKind | None, by: str) -> GateMode:
+        """A drill's release on (its kind) or off (None); ``DrillDesk`` records the drill."""
+        self._change_mode(partial(setattr, self.modes, "drill", kind), by)
+        return self.modes.mode
+
     def _change_mode(
         self, change: Callable[[], None], by: str, request: ModeRequest | None = None
     ) -> None:
         """Apply a change of cause; record a new mode, or a request the mode does not show."""
         before, causes = self.modes.mode, astuple(self.modes)
         change()
+        failed: list[tuple[str, Exception]] = []
         for door in self._doors.values():
-            door.set_released(self.modes.releases(door.config.release_on_fire))
+            try:
+                door.set_released(self.modes.releases(door.config.release_on_fire))
+            except Exception as exc:  # one relay's fault must not keep the other doors shut
+                failed.append((door.id, exc))
         mode = self.modes.mode
         credit = {"request_id": request.request_id} if request and request.request_id else {}
         if mode is not before:
@@ -138,7 +148,13 @@ class InputRouter:
                 details.update({"lockdown_request_id": lock_request} if lock_request else {})
             self._emit(EventType.MODE_CHANGED, **details, **credit)
         elif request is not None and astuple(self.modes) != causes:
-            note = request_note(mode, self.modes.fire, request.what, request.on)
+            drill = self.modes.drill is not None
+            note = request_note(mode, self.modes.fire, request.what, request.on, drill)
             asked = f"{request.what} {'on' if request.on else 'off'}"
             self._emit(EventType.MODE_REQUESTED, request=asked, mode=mode.value, by=by,
                        **credit, **note)  # fmt: skip
+        for door_id, fault in failed:
+            log.error("door %s: its relay did not follow the %s mode: %s", door_id, mode.value,
+                      fault)  # fmt: skip
+            self._emit(EventType.AGENT_FAULT, door_id, error=type(fault).__name__,
+                       message=str(fault)[:200])  # fmt: skip

@@ -76,8 +76,9 @@ class DevicePart:
         for name, device in app.hardware.inputs.items():
             device.start(partial(app.loop.post, app.inputs.changed, name))
         app.loop.run_sync(self._sync_inputs)
+        app.loop.run_sync(app.drills.resume)  # after the inputs: a fire at boot is real
         for name, reader in app.hardware.readers.items():
-            reader.start(app.monitor.hooks(name, app.handle_read), threads)
+            reader.start(app.monitor.hooks(name, app.handle_reads, app.passes.scanned), threads)
 
     def _started(self) -> None:
         app = self.app
@@ -86,6 +87,7 @@ class DevicePart:
             app.emit(EventType.DATABASE_RECOVERED, **recovery.details())
         app.enforce_retention()
         self._forget_idle_windows()
+        app.passes.upkeep()
 
     def _forget_idle_windows(self) -> None:
         self.app.reads.watch.prune(self.app.clock.monotonic())

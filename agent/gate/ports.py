@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from agent.core.clock import Clock
 from agent.core.decision import GateMode
-from agent.core.kinds import EventType
+from agent.core.kinds import DrillKind, EventType
 from agent.models.config import GateConfig
 from agent.models.messages import GateStatus
+from agent.models.passes import PassUpdate
 from agent.models.wire import AllowListEntry, Event
 from drivers.base import CardReader, DigitalInput
 
@@ -30,6 +32,30 @@ class DecisionRecord:
     kind: str | None
     unit: str | None
     seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class PassOutcome:
+    """One visitor pass shown at a door (scanned or typed): what the gate did and why.
+
+    ``reason`` is ``granted``, ``emergency_release`` (door held open, no use counted) or
+    why it was refused: malformed, forged, unknown (a short code never delivered here),
+    wrong_site, wrong_gate, wrong_door, lockdown, clock_untrusted, not_yet_valid,
+    expired, revoked, used_up, storage_fault. ``seq`` is the event that records it.
+    """
+
+    granted: bool
+    reason: str
+    door: str
+    pass_id: str | None  # None when the text was no pass at all
+    unit: str | None  # only for a pass whose signature is good
+    uses_left: int | None
+    valid_until: datetime | None
+    by: str  # "scanner:<reader id>", or whoever typed the code
+    via: str  # "code" (the full code, QR) or "short_code"
+    seq: int | None
+    reader: str | None = None
+    scan_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,4 +168,31 @@ class GatePort(Protocol):
 
     def learn(self, reader: str, timeout: float) -> LearnedCard:
         """The next card read on ``reader``, not decided; GateError after ``timeout``."""
+        ...
+
+    def admit_pass(self, door: str, code: str, by: str) -> PassOutcome:
+        """Check a visitor pass typed or pasted at ``door`` (its full code or short code)
+        and open the door if it is good, exactly as a scanned pass would; ``by`` says who
+        (recorded in the event). Every outcome is an event; GateError for an unknown door."""
+        ...
+
+    def update_passes(self, update: PassUpdate) -> dict[str, Any]:
+        """Revoke passes and store passes delivered ahead (Rejected if one is not genuine)."""
+        ...
+
+    def add_pass_listener(self, listener: Callable[[PassOutcome], None]) -> None: ...
+
+    def start_drill(self, kind: DrillKind, by: str, *, minutes: int | None = None,
+                    until: datetime | None = None, note: str = "",
+                    request_id: str | None = None) -> dict[str, Any]:  # fmt: skip
+        """Start a fire or evacuation drill ending after ``minutes`` or at ``until``;
+        Rejected (one line) when one runs, the fire input is on, or the end is wrong."""
+        ...
+
+    def stop_drill(self, by: str) -> dict[str, Any]:
+        """End the drill running now; its report (``drill_ended``). Rejected if none runs."""
+        ...
+
+    def drill(self) -> dict[str, Any] | None:
+        """The drill running (id, kind, by, started_at, ends_at, note), or None."""
         ...

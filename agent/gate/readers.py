@@ -12,7 +12,7 @@ from agent.core.clock import Clock
 from agent.core.door import Emit
 from agent.core.kinds import EventType
 from agent.core.loop import CoreLoop
-from drivers.base import CardReader, Condition, ReaderHooks
+from drivers.base import CardReader, Condition, ReaderHooks, Scan
 from drivers.cards import CardRead
 
 log = logging.getLogger(__name__)
@@ -52,14 +52,21 @@ class ReaderMonitor:
         self._emit = emit
         self.health = {name: ReaderHealth() for name in readers}
 
-    def hooks(self, name: str, on_read: Callable[[CardRead], object]) -> ReaderHooks:
-        """The hooks one reader reports through: each hops onto the core loop."""
+    def hooks(
+        self,
+        name: str,
+        on_reads: Callable[[list[CardRead]], object],
+        on_scan: Callable[[Scan], object] | None = None,
+    ) -> ReaderHooks:
+        """The hooks one reader reports through: each hops onto the core loop, where
+        reads waiting together are handled together (``on_reads``: one fsync)."""
         post = self._loop.post
         return ReaderHooks(
-            read=partial(post, on_read),
+            read=partial(self._loop.post_batch, on_reads),
             health=lambda ok, detail: post(self.health_changed, name, ok, detail),
             condition=lambda c, active, detail: post(self.condition, name, c, active, detail),
             keypad=lambda keys: post(self.keypad, name, keys),
+            scan=partial(post, on_scan) if on_scan is not None else None,  # scanners: passes
         )
 
     def health_changed(self, name: str, ok: bool, detail: str) -> None:

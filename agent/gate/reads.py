@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -32,6 +33,22 @@ class EmitEvent(Protocol):
     def __call__(self, type_: EventType, door: str | None = None, /, **details: Any) -> Event: ...
 
 
+class EventSink(Protocol):
+    """Records events durably (``agent.gate.journal.Journal``)."""
+
+    def __call__(self, type_: EventType, door: str | None = None, /, **details: Any) -> object: ...
+
+    def record(
+        self, type_: EventType, door: str | None, details: dict[str, Any], when: datetime
+    ) -> int:
+        """Stage an event in the open group; returns its seq."""
+        ...
+
+    def group(self) -> AbstractContextManager[list[Callable[[], None]]]:
+        """One commit for the events recorded inside; the effects added run after it."""
+        ...
+
+
 @dataclass(frozen=True)
 class ReaderPlace:
     """Where a reader is: its door and which way it lets people through."""
@@ -54,7 +71,7 @@ class ReadHandler:
         doors: Mapping[str, Door],
         readers: Mapping[str, CardReader],
         modes: Modes,
-        emit: EmitEvent,
+        events: EventSink,
     ) -> None:
         self._clock = clock
         self._loop = loop
@@ -63,7 +80,7 @@ class ReadHandler:
         self._doors = doors
         self._readers = readers
         self._modes = modes
-        self._emit = emit
+        self._events = events
         self._zone = config.zone()
         self.places = {
             r.id: ReaderPlace(d.id, r.direction) for d in config.doors for r in d.readers
@@ -82,15 +99,53 @@ class ReadHandler:
         self.watch.reconfigure(config.alarms)
 
     def handle(self, read: CardRead) -> DecisionRecord | None:
+        """Decide one read: its event is durable before its relay moves."""
+        return self.handle_all([read])[0]
+
+    def handle_all(self, reads: Sequence[CardRead]) -> list[DecisionRecord | None]:
+        """Decide reads that arrived together, in order, and any that arrive before the
+        commit. Their events share it (one fsync, however many readers were tapped at
+        once); every relay moves after it. If the log cannot be written, every card is
+        refused (nothing recorded). Returns a record per read, ``reads`` first."""
+        records: list[DecisionRecord | None] = []
+        decided: list[str] = []  # readers owed a light whatever happens
+        failure: Exception | None = None
+        try:
+            with self._events.group() as effects:
+                pending = list(reads)
+                while pending:
+                    for read in pending:
+                        try:
+                            record = self._decide(read, decided)
+                        except StorageFault:
+                            raise
+                        except Exception as exc:  # one read's fault must not cost the others
+                            failure = failure or exc
+                            record = None
+                        records.append(record)
+                        if record is not None:
+                            effects.append(partial(self._act, record))
+                    pending = self._loop.more()  # reads that came meanwhile join this commit
+        except StorageFault:
+            for reader in decided:
+                self._readers[reader].feedback(Feedback.DENY)  # nothing recorded: refused
+            raise
+        if failure is not None:
+            raise failure
+        return records
+
+    def _decide(self, read: CardRead, decided: list[str]) -> DecisionRecord | None:
+        """Decide and stage the event; the relay waits for the commit (``_act``)."""
         if self.learning and (take := self.learning.pop(read.reader, None)) is not None:
             take(read)  # enrolment: the card is shown to the installer, not decided
             return None
         place = self.places[read.reader]
+        decided.append(read.reader)
         door = self._doors[place.door]
         credential, masked = self._hasher.identify(read.card)
         entry = self._allowlist.lookup(credential)
         mono = self._clock.monotonic()
-        now = self._clock.now()
+        now = self._clock.now()  # the one wall-clock read: decision and event share it
         self.last_read[read.reader] = now
         ctx = DecisionContext(
             door=place.door,
@@ -107,28 +162,23 @@ class ReadHandler:
         holder = entry.holder_id if entry else None
         kind = entry.kind.value if entry else None
         unit = entry.unit if entry else None
-        # the event is durable before the relay moves: no effect without its record
-        try:
-            event = self._emit(
-                EventType.ACCESS_GRANTED if decision.granted else EventType.ACCESS_DENIED,
-                place.door,
-                granted=decision.granted,
-                reason=decision.reason.value,
-                reader=read.reader,
-                direction=place.direction,
-                card=masked,
-                credential=credential,
-                holder_id=holder,
-                kind=kind,
-                unit=unit,
-            )
-        except StorageFault:
-            self._readers[read.reader].feedback(Feedback.DENY)  # nothing recorded: refused
-            raise
-        if decision.granted and not door.released:
-            door.pulse("card")
-        self._readers[read.reader].feedback(Feedback.GRANT if decision.granted else Feedback.DENY)
-        record = DecisionRecord(
+        details = {
+            "granted": decision.granted,
+            "reason": decision.reason.value,
+            "reader": read.reader,
+            "direction": place.direction,
+            "card": masked,
+            "credential": credential,
+            "holder_id": holder,
+            "kind": kind,
+            "unit": unit,
+        }
+        granted = EventType.ACCESS_GRANTED if decision.granted else EventType.ACCESS_DENIED
+        seq = self._events.record(granted, place.door, details, now)
+        if not decision.granted and decision.reason in SUSPICIOUS:
+            for trip in self.watch.record(read.reader, credential, mono):
+                self._tripped(trip, place.door, masked)
+        return DecisionRecord(
             read.read_id,
             read.reader,
             place.door,
@@ -139,18 +189,21 @@ class ReadHandler:
             holder,
             kind,
             unit,
-            event.seq,
+            seq,
         )
-        if not decision.granted and decision.reason in SUSPICIOUS:
-            for trip in self.watch.record(read.reader, credential, mono):
-                self._tripped(trip, place.door, masked)
+
+    def _act(self, record: DecisionRecord) -> None:
+        """After the commit: the relay first, then the reader's light, then listeners."""
+        door = self._doors[record.door]
+        if record.granted and not door.released:
+            door.pulse("card")
+        self._readers[record.reader].feedback(Feedback.GRANT if record.granted else Feedback.DENY)
         for listener in self.listeners:
             listener(record)
-        return record
 
     def _tripped(self, trip: Trip, door_id: str, masked: str) -> None:
         subject = trip.key if trip.scope == "reader" else masked
-        self._emit(
+        self._events(
             EventType.REPEATED_DENIALS,
             door_id,
             scope=trip.scope,
@@ -161,6 +214,6 @@ class ReadHandler:
         )
         if trip.lockout_s:
             ended = partial(
-                self._emit, EventType.LOCKOUT_ENDED, door_id, scope=trip.scope, subject=subject
+                self._events, EventType.LOCKOUT_ENDED, door_id, scope=trip.scope, subject=subject
             )
             self._loop.call_later(trip.lockout_s, ended)

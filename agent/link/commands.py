@@ -1,4 +1,5 @@
-"""Office commands: open, lockdown, release, resync, status.
+"""Office commands: open, lockdown, release, resync, status, pass (revoke or deliver
+visitor passes), and drill (start or stop a fire or evacuation drill).
 
 A refusal ack carries the request id the office chose whenever the request had one,
 so the office can tell the refusal of its own command from silence. For a message
@@ -11,14 +12,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import ValidationError
+
 from agent.core.decision import GateMode
 from agent.core.modes import request_note
 from agent.errors import Rejected
 from agent.gate.ports import GatePort
+from agent.models.drills import DrillCommand
 from agent.models.jsonin import loads_bounded
 from agent.models.messages import Command, CommandAck
+from agent.models.passes import PassUpdate
+from agent.models.problems import error_list
 
-COMMANDS = ("open", "lockdown", "release", "resync", "status")
+COMMANDS = ("open", "lockdown", "release", "resync", "status", "pass", "drill")
 REQUEST_ID_MAX = 64  # what ``Command`` accepts
 ECHO_MAX_BYTES = 8 * 1024  # commands are small: a bigger unverified message is not read
 
@@ -57,6 +63,12 @@ class Commands:
         self._request_status = request_status
 
     def run(self, name: str, body: object) -> CommandAck:
+        if name == "pass":
+            update = PassUpdate.model_validate(body)
+            done = self.gate.update_passes(update)
+            return CommandAck(request_id=update.request_id, command=name, ok=True, result=done)
+        if name == "drill":
+            return self._drill(body)
         command = Command.model_validate(body)
         gate = self.gate
         if name not in COMMANDS:
@@ -78,7 +90,7 @@ class Commands:
         if name in ("lockdown", "release") and command.on is not None:
             # a mode the gate cannot enter yet (lockdown during a fire release) is pending
             mode = GateMode(status.mode or GateMode.NORMAL)
-            note = request_note(mode, bool(status.fire_alarm), name, command.on)
+            note = request_note(mode, bool(status.fire_alarm), name, command.on, bool(status.drill))
             result.update(lockdown=status.lockdown, **note)
         if name == "status":
             result = {
@@ -91,6 +103,24 @@ class Commands:
             }
         self._request_status()
         return CommandAck(request_id=command.request_id, command=name, ok=True, result=result)
+
+    def _drill(self, body: object) -> CommandAck:
+        """Start or stop a drill; a bad one is refused in one line that names the field."""
+        try:
+            drill = DrillCommand.model_validate(body)
+        except ValidationError as exc:
+            path, why = error_list(exc)[0]
+            where = "" if path == "(top level)" else f"{path}: "
+            raise Rejected(f"drill: {where}{why}"[:200]) from None
+        if drill.stop:
+            result = self.gate.stop_drill("office")
+        else:
+            assert drill.kind is not None
+            result = self.gate.start_drill(drill.kind, "office", minutes=drill.minutes,
+                                           until=drill.until, note=drill.note,
+                                           request_id=drill.request_id)  # fmt: skip
+        self._request_status()
+        return CommandAck(request_id=drill.request_id, command="drill", ok=True, result=result)
 
     @staticmethod
     def refusal(name: str | None, request_id: str | None, exc: Rejected) -> CommandAck:

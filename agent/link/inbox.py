@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 from collections.abc import Callable
 
 from pydantic import BaseModel, ValidationError
@@ -19,6 +20,7 @@ from agent.errors import Rejected
 from agent.gate.ports import GatePort
 from agent.link.allowlist_sync import AllowListSync
 from agent.link.commands import Commands, claimed_request_id, short_request_id
+from agent.link.guards_sync import GuardSync
 from agent.link.receipts import Deliveries
 from agent.link.refusals import RefusalCounter
 from agent.link.remote_config import ConfigPush
@@ -28,6 +30,11 @@ from agent.link.topics import Topics
 log = logging.getLogger(__name__)
 
 INBOX_LIMIT = 1000
+# Payload bytes waiting at most. An office snapshot's chunks arrive faster than they
+# apply; past this the network thread waits for room (the broker keeps the rest), so
+# the gate's memory stays bounded whatever the office sends.
+INBOX_BYTES = 2 << 20
+ROOM_WAIT_S = 30.0
 FLUSH_S = 1.0
 # refusals that say someone may be attacking the gate: they raise security_alert
 SECURITY_REASONS = frozenset(
@@ -56,6 +63,7 @@ class Inbox:
         commands: Commands,
         max_payload_bytes: int,
         deliveries: Deliveries | None = None,
+        guards: GuardSync | None = None,
     ) -> None:
         self.gate = gate
         self.topics = topics
@@ -65,8 +73,11 @@ class Inbox:
         self.config = config
         self.commands = commands
         self.deliveries = deliveries
+        self.guards = guards
         self.max_payload_bytes = max_payload_bytes
-        self._queue: queue.Queue[tuple[str, Checked] | None] = queue.Queue(INBOX_LIMIT)
+        self._queue: queue.Queue[tuple[str, Checked, int] | None] = queue.Queue(INBOX_LIMIT)
+        self._room = threading.Condition()
+        self._queued_bytes = 0
         self.dropped = 0
         self.refusals = RefusalCounter(gate.clock.monotonic, self._report_refusals)
 
@@ -91,11 +102,24 @@ class Inbox:
             refused = Rejected(f"authentication failed: {exc}")
             self._refuse(kind, name, None, refused, exc.reason, unverified=payload)
             return
+        size = self._take_room(len(payload))
         try:
-            self._queue.put_nowait((topic, checked))
+            self._queue.put_nowait((topic, checked, size))
         except queue.Full:
+            self._give_room(size)
             self.dropped += 1  # genuine, but more than the gate can take: the office retries
             log.warning("inbox full: dropped a message on %s (%d so far)", topic, self.dropped)
+
+    def _take_room(self, size: int) -> int:
+        with self._room:
+            self._room.wait_for(lambda: self._queued_bytes < INBOX_BYTES, timeout=ROOM_WAIT_S)
+            self._queued_bytes += size
+        return size
+
+    def _give_room(self, size: int) -> None:
+        with self._room:
+            self._queued_bytes -= size
+            self._room.notify_all()
 
     def start(self, threads: Threads) -> None:
         threads.spawn("gate-inbox", self._run)
@@ -118,7 +142,7 @@ class Inbox:
                 self.refusals.flush(force=True)
                 return
             try:
-                self.handle(*item)
+                self.handle(item[0], item[1])
             except Exception as exc:
                 log.exception("inbox: message on %s failed", item[0])
                 kind, name = self.topics.classify(item[0])
@@ -127,6 +151,7 @@ class Inbox:
                 raw = body if isinstance(body, str) else None
                 failed = Rejected(f"internal error: {exc!r}")
                 self._refuse(kind, name, rid, failed, "internal", unverified=raw)
+            self._give_room(item[2])
             self.refusals.flush()
 
     # -- dispatch ---------------------------------------------------------------
@@ -153,6 +178,8 @@ class Inbox:
                 reply = None
             elif kind == "replay" and self.deliveries is not None:
                 reply = self.deliveries.replay(body)
+            elif kind == "guards" and self.guards is not None:
+                reply = self.guards.apply(body)
             else:
                 reply = self.commands.run(name or "", body)
         except ValidationError as exc:
@@ -186,11 +213,16 @@ class Inbox:
             self._answer_refusal(kind, name, request_id, exc, quiet=True)
 
     def _report_refusals(self, kind: str, reason: str, count: int, over_s: float) -> None:
-        if reason in SECURITY_REASONS:
+        if reason not in SECURITY_REASONS:
+            return
+        try:
             self.gate.record(
                 EventType.SECURITY_ALERT, None, topic=kind, reason=reason, count=count,
                 over_s=round(over_s, 1),
             )  # fmt: skip
+        except Exception as exc:  # a gate too busy to record it must not lose the inbox
+            log.error("inbox: %d refused %s message(s) (%s) not recorded: %r", count, kind,
+                      reason, exc)  # fmt: skip
 
     def _answer_refusal(
         self,
@@ -209,6 +241,8 @@ class Inbox:
             reply = self.config.refusal(exc)
         elif kind == "receipt":
             return  # receipts are never answered
+        elif kind == "guards" and self.guards is not None:
+            reply = self.guards.refusal(exc)
         elif kind == "replay":
             rid = str(request_id)[:64] if isinstance(request_id, str) else None
             reply = Deliveries.refusal(rid, exc)

@@ -11,6 +11,7 @@ INBOUND = {
     "config/set": "config",
     "receipt": "receipt",
     "replay": "replay",
+    "guards/set": "guards",
 }
 ACK_FOR = {
     "snapshot": "allowlist/ack",
@@ -18,6 +19,7 @@ ACK_FOR = {
     "config": "config/ack",
     "cmd": "cmd/ack",
     "replay": "replay/ack",
+    "guards": "guards/ack",
 }
 
 
@@ -65,6 +67,10 @@ class Topics:
     def replay_ack(self) -> str:
         return self._t("replay/ack")
 
+    @property
+    def guards_ack(self) -> str:
+        return self._t("guards/ack")
+
     # office -> gate
     @property
     def receipt(self) -> str:
@@ -85,6 +91,11 @@ class Topics:
     @property
     def config_set(self) -> str:
         return self._t("config/set")
+
+    @property
+    def guards_set(self) -> str:
+        """Guard accounts for the console (scrypt hashes), swapped whole."""
+        return self._t("guards/set")
 
     def cmd(self, name: str) -> str:
         return self._t(f"cmd/{name}")
@@ -118,6 +129,7 @@ class Topics:
             self.cmd("+"),
             self.receipt,
             self.replay,
+            self.guards_set,
         ]
 
     @property
@@ -130,6 +142,7 @@ class Topics:
             self.config_ack,
             self.cmd_ack,
             self.replay_ack,
+            self.guards_ack,
         ]
 
     def classify(self, topic: str) -> tuple[str, str | None]:

@@ -14,6 +14,7 @@ from agent.core.runner import Part, Threads
 from agent.gate.ports import GatePort
 from agent.link.allowlist_sync import AllowListSync
 from agent.link.commands import Commands
+from agent.link.guards_sync import GuardSync
 from agent.link.homeassistant import HomeAssistant
 from agent.link.inbox import Inbox
 from agent.link.mqtt import Handlers, MqttConnection, MqttSettings, Will
@@ -26,6 +27,7 @@ from agent.models.config import GateConfig
 from agent.models.keys import parse_public_key
 from agent.models.messages import AckedEvent, ConfigAck, GateStatus, OfficeLinkStatus
 from agent.store.eventlog import EventLog
+from agent.store.guards import GuardStore
 from agent.store.paths import StatePaths
 
 
@@ -127,6 +129,7 @@ def build_link(gate: GatePort, outbox: EventLog, paths: StatePaths, config: Gate
         commands=Commands(gate, sync.request_snapshot, uplink.request_status),
         max_payload_bytes=mqtt.max_payload_bytes,
         deliveries=Deliveries(outbox, uplink.received, uplink.resend),
+        guards=GuardSync(gate, GuardStore(paths)),
     )
     # the connection exists before its listeners, so they are filled in now
     pending: list[tuple[str, bytes]] = []

@@ -20,6 +20,7 @@ from pydantic import (
 from agent.core.kinds import FailMode
 from agent.errors import ConfigError, DriverError
 from agent.models.base import Slug, Strict
+from agent.models.console import ConsoleConfig
 from agent.models.homeassistant import HomeAssistantConfig
 from agent.models.lines import shared_lines, simulated_parts
 from agent.models.logs import LoggingConfig
@@ -120,6 +121,10 @@ class StorageConfig(Strict):
     events_max_rows: int = Field(100_000, ge=100)
     events_max_age_days: int = Field(90, ge=1, le=36_500)  # more: now - age overflows
     synchronous: Literal["full", "normal"] = "full"
+    # what a reader of the allow-list keeps in memory, whatever the list's size: SQLite's
+    # page cache, and how much of the list file it maps (touched pages count as resident)
+    allowlist_cache_mb: int = Field(8, ge=1, le=1024)
+    allowlist_mmap_mb: int = Field(0, ge=0, le=65_536)
 
 
 class SecurityConfig(Strict):
@@ -225,6 +230,7 @@ class GateConfig(Strict):
     clock: ClockConfig = ClockConfig()
     mqtt: MqttConfig = MqttConfig(enabled=False)
     logging: LoggingConfig = LoggingConfig()
+    console: ConsoleConfig = ConsoleConfig()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> GateConfig:

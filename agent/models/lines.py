@@ -8,7 +8,8 @@ if TYPE_CHECKING:
     from agent.models.config import DriverSpec, GateConfig
 
 GPIO_LINE_OPTIONS = {"gpio": ("pin",), "wiegand": ("d0", "d1")}
-PORT_DRIVERS = frozenset({"serial", "osdp"})
+PORT_DRIVERS = frozenset({"serial", "osdp", "scanner-serial"})
+SIM_DRIVERS = frozenset({"sim", "scanner-sim"})
 FEEDBACK_LINES = ("green", "red", "buzzer")
 # the public half of config/sim-office.key, whose private half is in the repository
 DEMO_OFFICE_PUBLIC_KEY = "6B47cc2pviH2HBiYZhqWTYV/pri9tpyX5DAnQ5HsS10="
@@ -82,10 +83,10 @@ def shared_lines(config: GateConfig) -> list[str]:
 def simulated_parts(config: GateConfig) -> list[str]:
     """What only a bench may use: simulated devices and the repository's demo office key."""
     problems = [
-        f'{path}: simulated device (driver "sim", also the default when none is set); '
-        "a gate needs real hardware, or [gate] simulated = true on a test bench"
+        f'{path}: simulated device (driver "{spec.driver}"; "sim" is the default when none '
+        "is set); a gate needs real hardware, or [gate] simulated = true on a test bench"
         for path, spec in _devices(config)
-        if spec.driver == "sim"
+        if spec.driver in SIM_DRIVERS
     ]
     if (config.mqtt.office_public_key or "").strip() == DEMO_OFFICE_PUBLIC_KEY:
         problems.append(

@@ -178,6 +178,9 @@ class GateStatus(Strict):
     unreceived: int | None = None
     config_revision: int | None = None
     uptime_s: float | None = None
+    drill: dict[str, Any] | None = Field(
+        None, description="the fire or evacuation drill running: id, kind, by, ends_at, note"
+    )
     doors: dict[str, DoorStatus] = {}
     readers: dict[str, ReaderStatus] = {}
     recent_events: list[Event] = []

@@ -21,7 +21,12 @@ def resolve_paths(config: GateConfig, base_dir: Path) -> GateConfig:
     if tls := mqtt.tls:
         files = {k: fix(getattr(tls, k)) for k in ("ca_file", "cert_file", "key_file")}
         mqtt = mqtt.model_copy(update={"tls": tls.model_copy(update=files)})
-    return config.model_copy(update={"storage": storage, "security": security, "mqtt": mqtt})
+    console = config.console.model_copy(
+        update={k: fix(getattr(config.console, k)) for k in ("tls_cert_file", "tls_key_file")}
+    )
+    return config.model_copy(
+        update={"storage": storage, "security": security, "mqtt": mqtt, "console": console}
+    )
 
 
 def state_dir_problem(state: Path) -> str | None:

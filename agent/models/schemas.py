@@ -9,13 +9,17 @@ from typing import Any
 from agent.models.base import Strict
 from agent.models.config import GateConfig
 from agent.models.delivery import EventBatch, Receipt, ReplayAck, ReplayRequest
+from agent.models.drills import DrillCommand
 from agent.models.messages import SCHEMAS
+from agent.models.passes import PassUpdate
 
 DELIVERY: dict[str, type[Strict]] = {
     "event-batch": EventBatch,
     "receipt": Receipt,
     "replay-request": ReplayRequest,
     "replay-ack": ReplayAck,
+    "pass-update": PassUpdate,  # cmd/pass: visitor passes revoked or delivered ahead
+    "drill-command": DrillCommand,  # cmd/drill: a fire or evacuation drill started or stopped
 }
 
 

@@ -40,6 +40,7 @@ from agent.office.answers import (
     show,
     status_text,
 )
+from agent.office.drills import drill_ack_text, drill_body
 from agent.office.presence import gate_status, online_status, site_statuses
 from agent.office.tail import cmd_events_tail
 
@@ -181,13 +182,17 @@ def cmd_cmd(args: argparse.Namespace) -> int:
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", args.name):
         raise ConfigError(f"{args.name!r} is not a command name (open, lockdown, release, ...)")
     request_id = uuid.uuid4().hex
-    try:
-        command = Command(request_id=request_id, door=args.door, on=args.on)
-    except ValidationError as exc:
-        raise ConfigError(f"--door {args.door!r}: {exc.errors()[0]['msg']}") from None
+    if args.name == "drill":
+        body = drill_body(args, request_id)
+    else:
+        try:
+            command = Command(request_id=request_id, door=args.door, on=args.on)
+        except ValidationError as exc:
+            raise ConfigError(f"--door {args.door!r}: {exc.errors()[0]['msg']}") from None
+        body = command.model_dump(mode="json", exclude_none=True)
     with options.link(args, [site_statuses(topics), topics.cmd_ack]) as link:
         online_status(link, topics, f"cmd {args.name}")
-        link.send(topics.cmd(args.name), command.model_dump(mode="json", exclude_none=True))
+        link.send(topics.cmd(args.name), body)
         ack = link.expect(topics.cmd_ack, lambda m: m.get("request_id") == request_id, args.timeout)
     if ack is None:
         raise NoAnswer(
@@ -195,12 +200,16 @@ def cmd_cmd(args: argparse.Namespace) -> int:
             f"{args.timeout:g} s (it acks only {ACKS_PER_INTERVAL} refused messages a minute of "
             "each kind: with a wrong key or clock, the next minute tells why)"
         )
-    return _answer(args, ack, ack_text(_name(topics), ack))
+    text = drill_ack_text if args.name == "drill" else ack_text
+    return _answer(args, ack, text(_name(topics), ack))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from agent.office import fleet
+    from agent.office import fleet, guards
+    from agent.office.drills import cmd_drills
+    from agent.office.incidents import cmd_incidents
     from agent.office.parser import build
+    from agent.office.passes import cmd_pass_issue, cmd_pass_push, cmd_pass_revoke
 
     return build(
         {
@@ -215,7 +224,14 @@ def build_parser() -> argparse.ArgumentParser:
             "events list": fleet.cmd_events_list,
             "events follow": fleet.cmd_events_follow,
             "fleet": fleet.cmd_fleet,
+            "drills": cmd_drills,
+            "incidents": cmd_incidents,
+            "guards push": guards.cmd_guards_push,
+            "guards hash": guards.cmd_guards_hash,
             "serve": fleet.cmd_serve,
+            "pass issue": cmd_pass_issue,
+            "pass push": cmd_pass_push,
+            "pass revoke": cmd_pass_revoke,
         }
     )
 

@@ -115,17 +115,21 @@ def build(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
     p.add_argument("--snapshot", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--chunk", type=int, default=CHUNK, help=argparse.SUPPRESS)
 
+    _pass_commands(sub, commands)
+
     config = sub.add_parser("config").add_subparsers(dest="config_cmd", required=True)
     p = _sub(config, "push", commands["config push"], "send config sections (TOML or JSON)")
     p.add_argument("file")
     p.add_argument("--revision", type=int)
 
-    p = _sub(sub, "cmd", commands["cmd"], "a command: open, lockdown, release, resync, status")
-    p.add_argument("name", metavar="NAME", help="open, lockdown, release, resync or status")
+    p = _sub(sub, "cmd", commands["cmd"],
+             "a command: open, lockdown, release, resync, status, drill")  # fmt: skip
+    p.add_argument("name", metavar="NAME", help="open, lockdown, release, resync, status or drill")
     p.add_argument("--door", help="the door to open")
     switch = p.add_mutually_exclusive_group()
     switch.add_argument("--on", dest="on", action="store_true", default=None)
     switch.add_argument("--off", dest="on", action="store_false")
+    _drill_flags(p)
 
     events = sub.add_parser("events").add_subparsers(dest="events_cmd", required=True)
     p = _sub(events, "tail", commands["events tail"], "print and store events, each once")
@@ -144,10 +148,58 @@ def build(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
     _event_filters(p)
     p.add_argument("--poll", type=float, default=0.5, help="seconds between looks")
     _sub(sub, "fleet", commands["fleet"], "every gate: online, since, backlog, versions, alarms")
+    p = _sub(sub, "drills", commands["drills"], "drill reports from the gates (the store)")
+    p.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    p = _sub(sub, "incidents", commands["incidents"], "incidents from gate consoles (the store)")
+    p.add_argument("--status", action="append", choices=["open", "acknowledged", "closed"],
+                   help="only these (default: all; live ones first)")  # fmt: skip
+    guards = sub.add_parser("guards").add_subparsers(dest="guards_cmd", required=True)
+    p = _sub(guards, "push", commands["guards push"], "send console accounts (CSV or JSON)")
+    p.add_argument("file")
+    p.add_argument("--to", help=TO_HELP)
+    p.add_argument("--version", type=int, help="default: the time in ms (newer each push)")
+    _sub(guards, "hash", commands["guards hash"], "a password hash for the accounts file")
     p = _sub(sub, "serve", commands["serve"], "the office service: store, receipt, alert")
     p.add_argument("--config", help="office.toml (else the connection flags, --db, --key)")
     p.add_argument("--client-id", default=env("CLIENT_ID"), help="default gate-office-serve")
     return parser
+
+
+def _pass_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], commands: Mapping[str, Command]
+) -> None:
+    passes = sub.add_parser("pass", help="visitor passes: issue, push, revoke")
+    psub = passes.add_subparsers(dest="pass_cmd", required=True)
+    p = _sub(psub, "issue", commands["pass issue"], "sign a visitor pass; print it, write its QR")
+    p.add_argument("--unit", required=True, help="the unit the visitor comes to")
+    p.add_argument("--until", required=True, help="ISO 8601 time, or +N[m|h|d] from now")
+    p.add_argument("--from", dest="valid_from", help="ISO 8601 time, or +N[m|h|d] (default now)")
+    p.add_argument("--doors", help="DOOR[,DOOR...] (default: every door)")
+    p.add_argument("--uses", type=int, default=1, help="openings allowed, per gate (default 1)")
+    p.add_argument("--by", help="who issues it, e.g. a resident's id (default: your user)")
+    p.add_argument(
+        "--any-gate", action="store_true", help="valid at every gate of --site, not just --gate"
+    )
+    p.add_argument("--png", help="write the QR code as PNG here")
+    p.add_argument("--svg", help="write the QR code as SVG here")
+    p.add_argument("--push", action="store_true", help="deliver it now: the short code works")
+    p.add_argument("--to", help=TO_HELP + " (with --push; default the pass's gate)")
+    p = _sub(psub, "push", commands["pass push"], "deliver a pass to gates (its short code works)")
+    p.add_argument("code", help="the pass code (GP1....)")
+    p.add_argument("--to", help=TO_HELP + " (default the pass's gate, else --site/--gate)")
+    p = _sub(psub, "revoke", commands["pass revoke"], "refuse a pass from now on")
+    p.add_argument("pass_", metavar="PASS", help="the pass id (16 hex digits) or its code")
+    p.add_argument("--to", help=TO_HELP + " (default the pass's gate, else --site/--gate)")
+
+
+def _drill_flags(p: argparse.ArgumentParser) -> None:
+    drill = p.add_argument_group("drill", "cmd drill --kind fire --minutes 10 | cmd drill --stop")
+    drill.add_argument("--kind", choices=["fire", "evacuation"],
+                       help="fire: releases what the fire alarm does; evacuation: every door")
+    drill.add_argument("--minutes", type=int, help="how long the drill runs (1-240)")
+    drill.add_argument("--until", help="or when it ends: ISO 8601 time, or +N[m|h]")
+    drill.add_argument("--note", help="kept in the drill's events (who leads it, why)")
+    drill.add_argument("--stop", action="store_true", help="end the drill running now")
 
 
 def _event_filters(p: argparse.ArgumentParser) -> None:

@@ -1,49 +1,47 @@
-"""The local allow-list: its own SQLite file, read in the hot path, swapped atomically.
+"""The local allow-list: read in the hot path, replaced by switching files in O(1).
 
-It lives apart from the event log so a long snapshot transaction never holds the
-lock the decision path needs to write its event. Readers use WAL snapshots, so a
-decision sees the old list until the new one commits, then the new one.
+``allowlist.db`` is a small catalog that names the live list, a file of its own
+(``listfile.py``). A whole new list (an import, an office snapshot) is built in a
+new file while decisions go on reading the old one, then the catalog's pointer
+changes in one tiny transaction and the old file is removed. Decisions read through
+one connection that has the catalog open and the live list attached; every lookup
+reads the pointer in the same statement, so a switch made by this process or by
+another (``gate-agent allowlist import`` next to a running agent) is seen by the
+next card: the old list or the new one, never a mix. Patches change the live file
+in place, in one transaction.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from agent.core.decision import AllowEntry
-from agent.core.kinds import HolderKind
 from agent.errors import ImportRejected
-from agent.models.wire import AllowListEntry, bounds_utc
-from agent.store.db import connect, transaction
-from agent.store.schema import upgrade
+from agent.models.config import GateConfig
+from agent.models.wire import AllowListEntry
+from agent.store.catalog import STEPS as STEPS
+from agent.store.catalog import Catalog, CatalogReader, live_list, meta_int
+from agent.store.db import transaction
+from agent.store.list_rows import fields_row as fields_row
+from agent.store.list_rows import from_row, to_row
+from agent.store.listfile import COLUMNS, DuplicateRows, ListBuilder
+from agent.store.paths import StatePaths
 
-COLUMNS = (
-    "credential",
-    "holder_id",
-    "kind",
-    "unit",
-    "doors",
-    "valid_from",
-    "valid_until",
-    "schedule",
-    "suspended",
-    "lockdown_override",
-    "masked",
-)
+__all__ = ["STEPS", "AllowListStore", "PatchBaseMismatch", "fields_row", "live_list", "to_row"]
+
+DEFAULT_CACHE_KB = 8 * 1024
+SNAPSHOT_SPAN = 1_000_000  # a staged row's place: chunk * SPAN + its index in the chunk
+_BATCH = 2000
 _INSERT = (
     f"INSERT OR REPLACE INTO allowlist ({', '.join(COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in COLUMNS)})"
 )
-_STAGE = (
-    f"INSERT INTO staging (snapshot_id, {', '.join(COLUMNS)}) "
-    f"VALUES (?, {', '.join('?' for _ in COLUMNS)})"
-)
-_LOOKUP = f"SELECT {', '.join(COLUMNS)} FROM allowlist WHERE credential = ?"
 
 
 class PatchBaseMismatch(ImportRejected):
@@ -55,135 +53,134 @@ class PatchBaseMismatch(ImportRejected):
         self.want = want
 
 
-_ENTRY = """holder_id TEXT NOT NULL, kind TEXT NOT NULL, unit TEXT, doors TEXT,
-    valid_from TEXT, valid_until TEXT, schedule TEXT, suspended INTEGER,
-    lockdown_override INTEGER, masked TEXT"""
-# each step takes the file one schema version further (agent/store/schema.py)
-STEPS: tuple[tuple[str, ...], ...] = (
-    (  # 1: the layout of the first release (files from before versions were recorded)
-        f"CREATE TABLE IF NOT EXISTS allowlist (credential TEXT PRIMARY KEY, {_ENTRY})",
-        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
-        # a snapshot arriving in chunks is staged here until every chunk is in
-        "CREATE TABLE IF NOT EXISTS staging ("
-        f"snapshot_id TEXT NOT NULL, credential TEXT PRIMARY KEY, {_ENTRY})",
-        "CREATE TABLE IF NOT EXISTS staging_chunks (snapshot_id TEXT, chunk INTEGER, "
-        "chunks INTEGER, version INTEGER, PRIMARY KEY (snapshot_id, chunk))",
-    ),
-)
+@dataclass
+class _Staged:
+    """A snapshot arriving in chunks, built into its own file as they come."""
 
-
-def to_row(entry: AllowListEntry, zone: ZoneInfo) -> tuple[Any, ...]:
-    start, stop = bounds_utc(entry, zone)
-    return (
-        entry.credential,
-        entry.holder_id,
-        entry.kind.value,
-        entry.unit,
-        ";".join(entry.doors) if entry.doors is not None else None,
-        start.isoformat() if start else None,
-        stop.isoformat() if stop else None,
-        entry.schedule,
-        int(entry.suspended),
-        int(entry.lockdown_override),
-        entry.masked,
-    )
-
-
-def _to_entry(row: Sequence[Any]) -> AllowEntry:
-    return AllowEntry(
-        credential=row[0],
-        holder_id=row[1],
-        kind=HolderKind(row[2]),
-        unit=row[3],
-        doors=frozenset(row[4].split(";")) if row[4] is not None else None,
-        valid_from=datetime.fromisoformat(row[5]) if row[5] else None,
-        valid_until=datetime.fromisoformat(row[6]) if row[6] else None,
-        schedule=row[7],
-        suspended=bool(row[8]),
-        lockdown_override=bool(row[9]),
-        masked=row[10] or "",
-    )
+    snapshot_id: str
+    version: int
+    chunks: int
+    build: ListBuilder
+    seen: set[int] = field(default_factory=set)
 
 
 class AllowListStore:
-    """Lookups on one connection, changes on another; both thread-safe."""
+    """Lookups on one connection, changes on another; both thread-safe.
 
-    def __init__(self, path: Path, zone: ZoneInfo) -> None:
+    ``cache_kb`` and ``mmap_bytes`` size what a reader keeps of the live list in
+    memory: pages SQLite caches itself, and how much of the file it maps (mapped
+    pages count in the process's resident memory as they are touched).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        zone: ZoneInfo,
+        cache_kb: int = DEFAULT_CACHE_KB,
+        mmap_bytes: int = 0,
+    ) -> None:
         self.path = path
         self.zone = zone
-        self._write = connect(path)
+        self.folder = path.parent
+        self._catalog = Catalog(path)
+        self._write_lock = threading.RLock()
+        self._staged: _Staged | None = None
         try:
-            upgrade(self._write, "allowlist", STEPS)
+            self._reader = CatalogReader(path, cache_kb, mmap_bytes)
         except BaseException:
-            self._write.close()
+            self._catalog.close()
             raise
-        # checkpoints run from housekeeping, not inside a long snapshot's commits
-        self._write.execute("PRAGMA wal_autocheckpoint=0")
-        self._read = connect(path)
-        self._read_lock = threading.Lock()
-        self._write_lock = threading.Lock()
+
+    @classmethod
+    def of(cls, config: GateConfig) -> AllowListStore:
+        """The store of a gate's state folder, sized as its ``[storage]`` says."""
+        storage = config.storage
+        return cls(
+            StatePaths(storage.dir).allowlist_db,
+            config.zone(),
+            cache_kb=storage.allowlist_cache_mb * 1024,
+            mmap_bytes=storage.allowlist_mmap_mb << 20,
+        )
 
     def close(self) -> None:
-        self._read.close()
-        self._write.close()
-
-    def checkpoint(self) -> None:
         with self._write_lock:
-            self._write.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            self.discard_staged()
+            self._reader.close()
+            self._catalog.close()
 
+    # -- reading ----------------------------------------------------------------
     def lookup(self, credential: str) -> AllowEntry | None:
-        with self._read_lock:
-            row = self._read.execute(_LOOKUP, (credential,)).fetchone()
-        return _to_entry(row) if row else None
+        with self._reader.lock:
+            row = self._reader.lookup(credential)
+        return from_row(row) if row else None
 
     def version(self) -> int | None:
-        with self._read_lock:
-            row = self._read.execute("SELECT value FROM meta WHERE key='version'").fetchone()
-        return int(row[0]) if row else None
+        with self._reader.lock:
+            return self._reader.meta("version")
 
     def count(self) -> int:
-        """The list's size as its last writer recorded it: one row, not a table scan."""
-        with self._read_lock:
-            row = self._read.execute("SELECT value FROM meta WHERE key='size'").fetchone()
-        return int(row[0]) if row else 0
+        """The list's size as its writer recorded it: one row, not a table scan."""
+        with self._reader.lock:
+            return self._reader.meta("size") or 0
 
     def rows(self, limit: int | None = None) -> list[dict[str, Any]]:
-        with self._read_lock:
-            cur = self._read.execute(
-                f"SELECT {', '.join(COLUMNS)} FROM allowlist ORDER BY holder_id, credential "
+        with self._reader.lock:
+            self._reader.follow()
+            cur = self._reader.conn.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM cur.allowlist ORDER BY holder_id, credential "
                 "LIMIT ?",
                 (-1 if limit is None else limit,),
             )
             return [dict(zip(COLUMNS, row, strict=True)) for row in cur]
 
-    def replace(self, entries: Iterable[AllowListEntry], version: int) -> int:
-        """Swap in a whole new list in one transaction; returns its size.
+    def checkpoint(self) -> None:
+        """Housekeeping: checkpoints, and files a reader followed away from (a list
+        another process switched out) let go of here, off the decision path."""
+        with self._write_lock:
+            self._catalog.checkpoint()
+        self._reader.release()
 
-        Rows stream from ``entries`` into SQLite, so a large list is never held twice.
+    # -- whole lists: built apart, switched in ----------------------------------
+    def new_list(self) -> ListBuilder:
+        """A new, empty list file to fill and ``install``."""
+        with self._write_lock:
+            return self._catalog.new_list()
+
+    def install(self, build: ListBuilder, version: int, newer_only: bool = False) -> int:
+        """Finish ``build`` and make it the live list; returns its size.
+
+        ``newer_only``: refuse a version not above the live one (an old signed snapshot
+        must not roll the list back). ``DuplicateRows`` if a credential is there twice.
         """
-        with self._write_lock, transaction(self._write) as conn:
-            conn.execute("DELETE FROM allowlist")
-            conn.executemany(_INSERT, (to_row(e, self.zone) for e in entries))
-            return _set_version(conn, version)
+        if newer_only:
+            self._refuse_old(version)
+        size = build.finish(version)  # the slow part, outside every lock
+        with self._write_lock:
+            with self._catalog.locked():
+                if newer_only:
+                    self._refuse_old(version)
+                build.release()
+                self._catalog.point(build)
+            with self._reader.lock:  # move off the old file now, not at the next card
+                self._reader.follow()
+            self._catalog.tidy()
+        self._reader.release()  # its blocks are freed here, a step at a time
+        return size
 
-    def patch(
-        self,
-        base: int,
-        version: int,
-        upserts: Iterable[AllowListEntry],
-        removals: Iterable[str],
-    ) -> None:
-        """Apply changes made against ``base``; refuses if the gate holds another version."""
-        rows = [to_row(e, self.zone) for e in upserts]
-        with self._write_lock, transaction(self._write) as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key='version'").fetchone()
-            have = int(row[0]) if row else None
-            if have != base:
-                raise PatchBaseMismatch(have, base)
-            conn.executemany("DELETE FROM allowlist WHERE credential = ?", [(c,) for c in removals])
-            conn.executemany(_INSERT, rows)
-            _set_version(conn, version)
+    def replace(self, entries: Iterable[AllowListEntry], version: int) -> int:
+        """Swap in a whole new list; returns its size. Rows stream into the new file."""
+        build = self.new_list()
+        try:
+            rows = ((*to_row(e, self.zone), i) for i, e in enumerate(entries))
+            while batch := list(islice(rows, _BATCH)):
+                build.add(batch)
+            return self.install(build, version)
+        except DuplicateRows:
+            raise ImportRejected("a credential appears twice in the list") from None
+        finally:
+            build.discard()
 
+    # -- office snapshots: chunks staged into a new file --------------------------
     def stage(
         self,
         snapshot_id: str,
@@ -195,70 +192,74 @@ class AllowListStore:
         """Stage one chunk (a repeat is ignored); True when every chunk is staged.
 
         A chunk of another snapshot discards whatever was staged before: the newest
-        snapshot wins. A credential listed twice fails the whole snapshot.
+        snapshot wins.
         """
-        with self._write_lock, transaction(self._write) as conn:
-            _refuse_old(conn, version)
-            conn.execute("DELETE FROM staging WHERE snapshot_id != ?", (snapshot_id,))
-            conn.execute("DELETE FROM staging_chunks WHERE snapshot_id != ?", (snapshot_id,))
-            plan = conn.execute(
-                "SELECT DISTINCT chunks, version FROM staging_chunks WHERE snapshot_id = ?",
-                (snapshot_id,),
-            ).fetchall()
-            if plan and plan != [(chunks, version)]:
+        with self._write_lock:
+            self._refuse_old(version)
+            staged = self._staged
+            if staged is not None and staged.snapshot_id != snapshot_id:
+                self.discard_staged()
+                staged = None
+            if staged is not None and (staged.chunks, staged.version) != (chunks, version):
                 raise ImportRejected("chunks or version differ within one snapshot")
-            seen = conn.execute(
-                "SELECT 1 FROM staging_chunks WHERE snapshot_id = ? AND chunk = ?",
-                (snapshot_id, chunk),
-            ).fetchone()
-            if not seen:
-                try:
-                    conn.executemany(
-                        _STAGE, ((snapshot_id, *to_row(e, self.zone)) for e in entries)
-                    )
-                except sqlite3.IntegrityError:
-                    raise ImportRejected("a credential appears twice in the snapshot") from None
-                conn.execute(
-                    "INSERT INTO staging_chunks VALUES (?, ?, ?, ?)",
-                    (snapshot_id, chunk, chunks, version),
-                )
-            have = conn.execute(
-                "SELECT count(*) FROM staging_chunks WHERE snapshot_id = ?", (snapshot_id,)
-            ).fetchone()[0]
-        return int(have) == chunks
+            if staged is None:
+                staged = self._staged = _Staged(snapshot_id, version, chunks, self.new_list())
+            if chunk not in staged.seen:
+                base = chunk * SNAPSHOT_SPAN
+                staged.build.add((*to_row(e, self.zone), base + i) for i, e in enumerate(entries))
+                staged.seen.add(chunk)
+            return len(staged.seen) == chunks
 
     def commit_staged(self, snapshot_id: str, version: int) -> int:
-        """Swap the staged snapshot in, in one transaction; returns the new size."""
-        cols = ", ".join(COLUMNS)
-        with self._write_lock, transaction(self._write) as conn:
-            _refuse_old(conn, version)
-            conn.execute("DELETE FROM allowlist")
-            conn.execute(
-                f"INSERT INTO allowlist ({cols}) SELECT {cols} FROM staging WHERE snapshot_id = ?",
-                (snapshot_id,),
-            )
-            conn.execute("DELETE FROM staging")
-            conn.execute("DELETE FROM staging_chunks")
-            return _set_version(conn, version)
+        """Switch the staged snapshot in; returns the new size."""
+        with self._write_lock:
+            staged, self._staged = self._staged, None
+        if staged is None or staged.snapshot_id != snapshot_id:
+            raise ImportRejected("no complete snapshot of that id is staged")
+        try:
+            return self.install(staged.build, version, newer_only=True)
+        except DuplicateRows:
+            ((place, first),), _ = staged.build.duplicates(1)
+            raise ImportRejected(
+                "a credential appears twice in the snapshot (chunk "
+                f"{first // SNAPSHOT_SPAN} entry {first % SNAPSHOT_SPAN} and chunk "
+                f"{place // SNAPSHOT_SPAN} entry {place % SNAPSHOT_SPAN})"
+            ) from None
+        finally:
+            staged.build.discard()
 
     def discard_staged(self) -> None:
-        with self._write_lock, transaction(self._write) as conn:
-            conn.execute("DELETE FROM staging")
-            conn.execute("DELETE FROM staging_chunks")
+        with self._write_lock:
+            staged, self._staged = self._staged, None
+        if staged is not None:
+            staged.build.discard()
 
+    # -- patches: in place -------------------------------------------------------
+    def patch(
+        self,
+        base: int,
+        version: int,
+        upserts: Iterable[AllowListEntry],
+        removals: Iterable[str],
+    ) -> None:
+        """Apply changes made against ``base``; refuses if the gate holds another version."""
+        rows = {e.credential: to_row(e, self.zone) for e in upserts}  # the last one wins
+        gone = [(c,) for c in set(removals) | rows.keys()]
+        catalog = self._catalog
+        with self._write_lock, catalog.locked() as name, transaction(catalog.live(name)) as conn:
+            have = meta_int(conn, "version")
+            if have != base:
+                raise PatchBaseMismatch(have, base)
+            deleted = conn.executemany("DELETE FROM allowlist WHERE credential = ?", gone).rowcount
+            conn.executemany(_INSERT, rows.values())
+            size = (meta_int(conn, "size") or 0) - max(deleted, 0) + len(rows)
+            conn.executemany(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                [("version", str(version)), ("size", str(size))],
+            )
 
-def _refuse_old(conn: sqlite3.Connection, version: int) -> None:
-    """A snapshot must be newer than the list held: an old signed one cannot roll back."""
-    row = conn.execute("SELECT value FROM meta WHERE key='version'").fetchone()
-    if row is not None and version <= int(row[0]):
-        raise ImportRejected(f"snapshot version {version} is not newer than {row[0]}")
-
-
-def _set_version(conn: sqlite3.Connection, version: int) -> int:
-    """Record version and size in the writer's transaction; returns the size."""
-    size = int(conn.execute("SELECT count(*) FROM allowlist").fetchone()[0])
-    conn.executemany(
-        "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-        [("version", str(version)), ("size", str(size))],
-    )
-    return size
+    def _refuse_old(self, version: int) -> None:
+        """A snapshot must be newer than the list held: an old signed one cannot roll back."""
+        have = self.version()
+        if have is not None and version <= have:
+            raise ImportRejected(f"snapshot version {version} is not newer than {have}")

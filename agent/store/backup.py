@@ -24,10 +24,12 @@ from typing import Any
 from agent import __version__
 from agent.errors import GateError
 from agent.models.config import GateConfig
+from agent.store.catalog import live_list
 from agent.store.eventlog import STEPS as EVENTS_STEPS
 from agent.store.instance import InstanceLock
 from agent.store.integrity import move_aside
 from agent.store.keyfiles import secret_files
+from agent.store.listfile import generations, list_path
 from agent.store.paths import StatePaths
 from agent.store.schema import upgrade
 from agent.store.seq_reserve import SeqReserve
@@ -62,9 +64,15 @@ def backup(config: GateConfig, config_file: Path, folder: Path, now: datetime) -
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     paths = StatePaths(config.storage.dir)
     files: dict[str, str] = {}
-    for db in (paths.events_db, paths.allowlist_db):
-        if db.exists():
-            _backup_db(db, folder / db.name)
+    # the allow-list as one file of the live list: restored, it opens like a file of
+    # the older one-file layout and becomes the first list of a new catalog
+    live = live_list(paths.allowlist_db) if paths.allowlist_db.exists() else None
+    databases = ((paths.events_db, paths.events_db), (paths.allowlist_db, live),
+                 (paths.passes_db, paths.passes_db))  # fmt: skip
+    for db, source in databases:
+        source = source or db
+        if source.exists():
+            _backup_db(source, folder / db.name)
             files[db.name] = _digest(folder / db.name)
     for extra in (paths.events_seq, *(paths.remote_config, paths.remote_config_good)):
         if extra.exists():
@@ -139,7 +147,9 @@ def restore(config: GateConfig, folder: Path, now: datetime) -> list[str]:
     done: list[str] = []
     try:
         files = dict(manifest["files"])
-        for target in (paths.events_db, paths.allowlist_db, paths.events_seq):
+        lists = [list_path(paths.dir, gen) for gen in sorted(generations(paths.dir))]
+        for target in (paths.events_db, paths.allowlist_db, paths.passes_db, paths.events_seq,
+                       *lists):  # fmt: skip
             if target.exists():
                 done.append(f"set aside {target.name} as {move_aside(target, now).name}")
         for extra in (paths.remote_config, paths.remote_config_good):

@@ -4,52 +4,47 @@ Each event gets a random id (the office de-duplicates on it) and a per-gate
 sequence from AUTOINCREMENT, which SQLite never hands out twice, not even after
 the newest rows were deleted or the process restarted. A reservation file beside
 the database (``seq_reserve``) carries the sequence over a lost or damaged file.
+
+An append writes about three pages to the WAL (the row, the sequence, the unreceived
+index) and syncs once. Several events may share one transaction (``together``): the
+decision path writes the events of reads that arrived together with one fsync.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import secrets
 import sqlite3
 import threading
-import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from agent.core.clock import Clock
-from agent.core.kinds import ALARMS, EventType
+from agent.core.kinds import EventType
 from agent.errors import StorageFault
 from agent.models.wire import Event
 from agent.store import delivery
 from agent.store.db import connect, transaction
+from agent.store.event_schema import STEPS as STEPS  # backup.py and tests use it here
+from agent.store.event_schema import Stored, from_row, wire_event
 from agent.store.schema import upgrade
-from agent.store.seq_reserve import SeqReserve
+from agent.store.seq_reserve import MARGIN, SeqReserve
 
 log = logging.getLogger(__name__)
 
-# the whole events.db file: the log, gate state and the replay guard share it
-STEPS: tuple[tuple[str, ...], ...] = (
-    (  # 1: the layout of the first release (files from before versions were recorded)
-        "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
-        "id TEXT NOT NULL UNIQUE, time TEXT NOT NULL, type TEXT NOT NULL, door TEXT, "
-        "details TEXT NOT NULL, sent INTEGER NOT NULL DEFAULT 0)",
-        "CREATE INDEX IF NOT EXISTS events_unsent ON events (seq) WHERE sent = 0",
-        "CREATE INDEX IF NOT EXISTS events_time ON events (time)",
-        "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT)",
-        "CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, ts TEXT NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS replay_hwm (id INTEGER PRIMARY KEY CHECK (id = 1), "
-        "ts TEXT NOT NULL)",
-    ),
-    (  # 2: end-to-end receipts: sent 0 pending, 1 at the broker, 2 received by the office
-        "DROP INDEX IF EXISTS events_unsent",
-        "CREATE INDEX IF NOT EXISTS events_unreceived ON events (seq) WHERE sent < 2",
-        # what version 1 called sent (PUBACKed) is all the office was ever promised
-        "UPDATE events SET sent = 2 WHERE sent = 1",
-    ),
-)
-_COLUMNS = "seq, id, time, type, door, details"
+_COLUMNS = "seq, id, time, type, door, details"  # the order ``from_row`` reads
+_INSERT = "INSERT INTO events (id, time, type, door, details, sent) VALUES (?,?,?,?,?,?)"
+# A checkpoint is I/O beside the decision path's fsyncs, on the same storage: fold
+# the WAL every few hundred events (or after a quiet spell), not every few seconds.
+CHECKPOINT_EVERY = 500
+CHECKPOINT_IDLE_S = 600.0  # a quiet gate's WAL is still folded in this often
+
+
+Stage = Callable[[EventType, "str | None", dict[str, Any], datetime], Stored]
 
 
 class EventLog:
@@ -90,6 +85,10 @@ class EventLog:
         self._conn.execute("PRAGMA wal_autocheckpoint=0")
         self._lock = threading.Lock()
         self._reserve = SeqReserve(path.with_suffix(".seq"))
+        self._reserve_lock = threading.Lock()
+        self.commits = 0  # durable commits on the decision path's connection
+        self._appended = 0  # events since the last checkpoint
+        self._checkpointed_at = clock.monotonic()
         self._last = self.last_seq()
         if self._last < self._reserve.value and (recovered or self._last == 0):
             self._continue_from(self._reserve.value)
@@ -108,64 +107,109 @@ class EventLog:
             self._append_conn.close()
             self._conn.close()
 
-    def checkpoint(self) -> None:
-        """Move the WAL into the database without blocking appends (run off the core thread)."""
+    def checkpoint(self, force: bool = False) -> None:
+        """Move the WAL into the database without blocking appends, and renew the seq
+        reservation early; run off the core thread. Skipped while the WAL is short."""
+        self._renew_reserve()
+        idle = self._clock.monotonic() - self._checkpointed_at >= CHECKPOINT_IDLE_S
+        if not (force or self._appended >= CHECKPOINT_EVERY or (idle and self._appended)):
+            return
+        self._appended = 0
+        self._checkpointed_at = self._clock.monotonic()
         with self._lock:
-            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            busy, frames, moved = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if not busy and 0 < frames == moved:
+                # the WAL is all in the database: the next commit starts it over and
+                # syncs its new header too. Make that commit this one, not a decision's.
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO state (key, value) VALUES ('wal_restarted', ?)",
+                    (self._clock.now().isoformat(),),
+                )
+
+    def _renew_reserve(self) -> None:
+        """Extend the reservation before an append has to (two fsyncs of its own)."""
+        if self._last + 1 + 2 * MARGIN > self._reserve.value:
+            with self._reserve_lock:
+                try:
+                    self._reserve.cover(self._last + 1 + MARGIN)
+                except StorageFault as exc:  # the append path tries again and says so
+                    log.warning("%s", exc)
 
     def append(self, type_: EventType, door: str | None = None, **details: Any) -> Event:
         """Store one event durably and return it with its id and sequence number."""
-        event_id = uuid.uuid4().hex
-        when = self._clock.now()
-        body = json.dumps(details, separators=(",", ":"), default=str)
         with self._append_lock:
-            self._reserve.cover(self._last + 1)
+            stored = self._insert(type_, door, details, self._clock.now())
+            self.commits += 1
+        return self.to_event(stored)
+
+    @contextmanager
+    def together(self) -> Iterator[Stage]:
+        """One transaction for several events, durable with one fsync when the block ends.
+
+        Yields ``stage(type, door, details, when)``, which writes an event into the open
+        transaction and returns it. Nothing staged is durable, so nothing may act on it,
+        until the block has ended without an exception; on any exception (a failed
+        commit raises ``StorageFault``) every staged event is rolled back.
+        """
+        with self._append_lock:
+            conn = self._append_conn
             try:
-                cur = self._append_conn.execute(
-                    "INSERT INTO events (id, time, type, door, details, sent) VALUES (?,?,?,?,?,?)",
-                    (event_id, when.isoformat(), type_.value, door, body, self._initial_sent),
-                )
+                conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise StorageFault(f"cannot write the event log: {exc}") from None
-            seq = cur.lastrowid
-            assert seq is not None
-            self._last = seq
-            if seq > self._reserve.value:  # another writer raced ahead of our view
-                try:
-                    self._reserve.cover(seq)
-                except StorageFault as exc:  # the event is stored: say so, don't fail it
-                    log.warning("%s", exc)
-        return self._event(seq, event_id, when, type_, door, details)
+            try:
+                yield self._insert
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                self._rollback()
+                if isinstance(exc, sqlite3.Error):
+                    raise StorageFault(f"cannot write the event log: {exc}") from None
+                raise
+            self.commits += 1
 
-    def _event(
-        self,
-        seq: int,
-        event_id: str,
-        when: datetime,
-        type_: EventType | str,
-        door: str | None,
-        details: dict[str, Any],
-    ) -> Event:
-        kind = EventType(type_)
-        return Event.model_construct(
-            id=event_id,
-            seq=seq,
-            time=when,
-            site=self._site,
-            gate=self._gate,
-            type=kind,
-            severity="alarm" if kind in ALARMS else "info",
-            door=door,
-            details=details,
-        )
+    def _rollback(self) -> None:
+        # SQLite may already have rolled back by itself (a full disk, an I/O error)
+        if self._append_conn.in_transaction:
+            try:
+                self._append_conn.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                log.warning("event log rollback failed: %s", exc)
+
+    def _insert(
+        self, type_: EventType, door: str | None, details: dict[str, Any], when: datetime
+    ) -> Stored:
+        """Write one row on the append connection; the caller holds the append lock."""
+        event_id = secrets.token_hex(16)  # 128 random bits, as a uuid4's hex
+        body = json.dumps(details, separators=(",", ":"), default=str)
+        if self._last + 1 + MARGIN > self._reserve.value:
+            with self._reserve_lock:
+                self._reserve.cover(self._last + 1)
+        try:
+            cur = self._append_conn.execute(
+                _INSERT, (event_id, when.isoformat(), type_.value, door, body, self._initial_sent)
+            )
+        except sqlite3.Error as exc:
+            raise StorageFault(f"cannot write the event log: {exc}") from None
+        seq = cur.lastrowid
+        assert seq is not None
+        self._last = seq
+        self._appended += 1
+        if seq > self._reserve.value:  # another writer raced ahead of our view
+            try:
+                with self._reserve_lock:
+                    self._reserve.cover(seq)
+            except StorageFault as exc:  # the event is stored: say so, don't fail it
+                log.warning("%s", exc)
+        return Stored(seq, event_id, when, type_, door, details)
+
+    def to_event(self, stored: Stored) -> Event:
+        """The wire model of a stored event (built after the commit, for the uplink)."""
+        return wire_event(self._site, self._gate, stored)
 
     def _rows(self, sql: str, args: tuple[Any, ...]) -> list[Event]:
         with self._lock:
             rows = self._conn.execute(sql, args).fetchall()
-        return [
-            self._event(r[0], r[1], datetime.fromisoformat(r[2]), r[3], r[4], json.loads(r[5]))
-            for r in rows
-        ]
+        return [wire_event(self._site, self._gate, from_row(r)) for r in rows]
 
     def recent(self, limit: int = 20) -> list[Event]:
         """The newest events, newest last."""

@@ -19,7 +19,9 @@ from datetime import datetime
 from pathlib import Path
 
 from agent.errors import StorageError
+from agent.store.catalog import live_list
 from agent.store.db import connect
+from agent.store.listfile import generations, list_path
 from agent.store.paths import StatePaths
 from agent.store.seq_reserve import SeqReserve
 
@@ -33,7 +35,7 @@ _SIDE_FILES = ("-wal", "-shm", "-journal")
 class Recovery:
     """One database found damaged at start, and what was done about it."""
 
-    database: str  # "events" or "allowlist"
+    database: str  # "events", "allowlist" or "passes"
     problem: str
     moved_to: Path | None
     salvaged: int = 0
@@ -43,6 +45,8 @@ class Recovery:
         aside = f"set aside as {self.moved_to}; " if self.moved_to else ""
         if self.database == "allowlist":
             return aside + "every card is denied until the office sends the list"
+        if self.database == "passes":
+            return aside + "visitor passes start afresh (uses and revocations are lost)"
         return aside + f"{self.salvaged} event(s) salvaged; seq continues above the old log's"
 
     def details(self) -> dict[str, object]:
@@ -215,13 +219,35 @@ def _highest_seq(src: sqlite3.Connection) -> int:
     return int(row[0]) if row else 0
 
 
+def _check_allowlist(paths: StatePaths, now: datetime) -> Recovery | None:
+    """The catalog, then the list file it names. Never salvaged: a half-read allow-list
+    could grant a card the office revoked. Whatever is damaged is set aside with the
+    list files, and the gate starts with no list."""
+    problem = problem_with(paths.allowlist_db, ("meta",))
+    damaged = paths.allowlist_db
+    if problem is None and (live := live_list(paths.allowlist_db)) is not None:
+        problem = "missing" if not live.exists() else problem_with(live, ("allowlist", "meta"))
+        if problem:
+            problem, damaged = f"{live.name}: {problem}", live
+    if problem is None:
+        return None
+    moved = move_aside(damaged, now) if damaged.exists() else None
+    for gen in sorted(generations(paths.dir)):
+        if list_path(paths.dir, gen).exists():
+            move_aside(list_path(paths.dir, gen), now)
+    if paths.allowlist_db.exists():
+        move_aside(paths.allowlist_db, now)
+    return Recovery("allowlist", problem, moved)
+
+
 def check_state(paths: StatePaths, now: datetime) -> list[Recovery]:
     """Check a gate's databases (its folder is known writable); set aside and rebuild
     what is damaged. Run only under the gate's instance lock."""
     recoveries: list[Recovery] = []
-    if problem := problem_with(paths.allowlist_db, ("allowlist", "meta")):
-        # never salvaged: a half-read allow-list could grant a card the office revoked
-        recoveries.append(Recovery("allowlist", problem, move_aside(paths.allowlist_db, now)))
+    if recovery := _check_allowlist(paths, now):
+        recoveries.append(recovery)
+    if problem := problem_with(paths.passes_db, ("uses", "revoked", "delivered")):
+        recoveries.append(Recovery("passes", problem, move_aside(paths.passes_db, now)))
     reserve = SeqReserve(paths.events_seq).value
     if problem := problem_with(paths.events_db, ("events",)):
         moved = move_aside(paths.events_db, now)

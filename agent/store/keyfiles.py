@@ -26,6 +26,9 @@ def secret_files(config: GateConfig) -> list[tuple[str, Path]]:
         files.append(("mqtt.password_file", mqtt.password_file))
     if mqtt.enabled and mqtt.tls is not None and mqtt.tls.key_file is not None:
         files.append(("mqtt.tls.key_file", mqtt.tls.key_file))
+    console = config.console
+    if console.enabled and console.tls_key_file is not None:
+        files.append(("console.tls_key_file", console.tls_key_file))
     return files
 
 

@@ -27,12 +27,27 @@ class StatePaths:
         return self.dir / "allowlist.db"
 
     @property
+    def passes_db(self) -> Path:
+        """Visitor passes: uses counted, revocations, passes delivered ahead."""
+        return self.dir / "passes.db"
+
+    @property
     def control_socket(self) -> Path:
         return self.dir / "control.sock"
 
     @property
     def instance_lock(self) -> Path:
         return self.dir / "agent.lock"
+
+    @property
+    def guards(self) -> Path:
+        """Guard accounts pushed by the office (scrypt hashes), for the console."""
+        return self.dir / "guards.json"
+
+    @property
+    def guard_breakglass(self) -> Path:
+        """The installer's local console account (mode 0600): works with no office."""
+        return self.dir / "guard-breakglass.json"
 
     @property
     def remote_config(self) -> Path:

@@ -1,0 +1,84 @@
+"""The event table's layout, its versions, and an event as written and as sent."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from agent.core.kinds import ALARMS, EventType
+from agent.models.wire import Event
+
+_TABLE = (
+    "(seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, time TEXT NOT NULL, "
+    "type TEXT NOT NULL, door TEXT, details TEXT NOT NULL, sent INTEGER NOT NULL DEFAULT 0)"
+)
+# the whole events.db file: the log, gate state and the replay guard share it
+STEPS: tuple[tuple[str, ...], ...] = (
+    (  # 1: the layout of the first release (files from before versions were recorded)
+        "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+        "id TEXT NOT NULL UNIQUE, time TEXT NOT NULL, type TEXT NOT NULL, door TEXT, "
+        "details TEXT NOT NULL, sent INTEGER NOT NULL DEFAULT 0)",
+        "CREATE INDEX IF NOT EXISTS events_unsent ON events (seq) WHERE sent = 0",
+        "CREATE INDEX IF NOT EXISTS events_time ON events (time)",
+        "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT)",
+        "CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, ts TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS replay_hwm (id INTEGER PRIMARY KEY CHECK (id = 1), "
+        "ts TEXT NOT NULL)",
+    ),
+    (  # 2: end-to-end receipts: sent 0 pending, 1 at the broker, 2 received by the office
+        "DROP INDEX IF EXISTS events_unsent",
+        "CREATE INDEX IF NOT EXISTS events_unreceived ON events (seq) WHERE sent < 2",
+        # what version 1 called sent (PUBACKed) is all the office was ever promised
+        "UPDATE events SET sent = 2 WHERE sent = 1",
+    ),
+    (  # 3: a lighter append: no UNIQUE index on the random id (nothing here looks an
+        # event up by id; the office de-duplicates on it) and no index on time (only
+        # retention filters on it, off the decision path). A table rebuild: SQLite
+        # cannot drop a column constraint. The AUTOINCREMENT high-water mark moves over.
+        f"CREATE TABLE events_v3 {_TABLE}",
+        "INSERT INTO events_v3 (seq, id, time, type, door, details, sent) "
+        "SELECT seq, id, time, type, door, details, sent FROM events",
+        "DELETE FROM sqlite_sequence WHERE name = 'events_v3'",
+        "INSERT INTO sqlite_sequence (name, seq) "
+        "SELECT 'events_v3', seq FROM sqlite_sequence WHERE name = 'events'",
+        "DROP TABLE events",
+        "ALTER TABLE events_v3 RENAME TO events",
+        "CREATE INDEX events_unreceived ON events (seq) WHERE sent < 2",
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """An event as written: what the decision path needs before the wire model exists."""
+
+    seq: int
+    id: str
+    time: datetime
+    type: EventType
+    door: str | None
+    details: dict[str, Any]
+
+
+def from_row(row: Sequence[Any]) -> Stored:
+    """A stored event from (seq, id, time, type, door, details) as SELECTed."""
+    when, details = datetime.fromisoformat(row[2]), json.loads(row[5])
+    return Stored(row[0], row[1], when, EventType(row[3]), row[4], details)
+
+
+def wire_event(site: str, gate: str, stored: Stored) -> Event:
+    """The wire model of a stored event (built after the commit, for the uplink)."""
+    return Event.model_construct(
+        id=stored.id,
+        seq=stored.seq,
+        time=stored.time,
+        site=site,
+        gate=gate,
+        type=stored.type,
+        severity="alarm" if stored.type in ALARMS else "info",
+        door=stored.door,
+        details=stored.details,
+    )

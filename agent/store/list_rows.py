@@ -1,0 +1,53 @@
+"""An allow-list entry as a row of a list file, and back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from agent.core.decision import AllowEntry
+from agent.core.kinds import HolderKind
+from agent.models.wire import AllowListEntry, EntryFields, bounds_utc
+
+
+def to_row(entry: AllowListEntry, zone: ZoneInfo) -> tuple[Any, ...]:
+    return fields_row(entry, entry.credential, entry.masked, zone)
+
+
+def fields_row(
+    fields: EntryFields, credential: str, masked: str, zone: ZoneInfo
+) -> tuple[Any, ...]:
+    """A stored row (``COLUMNS`` order) from validated fields and the hashed card."""
+    dated = fields.valid_from or fields.valid_until
+    start, stop = bounds_utc(fields, zone) if dated else (None, None)
+    return (
+        credential,
+        fields.holder_id,
+        fields.kind.value,
+        fields.unit,
+        ";".join(fields.doors) if fields.doors is not None else None,
+        start.isoformat() if start else None,
+        stop.isoformat() if stop else None,
+        fields.schedule,
+        int(fields.suspended),
+        int(fields.lockdown_override),
+        masked,
+    )
+
+
+def from_row(row: Sequence[Any]) -> AllowEntry:
+    return AllowEntry(
+        credential=row[0],
+        holder_id=row[1],
+        kind=HolderKind(row[2]),
+        unit=row[3],
+        doors=frozenset(row[4].split(";")) if row[4] is not None else None,
+        valid_from=datetime.fromisoformat(row[5]) if row[5] else None,
+        valid_until=datetime.fromisoformat(row[6]) if row[6] else None,
+        schedule=row[7],
+        suspended=bool(row[8]),
+        lockdown_override=bool(row[9]),
+        masked=row[10] or "",
+    )

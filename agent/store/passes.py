@@ -1,0 +1,131 @@
+"""The gate's pass book: uses counted, passes revoked, passes delivered ahead (``passes.db``).
+
+Every row carries the end of its pass (``until``) and goes once the pass has expired:
+a use count or a revocation outlives its pass by ``KEEP_AFTER``, never less, so a
+clock corrected backwards cannot bring a used-up or revoked pass back.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from agent.store.db import connect, transaction
+
+KEEP_AFTER = timedelta(days=2)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS uses (
+    pass_id TEXT PRIMARY KEY, used INTEGER NOT NULL, until INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS revoked (
+    pass_id TEXT PRIMARY KEY, until INTEGER NOT NULL, at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS delivered (
+    short_code TEXT PRIMARY KEY, pass_id TEXT NOT NULL, code TEXT NOT NULL,
+    until INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+class PassStore:
+    """Uses, revocations and delivered passes, in their own SQLite file.
+
+    ``synchronous=FULL`` always: a use is on disk before the door opens, whatever the
+    event log's setting, or a power cut could hand a single-use pass a second opening.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._conn = connect(path, "full")
+        self._conn.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    # -- uses -------------------------------------------------------------------------
+    def used(self, pass_id: str) -> int:
+        with self._lock:
+            row = self._conn.execute("SELECT used FROM uses WHERE pass_id = ?", (pass_id,))
+            found = row.fetchone()
+        return int(found[0]) if found else 0
+
+    def consume(self, pass_id: str, allowed: int, until: datetime) -> int | None:
+        """Count one use, durably; the uses left after it, or None if none were left."""
+        with self._lock, transaction(self._conn) as conn:
+            row = conn.execute("SELECT used FROM uses WHERE pass_id = ?", (pass_id,)).fetchone()
+            used = int(row[0]) if row else 0
+            if used >= allowed:
+                return None
+            conn.execute(
+                "INSERT INTO uses VALUES (?, ?, ?) ON CONFLICT(pass_id) DO UPDATE "
+                "SET used = excluded.used",
+                (pass_id, used + 1, _epoch(until)),
+            )
+        return allowed - used - 1
+
+    # -- revocations ------------------------------------------------------------------
+    def revoke(self, pass_id: str, until: datetime, at: datetime) -> None:
+        """Refuse the pass from now on; remembered until ``until`` (kept if longer already)."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO revoked VALUES (?, ?, ?) ON CONFLICT(pass_id) DO UPDATE "
+                "SET until = max(until, excluded.until)",
+                (pass_id, _epoch(until), at.isoformat()),
+            )
+
+    def is_revoked(self, pass_id: str) -> bool:
+        with self._lock:
+            row = self._conn.execute("SELECT 1 FROM revoked WHERE pass_id = ?", (pass_id,))
+            return row.fetchone() is not None
+
+    # -- passes delivered ahead (their short codes work) -----------------------------------
+    def deliver(self, short_code: str, pass_id: str, code: str, until: datetime) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO delivered VALUES (?, ?, ?, ?)",
+                (short_code, pass_id, code, _epoch(until)),
+            )
+
+    def by_short_code(self, short_code: str) -> str | None:
+        """The full pass code delivered under ``short_code``, if any."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT code FROM delivered WHERE short_code = ?", (short_code,)
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    def known_until(self, pass_id: str) -> datetime | None:
+        """The end of a pass this gate has seen (delivered or used), if it has."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT max(until) FROM (SELECT until FROM delivered WHERE pass_id = ?"
+                " UNION ALL SELECT until FROM uses WHERE pass_id = ?)",
+                (pass_id, pass_id),
+            ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return datetime.fromtimestamp(int(row[0]), UTC)
+
+    # -- upkeep ------------------------------------------------------------------------
+    def prune(self, now: datetime) -> int:
+        """Forget what belongs to passes that ended before ``now - KEEP_AFTER``."""
+        cutoff = _epoch(now - KEEP_AFTER)
+        removed = 0
+        with self._lock, transaction(self._conn) as conn:
+            for table in ("uses", "revoked", "delivered"):
+                removed += conn.execute(f"DELETE FROM {table} WHERE until < ?", (cutoff,)).rowcount
+        return removed
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return {
+                table: int(self._conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+                for table in ("uses", "revoked", "delivered")
+            }
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

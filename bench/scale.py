@@ -1,0 +1,279 @@
+"""The allow-list at scale: import, snapshot and serving for 10,000 / 100,000 / 1,000,000
+entries (and 2,000,000 with --huge). JSON out.
+
+Every figure comes from one run, each phase in a child process of its own so that
+each RSS is that phase's alone:
+
+- import: ``gate-agent allowlist import LIST.csv`` (the real CLI) on an empty state
+  folder: wall time and peak RSS, next to the peak of the same command importing a
+  one-row file (what the process costs whatever the list).
+- snapshot: a gate holding that list gets N new entries over MQTT, signed chunks from
+  an office process through mosquitto (bench/snapshot.py): time until the ack, the
+  gate's peak RSS above its idle RSS, and read-to-relay for cards tapped all along.
+- serving: the gate on the new list; RSS after 2,000 taps of random cards of the
+  list, and their read-to-relay. Then ``gate-agent allowlist import`` of another N
+  entries runs beside it (another process switching the list under the running gate):
+  read-to-relay for cards tapped all along, and the import's own time and peak RSS.
+
+    python bench/scale.py [--huge] [--sizes 10000,100000] [--chunk 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import multiprocessing
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import bench_gate, current_rss_mb, machine, percentiles_ms
+from bench.snapshot import card_uid, measure, tap_loop
+from drivers.cards import CardNumber
+from drivers.sim import SimCardReader, SimRelay
+
+SIZES = (10_000, 100_000, 1_000_000)
+HUGE = 2_000_000
+SERVING_TAPS = 2000
+TOML = """[gate]
+site = "bench"
+gate_id = "g1"
+timezone = "Africa/Cairo"
+simulated = true
+
+[storage]
+dir = "state"
+events_max_rows = 1000000
+
+[security]
+credential_key_file = "site.key"
+
+[clock]
+sync_marker = ""
+
+[mqtt]
+enabled = false
+
+[[doors]]
+id = "main"
+readers = [{ id = "r1" }]
+relay = { driver = "sim" }
+"""
+
+
+def write_csv(path: Path, count: int, holder: str = "R") -> None:
+    """``count`` rows of raw cards; a mix of kinds, units, door limits and end dates."""
+    kinds = ("resident", "resident", "resident", "staff", "visitor")
+    with path.open("w") as out:
+        out.write("card,holder_id,kind,unit,doors,valid_from,valid_until,suspended\n")
+        for i in range(count):
+            doors = "main" if i % 7 == 0 else ""
+            until = "2030-12-31" if i % 10 == 0 else ""
+            out.write(
+                f"uid:{card_uid(i).hex()},{holder}-{i},{kinds[i % 5]},U-{i % 500},{doors},,{until},"
+                f"{int(i % 97 == 0)}\n"
+            )
+
+
+# The CLI run in a process of its own that reports its own peak RSS (VmHWM): a forked
+# child's ru_maxrss starts at its parent's RSS, so wait4 would report this process's.
+_PEAK = (
+    "import sys\n"
+    "from agent.faces.cli import main\n"
+    "code = main(sys.argv[1:])\n"
+    "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
+    "print('peak_kb', hwm, file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
+def _cli(config: Path, *argv: str) -> tuple[float, float, str]:
+    """Run gate-agent; (wall s, peak RSS MB of that process alone, stdout)."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK, *argv, "-c", str(config)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"gate-agent {' '.join(argv)} failed ({done.returncode}): {done.stderr}")
+    peak_kb = int(done.stderr.rsplit("peak_kb", 1)[1].split()[0])
+    return wall, round(peak_kb / 1024, 1), done.stdout
+
+
+def import_phase(folder: Path, count: int) -> dict[str, Any]:
+    config = folder / "gate.toml"
+    config.write_text(TOML)
+    source = folder / "list.csv"
+    write_csv(source, count)
+    one = folder / "one.csv"
+    write_csv(one, 1)
+    floor_folder = folder / "floor"
+    floor_folder.mkdir()
+    (floor_folder / "gate.toml").write_text(TOML)
+    (floor_folder / "site.key").write_text((folder / "site.key").read_text())
+    _, floor_rss, _ = _cli(floor_folder / "gate.toml", "allowlist", "import", str(one))
+    wall, peak, out = _cli(config, "allowlist", "import", str(source))
+    assert f"{count} entries" in out, out
+    return {
+        "wall_s": round(wall, 2),
+        "peak_rss_mb": peak,
+        "peak_rss_one_row_mb": floor_rss,
+        "peak_above_one_row_mb": round(peak - floor_rss, 1),
+        "csv_mb": round(source.stat().st_size / 2**20, 1),
+    }
+
+
+def _snapshot_child(folder: Path, count: int, chunk: int, conn: Any) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from agent.link.signing import public_key_text
+    from tests.broker import Mosquitto
+
+    broker = Mosquitto(folder / "broker", persistence=False)
+    broker.start()
+    try:
+        key = Ed25519PrivateKey.generate()
+        mqtt = {"host": broker.host, "port": broker.port, "office_public_key": public_key_text(key)}
+        app = bench_gate(folder, {"events_max_rows": 1_000_000}, mqtt)
+        assert app.allowlist.count() == count, "the import phase's list is not there"
+        conn.send(measure(app, broker, key, count, chunk))
+    finally:
+        broker.stop()
+
+
+def _serving_child(folder: Path, count: int, conn: Any) -> None:
+    app = bench_gate(folder, {}, {"require_signatures": False})
+    sys.setswitchinterval(0.0005)  # as `gate-agent run` does
+    app.start(threaded=True)
+    gc.collect()
+    gc.freeze()
+    reader, door = app.devices.readers["r1"], app.doors["main"]
+    relay = door.relay
+    assert isinstance(reader, SimCardReader) and isinstance(relay, SimRelay)
+    rng = random.Random(11)
+    samples: list[float] = []
+    for n in range(SERVING_TAPS + 200):
+        i = rng.randrange(count)
+        while i % 97 == 0:  # suspended
+            i = rng.randrange(count)
+        app.loop.run_sync(door.lock)
+        before = len(relay.history)
+        read = reader.present("uid:" + card_uid(i).hex())
+        app.loop.run_sync(lambda: None)
+        assert len(relay.history) == before + 1, "a listed card was not let in"
+        if n >= 200:  # warm-up
+            samples.append(relay.history[-1][0] - read.at)
+    conn.send({"rss_mb": current_rss_mb(), "read_to_relay": percentiles_ms(samples)})
+    assert conn.recv() == "go"
+    during: list[float] = []
+    stop = threading.Event()
+    tapper = threading.Thread(target=tap_loop, args=(app, stop, during, min(count, 1000)))
+    tapper.start()
+    assert conn.recv() == "done"
+    stop.set()
+    tapper.join()
+    entry = app.allowlist.lookup(app.hasher.credential(CardNumber.from_uid(card_uid(0))))
+    assert entry is not None and entry.holder_id == "S-0", "the gate did not follow the switch"
+    app.stop()
+    conn.send(percentiles_ms(during))
+
+
+def _in_child(target: Any, *args: Any) -> dict[str, Any]:
+    ours, theirs = multiprocessing.Pipe()
+    child = multiprocessing.get_context("spawn").Process(target=target, args=(*args, theirs))
+    child.start()
+    result: dict[str, Any] = ours.recv()
+    child.join(60)
+    return result
+
+
+def serving_phase(folder: Path, count: int) -> dict[str, Any]:
+    """The serving child's figures, then an import beside it (see the module's doc)."""
+    second = folder / "list2.csv"
+    write_csv(second, count, holder="S")
+    ours, theirs = multiprocessing.Pipe()
+    child = multiprocessing.get_context("spawn").Process(
+        target=_serving_child, args=(folder, count, theirs)
+    )
+    child.start()
+    serving: dict[str, Any] = ours.recv()
+    ours.send("go")
+    time.sleep(1)  # taps before the import starts
+    wall, peak, _ = _cli(folder / "gate.toml", "allowlist", "import", str(second))
+    time.sleep(1)  # and after it
+    ours.send("done")
+    during: dict[str, Any] = ours.recv()
+    child.join(60)
+    return {
+        **serving,
+        "import_beside_it": {"wall_s": round(wall, 2), "peak_rss_mb": peak},
+        "read_to_relay_during_import": during,
+    }
+
+
+def one_size(count: int, chunk: int) -> dict[str, Any]:
+    from agent.store.credentials import write_new_key
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        write_new_key(folder / "site.key")
+        imported = import_phase(folder, count)
+        snapshot = _in_child(_snapshot_child, folder, count, chunk)
+        serving = serving_phase(folder, count)
+    during = snapshot["read_to_relay_during_snapshot"]
+    return {
+        "entries": count,
+        "import": imported,
+        "snapshot": {
+            "apply_s_until_ack": snapshot["apply_s_until_ack"],
+            "office_send_s": snapshot["office_send_s"],
+            "gate_idle_rss_mb": snapshot["gate_idle_rss_mb"],
+            "gate_peak_rss_mb": snapshot["gate_peak_rss_mb"],
+            "gate_peak_above_idle_mb": snapshot["gate_peak_above_idle_mb"],
+            "decision_during_p50_ms": during["p50_ms"],
+            "decision_during_p99_ms": during["p99_ms"],
+            "decision_during_max_ms": during["max_ms"],
+            "decision_during_samples": during["samples"],
+            "decision_quiet_p99_ms": snapshot["read_to_relay_quiet"]["p99_ms"],
+        },
+        "serving": serving,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--huge", action="store_true", help="also 2,000,000 entries")
+    parser.add_argument("--sizes", help="comma-separated entry counts instead of the default")
+    parser.add_argument("--chunk", type=int, default=1000, help="entries per snapshot chunk")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else list(SIZES)
+    if args.huge:
+        sizes.append(HUGE)
+    started = time.perf_counter()
+    results = [one_size(n, args.chunk) for n in sizes]
+    print(
+        json.dumps(
+            {
+                "benchmark": "scale",
+                "sizes": results,
+                "total_s": round(time.perf_counter() - started, 1),
+                "machine": machine(),
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
