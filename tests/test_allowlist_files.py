@@ -358,3 +358,18 @@ def test_a_backup_holds_the_live_list_and_a_restore_brings_it_back(
     assert again.allowlist.version() == 5 and again.allowlist.count() == 1
     assert tap(again, "uid:04A224B2")["granted"] and not tap(again, "uid:0BADCAFE")["granted"]
     assert len(generations(again.allowlist.folder)) == 1
+
+
+def test_a_store_dropped_without_close_keeps_no_descriptor(tmp_path: Path) -> None:
+    """Short CLI commands drop their store; in one process (tests, a soak) each used to
+    keep the live list's descriptor, until paho's sockets were past select()'s 1023."""
+    import gc
+    import os
+
+    AllowListStore(tmp_path / "allowlist.db", UTC).replace(entries("A", 10), 1)
+    gc.collect()
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(50):
+        AllowListStore(tmp_path / "allowlist.db", UTC).lookup(f"{1:064x}")
+    gc.collect()
+    assert len(os.listdir("/proc/self/fd")) <= before

@@ -13,6 +13,7 @@ its rows into a list file of their own (``adopt``), as does opening a restored b
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sqlite3
@@ -180,6 +181,15 @@ class CatalogReader:
             os.close(self._held)  # the live list: only the descriptor goes
             self._held = -1
         self.release()
+
+    def __del__(self) -> None:
+        # a store dropped without close (a short CLI command) must not keep descriptors:
+        # many in one process push paho's sockets past select()'s limit of 1023
+        fds = [self._held] if getattr(self, "_held", -1) >= 0 else []
+        fds += [fd for fd, _ in getattr(self, "_retired", [])]
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 class Catalog:
