@@ -156,14 +156,7 @@ class KeyboardReader(StreamingReader):
     def _open_device(self) -> EventSource:
         """Open (and grab) the reader's input device; raise OSError if it is not there."""
         opts = self.keyboard_options
-        device = evdev.InputDevice(opts.device) if opts.device else _find_named(opts.name or "")
-        if opts.grab:
-            try:
-                device.grab()
-            except OSError:
-                device.close()
-                raise
-        return device
+        return open_input(opts.device, opts.name, opts.grab)
 
     def _connect(self) -> None:
         self._source = self._open_device()
@@ -197,6 +190,19 @@ class KeyboardReader(StreamingReader):
             # closing releases the grab too; a vanished device may refuse the close
             with contextlib.suppress(OSError):
                 source.close()
+
+
+def open_input(path: str | None, name: str | None, grab: bool) -> evdev.InputDevice[str]:
+    """An input device by path, else by name, grabbed if asked; OSError if it is not there.
+    Card readers and pass scanners that type as keyboards both open theirs here."""
+    device = evdev.InputDevice(path) if path else _find_named(name or "")
+    if grab:
+        try:
+            device.grab()
+        except OSError:
+            device.close()
+            raise
+    return device
 
 
 def _find_named(name: str) -> evdev.InputDevice[str]:

@@ -14,13 +14,12 @@ import threading
 from collections.abc import Iterable
 from typing import ClassVar
 
-import evdev
 from evdev import ecodes
 from pydantic import StrictBool, model_validator
 
 from drivers.base import DriverContext, DriverOptions
 from drivers.frames import BadFrame
-from drivers.keyboard import EventSource, _find_named
+from drivers.keyboard import EventSource, open_input
 from drivers.scan_text import MAX_SCAN_LEN, ScanDecoded, Scanner, ScannerOptions, finish_line
 from drivers.streaming import ReaderOptions
 
@@ -134,14 +133,7 @@ class KeyboardScanner(Scanner):
     def _open_device(self) -> EventSource:
         """Open (and grab) the scanner's input device; OSError if it is not there."""
         opts = self.keyboard_options
-        device = evdev.InputDevice(opts.device) if opts.device else _find_named(opts.name or "")
-        if opts.grab:
-            try:
-                device.grab()
-            except OSError:
-                device.close()
-                raise
-        return device
+        return open_input(opts.device, opts.name, opts.grab)
 
     def _connect(self) -> None:
         self._source = self._open_device()
