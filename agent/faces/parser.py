@@ -18,6 +18,7 @@ from agent.faces.configs import CONFIG_ENV, EXAMPLE_CONFIG, SYSTEM_CONFIG
 from agent.faces.events import cmd_events, event_types
 from agent.faces.guards import cmd_set_breakglass
 from agent.faces.show import cmd_config_show
+from agent.models.messages import MAX_VERSION
 
 Command = Callable[[argparse.Namespace], int]
 JSON_HELP = "JSON (times ISO 8601 in the gate's zone, with the offset)"
@@ -50,6 +51,18 @@ class Commands:
     keygen: Command
     schema: Command
     safe_state: Command
+
+
+def list_version(text: str) -> int:
+    """An allow-list version as the office's messages carry it (SQLite's integer range):
+    one outside it would make the gate refuse every office snapshot afterwards."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= MAX_VERSION:
+        raise argparse.ArgumentTypeError(f"{text} is outside 1 to {MAX_VERSION}")
+    return value
 
 
 def _global_flags(p: argparse.ArgumentParser, top: bool = False) -> argparse.ArgumentParser:
@@ -109,7 +122,11 @@ def build(commands: Commands) -> argparse.ArgumentParser:
     )
     p = command(allow, "import", "replace the list from a CSV or JSON file")
     p.add_argument("file")
-    p.add_argument("--version", type=int, help="version to record (default: current + 1)")
+    p.add_argument(
+        "--version",
+        type=list_version,
+        help=f"version to record, 1 to {MAX_VERSION} (default: current + 1)",
+    )
     p.set_defaults(fn=local.cmd_allowlist_import)
     p = command(allow, "list", "show the list (masked cards)", local.cmd_allowlist_list)
     p.add_argument("--json", action="store_true", help=JSON_HELP)

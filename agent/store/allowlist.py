@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from agent.core.decision import AllowEntry
 from agent.errors import ImportRejected
 from agent.models.config import GateConfig
+from agent.models.messages import MAX_VERSION
 from agent.models.wire import AllowListEntry
 from agent.store.catalog import STEPS as STEPS
 from agent.store.catalog import Catalog, CatalogReader, live_list, meta_int
@@ -42,6 +43,13 @@ _INSERT = (
     f"INSERT OR REPLACE INTO allowlist ({', '.join(COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in COLUMNS)})"
 )
+
+
+def check_version(version: int) -> None:
+    """Refuse a version the office's messages could not carry (1 to 2**63 - 1): a gate
+    holding one would refuse every office snapshot after it."""
+    if not 1 <= version <= MAX_VERSION:
+        raise ImportRejected(f"allow-list version {version} is outside 1 to {MAX_VERSION}")
 
 
 class PatchBaseMismatch(ImportRejected):
@@ -152,6 +160,7 @@ class AllowListStore:
         ``newer_only``: refuse a version not above the live one (an old signed snapshot
         must not roll the list back). ``DuplicateRows`` if a credential is there twice.
         """
+        check_version(version)
         if newer_only:
             self._refuse_old(version)
         size = build.finish(version)  # the slow part, outside every lock
@@ -243,6 +252,7 @@ class AllowListStore:
         removals: Iterable[str],
     ) -> None:
         """Apply changes made against ``base``; refuses if the gate holds another version."""
+        check_version(version)
         rows = {e.credential: to_row(e, self.zone) for e in upserts}  # the last one wins
         gone = [(c,) for c in set(removals) | rows.keys()]
         catalog = self._catalog
