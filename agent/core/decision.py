@@ -31,6 +31,7 @@ class Reason(StrEnum):
     READER_LOCKED_OUT = "reader_locked_out"
     CARD_LOCKED_OUT = "card_locked_out"
     CLOCK_UNTRUSTED = "clock_untrusted"
+    LIST_STALE = "list_stale"  # restored from a backup: the office may have revoked it since
 
 
 # Denials that say something about the card or the person presenting it; the
@@ -83,6 +84,7 @@ class DecisionContext:
     untrusted_policy: str = "ignore_schedules"
     reader_locked: bool = False
     card_locked: bool = False
+    list_stale: bool = False  # only lockdown_override holders until the office resends
     schedules: Mapping[str, Schedule] | None = None
 
 
@@ -107,6 +109,8 @@ def decide(entry: AllowEntry | None, ctx: DecisionContext) -> Decision:
         return _deny(Reason.SUSPENDED)
     if ctx.mode is GateMode.LOCKDOWN and not entry.lockdown_override:
         return _deny(Reason.LOCKDOWN)
+    if ctx.list_stale and not entry.lockdown_override:
+        return _deny(Reason.LIST_STALE)
     if entry.doors is not None and ctx.door not in entry.doors:
         return _deny(Reason.WRONG_DOOR)
     if not ctx.clock_trusted:

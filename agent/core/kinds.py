@@ -56,6 +56,8 @@ class EventType(StrEnum):
     AGENT_FAULT = "agent_fault"
     DATABASE_RECOVERED = "database_recovered"
     ALLOWLIST_UPDATED = "allowlist_updated"
+    ALLOWLIST_STALE = "allowlist_stale"  # restored from a backup; cleared by the next:
+    ALLOWLIST_RESYNCED = "allowlist_resynced"
     CONFIG_CHANGED = "config_changed"
     CONFIG_ROLLBACK = "config_rollback"
     REMOTE_OPEN = "remote_open"
@@ -95,6 +97,7 @@ ALARMS = frozenset(
         EventType.EVENTS_DROPPED,
         EventType.AGENT_FAULT,
         EventType.DATABASE_RECOVERED,
+        EventType.ALLOWLIST_STALE,
         EventType.SECURITY_ALERT,
         EventType.READER_FAULT,
         EventType.READER_TAMPER,

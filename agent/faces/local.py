@@ -49,8 +49,11 @@ def cmd_allowlist_import(args: argparse.Namespace) -> int:
     )
     store, events = open_stores(config)
     version = args.version if args.version is not None else (store.version() or 0) + 1
+    stale = store.restore_mark() is not None
     size = import_file(Path(args.file), config, hasher, store, version)
     events.append(EventType.ALLOWLIST_UPDATED, version=version, size=size, source="cli")
+    if stale:
+        events.append(EventType.ALLOWLIST_RESYNCED, version=version, source="cli")
     print(f"allow-list version {version}: {size} entries imported from {args.file}")
     return 0
 

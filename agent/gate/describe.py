@@ -47,6 +47,11 @@ TEMPLATES: Mapping[EventType, str] = {
     _E.AGENT_FAULT: "agent fault: {error}: {message}",
     _E.DATABASE_RECOVERED: "{database} database damaged ({problem}); moved to {moved_to}",
     _E.ALLOWLIST_UPDATED: "allow-list version {version} in force: {size} entries (from {source})",
+    _E.ALLOWLIST_STALE: (
+        "allow-list v{version} restored from a backup of {backup_created}: stale until the "
+        "office resends it; cards: {policy}"
+    ),
+    _E.ALLOWLIST_RESYNCED: "allow-list resynced after a restore: version {version} ({source})",
     _E.CONFIG_CHANGED: (
         "office config revision {revision} accepted: {sections}; restart: {restart_required}"
     ),

@@ -85,6 +85,14 @@ class DevicePart:
         app.emit(EventType.AGENT_STARTED, version=__version__, mode=app.mode.value)
         for recovery in app.stores.recoveries:
             app.emit(EventType.DATABASE_RECOVERED, **recovery.details())
+        if (mark := app.allowlist.restore_mark()) is not None:
+            # raised at every start until the office's list replaces the restored one
+            app.emit(
+                EventType.ALLOWLIST_STALE,
+                version=mark.get("version"),
+                backup_created=mark.get("backup_created"),
+                policy=app.config.storage.after_restore,
+            )
         app.enforce_retention()
         self._forget_idle_windows()
         app.passes.upkeep()

@@ -91,11 +91,13 @@ class ReadHandler:
         self.last_read: dict[str, datetime] = {}
         self._schedules: dict[str, Schedule] = {}
         self._policy = config.clock.untrusted_policy
+        self._override_only = True
         self.reconfigure(config)
 
     def reconfigure(self, config: GateConfig) -> None:
         self._schedules = compile_all(config.schedules, config.holidays)
         self._policy = config.clock.untrusted_policy
+        self._override_only = config.storage.after_restore == "override_only"
         self.watch.reconfigure(config.alarms)
 
     def handle(self, read: CardRead) -> DecisionRecord | None:
@@ -143,7 +145,7 @@ class ReadHandler:
         decided.append(read.reader)
         door = self._doors[place.door]
         credential, masked = self._hasher.identify(read.card)
-        entry = self._allowlist.lookup(credential)
+        entry, restored = self._allowlist.lookup_marked(credential)
         mono = self._clock.monotonic()
         now = self._clock.now()  # the one wall-clock read: decision and event share it
         self.last_read[read.reader] = now
@@ -156,6 +158,7 @@ class ReadHandler:
             untrusted_policy=self._policy,
             reader_locked=self.watch.locked("reader", read.reader, mono),
             card_locked=self.watch.locked("card", credential, mono),
+            list_stale=restored and self._override_only,
             schedules=self._schedules,
         )
         decision = decide(entry, ctx)

@@ -58,6 +58,7 @@ def with_stores(live: GateStatus, app: App, recent: int) -> GateStatus:
         update={
             "allowlist_version": app.allowlist.version(),
             "allowlist_size": app.allowlist.count(),
+            "allowlist_stale": app.allowlist.restore_mark() is not None,
             "outbox_depth": depth,
             "last_seq": app.events.last_seq(),
             "unreceived": app.events.unreceived(),

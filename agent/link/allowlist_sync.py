@@ -78,6 +78,7 @@ class AllowListSync:
             )
             if not complete:
                 return None
+            stale = store.restore_mark() is not None
             size = store.commit_staged(chunk.snapshot_id, chunk.version)
         except (Rejected, ImportRejected) as exc:
             store.discard_staged()
@@ -93,6 +94,8 @@ class AllowListSync:
             source="office",
             kind="snapshot",
         )
+        if stale:
+            self.resynced(chunk.version)
         return AllowListAck(
             ok=True, kind="snapshot", version=chunk.version, snapshot_id=chunk.snapshot_id
         )
@@ -101,6 +104,7 @@ class AllowListSync:
         patch = validate_in_slices(AllowListPatch, body, "upserts")
         self._check_references(patch.upserts, "upserts")
         store = self.gate.allowlist
+        stale = store.restore_mark() is not None
         try:
             store.patch(patch.base_version, patch.version, patch.upserts, patch.removals)
         except PatchBaseMismatch as exc:
@@ -116,7 +120,13 @@ class AllowListSync:
             upserts=len(patch.upserts),
             removals=len(patch.removals),
         )
+        if stale:
+            self.resynced(patch.version)
         return AllowListAck(ok=True, kind="patch", version=patch.version)
+
+    def resynced(self, version: int) -> None:
+        """The restored list is replaced: the ``allowlist_stale`` alarm is over."""
+        self.gate.record(EventType.ALLOWLIST_RESYNCED, None, version=version, source="office")
 
     def refusal(self, kind: str, exc: Rejected) -> AllowListAck:
         return AllowListAck(

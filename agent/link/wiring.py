@@ -144,6 +144,9 @@ def build_link(gate: GatePort, outbox: EventLog, paths: StatePaths, config: Gate
             # a new gate, or one whose list was set aside as damaged: it denies every
             # card until the office sends the list
             sync.request_snapshot("the gate holds no allow-list")
+        elif gate.allowlist.restore_mark() is not None:
+            # restored from a backup: the office may have revoked cards since
+            sync.request_snapshot("the gate was restored from a backup")
 
     handlers.connected = connected
     handlers.disconnected = lambda _reason: uplink.session_changed()

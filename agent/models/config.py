@@ -125,6 +125,9 @@ class StorageConfig(Strict):
     # page cache, and how much of the list file it maps (touched pages count as resident)
     allowlist_cache_mb: int = Field(8, ge=1, le=1024)
     allowlist_mmap_mb: int = Field(0, ge=0, le=65_536)
+    # after `gate-agent restore`, until the office has sent its current list: only
+    # lockdown_override holders (override_only), or every card of the restored list
+    after_restore: Literal["override_only", "restored_list"] = "override_only"
 
 
 class SecurityConfig(Strict):

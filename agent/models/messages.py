@@ -171,6 +171,9 @@ class GateStatus(Strict):
     clock_trusted: bool | None = None
     allowlist_version: int | None = None
     allowlist_size: int | None = None
+    allowlist_stale: bool | None = Field(
+        None, description="restored from a backup; the office's list has not replaced it yet"
+    )
     outbox_depth: int | None = None
     last_seq: int | None = None
     # events the office has not yet confirmed; 0 with last_seq above what the office

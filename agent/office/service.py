@@ -28,6 +28,7 @@ from agent.models.jsonin import loads_bounded
 from agent.office.alerts import Alerts, GateWatch
 from agent.office.db.base import EventRow
 from agent.office.intake import MAX_DEPTH, Batch, events_of, seq_ranges
+from agent.office.resync import PushRecord, answer_request
 from agent.office.upkeep import Upkeep
 
 log = logging.getLogger(__name__)
@@ -202,6 +203,8 @@ class OfficeService:
             return
         if kind == "status" and isinstance(data, dict):
             batch.statuses[site, gate] = data  # stored with the batch: only the newest
+        elif kind == "allowlist/request" and isinstance(self.store, PushRecord):
+            answer_request(self.store, self._publish, site, gate, data)
         else:
             log.info("office: %s from %s/%s: %s", kind, site, gate, str(data)[:300])
 

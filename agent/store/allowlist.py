@@ -13,6 +13,7 @@ in place, in one transaction.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -118,9 +119,27 @@ class AllowListStore:
 
     # -- reading ----------------------------------------------------------------
     def lookup(self, credential: str) -> AllowEntry | None:
+        return self.lookup_marked(credential)[0]
+
+    def lookup_marked(self, credential: str) -> tuple[AllowEntry | None, bool]:
+        """The entry, and whether the live list is a restored backup's not yet replaced
+        by the office's (read in the same statement as the entry)."""
         with self._reader.lock:
             row = self._reader.lookup(credential)
-        return from_row(row) if row else None
+            restored = self._reader.restored is not None
+        return (from_row(row) if row else None), restored
+
+    def restore_mark(self) -> dict[str, Any] | None:
+        """What ``restore`` recorded (the backup's time and list version) while the
+        restored list is in force; None once a list from the office or an import replaced
+        or patched it."""
+        with self._reader.lock:
+            text = self._reader.restore_mark()
+        try:
+            mark = json.loads(text) if text else None
+        except ValueError:
+            mark = {}
+        return mark if isinstance(mark, dict) or mark is None else {}
 
     def version(self) -> int | None:
         with self._reader.lock:
@@ -170,6 +189,7 @@ class AllowListStore:
                     self._refuse_old(version)
                 build.release()
                 self._catalog.point(build)
+                self._catalog.clear_restored()
             with self._reader.lock:  # move off the old file now, not at the next card
                 self._reader.follow()
             self._catalog.tidy()
@@ -262,6 +282,8 @@ class AllowListStore:
                 raise PatchBaseMismatch(have, base)
             deleted = conn.executemany("DELETE FROM allowlist WHERE credential = ?", gone).rowcount
             conn.executemany(_INSERT, rows.values())
+            # a patch on the version the office recorded: the gate holds its list again
+            catalog.clear_restored()
             size = (meta_int(conn, "size") or 0) - max(deleted, 0) + len(rows)
             conn.executemany(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",

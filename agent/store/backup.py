@@ -24,7 +24,7 @@ from typing import Any
 from agent import __version__
 from agent.errors import GateError
 from agent.models.config import GateConfig
-from agent.store.catalog import live_list
+from agent.store.catalog import RESTORED, live_list
 from agent.store.eventlog import STEPS as EVENTS_STEPS
 from agent.store.instance import InstanceLock
 from agent.store.integrity import move_aside
@@ -158,6 +158,12 @@ def restore(config: GateConfig, folder: Path, now: datetime) -> list[str]:
             if "/" not in name and name != "gate.toml":
                 _copy_private(folder / name, paths.dir / name)
                 done.append(f"restored {paths.dir / name}")
+        if "allowlist.db" in files:
+            version = _mark_restored(paths.allowlist_db, str(manifest.get("created")), now)
+            done.append(
+                f"allow-list v{version} marked stale: the office resends its current list "
+                "when the gate connects (docs/install.md, \"Recovery\")"
+            )
         reserve = SeqReserve(paths.events_seq)
         above = max(reserve.value, _last_seq(paths.events_db)) + SEQ_GAP
         _continue_above(paths.events_db, above)
@@ -183,6 +189,24 @@ def _restore_secret(
     _copy_private(source, target)
     os.chmod(target, mode)
     return f"{key}: restored {target} (mode {mode:04o}; check its owner)"
+
+
+def _mark_restored(allowlist_db: Path, created: str, now: datetime) -> int | None:
+    """Record in the restored list that it is a backup's: the office may have revoked
+    cards since, so the gate treats it as stale until the office's list replaces it."""
+    conn = sqlite3.connect(allowlist_db, isolation_level=None)
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+        version = int(row[0]) if row else None
+        mark = {"backup_created": created, "restored_at": now.isoformat(), "version": version}
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (RESTORED, json.dumps(mark))
+        )
+    except (sqlite3.Error, ValueError) as exc:
+        raise BackupError(f"cannot mark the restored allow-list stale: {exc}") from None
+    finally:
+        conn.close()
+    return version
 
 
 def _continue_above(events_db: Path, seq: int) -> None:

@@ -38,9 +38,12 @@ from agent.store.listgc import let_go, remove_stale
 from agent.store.schema import upgrade
 
 _ATTACH_TRIES = 50
-# the pointer and the row in one statement: a switch is noticed by the lookup itself
+RESTORED = "restored"  # meta key: the list came from a backup; a newer one clears it
+# the pointer, the restore mark and the row in one statement: a switch, or the office's
+# list replacing a restored one, is noticed by the lookup itself
 _LOOKUP = (
-    f"SELECT m.value, {', '.join('a.' + c for c in COLUMNS)} FROM main.meta AS m "
+    f"SELECT m.value, (SELECT value FROM main.meta WHERE key = '{RESTORED}'), "
+    f"{', '.join('a.' + c for c in COLUMNS)} FROM main.meta AS m "
     "LEFT JOIN cur.allowlist AS a ON a.credential = ? WHERE m.key = 'list'"
 )
 
@@ -104,6 +107,7 @@ class CatalogReader:
         self.conn.execute("PRAGMA busy_timeout=5000")
         self.conn.execute("PRAGMA main.cache_size=-64")  # the catalog is a few pages
         self.attached: str | None = None
+        self.restored: str | None = None  # the restore mark as the last lookup saw it
         self.lock = threading.Lock()
         self._held = -1
         self._retired: list[tuple[int, Path]] = []
@@ -160,13 +164,21 @@ class CatalogReader:
         for _ in range(_ATTACH_TRIES):
             row = self.conn.execute(_LOOKUP, (credential,)).fetchone()
             if row is not None and row[0] == self.attached:
-                return tuple(row[1:]) if row[1] is not None else None
+                self.restored = row[1]
+                return tuple(row[2:]) if row[2] is not None else None
             self.follow()
         raise StorageError("the allow-list keeps switching under a lookup")
 
     def meta(self, key: str) -> int | None:
         self.follow()
         return meta_int(self.conn, key, "cur")
+
+    def restore_mark(self) -> str | None:
+        """The catalog's restore mark (JSON: the backup's time and list version), if any."""
+        row = self.conn.execute("SELECT value FROM main.meta WHERE key = ?", (RESTORED,))
+        found = row.fetchone()
+        self.restored = str(found[0]) if found else None
+        return self.restored
 
     def release(self) -> None:
         """Let go of lists the reader has moved away from (call without ``lock``)."""
@@ -239,6 +251,11 @@ class Catalog:
         self.conn.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('list', ?)", (build.path.name,)
         )
+
+    def clear_restored(self) -> bool:
+        """Drop the restore mark (call under ``locked``); True if there was one."""
+        gone = self.conn.execute("DELETE FROM meta WHERE key = ?", (RESTORED,)).rowcount
+        return bool(gone)
 
     def tidy(self) -> None:
         """Remove list files nobody uses any more (a replaced list, a dead build)."""
