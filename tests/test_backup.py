@@ -33,7 +33,7 @@ def test_a_replacement_pi_takes_over_with_the_same_identity(
 ) -> None:
     old = make_app()
     old.start(threaded=False)
-    enroll(old, "uid:04A224B2", version=12)
+    entry = enroll(old, "uid:04A224B2", version=12)
     for _ in range(5):
         old.emit(EventType.EXIT_REQUEST, "main")
     old_last = old.events.last_seq()
@@ -58,8 +58,14 @@ def test_a_replacement_pi_takes_over_with_the_same_identity(
     new = make_app(config)
     new.start(threaded=False)
     assert new.allowlist.version() == 12
-    assert tap(new, "uid:04A224B2")["granted"]  # same key: the same credentials
-    assert new.events.recent(1)[0].seq > old_last + SEQ_GAP
+    # same key: the same credentials; refused only because the restored list is stale
+    tapped = tap(new, "uid:04A224B2")
+    assert (tapped["granted"], tapped["reason"], tapped["holder_id"]) == (False, "list_stale", "R-1")
+    assert new.events.recent(2)[0].seq > old_last + SEQ_GAP
+    assert EventType.ALLOWLIST_STALE in [e.type for e in new.events.recent(5)]
+    # the office's list arrives (version 13): the card opens again
+    new.allowlist.replace([entry], 13)
+    assert tap(new, "uid:04A224B2")["granted"]
 
 
 def test_a_damaged_or_foreign_backup_is_refused(
