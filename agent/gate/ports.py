@@ -94,6 +94,10 @@ class AllowListWriter(Protocol):
 
     def count(self) -> int: ...
 
+    def restore_mark(self) -> dict[str, Any] | None:
+        """Set while a list restored from a backup is in force (the office must resend)."""
+        ...
+
     def stage(
         self,
         snapshot_id: str,
