@@ -60,7 +60,8 @@ def test_a_replacement_pi_takes_over_with_the_same_identity(
     assert new.allowlist.version() == 12
     # same key: the same credentials; refused only because the restored list is stale
     tapped = tap(new, "uid:04A224B2")
-    assert (tapped["granted"], tapped["reason"], tapped["holder_id"]) == (False, "list_stale", "R-1")
+    verdict = (tapped["granted"], tapped["reason"], tapped["holder_id"])
+    assert verdict == (False, "list_stale", "R-1")
     assert new.events.recent(2)[0].seq > old_last + SEQ_GAP
     assert EventType.ALLOWLIST_STALE in [e.type for e in new.events.recent(5)]
     # the office's list arrives (version 13): the card opens again

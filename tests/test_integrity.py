@@ -279,3 +279,37 @@ def test_open_stores_error_is_a_storage_error(
     (tmp_path / "afile").write_text("x")  # appeared after the config was checked
     with pytest.raises(StorageError, match="is a file"):
         open_stores(config, SystemClock())
+
+
+def test_refusals_a_full_disk_kept_from_the_log_do_not_lock_a_reader_out(
+    make_app: Callable[..., App],
+    make_config: Callable[..., GateConfig],
+    clock: ManualClock,
+    tmpfs: Callable[[int], Path],
+) -> None:
+    state = tmpfs(4096)
+    gate = _started(make_app, make_config(storage={"dir": str(state)}))
+    enroll(gate, "uid:04A224B2")
+    before = gate.events.last_seq()
+    filler = _fill(state)
+    reader = gate.devices.readers["main-in"]
+    assert isinstance(reader, SimCardReader)
+    for n in range(6):  # unknown cards, each refused and not recorded
+        reader.present(f"uid:0BAD00{n:02X}")
+        gate.loop.pump()
+    assert gate.events.last_seq() == before
+
+    filler.unlink()
+    clock.advance(1)
+    resident = tap(gate, "uid:04A224B2")
+    assert (resident["granted"], resident["reason"]) == (True, "granted")
+    assert "repeated_denials" not in types(gate, before)
+    # counting still works once denials are recorded again
+    for n in range(5):
+        reader.present(f"uid:0BAD01{n:02X}")
+        gate.loop.pump()
+    assert types(gate, before).count("repeated_denials") == 1
+    assert tap(gate, "uid:04A224B2")["reason"] == "reader_locked_out"
+    clock.advance(31)
+    gate.loop.pump()
+    assert "lockout_ended" in types(gate, before)

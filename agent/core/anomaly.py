@@ -38,6 +38,16 @@ class Trip:
     lockout_s: float
 
 
+Slot = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class WatchMark:
+    """A read's reader and card windows and lockouts as they were before it was counted."""
+
+    slots: tuple[tuple[Slot, tuple[float, ...] | None, float | None], ...]
+
+
 class DenialWatch:
     """Sliding windows over monotonic time; one instance per App, touched by the core thread."""
 
@@ -56,6 +66,30 @@ class DenialWatch:
             if trip:
                 trips.append(trip)
         return trips
+
+    def mark(self, reader: str, credential: str) -> WatchMark:
+        """What ``record`` for this read would change, to ``restore`` if the read's event
+        is never stored: a refusal nobody recorded must not count toward a lockout."""
+        slots = (("reader", reader), ("card", credential))
+        return WatchMark(
+            tuple(
+                (slot, tuple(self._seen[slot]) if slot in self._seen else None,
+                 self._locked_until.get(slot))
+                for slot in slots
+            )
+        )  # fmt: skip
+
+    def restore(self, mark: WatchMark) -> None:
+        """Put the windows and lockouts of ``mark`` back as they were."""
+        for slot, seen, until in mark.slots:
+            if seen is None:
+                self._seen.pop(slot, None)
+            else:
+                self._seen[slot] = deque(seen)
+            if until is None:
+                self._locked_until.pop(slot, None)
+            else:
+                self._locked_until[slot] = until
 
     def _count(self, slot: tuple[str, str], limit: ThresholdSpec, now: float) -> Trip | None:
         times = self._seen.setdefault(slot, deque())

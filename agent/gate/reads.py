@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, Literal, Protocol
 
-from agent.core.anomaly import DenialWatch, Trip
+from agent.core.anomaly import DenialWatch, Trip, WatchMark
 from agent.core.clock import Clock
 from agent.core.decision import SUSPICIOUS, DecisionContext, decide
 from agent.core.door import Door
@@ -89,6 +89,10 @@ class ReadHandler:
         self.listeners: list[Callable[[DecisionRecord], None]] = []
         self.learning: dict[str, Callable[[CardRead], None]] = {}  # reader -> one-shot taker
         self.last_read: dict[str, datetime] = {}
+        # the open group's denials as counted, undone if its commit fails, and what
+        # runs only after that commit
+        self._counted: list[WatchMark] = []
+        self._after: list[Callable[[], None]] = []
         self._schedules: dict[str, Schedule] = {}
         self._policy = config.clock.untrusted_policy
         self._override_only = True
@@ -112,8 +116,10 @@ class ReadHandler:
         records: list[DecisionRecord | None] = []
         decided: list[str] = []  # readers owed a light whatever happens
         failure: Exception | None = None
+        self._counted = []
         try:
             with self._events.group() as effects:
+                self._after = effects
                 pending = list(reads)
                 while pending:
                     for read in pending:
@@ -129,9 +135,14 @@ class ReadHandler:
                             effects.append(partial(self._act, record))
                     pending = self._loop.more()  # reads that came meanwhile join this commit
         except StorageFault:
+            # refusals that could not be recorded must not feed a lockout nobody recorded
+            for mark in reversed(self._counted):
+                self.watch.restore(mark)
             for reader in decided:
                 self._readers[reader].feedback(Feedback.DENY)  # nothing recorded: refused
             raise
+        finally:
+            self._counted, self._after = [], []
         if failure is not None:
             raise failure
         return records
@@ -179,6 +190,7 @@ class ReadHandler:
         granted = EventType.ACCESS_GRANTED if decision.granted else EventType.ACCESS_DENIED
         seq = self._events.record(granted, place.door, details, now)
         if not decision.granted and decision.reason in SUSPICIOUS:
+            self._counted.append(self.watch.mark(read.reader, credential))
             for trip in self.watch.record(read.reader, credential, mono):
                 self._tripped(trip, place.door, masked)
         return DecisionRecord(
@@ -219,4 +231,9 @@ class ReadHandler:
             ended = partial(
                 self._events, EventType.LOCKOUT_ENDED, door_id, scope=trip.scope, subject=subject
             )
-            self._loop.call_later(trip.lockout_s, ended)
+            lockout_s = trip.lockout_s
+
+            def time_its_end() -> None:  # once the lockout's own event is stored
+                self._loop.call_later(lockout_s, ended)
+
+            self._after.append(time_its_end)
