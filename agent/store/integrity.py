@@ -21,8 +21,11 @@ from pathlib import Path
 from agent.errors import StorageError
 from agent.store.catalog import live_list
 from agent.store.db import connect
+from agent.store.event_schema import STEPS as EVENT_STEPS
 from agent.store.listfile import generations, list_path
 from agent.store.paths import StatePaths
+from agent.store.salvage import Salvaged, salvage_events
+from agent.store.schema import upgrade
 from agent.store.seq_reserve import SeqReserve
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,7 @@ class Recovery:
     problem: str
     moved_to: Path | None
     salvaged: int = 0
+    lost: int = 0  # seqs between the oldest salvaged and the newest handed out
 
     def outcome(self) -> str:
         """What the gate did, in words for its log."""
@@ -47,7 +51,10 @@ class Recovery:
             return aside + "every card is denied until the office sends the list"
         if self.database == "passes":
             return aside + "visitor passes start afresh (uses and revocations are lost)"
-        return aside + f"{self.salvaged} event(s) salvaged; seq continues above the old log's"
+        return aside + (
+            f"{self.salvaged} event(s) salvaged, {self.lost} lost (gaps in seq); "
+            "seq continues above the old log's"
+        )
 
     def details(self) -> dict[str, object]:
         return {
@@ -55,6 +62,7 @@ class Recovery:
             "problem": self.problem,
             "moved_to": str(self.moved_to) if self.moved_to else None,
             "salvaged_rows": self.salvaged,
+            "lost_rows": self.lost,
         }
 
 
@@ -125,19 +133,18 @@ def move_aside(path: Path, when: datetime) -> Path:
     return target
 
 
-def salvage(old: Path, new: Path, upper: int = 0) -> int:
-    """Copy every row SQLite can still read from ``old`` into a fresh ``new``.
+def salvage(old: Path, new: Path) -> Salvaged:
+    """Copy every row SQLite, or a read of the file's pages, can still get from ``old``
+    into a fresh ``new`` (``salvage.py``); returns how many events were saved and lost.
 
-    Tables are created from the old file's own definitions; the event table is walked
-    by sequence number, so rows past a damaged page are still found and keep their
-    seq (up to ``upper`` or the highest the old file remembers, whichever is more).
-    Returns how many rows of ``events`` were saved.
+    Tables are created from the old file's own definitions, at its schema version (so
+    later upgrade steps run on the rows as they were); if those cannot be read, the
+    new file gets the current layout. Events keep their seq.
     """
-    saved = 0
     try:
         src = sqlite3.connect(f"file:{old}?mode=ro", uri=True)
     except sqlite3.Error:
-        return 0
+        src = sqlite3.connect(":memory:")
     dst = connect(new)
     try:
         try:
@@ -145,21 +152,26 @@ def salvage(old: Path, new: Path, upper: int = 0) -> int:
                 "SELECT name, sql FROM sqlite_master WHERE type='table' "
                 "AND name NOT LIKE 'sqlite_%' AND sql IS NOT NULL"
             ).fetchall()
+            version = int(src.execute("PRAGMA user_version").fetchone()[0])
         except sqlite3.Error:
-            tables = []
+            tables, version = [], 0
+        made = set()
         for name, sql in tables:
             try:
                 dst.execute(sql)
             except sqlite3.Error:
                 continue
-            if name == "events":
-                saved = _copy_events(src, dst, upper)
-            else:
+            made.add(name)
+            if name != "events":
                 _copy_table(src, dst, name)
+        if "events" in made and 0 < version <= len(EVENT_STEPS):
+            dst.execute(f"PRAGMA user_version = {version}")  # an int we read
+        elif "events" not in made:
+            upgrade(dst, "events", EVENT_STEPS)
+        return salvage_events(src, old, dst)
     finally:
         src.close()
         dst.close()
-    return saved
 
 
 def _copy_table(src: sqlite3.Connection, dst: sqlite3.Connection, name: str) -> None:
@@ -171,52 +183,6 @@ def _copy_table(src: sqlite3.Connection, dst: sqlite3.Connection, name: str) -> 
             dst.executemany(f"INSERT OR IGNORE INTO {quoted} VALUES ({marks})", rows)
     except sqlite3.Error as exc:
         log.warning("salvage of table %s stopped at a damaged page: %s", name, exc)
-
-
-def _copy_events(src: sqlite3.Connection, dst: sqlite3.Connection, upper: int) -> int:
-    try:
-        columns = [r[1] for r in src.execute("PRAGMA table_info(events)")]
-    except sqlite3.Error:
-        return 0
-    names = ", ".join(columns)
-    one = f"SELECT {names} FROM events WHERE seq = ?"
-    insert = f"INSERT OR IGNORE INTO events ({names}) VALUES ({', '.join('?' for _ in columns)})"
-    top = max(upper, _highest_seq(src))
-    saved = cursor = 0
-    while True:
-        try:
-            rows = src.execute(
-                f"SELECT {names} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-                (cursor, _BATCH),
-            ).fetchall()
-        except sqlite3.Error:
-            # a damaged page: step over the next batch of seqs one by one
-            if cursor >= top:
-                break
-            for seq in range(cursor + 1, cursor + _BATCH + 1):
-                try:
-                    row = src.execute(one, (seq,)).fetchone()
-                except sqlite3.Error:
-                    continue
-                if row is not None:
-                    dst.execute(insert, row)
-                    saved += 1
-            cursor += _BATCH
-            continue
-        if not rows:
-            break
-        dst.executemany(insert, rows)
-        saved += len(rows)
-        cursor = rows[-1][0]
-    return saved
-
-
-def _highest_seq(src: sqlite3.Connection) -> int:
-    try:
-        row = src.execute("SELECT seq FROM sqlite_sequence WHERE name='events'").fetchone()
-    except sqlite3.Error:
-        row = None
-    return int(row[0]) if row else 0
 
 
 def _check_allowlist(paths: StatePaths, now: datetime) -> Recovery | None:
@@ -252,10 +218,10 @@ def check_state(paths: StatePaths, now: datetime) -> list[Recovery]:
     if problem := problem_with(paths.events_db, ("events",)):
         moved = move_aside(paths.events_db, now)
         try:
-            saved = salvage(moved, paths.events_db, reserve)
-        except sqlite3.Error as exc:
+            got = salvage(moved, paths.events_db)
+        except (sqlite3.Error, OSError) as exc:
             raise StorageError(f"cannot rebuild {paths.events_db}: {exc}") from None
-        recoveries.append(Recovery("events", problem, moved, saved))
+        recoveries.append(Recovery("events", problem, moved, got.saved, got.lost))
     elif reserve and not paths.events_db.exists():
         recoveries.append(Recovery("events", "missing", None))
     for recovery in recoveries:
