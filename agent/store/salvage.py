@@ -102,7 +102,10 @@ def _sql_rows(src: sqlite3.Connection) -> Iterator[tuple[Value, ...]]:
         for row in rows:
             if _is_event(row):
                 yield tuple(row)
-        cursor = rows[-1][0]
+        highest = max(int(row[0]) for row in rows)
+        if highest <= cursor:
+            return  # a damaged tree handed back rows out of order: the pages take over
+        cursor = highest
 
 
 def _page_rows(pages: PageFile) -> Iterator[tuple[Value, ...]]:
