@@ -100,3 +100,25 @@ def test_a_restore_does_not_bring_a_revoked_card_back(
         if serve is not None:
             serve.terminate()
             serve.wait(20)
+
+
+def test_an_import_on_site_replaces_a_restored_list_and_ends_the_alarm(tmp_path: Path) -> None:
+    config = write_sim_config(tmp_path)
+    members = tmp_path / "members.csv"
+    members.write_text(f"card,holder_id\n{RESIDENT},R-101\n{REVOKED},R-200\n")
+    cli(config, "allowlist", "import", str(members))
+    cli(config, "backup", str(tmp_path / "bk"))
+    cli(config, "restore", str(tmp_path / "bk"))
+    agent = AgentProcess(config)
+    try:
+        assert agent.status()["allowlist_stale"] is True
+        assert "DENIED (list_stale)" in _tap(config, RESIDENT)
+        # the installer imports a current export of the office's list (R-200 revoked)
+        members.write_text(f"card,holder_id\n{RESIDENT},R-101\n")
+        cli(config, "allowlist", "import", str(members))
+        assert agent.status()["allowlist_stale"] is False
+        assert "GRANTED" in _tap(config, RESIDENT)
+        assert "DENIED (unknown)" in _tap(config, REVOKED)
+        assert "allowlist_resynced" in _types(config)
+    finally:
+        agent.terminate(9)
