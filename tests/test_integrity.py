@@ -218,6 +218,21 @@ def test_an_unwritable_state_folder_is_one_line_at_start(
     assert f"state folder {state} cannot be written: {expected}" in line
 
 
+def _full_disk(
+    make_app: Callable[..., App],
+    make_config: Callable[..., GateConfig],
+    tmpfs: Callable[[int], Path],
+) -> tuple[App, SimCardReader, Path]:
+    """A gate with one resident enrolled whose state disk is then filled to the brim."""
+    state = tmpfs(4096)
+    gate = _started(make_app, make_config(storage={"dir": str(state)}))
+    enroll(gate, "uid:04A224B2")
+    filler = _fill(state)
+    reader = gate.devices.readers["main-in"]
+    assert isinstance(reader, SimCardReader)
+    return gate, reader, filler
+
+
 def test_a_full_disk_refuses_cards_quietly_and_raises_one_alarm_when_space_is_back(
     make_app: Callable[..., App],
     make_config: Callable[..., GateConfig],
@@ -225,13 +240,8 @@ def test_a_full_disk_refuses_cards_quietly_and_raises_one_alarm_when_space_is_ba
     tmpfs: Callable[[int], Path],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    state = tmpfs(4096)
-    gate = _started(make_app, make_config(storage={"dir": str(state)}))
-    enroll(gate, "uid:04A224B2")
+    gate, reader, filler = _full_disk(make_app, make_config, tmpfs)
     before = gate.events.last_seq()
-    filler = _fill(state)
-    reader = gate.devices.readers["main-in"]
-    assert isinstance(reader, SimCardReader)
     caplog.clear()
     with caplog.at_level(logging.DEBUG):
         for _ in range(50):
@@ -287,13 +297,8 @@ def test_refusals_a_full_disk_kept_from_the_log_do_not_lock_a_reader_out(
     clock: ManualClock,
     tmpfs: Callable[[int], Path],
 ) -> None:
-    state = tmpfs(4096)
-    gate = _started(make_app, make_config(storage={"dir": str(state)}))
-    enroll(gate, "uid:04A224B2")
+    gate, reader, filler = _full_disk(make_app, make_config, tmpfs)
     before = gate.events.last_seq()
-    filler = _fill(state)
-    reader = gate.devices.readers["main-in"]
-    assert isinstance(reader, SimCardReader)
     for n in range(6):  # unknown cards, each refused and not recorded
         reader.present(f"uid:0BAD00{n:02X}")
         gate.loop.pump()
