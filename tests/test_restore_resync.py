@@ -112,6 +112,7 @@ def test_an_import_on_site_replaces_a_restored_list_and_ends_the_alarm(tmp_path:
     agent = AgentProcess(config)
     try:
         assert agent.status()["allowlist_stale"] is True
+        assert "STALE: restored from a backup" in cli(config, "status").stdout
         assert "DENIED (list_stale)" in _tap(config, RESIDENT)
         # the installer imports a current export of the office's list (R-200 revoked)
         members.write_text(f"card,holder_id\n{RESIDENT},R-101\n")

@@ -106,6 +106,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             gate=config.gate.gate_id,
             allowlist_version=store.version(),
             allowlist_size=store.count(),
+            allowlist_stale=store.restore_mark() is not None,
             outbox_depth=events.depth(),
             last_seq=events.last_seq(),
             recent_events=events.recent(10),
@@ -134,7 +135,12 @@ def cmd_status(args: argparse.Namespace) -> int:
                 f"{', FORCED' if d.forced else ''}{', HELD OPEN' if d.held else ''}"
                 f"{', released' if d.released else ''}"
             )
-    print(f"allow-list: version {status.allowlist_version}, {status.allowlist_size} entries")
+    stale = " (STALE: restored from a backup; waiting for the office)" * bool(
+        status.allowlist_stale
+    )
+    print(
+        f"allow-list: version {status.allowlist_version}, {status.allowlist_size} entries{stale}"
+    )
     print(f"outbox: {status.outbox_depth} event(s) waiting for the office")
     if running and status.readers:
         for name, r in status.readers.items():
