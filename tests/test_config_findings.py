@@ -128,3 +128,25 @@ def test_check_config_warns_about_the_unedited_template(tmp_path: Path) -> None:
     config.write_text(text.replace('"my-site"', '"palm-grove"').replace("example.net", "lan"))
     checked = _check_config(config)
     assert checked.returncode == 0 and "placeholder" not in checked.stderr, checked.stderr
+
+
+def test_off_the_pi_check_config_names_the_installers_lgpio_and_the_mock(tmp_path: Path) -> None:
+    write_new_key(tmp_path / "site.key")
+    config = tmp_path / "gate.toml"
+    config.write_text(
+        '[gate]\nsite = "s"\ngate_id = "g"\n[storage]\ndir = "state"\n'
+        '[security]\ncredential_key_file = "site.key"\n[[doors]]\nid = "main"\n'
+        'relay = { driver = "gpio", pin = 17 }\n'
+        'readers = [{ id = "main-in", driver = "wiegand", d0 = 5, d1 = 6 }]\n'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GPIOZERO")}
+    checked = subprocess.run(
+        [sys.executable, "-m", "agent.faces.cli", "check-config", str(config)],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert checked.returncode == 1
+    (line,) = checked.stderr.splitlines()
+    assert "no usable GPIO pin factory" in line and "python3-lgpio" not in line
+    assert f"{sys.prefix}/bin/pip install lgpio" in line  # the wheel the installer uses
+    assert f"GPIOZERO_PIN_FACTORY=mock gate-agent check-config {config}" in line
+    assert _check_config(config).returncode == 0  # as the hint says
