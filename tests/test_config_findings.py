@@ -56,6 +56,21 @@ def test_a_gpio_device_on_the_uart_pins_of_a_reader_is_an_error(
     assert any("doors.0.contact.pin uses GPIO 15" in m for _path, m in errors), errors
 
 
+def test_check_config_and_run_refuse_an_exit_button_on_the_readers_uart(tmp_path: Path) -> None:
+    write_new_key(tmp_path / "site.key")
+    config = tmp_path / "gate.toml"
+    config.write_text(
+        '[gate]\nsite = "s"\ngate_id = "g"\n[storage]\ndir = "state"\n'
+        '[security]\ncredential_key_file = "site.key"\n[[doors]]\nid = "main"\n'
+        'relay = { driver = "gpio", pin = 17 }\n'
+        'readers = [{ id = "main-in", driver = "serial", port = "/dev/serial0" }]\n'
+        'exit_button = { driver = "gpio", pin = 14 }\n'
+    )
+    checked = _check_config(config)
+    assert checked.returncode == 2 and "Traceback" not in checked.stderr
+    assert "doors.0.exit_button.pin uses GPIO 14, which doors.0.readers.0.port" in checked.stderr
+
+
 def test_a_serial_reader_off_the_uart_leaves_gpio_14_free(tmp_path: Path) -> None:
     readers = [{"id": "main-in", "driver": "serial", "port": "/dev/ttyUSB0"}]
     exit_button = {"driver": "gpio", "pin": 14}
