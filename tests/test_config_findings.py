@@ -56,15 +56,23 @@ def test_a_gpio_device_on_the_uart_pins_of_a_reader_is_an_error(
     assert any("doors.0.contact.pin uses GPIO 15" in m for _path, m in errors), errors
 
 
-def test_check_config_and_run_refuse_an_exit_button_on_the_readers_uart(tmp_path: Path) -> None:
+def _gpio_gate(tmp_path: Path, devices: str) -> Path:
+    """A one-door gate on GPIO (relay on 17) with ``devices`` added to the door, and its key."""
     write_new_key(tmp_path / "site.key")
     config = tmp_path / "gate.toml"
     config.write_text(
-        '[gate]\nsite = "s"\ngate_id = "g"\n[storage]\ndir = "state"\n'
-        '[security]\ncredential_key_file = "site.key"\n[[doors]]\nid = "main"\n'
-        'relay = { driver = "gpio", pin = 17 }\n'
+        '[gate]\nsite = "s"\ngate_id = "g"\n[storage]\ndir = "state"\n[security]\n'
+        'credential_key_file = "site.key"\n[[doors]]\nid = "main"\n'
+        f'relay = {{ driver = "gpio", pin = 17 }}\n{devices}'
+    )
+    return config
+
+
+def test_check_config_refuses_an_exit_button_on_the_readers_uart(tmp_path: Path) -> None:
+    config = _gpio_gate(
+        tmp_path,
         'readers = [{ id = "main-in", driver = "serial", port = "/dev/serial0" }]\n'
-        'exit_button = { driver = "gpio", pin = 14 }\n'
+        'exit_button = { driver = "gpio", pin = 14 }\n',
     )
     checked = _check_config(config)
     assert checked.returncode == 2 and "Traceback" not in checked.stderr
@@ -146,13 +154,8 @@ def test_check_config_warns_about_the_unedited_template(tmp_path: Path) -> None:
 
 
 def test_off_the_pi_check_config_names_the_installers_lgpio_and_the_mock(tmp_path: Path) -> None:
-    write_new_key(tmp_path / "site.key")
-    config = tmp_path / "gate.toml"
-    config.write_text(
-        '[gate]\nsite = "s"\ngate_id = "g"\n[storage]\ndir = "state"\n'
-        '[security]\ncredential_key_file = "site.key"\n[[doors]]\nid = "main"\n'
-        'relay = { driver = "gpio", pin = 17 }\n'
-        'readers = [{ id = "main-in", driver = "wiegand", d0 = 5, d1 = 6 }]\n'
+    config = _gpio_gate(
+        tmp_path, 'readers = [{ id = "main-in", driver = "wiegand", d0 = 5, d1 = 6 }]\n'
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("GPIOZERO")}
     checked = subprocess.run(
