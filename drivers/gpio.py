@@ -6,6 +6,7 @@ The pin factory comes from the driver context, so tests hand in gpiozero's
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,9 +19,10 @@ from pydantic import StrictBool
 from agent.errors import DriverError
 from drivers.base import DigitalInput, DriverContext, DriverOptions, Relay
 
+# the installer puts the lgpio wheel from PyPI into the agent's own virtualenv: name that
 NO_FACTORY = (
-    "no usable GPIO pin factory: this is not a Raspberry Pi, or lgpio is missing "
-    "(on Raspberry Pi OS: sudo apt install python3-lgpio)"
+    "no usable GPIO pin factory: this is not a Raspberry Pi, or lgpio is missing from "
+    f"{sys.prefix} (re-run deploy/install.sh, or {sys.prefix}/bin/pip install lgpio)"
 )
 
 

@@ -39,6 +39,7 @@ BASE: dict[str, Any] = {
             "pulse_s": 3.0,
             "fail_mode": "safe",
             "release_on_fire": False,
+            "release_on_fire_waived": True,  # a bench door the fire input leaves locked
             "readers": [{"id": "side-in"}],
             "relay": {"driver": "sim"},
         },

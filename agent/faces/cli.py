@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.core.kinds import EventType
-from agent.errors import ConfigError, GateError
+from agent.errors import ConfigError, DriverError, GateError
 from agent.faces import local
 from agent.faces.local import config_of
 from agent.models.config import GateConfig
@@ -133,7 +133,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         from agent.models.lines import gpio_pins
         from drivers.gpio import probe_pin_factory, unknown_pins
 
-        probe_pin_factory()
+        try:
+            probe_pin_factory()
+        except DriverError as exc:
+            raise DriverError(
+                f"{exc}; to check a config off the Pi: "
+                f"GPIOZERO_PIN_FACTORY=mock gate-agent check-config {args.file}"
+            ) from None
         if problems := unknown_pins(gpio_pins(config)):
             raise ConfigError(f"{args.file}: invalid configuration", problems)
     for path, warning in warnings(config):

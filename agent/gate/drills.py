@@ -9,7 +9,9 @@ the alarm says which drill it overrode. During a fire drill the fire input count
 the drill's own (drills are often run from the fire panel).
 
 Each door is watched from the release command to its relay showing the unlocked state
-and, where a contact is fitted, to the door opening; ``drill_ended`` reports it. The
+(then it has released) and, where a contact is fitted, to the door opening (somebody
+went through; a door open before the drill is reported as such); ``drill_ended``
+reports it. The
 drill is kept in the state store as it changes, so an agent restarted mid-drill
 carries it on to its end (or ends it at once when that end has passed).
 """
@@ -88,7 +90,8 @@ class DrillDesk:
         releases = Modes(drill=kind).releases
         doors = {
             name: DoorDrill(expected=releases(door.config.release_on_fire),
-                            contact=name in self._contacts)
+                            contact=name in self._contacts,
+                            open_at_start=name in self._contacts and door.is_open)
             for name, door in self._doors.items()
         }  # fmt: skip
         rec = DrillRecord(
@@ -181,9 +184,10 @@ class DrillDesk:
                  for n, d in rec.doors.items()}  # fmt: skip
         self._record = rec.model_copy(update={"doors": doors})
         self._inputs.set_drill(rec.kind, by)
-        for name, d in doors.items():
-            if d.expected and d.opened_s is None and self._doors[name].is_open:
-                self._note(name, opened_s=at)  # open already: it cannot open again
+        for name, d in doors.items():  # resumed: it opened while the agent was down
+            opened = d.opened_s is not None or d.open_at_start
+            if d.expected and not opened and self._doors[name].is_open:
+                self._note(name, opened_s=at)
         self._check_relays()
 
     def _time_up(self) -> None:

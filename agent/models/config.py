@@ -87,6 +87,9 @@ class DoorConfig(Strict):
     held_open_s: float = Field(30.0, gt=0, le=3600)
     fail_mode: FailMode = FailMode.SECURE
     release_on_fire: StrictBool = True
+    # a fail-safe (maglock) door kept locked in a fire must say why it may be: nobody
+    # leaves through it (a vehicle gate) or a break-glass unit cuts its lock's power
+    release_on_fire_waived: StrictBool = False
 
 
 class VisitorButton(InputSpec):
@@ -254,6 +257,15 @@ class GateConfig(Strict):
             if sched.holidays and sched.holidays not in self.holidays:
                 problems.append(f"schedules.{name}.holidays {sched.holidays!r} is not defined")
         problems += shared_lines(self)
+        problems += [
+            f"doors.{i}.release_on_fire: false on a fail-safe (maglock) door: it stays locked "
+            "in a fire and has no handle to open it; set it to true, or release_on_fire_waived "
+            "= true when nobody leaves through it or a break-glass unit cuts its power"
+            for i, door in enumerate(self.doors)
+            if door.fail_mode == FailMode.SAFE
+            and not door.release_on_fire
+            and not door.release_on_fire_waived
+        ]
         if not self.gate.simulated:
             problems += simulated_parts(self)
         if problems:

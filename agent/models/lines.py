@@ -11,6 +11,10 @@ GPIO_LINE_OPTIONS = {"gpio": ("pin",), "wiegand": ("d0", "d1")}
 PORT_DRIVERS = frozenset({"serial", "osdp", "scanner-serial"})
 SIM_DRIVERS = frozenset({"sim", "scanner-sim"})
 FEEDBACK_LINES = ("green", "red", "buzzer")
+# the Pi header's UART: TXD on GPIO 14, RXD on GPIO 15, whichever name opens it
+UART_PORTS = frozenset({"/dev/serial0", "/dev/ttyAMA0", "/dev/ttyS0"})
+UART_NFC_DEVICES = frozenset({"tty:serial0", "tty:AMA0", "tty:S0"})  # nfcpy's path, without :chip
+UART_PINS = (14, 15)
 # the public half of config/sim-office.key, whose private half is in the repository
 DEMO_OFFICE_PUBLIC_KEY = "6B47cc2pviH2HBiYZhqWTYV/pri9tpyX5DAnQ5HsS10="
 
@@ -36,7 +40,24 @@ def _lines_of(path: str, spec: DriverSpec) -> list[tuple[str, str]]:
     used = [(f"GPIO {_pin(value)}", where) for where, value in _pins_of(path, spec)]
     if spec.driver in PORT_DRIVERS and isinstance(spec.options.get("port"), str):
         used.append((f"port {spec.options['port']}", f"{path}.port"))
+    if uart := _uart_of(spec):
+        option, value = uart
+        used += [
+            (f"GPIO {pin}", f"{path}.{option} ({value}: the UART on GPIO 14 and 15)")
+            for pin in UART_PINS
+        ]
     return used
+
+
+def _uart_of(spec: DriverSpec) -> tuple[str, str] | None:
+    """(option, value) when the device talks through the header's UART pins."""
+    port, device = spec.options.get("port"), spec.options.get("device")
+    if spec.driver in PORT_DRIVERS and port in UART_PORTS:
+        return "port", str(port)
+    on_uart = isinstance(device, str) and ":".join(device.split(":")[:2]) in UART_NFC_DEVICES
+    if spec.driver == "nfc" and on_uart:
+        return "device", str(device)
+    return None
 
 
 def _pin(value: object) -> str:
