@@ -80,6 +80,10 @@ class Sessions:
                 return None
             return session
 
+    def peek(self, token: str | None) -> Session | None:
+        """As ``get``, for a live view's checks (not a guard's doing)."""
+        return self.get(token)
+
     def drop(self, token: str | None) -> Session | None:
         with self._lock:
             return self._by_token.pop(token, None) if token else None

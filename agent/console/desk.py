@@ -61,11 +61,13 @@ class Pending:
 
 
 class Stream:
-    """One live page's queue of messages; ``lagging`` once it could not keep up."""
+    """One live page's queue of messages; ``lagging`` once it could not keep up, ``ended``
+    when a newer page of the same session took its place."""
 
     def __init__(self) -> None:
         self.queue: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue(STREAM_QUEUE)
         self.lagging = False
+        self.ended = False
 
     def put(self, kind: str, data: dict[str, Any]) -> None:
         try:

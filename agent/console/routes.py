@@ -30,15 +30,15 @@ from agent.console.forms import (
 )
 from agent.console.port import ConsolePort, PassDesk
 from agent.console.static import CSS, JS
-from agent.console.stream import live_stream
+from agent.console.stream import LiveViews, live_events
 from agent.console.web import (
     PRE_COOKIE,
     SESSION_COOKIE,
+    Cookie,
     Refusals,
     Request,
     Response,
     Signed,
-    cookie,
     html,
     redirect,
 )
@@ -74,6 +74,7 @@ class Console:
         self.logins = LoginGuard(gate.clock)
         self.refusals = Refusals(gate.clock.monotonic, self._report_refusal)
         self.stopping = threading.Event()
+        self.views = LiveViews()
         self._kdf = threading.BoundedSemaphore(KDF_AT_ONCE)
         self.get_routes: dict[str, Handler] = {
             "/": self.live_page, "/visitor": self.visitor_page, "/incidents": self.incidents_page,
@@ -126,7 +127,7 @@ class Console:
         table = self.post_routes if request.method == "POST" else self.get_routes
         if request.method == "GET" and path == "/live":
             return (lambda s: Response(200, content_type="text/event-stream",
-                                       stream=live_stream(self, s.session))), fields  # fmt: skip
+                                       stream=live_events(self, s.session))), fields  # fmt: skip
         if path in table:
             return table[path], fields
         if path.startswith("/incidents/"):
@@ -144,7 +145,7 @@ class Console:
         request for an icon, must not make an open form stale) or a new one."""
         pre = pre if TOKEN.fullmatch(pre) else new_token()
         response = html(pages.sign_in(pre, problem, guard_id), status)
-        response.headers.append(("Set-Cookie", cookie(PRE_COOKIE, pre, 900, self.tls, "/login")))
+        response.cookies.append(Cookie(PRE_COOKIE, pre, 900, "/login"))
         return response
 
     def sign_in(self, request: Request) -> Response:
@@ -177,9 +178,9 @@ class Console:
         self.gate.record(_E.GUARD_SIGNED_IN, None, guard=guard_id, address=address,
                          breakglass=account.breakglass)  # fmt: skip
         response = redirect("/")
-        response.headers += [
-            ("Set-Cookie", cookie(SESSION_COOKIE, session.token, self.max_age, self.tls)),
-            ("Set-Cookie", cookie(PRE_COOKIE, "", 0, self.tls, "/login")),
+        response.cookies += [
+            Cookie(SESSION_COOKIE, session.token, self.max_age),
+            Cookie(PRE_COOKIE, "", 0, "/login"),
         ]
         return response
 
@@ -198,7 +199,7 @@ class Console:
         self.sessions.drop(s.session.token)
         self.gate.record(_E.GUARD_SIGNED_OUT, None, guard=s.session.guard_id)
         response = redirect("/login")
-        response.headers.append(("Set-Cookie", cookie(SESSION_COOKIE, "", 0, self.tls)))
+        response.cookies.append(Cookie(SESSION_COOKIE, "", 0))
         return response
 
     def _report_refusal(self, reason: str, count: int, over_s: float) -> None:

@@ -1,20 +1,24 @@
 """The live page's server-sent events: gate state, feed items and the alarm panel.
 
-One stream per open live page, on its own runner thread (at most ``MAX_STREAMS``).
-It ends when the page goes, the session ends, the console stops, or the page could
-not keep up (the browser reconnects and starts from a fresh view).
+One stream per open live page, a coroutine on the console's event loop. Live views are
+bounded per session (``PER_SESSION``: a newer page ends the oldest of that session, so
+one session can never hold the others out) and in total (``MAX_STREAMS``). A stream
+ends when the page goes, the session ends, the console stops, or the page could not
+keep up (the browser reconnects and starts from a fresh view).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import queue
-import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from starlette.concurrency import run_in_threadpool
+
 from agent.console.auth import Session
-from agent.console.web import Writer
+from agent.console.desk import Stream
 from agent.console.words import door_words, link_words
 
 if TYPE_CHECKING:
@@ -22,7 +26,10 @@ if TYPE_CHECKING:
 
 STATE_EVERY_S = 2.0
 HEARTBEAT_S = 15.0
-WAIT_S = 0.5
+POLL_S = 0.25
+PER_SESSION = 2
+MAX_STREAMS = 32
+BUSY = b"retry: 10000\n\n"  # too many live pages open: the page retries later
 
 
 def sse(kind: str, data: Any) -> bytes:
@@ -38,38 +45,70 @@ def state_of(console: Console) -> dict[str, Any]:
     }
 
 
-def live_stream(console: Console, session: Session) -> Callable[[Writer, threading.Event], None]:
-    def run(write: Writer, stopping: threading.Event) -> None:
-        desk, clock = console.desk, console.gate.clock
-        stream = desk.subscribe()
-        try:
-            write(b"retry: 3000\n\n" + sse("panel", desk.panel()))
-            last_state: dict[str, Any] | None = None
-            next_state = heartbeat = 0.0
-            while not stopping.is_set() and not stream.lagging:
-                if console.sessions.get(session.token) is None:
-                    return  # signed out or expired: the page reloads to the sign-in
-                changed = False
-                try:
-                    kind, data = stream.queue.get(timeout=WAIT_S)
-                    while True:  # all that is waiting, in one write
-                        if kind != "tick":
-                            write(sse(kind, data))
-                        changed = True
-                        kind, data = stream.queue.get_nowait()
-                except queue.Empty:
-                    pass
-                now = clock.monotonic()
-                if changed or now >= next_state:
-                    state = state_of(console)
-                    if state != last_state:
-                        write(sse("state", state))
-                        last_state = state
-                    next_state = now + STATE_EVERY_S
-                if now >= heartbeat:
-                    write(b": still here\n\n")  # a dead peer shows as a failed write
-                    heartbeat = now + HEARTBEAT_S
-        finally:
-            desk.unsubscribe(stream)
+class LiveViews:
+    """The open live views, by session (used from the console's event loop only)."""
 
-    return run
+    def __init__(self) -> None:
+        self._by_session: dict[str, list[Stream]] = {}
+
+    def open(self, console: Console, session: Session) -> Stream | None:
+        """A new stream, ending the session's oldest past ``PER_SESSION``; None when full."""
+        mine = self._by_session.setdefault(session.token, [])
+        while len(mine) >= PER_SESSION:
+            mine.pop(0).ended = True
+        if sum(len(s) for s in self._by_session.values()) >= MAX_STREAMS:
+            return None
+        stream = console.desk.subscribe()
+        mine.append(stream)
+        return stream
+
+    def close(self, console: Console, token: str, stream: Stream) -> None:
+        console.desk.unsubscribe(stream)
+        mine = self._by_session.get(token, [])
+        if stream in mine:
+            mine.remove(stream)
+        if not mine:
+            self._by_session.pop(token, None)
+
+    def count(self) -> int:
+        return sum(len(s) for s in self._by_session.values())
+
+
+async def live_events(console: Console, session: Session) -> AsyncIterator[bytes]:
+    stream = console.views.open(console, session)
+    if stream is None:
+        yield BUSY
+        return
+    desk, clock = console.desk, console.gate.clock
+    try:
+        yield b"retry: 3000\n\n" + sse("panel", desk.panel())
+        last_state: dict[str, Any] | None = None
+        next_state = heartbeat = 0.0
+        while not console.stopping.is_set() and not stream.lagging and not stream.ended:
+            if console.sessions.peek(session.token) is None:
+                return  # signed out, expired or revoked: the page reloads to the sign-in
+            out, changed = [], False
+            while True:  # all that is waiting, in one write
+                try:
+                    kind, data = stream.queue.get_nowait()
+                except queue.Empty:
+                    break
+                if kind != "tick":
+                    out.append(sse(kind, data))
+                changed = True
+            now = clock.monotonic()
+            if changed or now >= next_state:
+                state = await run_in_threadpool(state_of, console)
+                if state != last_state:
+                    out.append(sse("state", state))
+                    last_state = state
+                next_state = now + STATE_EVERY_S
+            if now >= heartbeat:
+                out.append(b": still here\n\n")  # a dead peer shows as a failed write
+                heartbeat = now + HEARTBEAT_S
+            if out:
+                yield b"".join(out)
+            if not changed:
+                await asyncio.sleep(POLL_S)
+    finally:
+        console.views.close(console, session.token, stream)
