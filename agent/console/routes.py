@@ -15,7 +15,15 @@ from collections.abc import Callable
 from typing import Any
 
 from agent.console import pages, screens
-from agent.console.auth import LOCK_S, LoginGuard, Sessions, new_token, same
+from agent.console.auth import (
+    LOCK_S,
+    LoginGuard,
+    Session,
+    Sessions,
+    fingerprint,
+    new_token,
+    same,
+)
 from agent.console.desk import Desk
 from agent.console.forms import (
     AlarmAck,
@@ -44,6 +52,7 @@ from agent.console.web import (
 )
 from agent.core.kinds import EventType
 from agent.errors import GateError
+from agent.models.console import ConsoleConfig
 from agent.store.passwords import DUMMY_HASH, verify_password
 
 log = logging.getLogger(__name__)
@@ -63,14 +72,15 @@ class Console:
     """Turns requests into responses; one per console part, shared by its threads. A page
     is added with its handlers in ``get_routes`` / ``post_routes`` and its link in ``more``."""
 
-    def __init__(self, gate: ConsolePort, desk: Desk, minutes: int, tls: bool,
+    def __init__(self, gate: ConsolePort, desk: Desk, config: ConsoleConfig,
                  passes: PassDesk | None = None) -> None:  # fmt: skip
         self.gate = gate
         self.desk = desk
-        self.tls = tls
+        self.tls = config.tls
         self.passes = passes
-        self.max_age = minutes * 60
-        self.sessions = Sessions(gate.clock, minutes)
+        self.max_age = config.session_minutes * 60
+        self.only_session = config.one_session_per_guard
+        self.sessions = Sessions(gate.clock, config.session_minutes, config.idle_minutes)
         self.logins = LoginGuard(gate.clock)
         self.refusals = Refusals(gate.clock.monotonic, self._report_refusal)
         self.stopping = threading.Event()
@@ -103,7 +113,7 @@ class Console:
             if request.method == "POST":
                 return self.sign_in(request)
             return self.sign_in_page(pre=request.cookies.get(PRE_COOKIE, ""))
-        session = self.sessions.get(request.cookies.get(SESSION_COOKIE))
+        session = self.session(request.cookies.get(SESSION_COOKIE))
         if session is None:
             if request.method == "POST":  # nothing is done; the form can be sent again after
                 return self.sign_in_page("Signed out: sign in again.", 403)
@@ -159,22 +169,28 @@ class Console:
         except FormError:
             return self.sign_in_page("Give your guard id and password.", 400)
         guard_id, address = form.guard_id.strip().lower(), request.address
-        wait = self.logins.locked_for(guard_id, address)
-        if wait > 0:
-            minutes = max(1, round(wait / 60))
-            return self.sign_in_page(f"Too many wrong passwords: try again in {minutes} min.", 429)
         account = self.gate.account(guard_id)
+        breakglass = account is not None and account.breakglass
+        wait, scope = self.logins.begin(guard_id, address, breakglass)
+        if wait > 0:
+            return self.sign_in_page(_wait_words(wait, scope), 429)
         if not self._kdf.acquire(timeout=KDF_WAIT_S):
+            self.logins.abandoned(guard_id)
             return self.sign_in_page("The console is busy: try again.", 503, guard_id)
         try:  # an unknown id costs a hash too, so a wrong id is not quicker to tell
             right = verify_password(form.password, account.password_hash if account else DUMMY_HASH)
         finally:
             self._kdf.release()
         if account is None or not right or account.disabled:
-            return self._wrong_password(guard_id, address)
+            return self._wrong_password(guard_id, address, breakglass)
         self.logins.succeeded(guard_id, address)
         self.sessions.drop(request.cookies.get(SESSION_COOKIE))  # never keep a planted token
-        session = self.sessions.create(guard_id, account.breakglass)
+        session, ended = self.sessions.create(guard_id, account.breakglass,
+                                              fingerprint(account.password_hash),
+                                              only=self.only_session)  # fmt: skip
+        for old in ended:
+            self.gate.record(_E.GUARD_SIGNED_OUT, None, guard=old.guard_id,
+                             reason="signed_in_again")  # fmt: skip
         self.gate.record(_E.GUARD_SIGNED_IN, None, guard=guard_id, address=address,
                          breakglass=account.breakglass)  # fmt: skip
         response = redirect("/")
@@ -184,10 +200,29 @@ class Console:
         ]
         return response
 
-    def _wrong_password(self, guard_id: str, address: str) -> Response:
-        failures, locks = self.logins.failed(guard_id, address)
+    def session(self, token: str | None, touch: bool = True) -> Session | None:
+        """The live session of ``token`` whose account is still as it was at sign-in: an
+        office push that removed or disabled the guard, or changed their password, ends it."""
+        session = self.sessions.get(token, touch)
+        if session is None:
+            return None
+        account = self.gate.account(session.guard_id)
+        if account is None or account.disabled or (
+            fingerprint(account.password_hash) != session.password
+        ):
+            if self.sessions.drop(session.token) is not None and touch:
+                self.gate.record(_E.GUARD_SIGNED_OUT, None, guard=session.guard_id,
+                                 reason="account_changed")  # fmt: skip
+            return None
+        return session
+
+    def _wrong_password(self, guard_id: str, address: str, breakglass: bool) -> Response:
+        failures, locks = self.logins.failed(guard_id, address, breakglass)
         self.gate.record(_E.GUARD_LOGIN_FAILED, None, guard=guard_id, address=address,
                          failures=failures)  # fmt: skip
+        if breakglass:  # the account that opens every door: someone must look at once
+            self.gate.record(_E.SECURITY_ALERT, None, topic="console", reason="breakglass_failed",
+                             count=failures, over_s=0.0, address=address)  # fmt: skip
         for lock in locks:
             self.gate.record(_E.GUARD_LOCKED, None, scope=lock.scope, subject=lock.subject,
                              failures=lock.failures, lock_s=LOCK_S, guard=guard_id)  # fmt: skip
@@ -289,6 +324,13 @@ class Console:
         except GateError as exc:  # refused by the gate: its reason, in its words
             return self.page("Visitor pass", s, self._pass_form(s, [], f"Refused: {exc}"), 400)
         return redirect("/pass?ok=pass")
+
+
+def _wait_words(wait: float, scope: str) -> str:
+    amount = f"{max(1, round(wait))} s" if wait < 90 else f"{max(1, round(wait / 60))} min"
+    if scope == "address":
+        return f"Too many wrong passwords from this device: try again in {amount}."
+    return f"Too many wrong passwords: try again in {amount}."
 
 
 def _pass_refusal(result: object) -> str | None:

@@ -85,7 +85,7 @@ async def live_events(console: Console, session: Session) -> AsyncIterator[bytes
         last_state: dict[str, Any] | None = None
         next_state = heartbeat = 0.0
         while not console.stopping.is_set() and not stream.lagging and not stream.ended:
-            if console.sessions.peek(session.token) is None:
+            if console.session(session.token, touch=False) is None:
                 return  # signed out, expired or revoked: the page reloads to the sign-in
             out, changed = [], False
             while True:  # all that is waiting, in one write
