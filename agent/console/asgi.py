@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.middleware import Middleware
 from starlette.requests import Request as WebRequest
 from starlette.responses import PlainTextResponse, StreamingResponse
 from starlette.responses import Response as WebResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent.console.forms import MAX_BODY
 from agent.console.routes import Console
@@ -36,14 +41,14 @@ def console_app(console: Console) -> Starlette:
         if request.method == "POST":
             length = request.headers.get("content-length", "")
             if not length.isdigit():
-                return _secure(PlainTextResponse("a form needs a Content-Length", 411))
+                return PlainTextResponse("a form needs a Content-Length", 411)
             if int(length) > MAX_BODY:
-                return _secure(PlainTextResponse("the form is too large", 413))
+                return PlainTextResponse("the form is too large", 413)
             try:
                 async with asyncio.timeout(BODY_S):
                     body = await request.body()
             except TimeoutError:
-                return _secure(PlainTextResponse("the form came too slowly", 408))
+                return PlainTextResponse("the form came too slowly", 408)
         ours = Request(
             method=request.method, path=request.url.path, body=body,
             address=request.client.host if request.client else "?",
@@ -53,10 +58,32 @@ def console_app(console: Console) -> Starlette:
             response = await run_in_threadpool(console.handle, ours)
         except Exception:  # a bug: one line for the guard, the traceback in the log
             log.exception("console: %s %s failed", request.method, request.url.path)
-            return _secure(PlainTextResponse("internal error: see the gate's log", 500))
-        return _secure(_web_response(response, console.tls))
+            return PlainTextResponse("internal error: see the gate's log", 500)
+        return _web_response(response, console.tls)
 
-    return Starlette(routes=[Route("/{path:path}", endpoint, methods=["GET", "POST"])])
+    static = StaticFiles(directory=Path(__file__).parent / "static")
+    return Starlette(
+        routes=[Mount("/static", static), Route("/{path:path}", endpoint, methods=["GET", "POST"])],
+        middleware=[Middleware(SecureHeaders)],
+    )
+
+
+class SecureHeaders:
+    """Adds the security headers (and one request per connection) to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS:
+                    headers[name] = value
+                headers["connection"] = "close"  # see guard.py
+            await send(message)
+
+        await self.app(scope, receive, secured)
 
 
 def _web_response(response: Response, tls: bool) -> WebResponse:
@@ -73,10 +100,3 @@ def _web_response(response: Response, tls: bool) -> WebResponse:
         out.set_cookie(c.name, c.value, max_age=c.max_age, path=c.path, secure=tls,
                        httponly=True, samesite=STRICT)  # fmt: skip
     return out
-
-
-def _secure(response: WebResponse) -> WebResponse:
-    for name, value in SECURITY_HEADERS:
-        response.headers[name] = value
-    response.headers["connection"] = "close"  # one request per connection (see guard.py)
-    return response

@@ -26,7 +26,14 @@ from agent.console.forms import (
     VisitorForm,
 )
 from agent.console.port import ConsolePort
-from agent.console.words import ALARM_KINDS, FEED, clock_time, event_text
+from agent.console.words import (
+    ALARM_KINDS,
+    ALARM_LABELS,
+    FEED,
+    Gettext,
+    clock_time,
+    event_text,
+)
 from agent.core.kinds import EventType
 from agent.models.incidents import INCIDENT_TYPES, Incident, fold_incidents
 from agent.models.wire import Event
@@ -46,7 +53,11 @@ class OpenAlarm:
     kind: str  # forced, held, fire, tamper, security
     door: str | None
     time: str
-    text: str
+    event: Event  # its words are made in each guard's language
+
+    def view(self, _: Gettext) -> dict[str, Any]:
+        return {"seq": self.seq, "kind": self.kind, "label": _(ALARM_LABELS[self.kind]),
+                "time": self.time, "text": event_text(self.event, _)}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -59,17 +70,23 @@ class Pending:
     opened: bool
     at: float  # monotonic, for expiry
 
+    def view(self, _: Gettext) -> dict[str, Any]:
+        words = {"door": self.door, "time": self.time,
+                 "opened": _("door opened") if self.opened else _("door shut")}  # fmt: skip
+        return {"seq": self.seq, "door": self.door, "time": self.time, "opened": self.opened,
+                "text": _("Visitor button at %(door)s %(time)s (%(opened)s)") % words}  # fmt: skip
+
 
 class Stream:
     """One live page's queue of messages; ``lagging`` once it could not keep up, ``ended``
     when a newer page of the same session took its place."""
 
     def __init__(self) -> None:
-        self.queue: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue(STREAM_QUEUE)
+        self.queue: queue.Queue[tuple[str, Event | None]] = queue.Queue(STREAM_QUEUE)
         self.lagging = False
         self.ended = False
 
-    def put(self, kind: str, data: dict[str, Any]) -> None:
+    def put(self, kind: str, data: Event | None) -> None:
         try:
             self.queue.put_nowait((kind, data))
         except queue.Full:
@@ -123,25 +140,22 @@ class Desk:
             panel = self._apply(event)
             streams = list(self._streams)
         if event.type in FEED:
-            item = self.feed_item(event)
             for stream in streams:
-                stream.put("feed", item)
+                stream.put("feed", event)
         elif event.door is not None:  # a door changed: the pages look at the doors again
             for stream in streams:
-                stream.put("tick", {})
+                stream.put("tick", None)
         if panel:
-            data = self.panel()
             for stream in streams:
-                stream.put("panel", data)
+                stream.put("panel", None)
 
     def _apply(self, event: Event) -> bool:
         """Fold one event into the state (lock held); True when the panel changed."""
         t, d = event.type, event.details
         if t in ALARM_KINDS:
             self._alarms[event.seq] = OpenAlarm(
-                event.seq, ALARM_KINDS[t], event.door, clock_time(event, self.zone),
-                event_text(event),
-            )  # fmt: skip
+                event.seq, ALARM_KINDS[t], event.door, clock_time(event, self.zone), event
+            )
             while len(self._alarms) > MAX_ALARMS:
                 self._alarms.popitem(last=False)
             return True
@@ -186,20 +200,20 @@ class Desk:
         with self._lock:
             return len(self._streams)
 
-    def feed_item(self, event: Event) -> dict[str, Any]:
+    def feed_item(self, event: Event, _: Gettext = str) -> dict[str, Any]:
         kind = "alarm" if event.type in ALARM_KINDS else {
             _E.ACCESS_GRANTED: "entry", _E.ACCESS_DENIED: "denial", _E.PASS_REFUSED: "denial",
             _E.VISITOR_REGISTERED: "visitor", _E.PASS_USED: "visitor",
         }.get(event.type, "info")  # fmt: skip
         return {
             "seq": event.seq, "time": clock_time(event, self.zone), "kind": kind,
-            "text": event_text(event),
+            "text": event_text(event, _),
         }  # fmt: skip
 
-    def feed(self, limit: int = 30) -> list[dict[str, Any]]:
+    def feed(self, _: Gettext = str, limit: int = 30) -> list[dict[str, Any]]:
         """The newest feed items, newest first."""
         events = self.gate.events_of([t.value for t in FEED], limit)
-        return [self.feed_item(e) for e in reversed(events)]
+        return [self.feed_item(e, _) for e in reversed(events)]
 
     def alarms(self) -> list[OpenAlarm]:
         with self._lock:
@@ -209,12 +223,22 @@ class Desk:
         with self._lock:
             return list(reversed(self._pending.values()))
 
-    def panel(self) -> dict[str, Any]:
+    def panel(self, _: Gettext = str) -> dict[str, Any]:
         """Open alarms and pending visitors, as the live page redraws them."""
         return {
-            "alarms": [a.__dict__ for a in self.alarms()],
-            "pending": [{k: v for k, v in p.__dict__.items() if k != "at"} for p in self.pending()],
+            "alarms": [a.view(_) for a in self.alarms()],
+            "pending": [p.view(_) for p in self.pending()],
         }
+
+    def ack_all(self, guard: str, note: str) -> list[Event]:
+        """Acknowledge every open alarm with one note (one event each, as one by one)."""
+        with self._lock:
+            alarms = list(self._alarms.values())
+        return [
+            self.gate.record(_E.ALARM_ACKNOWLEDGED, a.door, alarm_seq=a.seq, alarm_type=a.kind,
+                             note=note, guard=guard)
+            for a in alarms
+        ]
 
     def incidents(self) -> list[Incident]:
         """Open and acknowledged ones first, then the newest closed ones."""

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from agent.console.auth import Session
 from agent.console.desk import Stream
-from agent.console.words import door_words, link_words
+from agent.console.words import Gettext, door_alarm, door_words, link_words, mode_words
 
 if TYPE_CHECKING:
     from agent.console.routes import Console
@@ -36,12 +36,14 @@ def sse(kind: str, data: Any) -> bytes:
     return f"event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
-def state_of(console: Console) -> dict[str, Any]:
+def state_of(console: Console, _: Gettext) -> dict[str, Any]:
     status = console.gate.status(0)
     return {
         "mode": status.mode,
-        "link": link_words(status.office_link),
-        "doors": {door: door_words(d) for door, d in status.doors.items()},
+        "mode_words": _("mode %(mode)s") % {"mode": mode_words(status.mode, _)},
+        "link": link_words(status.office_link, _),
+        "doors": {door: door_words(d, _) for door, d in status.doors.items()},
+        "alarm_doors": [door for door, d in status.doors.items() if door_alarm(d)],
     }
 
 
@@ -74,31 +76,34 @@ class LiveViews:
         return sum(len(s) for s in self._by_session.values())
 
 
-async def live_events(console: Console, session: Session) -> AsyncIterator[bytes]:
+async def live_events(console: Console, session: Session, _: Gettext) -> AsyncIterator[bytes]:
     stream = console.views.open(console, session)
     if stream is None:
         yield BUSY
         return
     desk, clock = console.desk, console.gate.clock
     try:
-        yield b"retry: 3000\n\n" + sse("panel", desk.panel())
+        yield b"retry: 3000\n\n" + sse("panel", desk.panel(_))
         last_state: dict[str, Any] | None = None
         next_state = heartbeat = 0.0
         while not console.stopping.is_set() and not stream.lagging and not stream.ended:
             if console.session(session.token, touch=False) is None:
                 return  # signed out, expired or revoked: the page reloads to the sign-in
-            out, changed = [], False
+            out, changed, panel = [], False, False
             while True:  # all that is waiting, in one write
                 try:
-                    kind, data = stream.queue.get_nowait()
+                    kind, event = stream.queue.get_nowait()
                 except queue.Empty:
                     break
-                if kind != "tick":
-                    out.append(sse(kind, data))
+                if kind == "feed" and event is not None:
+                    out.append(sse("feed", desk.feed_item(event, _)))
+                panel |= kind == "panel"
                 changed = True
+            if panel:
+                out.append(sse("panel", desk.panel(_)))
             now = clock.monotonic()
             if changed or now >= next_state:
-                state = await run_in_threadpool(state_of, console)
+                state = await run_in_threadpool(state_of, console, _)
                 if state != last_state:
                     out.append(sse("state", state))
                     last_state = state

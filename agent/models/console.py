@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, StrictBool, model_validator
 
@@ -25,6 +26,8 @@ class ConsoleConfig(Strict):
     idle_minutes: int = Field(15, ge=1, le=24 * 60)
     # a guard's new sign-in ends their older sessions (a phone left in the hut)
     one_session_per_guard: StrictBool = True
+    # the pages' language (a guard can switch on the page): Simplified Chinese or English
+    language: Literal["zh-Hans", "en"] = "zh-Hans"
     allow_names: StrictBool = False  # visitors' names on registrations (site policy)
 
     @model_validator(mode="after")
