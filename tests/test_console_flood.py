@@ -13,8 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from agent.console.guard import HEAD_S, PER_ADDRESS
+from agent.console.guard import HEAD_S, PER_ADDRESS, head_problem
 from agent.console.server import ConsolePart
 from agent.console.stream import PER_SESSION
 from agent.console.wiring import attach_console
@@ -173,3 +175,15 @@ def test_ambiguous_request_heads_get_a_400(console, head: bytes) -> None:  # typ
         sock.sendall(head + b"\r\n0\r\n\r\n")
         answer = read_until(sock, b"\r\n", bytearray())
     assert answer.startswith(b"HTTP/1.1 400"), answer[:80]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=40).filter(lambda b: b"\n" not in b), max_size=8),
+       st.sampled_from([b" ", b"\t"]))  # fmt: skip
+def test_the_head_check_takes_any_bytes_and_always_finds_a_fold(lines: list[bytes],
+                                                               fold: bytes) -> None:  # fmt: skip
+    head = b"\r\n".join([b"GET / HTTP/1.1", *lines])
+    problem = head_problem(head)
+    assert problem is None or isinstance(problem, str)
+    folded = head + b"\r\n" + fold + b"continued"
+    assert head_problem(folded) == "folded header lines are not allowed"

@@ -208,7 +208,7 @@ def test_gate_agent_run_serves_the_console(tmp_path: Path) -> None:
             sock.sendall(b"GET /login HTTP/1.0\r\n\r\n")
             page = read_until(sock, b"</html>", bytearray())
         # the default language: Simplified Chinese
-        assert b"200 OK" in page and 'lang="zh-Hans"'.encode() in page
+        assert b"200 OK" in page and b'lang="zh-Hans"' in page
         assert "登录".encode() in page
     finally:
         assert agent.terminate() == 0

@@ -9,11 +9,9 @@ events carrying the guard's id; nothing else is written.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,10 +23,10 @@ from agent.console.forms import (
     IncidentUpdate,
     VisitorForm,
 )
+from agent.console.panel import OpenAlarm, Pending, Stream
 from agent.console.port import ConsolePort
 from agent.console.words import (
     ALARM_KINDS,
-    ALARM_LABELS,
     FEED,
     Gettext,
     clock_time,
@@ -44,53 +42,6 @@ REBUILD_EVENTS = 2000  # alarms and incidents older than this many of their even
 MAX_ALARMS = 200
 MAX_PENDING = 20
 PENDING_S = 30 * 60.0
-STREAM_QUEUE = 200
-
-
-@dataclass(frozen=True)
-class OpenAlarm:
-    seq: int
-    kind: str  # forced, held, fire, tamper, security
-    door: str | None
-    time: str
-    event: Event  # its words are made in each guard's language
-
-    def view(self, _: Gettext) -> dict[str, Any]:
-        return {"seq": self.seq, "kind": self.kind, "label": _(ALARM_LABELS[self.kind]),
-                "time": self.time, "text": event_text(self.event, _)}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Pending:
-    """A visitor-button press waiting for a guard to fill in who came."""
-
-    seq: int
-    door: str
-    time: str
-    opened: bool
-    at: float  # monotonic, for expiry
-
-    def view(self, _: Gettext) -> dict[str, Any]:
-        words = {"door": self.door, "time": self.time,
-                 "opened": _("door opened") if self.opened else _("door shut")}  # fmt: skip
-        return {"seq": self.seq, "door": self.door, "time": self.time, "opened": self.opened,
-                "text": _("Visitor button at %(door)s %(time)s (%(opened)s)") % words}  # fmt: skip
-
-
-class Stream:
-    """One live page's queue of messages; ``lagging`` once it could not keep up, ``ended``
-    when a newer page of the same session took its place."""
-
-    def __init__(self) -> None:
-        self.queue: queue.Queue[tuple[str, Event | None]] = queue.Queue(STREAM_QUEUE)
-        self.lagging = False
-        self.ended = False
-
-    def put(self, kind: str, data: Event | None) -> None:
-        try:
-            self.queue.put_nowait((kind, data))
-        except queue.Full:
-            self.lagging = True  # the page reconnects and starts from a fresh view
 
 
 class Desk:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.concurrency import run_in_threadpool
 
 from agent.console.auth import Session
-from agent.console.desk import Stream
+from agent.console.panel import Stream
 from agent.console.words import Gettext, door_alarm, door_words, link_words, mode_words
 
 if TYPE_CHECKING:
