@@ -100,6 +100,10 @@ def test_an_idle_session_ends_after_15_minutes_by_default(console) -> None:  # t
     for _ in range(3):  # in use: 42 minutes, a request every 14
         clock.advance(14 * 60)
         assert guard.get("/")[0] == 200
+    clock.advance(14 * 60)
+    assert guard.post("/alive")[0] == 204  # the live page, touched by the guard
+    clock.advance(14 * 60)
+    assert guard.get("/")[0] == 200
     clock.advance(15 * 60 + 1)
     assert guard.get("/")[0] == 303
     assert guard.post("/visitor", **VISITOR)[0] == 403

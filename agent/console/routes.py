@@ -86,7 +86,7 @@ class Console:
         self.post_routes: dict[str, Handler] = {
             "/logout": self.sign_out, "/visitor": screens.register_visitor,
             "/alarms/ack": self.ack_alarm, "/incidents": screens.open_incident,
-            "/doors/open": self.open_door,
+            "/doors/open": self.open_door, "/alive": self.alive,
         }  # fmt: skip
         self.more = [("/pass", "Pass")] if passes is not None else []  # links of added pages
         if passes is not None:
@@ -214,6 +214,10 @@ class Console:
                          link=link_words(status.office_link, _), doors=doors, drill=drill,
                          alarms=panel["alarms"], pending=panel["pending"],
                          feed=self.desk.feed(_))  # fmt: skip
+
+    def alive(self, s: Signed) -> Response:
+        """The live page saw the guard touch it: the session is not idle (nothing else)."""
+        return Response(204)
 
     def open_door(self, s: Signed) -> Response:
         """The guard's own open: one pulse, recorded as ``remote_open`` by ``guard:<id>``."""

@@ -99,6 +99,17 @@
     });
     if (!pending.length) { box.appendChild(el("p", {"class": "none"}, T["Nobody waiting."])); }
   }
+  var lastTouch = Date.now();  /* a guard touching the page keeps the session from idling */
+  function touched() {
+    if (Date.now() - lastTouch < 60000) { return; }
+    lastTouch = Date.now();
+    fetch("/alive", {method: "POST", credentials: "same-origin",
+                     headers: {"Content-Type": "application/x-www-form-urlencoded"},
+                     body: "csrf=" + encodeURIComponent(csrf)});
+  }
+  ["pointerdown", "keydown", "touchstart"].forEach(function (kind) {
+    document.addEventListener(kind, touched, {passive: true});
+  });
   var source = new EventSource("/live");
   source.addEventListener("open", function () { shown.textContent = T["live"]; });
   source.addEventListener("error", function () {
