@@ -23,6 +23,8 @@ BASE: dict[str, Any] = {
     "gate": {"site": "test-site", "gate_id": "g1", "timezone": "Africa/Cairo", "simulated": True},
     "storage": {"dir": "state", "events_max_rows": 1000, "events_max_age_days": 30},
     "security": {"credential_key_file": "site.key"},
+    # the console's tests read English; tests/test_console_language.py covers zh-Hans
+    "console": {"language": "en"},
     "clock": {"sync_marker": "", "untrusted_policy": "residents_only"},
     "doors": [
         {

@@ -30,7 +30,8 @@ VISITOR = {"host_unit": "B-12", "purpose": "delivery", "party_size": "2", "plate
 @pytest.fixture
 def console(make_app: Callable[..., App], make_config: Callable[..., GateConfig],
             ) -> tuple[App, ConsolePart]:  # fmt: skip
-    app = make_app(make_config(console={"enabled": True, "port": 0, "session_minutes": 30}))
+    app = make_app(make_config(console={"enabled": True, "port": 0, "session_minutes": 30,
+                                            "idle_minutes": 30}))
     set_breakglass(app.paths, GLASS)
     add_guards(app, "alice", "bob", disabled=("bob",))
     part = attach_console(app)
@@ -79,9 +80,8 @@ def test_five_wrong_passwords_lock_the_account_then_the_lock_ends(console) -> No
     failed = events(app, "guard_login_failed")
     assert [e["failures"] for e in failed] == [1, 2, 3, 4, 5]
     locked = events(app, "guard_locked")
-    assert {(e["scope"], e["subject"]) for e in locked} == {
-        ("account", "alice"), ("address", "127.0.0.1")
-    }
+    # the account only: the address is slowed down, never locked (issue 17, item 5)
+    assert {(e["scope"], e["subject"]) for e in locked} == {("account", "alice")}
     # locked: even the right password is refused, and no password is even checked
     assert guard.sign_in("alice") == 429
     assert len(events(app, "guard_login_failed")) == FAILURES
@@ -89,16 +89,6 @@ def test_five_wrong_passwords_lock_the_account_then_the_lock_ends(console) -> No
     assert guard.sign_in("alice") == 429
     clock.advance(2)
     assert guard.sign_in("alice") == 303
-
-
-def test_wrong_passwords_from_one_address_lock_it_for_every_account(console) -> None:  # type: ignore[no-untyped-def]
-    app, part = console
-    guesser = Client(part)
-    for n in range(FAILURES):
-        guesser.sign_in(f"guess{n}", "wrong password")
-    (lock,) = events(app, "guard_locked")
-    assert (lock["scope"], lock["subject"]) == ("address", "127.0.0.1")
-    assert guesser.sign_in("alice") == 429  # the right account, but from a locked address
 
 
 def test_sessions_expire_on_the_clock(console) -> None:  # type: ignore[no-untyped-def]

@@ -92,12 +92,12 @@ def test_a_guards_shift_in_the_browser(make_app, make_config, broker, office_key
         assert relay.history[moves:][:1] == [(relay.history[moves][0], True)]  # pulsed open
 
         app.devices.readers["side-in"].tamper(True)  # type: ignore[attr-defined]
-        alarm = page.locator("#alarms form.alarm.tamper")
+        alarm = page.locator("#alarms li.alarm.tamper")
         expect(alarm).to_contain_text("TAMPER")
         expect(feed).to_contain_text("Visitor for unit C-7")
         page.screenshot(path=str(shots / "live.png"), full_page=True)
-        alarm.locator("input[name=note]").fill("cover knocked by a van; refitted")
-        alarm.locator("button").click()
+        page.locator("#alarms input[name=note]").fill("cover knocked by a van; refitted")
+        page.get_by_role("button", name="Acknowledge the newest").click()
         expect(page.locator(".ok")).to_have_text("Alarm acknowledged.")
         expect(page.locator("#alarms")).to_contain_text("No open alarms.")
 

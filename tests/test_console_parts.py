@@ -207,6 +207,8 @@ def test_gate_agent_run_serves_the_console(tmp_path: Path) -> None:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
             sock.sendall(b"GET /login HTTP/1.0\r\n\r\n")
             page = read_until(sock, b"</html>", bytearray())
-        assert b"200 OK" in page and b"Sign in" in page
+        # the default language: Simplified Chinese
+        assert b"200 OK" in page and b'lang="zh-Hans"' in page
+        assert "登录".encode() in page
     finally:
         assert agent.terminate() == 0

@@ -39,6 +39,8 @@ def test_a_guard_runs_a_fire_drill_in_the_browser(make_app, make_config, page: P
     page.select_option("select[name=kind]", "fire")
     page.fill("input[name=minutes]", "15")
     page.fill("input[name=note]", "quarterly drill with the fire warden")
+    page.check("input[name=confirm]")
+    page.once("dialog", lambda dialog: dialog.accept())  # "Start the drill? The doors ..."
     page.get_by_role("button", name="Start the drill").click()
     expect(page.locator(".ok")).to_have_text("Drill started: the doors it covers are released.")
     expect(page.locator(".drill")).to_contain_text("FIRE DRILL")

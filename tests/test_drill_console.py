@@ -43,7 +43,8 @@ def test_a_guard_starts_and_stops_a_drill(console) -> None:  # type: ignore[no-u
     assert guard.sign_in("alice") == 303
     status, page = guard.get("/drill")
     assert status == 200 and "Start the drill" in page and 'href="/drill"' in page
-    assert guard.post("/drill", kind="fire", minutes="15", note="with the fire warden")[0] == 303
+    assert guard.post("/drill", kind="fire", minutes="15", note="with the fire warden",
+                      confirm="yes")[0] == 303
     assert guard.header("Location") == ["/drill?ok=drill"]
     assert app.mode.value == "release" and not app.doors["main"].locked
     ((kind, started),) = drill_events(app)
@@ -52,7 +53,7 @@ def test_a_guard_starts_and_stops_a_drill(console) -> None:  # type: ignore[no-u
     assert "FIRE DRILL" in guard.get("/")[1]  # the live view says the release is a drill
     page = guard.get("/drill?ok=drill")[1]
     assert "Stop the drill now" in page and "Drill started" in page
-    status, page = guard.post("/drill", kind="evacuation", minutes="5")
+    status, page = guard.post("/drill", kind="evacuation", minutes="5", confirm="yes")
     assert status == 400 and "Refused: a fire drill is running" in page
     settle(app, clock, 120.0)
     assert guard.post("/drill/stop")[0] == 303
@@ -75,6 +76,11 @@ def test_bad_drill_forms_change_nothing(console) -> None:  # type: ignore[no-unt
     for fields in ({"kind": "flood", "minutes": "5"}, {"kind": "fire", "minutes": "0"},
                    {"kind": "fire", "minutes": "-3"}, {"kind": "fire", "minutes": "9999"},
                    {"kind": "fire", "minutes": "10", "note": "x\x07y"}):  # fmt: skip
+        status, page = guard.post("/drill", confirm="yes", **fields)
+        assert status == 400 and "please check the form" in page, fields
+    # a drill releases doors: without the guard's confirmation it does not start (item 23)
+    for fields in ({"kind": "fire", "minutes": "5"}, {"kind": "fire", "minutes": "5",
+                                                      "confirm": "no"}):  # fmt: skip
         status, page = guard.post("/drill", **fields)
         assert status == 400 and "please check the form" in page, fields
     assert guard.post("/drill", csrf="stale", kind="fire", minutes="5")[0] == 403

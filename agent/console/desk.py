@@ -9,11 +9,9 @@ events carrying the guard's id; nothing else is written.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,8 +23,15 @@ from agent.console.forms import (
     IncidentUpdate,
     VisitorForm,
 )
+from agent.console.panel import OpenAlarm, Pending, Stream
 from agent.console.port import ConsolePort
-from agent.console.words import ALARM_KINDS, FEED, clock_time, event_text
+from agent.console.words import (
+    ALARM_KINDS,
+    FEED,
+    Gettext,
+    clock_time,
+    event_text,
+)
 from agent.core.kinds import EventType
 from agent.models.incidents import INCIDENT_TYPES, Incident, fold_incidents
 from agent.models.wire import Event
@@ -37,41 +42,6 @@ REBUILD_EVENTS = 2000  # alarms and incidents older than this many of their even
 MAX_ALARMS = 200
 MAX_PENDING = 20
 PENDING_S = 30 * 60.0
-STREAM_QUEUE = 200
-
-
-@dataclass(frozen=True)
-class OpenAlarm:
-    seq: int
-    kind: str  # forced, held, fire, tamper, security
-    door: str | None
-    time: str
-    text: str
-
-
-@dataclass(frozen=True)
-class Pending:
-    """A visitor-button press waiting for a guard to fill in who came."""
-
-    seq: int
-    door: str
-    time: str
-    opened: bool
-    at: float  # monotonic, for expiry
-
-
-class Stream:
-    """One live page's queue of messages; ``lagging`` once it could not keep up."""
-
-    def __init__(self) -> None:
-        self.queue: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue(STREAM_QUEUE)
-        self.lagging = False
-
-    def put(self, kind: str, data: dict[str, Any]) -> None:
-        try:
-            self.queue.put_nowait((kind, data))
-        except queue.Full:
-            self.lagging = True  # the page reconnects and starts from a fresh view
 
 
 class Desk:
@@ -121,25 +91,22 @@ class Desk:
             panel = self._apply(event)
             streams = list(self._streams)
         if event.type in FEED:
-            item = self.feed_item(event)
             for stream in streams:
-                stream.put("feed", item)
+                stream.put("feed", event)
         elif event.door is not None:  # a door changed: the pages look at the doors again
             for stream in streams:
-                stream.put("tick", {})
+                stream.put("tick", None)
         if panel:
-            data = self.panel()
             for stream in streams:
-                stream.put("panel", data)
+                stream.put("panel", None)
 
     def _apply(self, event: Event) -> bool:
         """Fold one event into the state (lock held); True when the panel changed."""
         t, d = event.type, event.details
         if t in ALARM_KINDS:
             self._alarms[event.seq] = OpenAlarm(
-                event.seq, ALARM_KINDS[t], event.door, clock_time(event, self.zone),
-                event_text(event),
-            )  # fmt: skip
+                event.seq, ALARM_KINDS[t], event.door, clock_time(event, self.zone), event
+            )
             while len(self._alarms) > MAX_ALARMS:
                 self._alarms.popitem(last=False)
             return True
@@ -184,20 +151,20 @@ class Desk:
         with self._lock:
             return len(self._streams)
 
-    def feed_item(self, event: Event) -> dict[str, Any]:
+    def feed_item(self, event: Event, _: Gettext = str) -> dict[str, Any]:
         kind = "alarm" if event.type in ALARM_KINDS else {
             _E.ACCESS_GRANTED: "entry", _E.ACCESS_DENIED: "denial", _E.PASS_REFUSED: "denial",
             _E.VISITOR_REGISTERED: "visitor", _E.PASS_USED: "visitor",
         }.get(event.type, "info")  # fmt: skip
         return {
             "seq": event.seq, "time": clock_time(event, self.zone), "kind": kind,
-            "text": event_text(event),
+            "text": event_text(event, _),
         }  # fmt: skip
 
-    def feed(self, limit: int = 30) -> list[dict[str, Any]]:
+    def feed(self, _: Gettext = str, limit: int = 30) -> list[dict[str, Any]]:
         """The newest feed items, newest first."""
         events = self.gate.events_of([t.value for t in FEED], limit)
-        return [self.feed_item(e) for e in reversed(events)]
+        return [self.feed_item(e, _) for e in reversed(events)]
 
     def alarms(self) -> list[OpenAlarm]:
         with self._lock:
@@ -207,12 +174,22 @@ class Desk:
         with self._lock:
             return list(reversed(self._pending.values()))
 
-    def panel(self) -> dict[str, Any]:
+    def panel(self, _: Gettext = str) -> dict[str, Any]:
         """Open alarms and pending visitors, as the live page redraws them."""
         return {
-            "alarms": [a.__dict__ for a in self.alarms()],
-            "pending": [{k: v for k, v in p.__dict__.items() if k != "at"} for p in self.pending()],
+            "alarms": [a.view(_) for a in self.alarms()],
+            "pending": [p.view(_) for p in self.pending()],
         }
+
+    def ack_all(self, guard: str, note: str) -> list[Event]:
+        """Acknowledge every open alarm with one note (one event each, as one by one)."""
+        with self._lock:
+            alarms = list(self._alarms.values())
+        return [
+            self.gate.record(_E.ALARM_ACKNOWLEDGED, a.door, alarm_seq=a.seq, alarm_type=a.kind,
+                             note=note, guard=guard)
+            for a in alarms
+        ]
 
     def incidents(self) -> list[Incident]:
         """Open and acknowledged ones first, then the newest closed ones."""

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, StringConstraints
 
 from agent.console.forms import FormError, OneLine, validate
-from agent.console.pages import e, errors, field, hidden, select
 from agent.console.port import ConsolePort
 from agent.console.routes import Console
 from agent.console.web import Response, Signed, redirect
@@ -34,6 +33,9 @@ class DrillPort(Protocol):
 
 
 class DrillForm(Strict):
+    """A drill releases doors: the guard confirms it (``confirm``) before it starts."""
+
+    confirm: Literal["yes"]
     kind: DrillKind
     minutes: int = Field(ge=1, le=MAX_MINUTES)
     note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=NOTE_MAX),
@@ -57,30 +59,22 @@ class DrillScreen:
 
     def page(self, s: Signed, problems: Sequence[tuple[str, str]] = (), message: str = "",
              status: int = 200) -> Response:  # fmt: skip
+        _ = self._console.words(s.request)
         running = self._drills.drill()
-        csrf = hidden("csrf", s.session.csrf)
+        context: dict[str, Any] = {"running": running, "problems": problems, "message": message,
+                                   "v": s.fields or dict(s.request.query),
+                                   "max_minutes": MAX_MINUTES, "note_max": NOTE_MAX}  # fmt: skip
         if running is not None:
-            body = (
-                f'<p class="pending drill"><b>{e(str(running["kind"]).upper())} DRILL</b> '
-                f"started by {e(running['by'])} at {e(self._time(running['started_at']))}, "
-                f"ends {e(self._time(running['ends_at']))}"
-                f"{' - ' + e(running['note']) if running.get('note') else ''}</p>"
-                f'{errors(problems, message)}<form method="post" action="/drill/stop" '
-                f'class="card">{csrf}<button class="warn">Stop the drill now</button></form>'
-            )  # fmt: skip
-        else:
-            v = s.fields or dict(s.request.query)
-            body = errors(problems, message) + (
-                f'<form method="post" action="/drill" class="card">{csrf}'
-                + select("Kind", "kind", (("fire", "fire (doors the fire alarm releases)"),
-                                          ("evacuation", "evacuation (every door)")),
-                         v.get("kind", "fire"))
-                + field("Minutes", "minutes", v.get("minutes", "10"), kind="number",
-                        extra=f'min="1" max="{MAX_MINUTES}" required')
-                + field("Note", "note", v.get("note", ""), extra=f'maxlength="{NOTE_MAX}"')
-                + '<button class="warn">Start the drill</button></form>'
-            )  # fmt: skip
-        return self._console.page("Drill", s, body + self._last_report(), status)
+            context |= {"running_kind": _("%(kind)s DRILL") % {
+                            "kind": _(str(running["kind"])).upper()},
+                        "started": self._time(running["started_at"]),
+                        "ends": self._time(running["ends_at"])}  # fmt: skip
+        last = self._gate.events_of(["drill_ended"], 1)
+        if last:
+            context |= {"report": drill_lines(last[-1].details),
+                        "report_when": last[-1].time.astimezone(self._zone)
+                        .strftime("%d %b %H:%M")}  # fmt: skip
+        return self._console.page(s, "drill.html", _("Drill"), status, **context)
 
     def start(self, s: Signed) -> Response:
         try:
@@ -90,23 +84,17 @@ class DrillScreen:
         except FormError as exc:
             return self.page(s, exc.fields, str(exc), 400)
         except GateError as exc:  # refused by the gate: its reason, in its words
-            return self.page(s, [], f"Refused: {exc}", 400)
+            return self.page(s, [], self._console.words(s.request)("Refused: %(why)s")
+                             % {"why": exc}, 400)  # fmt: skip
         return redirect("/drill?ok=drill")
 
     def stop(self, s: Signed) -> Response:
         try:
             self._drills.stop_drill(f"guard:{s.session.guard_id}")
         except GateError as exc:
-            return self.page(s, [], f"Refused: {exc}", 400)
+            return self.page(s, [], self._console.words(s.request)("Refused: %(why)s")
+                             % {"why": exc}, 400)  # fmt: skip
         return redirect("/drill?ok=drill-stopped")
-
-    def _last_report(self) -> str:
-        last = self._gate.events_of(["drill_ended"], 1)
-        if not last:
-            return ""
-        lines = "".join(f"<li>{e(line)}</li>" for line in drill_lines(last[-1].details))
-        when = last[-1].time.astimezone(self._zone).strftime("%d %b %H:%M")
-        return f'<h2>Last drill ({e(when)})</h2><ul class="story">{lines}</ul>'
 
     def _time(self, iso: object) -> str:
         try:

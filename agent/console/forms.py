@@ -114,6 +114,11 @@ class VisitorForm(Strict):
 class AlarmAck(Strict):
     alarm_seq: int = Field(ge=1)
     note: Note
+    all: YesNo = "no"  # every open alarm, with this one note
+
+
+class DoorOpen(Strict):
+    door: Annotated[str, StringConstraints(min_length=1, max_length=63)]
 
 
 class IncidentOpen(Strict):

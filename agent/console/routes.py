@@ -1,123 +1,168 @@
-"""The console's routes: sign-in (with its lockout), the CSRF check, and each page.
+"""The console's routes: sign-in (``signin.py``), the CSRF check, and each page.
 
 Every POST needs a live session and that session's CSRF token; the sign-in form has
 its own token in a short-lived cookie. A refused form changes nothing: CSRF
 failures are reported (``security_alert``, once a minute at most), wrong passwords
-are recorded (``guard_login_failed``, then ``guard_locked``).
+are recorded (``guard_login_failed``, then ``guard_locked``). Pages are templates in
+the guard's language: ``?lang=`` (the switcher, kept in a cookie), else ``[console]
+language``.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any
 
-from agent.console import pages, screens
-from agent.console.auth import LOCK_S, LoginGuard, Sessions, new_token, same
+from agent.console.auth import LoginGuard, Session, Sessions, same
 from agent.console.desk import Desk
-from agent.console.forms import (
-    AlarmAck,
-    FormError,
-    IncidentClose,
-    IncidentOpen,
-    IncidentUpdate,
-    PassCode,
-    SignIn,
-    VisitorForm,
-    validate,
-)
+from agent.console.forms import AlarmAck, DoorOpen, FormError, validate
 from agent.console.port import ConsolePort, PassDesk
-from agent.console.static import CSS, JS
-from agent.console.stream import live_stream
+from agent.console.render import LANG_COOKIE, LANGUAGES, Gettext, Pages
+from agent.console.screens import Screens
+from agent.console.signin import Gatekeeper
+from agent.console.stream import LiveViews, live_events
 from agent.console.web import (
-    PRE_COOKIE,
     SESSION_COOKIE,
+    Cookie,
     Refusals,
     Request,
     Response,
     Signed,
-    cookie,
-    html,
     redirect,
 )
+from agent.console.words import door_alarm, door_words, link_words, mode_words
 from agent.core.kinds import EventType
-from agent.errors import GateError
-from agent.store.passwords import DUMMY_HASH, verify_password
+from agent.models.console import ConsoleConfig
 
 log = logging.getLogger(__name__)
 
 _E = EventType
-TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # what new_token makes
-KDF_AT_ONCE = 2  # scrypt takes 32 MiB a go: at most this many sign-ins hash at a time
-KDF_WAIT_S = 5.0
-STATIC = {
-    "/static/console.css": ("text/css; charset=utf-8", CSS.encode()),
-    "/static/console.js": ("text/javascript; charset=utf-8", JS.encode()),
-}
 Handler = Callable[[Signed], Response]
+OK_MESSAGES = {  # only known messages: a link cannot put words on a page
+    "visitor": "Visitor registered.",
+    "visitor-open": "Visitor registered and the door opened.",
+    "ack": "Alarm acknowledged.",
+    "ack-all": "All alarms acknowledged.",
+    "door": "Door opened.",
+    "incident": "Incident opened.",
+    "updated": "Incident updated.",
+    "closed": "Incident closed.",
+    "pass": "Pass accepted: the door opened.",
+    "drill": "Drill started: the doors it covers are released.",
+    "drill-stopped": "Drill stopped: its report is recorded.",
+    "signed-out": "Signed out.",
+}
 
 
 class Console:
     """Turns requests into responses; one per console part, shared by its threads. A page
     is added with its handlers in ``get_routes`` / ``post_routes`` and its link in ``more``."""
 
-    def __init__(self, gate: ConsolePort, desk: Desk, minutes: int, tls: bool,
-                 passes: PassDesk | None = None) -> None:  # fmt: skip
+    def __init__(self, gate: ConsolePort, desk: Desk, config: ConsoleConfig,
+                 passes: PassDesk | None = None, site: str = "", gate_id: str = "",
+                 ) -> None:  # fmt: skip
         self.gate = gate
         self.desk = desk
-        self.tls = tls
+        self.tls = config.tls
+        self.language = config.language
         self.passes = passes
-        self.max_age = minutes * 60
-        self.sessions = Sessions(gate.clock, minutes)
+        self.max_age = config.session_minutes * 60
+        self.only_session = config.one_session_per_guard
+        self.sessions = Sessions(gate.clock, config.session_minutes, config.idle_minutes)
         self.logins = LoginGuard(gate.clock)
         self.refusals = Refusals(gate.clock.monotonic, self._report_refusal)
         self.stopping = threading.Event()
-        self._kdf = threading.BoundedSemaphore(KDF_AT_ONCE)
+        self.views = LiveViews()
+        self.pages = Pages(site or "-", gate_id or "-")
+        self.keeper = Gatekeeper(self)
+        screens = Screens(self)
         self.get_routes: dict[str, Handler] = {
-            "/": self.live_page, "/visitor": self.visitor_page, "/incidents": self.incidents_page,
+            "/": self.live_page, "/visitor": screens.visitor_page,
+            "/incidents": screens.incidents_page,
         }  # fmt: skip
         self.post_routes: dict[str, Handler] = {
-            "/logout": self.sign_out, "/visitor": self.register_visitor,
-            "/alarms/ack": self.ack_alarm, "/incidents": self.open_incident,
+            "/logout": self.sign_out, "/visitor": screens.register_visitor,
+            "/alarms/ack": self.ack_alarm, "/incidents": screens.open_incident,
+            "/doors/open": self.open_door, "/alive": self.alive,
         }  # fmt: skip
         self.more = [("/pass", "Pass")] if passes is not None else []  # links of added pages
         if passes is not None:
-            self.get_routes["/pass"] = lambda s: self.page("Visitor pass", s, self._pass_form(s))
-            self.post_routes["/pass"] = self.admit_pass
+            self.get_routes["/pass"] = screens.pass_page
+            self.post_routes["/pass"] = screens.admit_pass
+        self.screens = screens
 
+    # -- language -------------------------------------------------------------------
+    def lang(self, request: Request) -> str:
+        for chosen in (request.query.get("lang"), request.cookies.get(LANG_COOKIE)):
+            if chosen in LANGUAGES:
+                return chosen
+        return self.language
+
+    def words(self, request: Request) -> Gettext:
+        return self.pages.gettext(self.lang(request))
+
+    def render(self, request: Request, template: str, status: int = 200,
+               **context: Any) -> Response:  # fmt: skip
+        text = self.pages.render(template, self.lang(request), **context)
+        return Response(status, text.encode())
+
+    def page(self, s: Signed, template: str, title: str, status: int = 200,
+             **context: Any) -> Response:  # fmt: skip
+        """A signed-in page: the menu (with the ``more`` links), the sign-out button."""
+        _ = self.words(s.request)
+        links = [("/", _("Live")), ("/visitor", _("Visitor")), ("/incidents", _("Incidents")),
+                 *((href, _(text)) for href, text in self.more)]  # fmt: skip
+        told = OK_MESSAGES.get(s.request.query.get("ok") or "")
+        defaults: dict[str, Any] = {"v": {}, "problems": (), "message": ""}
+        return self.render(s.request, template, status, title=title, guard=s.session.guard_id,
+                           csrf=s.session.csrf, links=links, active=s.request.path,
+                           ok=_(told) if told else None, **(defaults | context))  # fmt: skip
+
+    # -- requests -------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
         """Any request; a form problem is a 400 page, never an exception."""
         try:
-            return self._handle(request)
+            response = self._handle(request)
         except FormError as exc:  # not a form at all: too big, a field twice, not UTF-8
-            return html(pages.page("Refused", pages.errors(exc.fields, str(exc))), 400)
+            response = self.render(request, "message.html", 400,
+                                   title=self.words(request)("Refused"), problems=exc.fields,
+                                   message=str(exc))  # fmt: skip
+        if request.query.get("lang") in LANGUAGES:  # the switcher: kept for the next pages
+            response.cookies.append(Cookie(LANG_COOKIE, self.lang(request), 365 * 86400))
+        return response
+
+    def session(self, token: str | None, touch: bool = True) -> Session | None:
+        return self.keeper.session(token, touch)
 
     def _handle(self, request: Request) -> Response:
-        if request.method == "GET" and request.path in STATIC:
-            kind, content = STATIC[request.path]
-            return Response(200, content, kind)
+        _ = self.words(request)
         if request.path == "/login":
             if request.method == "POST":
-                return self.sign_in(request)
-            return self.sign_in_page(pre=request.cookies.get(PRE_COOKIE, ""))
-        session = self.sessions.get(request.cookies.get(SESSION_COOKIE))
+                return self.keeper.sign_in(request)
+            return self.keeper.page(request)
+        session = self.session(request.cookies.get(SESSION_COOKIE))
         if session is None:
             if request.method == "POST":  # nothing is done; the form can be sent again after
-                return self.sign_in_page("Signed out: sign in again.", 403)
+                return self.keeper.page(request, _("Signed out: sign in again."), 403)
             return redirect("/login")
         handler, fields = self._route(request)
         if handler is None:
-            return html(pages.page("Not here", "<p>No such page.</p>"), 404)
+            return self.render(request, "message.html", 404, title=_("Not here"),
+                               text=_("No such page."), problems=(), message="")  # fmt: skip
         if request.method == "POST" and not same(fields.get("csrf", ""), session.csrf):
             self.refusals.refused("csrf")
-            return html(pages.page("Refused", "<p>The form was stale: reload the page.</p>"), 403)
+            return self.render(request, "message.html", 403, title=_("Refused"),
+                               text=_("The form was stale: reload the page."), problems=(),
+                               message="")  # fmt: skip
+        signed = Signed(request, session, fields)
         try:
-            return handler(Signed(request, session, fields))
+            return handler(signed)
         except FormError as exc:
-            body = pages.errors(exc.fields, str(exc)) + '<p><a href="/">Back</a></p>'
-            return self.page("Not done", Signed(request, session, fields), body, 400)
+            return self.page(signed, "message.html", _("Not done"), 400, problems=exc.fields,
+                             message=str(exc), back=True)  # fmt: skip
 
     def _route(self, request: Request) -> tuple[Handler | None, dict[str, str]]:
         path, fields = request.path, {}
@@ -125,175 +170,68 @@ class Console:
             fields = request.form()  # FormError (too big, repeated field): a 400 from the server
         table = self.post_routes if request.method == "POST" else self.get_routes
         if request.method == "GET" and path == "/live":
-            return (lambda s: Response(200, content_type="text/event-stream",
-                                       stream=live_stream(self, s.session))), fields  # fmt: skip
+            words = self.words(request)
+
+            def live(s: Signed) -> Response:
+                return Response(200, content_type="text/event-stream",
+                                stream=live_events(self, s.session, words))  # fmt: skip
+
+            return live, fields
         if path in table:
             return table[path], fields
         if path.startswith("/incidents/"):
             ident, _, action = path[len("/incidents/"):].partition("/")
             if request.method == "GET" and not action:
-                return (lambda s: self.incident_page(s, ident)), fields
+                return (lambda s: self.screens.incident_page(s, ident)), fields
             if request.method == "POST" and action in ("update", "close"):
-                return (lambda s: self.change_incident(s, ident, action)), fields
+                return (lambda s: self.screens.change_incident(s, ident, action)), fields
         return None, fields
-
-    # -- sign-in ------------------------------------------------------------------
-    def sign_in_page(self, problem: str = "", status: int = 200, guard_id: str = "",
-                     pre: str = "") -> Response:  # fmt: skip
-        """The form, with the sign-in token the browser already holds (another tab, or a
-        request for an icon, must not make an open form stale) or a new one."""
-        pre = pre if TOKEN.fullmatch(pre) else new_token()
-        response = html(pages.sign_in(pre, problem, guard_id), status)
-        response.headers.append(("Set-Cookie", cookie(PRE_COOKIE, pre, 900, self.tls, "/login")))
-        return response
-
-    def sign_in(self, request: Request) -> Response:
-        fields = request.form()
-        pre = request.cookies.get(PRE_COOKIE, "")
-        if not pre or not same(fields.get("csrf", ""), pre):
-            self.refusals.refused("csrf")
-            return self.sign_in_page("The sign-in form was stale: try again.", 403)
-        try:
-            form = validate(SignIn, fields)
-        except FormError:
-            return self.sign_in_page("Give your guard id and password.", 400)
-        guard_id, address = form.guard_id.strip().lower(), request.address
-        wait = self.logins.locked_for(guard_id, address)
-        if wait > 0:
-            minutes = max(1, round(wait / 60))
-            return self.sign_in_page(f"Too many wrong passwords: try again in {minutes} min.", 429)
-        account = self.gate.account(guard_id)
-        if not self._kdf.acquire(timeout=KDF_WAIT_S):
-            return self.sign_in_page("The console is busy: try again.", 503, guard_id)
-        try:  # an unknown id costs a hash too, so a wrong id is not quicker to tell
-            right = verify_password(form.password, account.password_hash if account else DUMMY_HASH)
-        finally:
-            self._kdf.release()
-        if account is None or not right or account.disabled:
-            return self._wrong_password(guard_id, address)
-        self.logins.succeeded(guard_id, address)
-        self.sessions.drop(request.cookies.get(SESSION_COOKIE))  # never keep a planted token
-        session = self.sessions.create(guard_id, account.breakglass)
-        self.gate.record(_E.GUARD_SIGNED_IN, None, guard=guard_id, address=address,
-                         breakglass=account.breakglass)  # fmt: skip
-        response = redirect("/")
-        response.headers += [
-            ("Set-Cookie", cookie(SESSION_COOKIE, session.token, self.max_age, self.tls)),
-            ("Set-Cookie", cookie(PRE_COOKIE, "", 0, self.tls, "/login")),
-        ]
-        return response
-
-    def _wrong_password(self, guard_id: str, address: str) -> Response:
-        failures, locks = self.logins.failed(guard_id, address)
-        self.gate.record(_E.GUARD_LOGIN_FAILED, None, guard=guard_id, address=address,
-                         failures=failures)  # fmt: skip
-        for lock in locks:
-            self.gate.record(_E.GUARD_LOCKED, None, scope=lock.scope, subject=lock.subject,
-                             failures=lock.failures, lock_s=LOCK_S, guard=guard_id)  # fmt: skip
-        if locks:
-            return self.sign_in_page("Too many wrong passwords: sign-in locked for 5 min.", 429)
-        return self.sign_in_page("Wrong guard id or password.", 401, guard_id)
 
     def sign_out(self, s: Signed) -> Response:
         self.sessions.drop(s.session.token)
         self.gate.record(_E.GUARD_SIGNED_OUT, None, guard=s.session.guard_id)
         response = redirect("/login")
-        response.headers.append(("Set-Cookie", cookie(SESSION_COOKIE, "", 0, self.tls)))
+        response.cookies.append(Cookie(SESSION_COOKIE, "", 0))
         return response
 
     def _report_refusal(self, reason: str, count: int, over_s: float) -> None:
         self.gate.record(_E.SECURITY_ALERT, None, topic="console", reason=reason, count=count,
                          over_s=over_s)  # fmt: skip
 
-    # -- pages ---------------------------------------------------------------------
-    def page(self, title: str, s: Signed, body: str, status: int = 200,
-             live: bool = False) -> Response:  # fmt: skip
-        text = pages.page(title, body, guard=s.session.guard_id, csrf=s.session.csrf,
-                          more=self.more, ok=s.request.query.get("ok"), live=live)  # fmt: skip
-        return html(text, status)
-
+    # -- the live page and what it does ------------------------------------------------
     def live_page(self, s: Signed) -> Response:
-        body = pages.live(self.gate.status(0), self.desk.alarms(), self.desk.pending(),
-                          self.desk.feed(), s.session.csrf)  # fmt: skip
-        return self.page("Gate", s, body, live=True)
+        _ = self.words(s.request)
+        status = self.gate.status(0)
+        doors = [(door, door_words(d, _), door_alarm(d)) for door, d in status.doors.items()]
+        drill = None
+        if status.drill:  # a release that is a drill must not read as an emergency
+            drill = _("%(kind)s DRILL running (by %(by)s):") % {
+                "kind": _(str(status.drill.get("kind", ""))).upper(),
+                "by": status.drill.get("by", "")}  # fmt: skip
+        panel = self.desk.panel(_)
+        return self.page(s, "live.html", _("Gate"), live=True, mode=status.mode,
+                         mode_words=_("mode %(mode)s") % {"mode": mode_words(status.mode, _)},
+                         link=link_words(status.office_link, _), doors=doors, drill=drill,
+                         alarms=panel["alarms"], pending=panel["pending"],
+                         feed=self.desk.feed(_))  # fmt: skip
 
-    def visitor_page(self, s: Signed, problems: Any = (), message: str = "",
-                     values: dict[str, str] | None = None, status: int = 200,
-                     ) -> Response:  # fmt: skip
-        body = screens.visitor(self.gate.door_ids, s.session.csrf, self.desk.allow_names,
-                               values if values is not None else dict(s.request.query),
-                               problems, message)  # fmt: skip
-        return self.page("Register a visitor", s, body, status)
+    def alive(self, s: Signed) -> Response:
+        """The live page saw the guard touch it: the session is not idle (nothing else)."""
+        return Response(204)
 
-    def register_visitor(self, s: Signed) -> Response:
-        try:
-            form = validate(VisitorForm, s.fields)
-            self.desk.register_visitor(s.session.guard_id, form)
-        except FormError as exc:
-            return self.visitor_page(s, exc.fields, str(exc), s.fields, 400)
-        return redirect("/?ok=visitor-open" if form.open_door else "/?ok=visitor")
+    def open_door(self, s: Signed) -> Response:
+        """The guard's own open: one pulse, recorded as ``remote_open`` by ``guard:<id>``."""
+        form = validate(DoorOpen, s.fields)
+        if form.door not in self.gate.door_ids:
+            raise FormError("please check the form", [("door", f"no door {form.door!r}")])
+        self.gate.open_door(form.door, by=f"guard:{s.session.guard_id}",
+                            request_id=f"console-{uuid.uuid4().hex[:12]}")  # fmt: skip
+        return redirect("/?ok=door")
 
     def ack_alarm(self, s: Signed) -> Response:
-        self.desk.ack_alarm(s.session.guard_id, validate(AlarmAck, s.fields))
+        form = validate(AlarmAck, s.fields)
+        if form.all == "yes":
+            self.desk.ack_all(s.session.guard_id, form.note)
+            return redirect("/?ok=ack-all")
+        self.desk.ack_alarm(s.session.guard_id, form)
         return redirect("/?ok=ack")
-
-    def incidents_page(self, s: Signed, problems: Any = (), message: str = "",
-                       status: int = 200) -> Response:  # fmt: skip
-        body = screens.incidents(self.desk.incidents(), self.gate.door_ids, s.session.csrf,
-                                 s.fields, problems, message)  # fmt: skip
-        return self.page("Incidents", s, body, status)
-
-    def open_incident(self, s: Signed) -> Response:
-        try:
-            ident = self.desk.open_incident(s.session.guard_id, validate(IncidentOpen, s.fields))
-        except FormError as exc:
-            return self.incidents_page(s, exc.fields, str(exc), 400)
-        return redirect(f"/incidents/{ident}?ok=incident")
-
-    def incident_page(self, s: Signed, ident: str, problems: Any = (), message: str = "",
-                      status: int = 200) -> Response:  # fmt: skip
-        incident = self.desk.incident(ident)
-        if incident is None:
-            return self.page("Not here", s, "<p>No such incident.</p>", 404)
-        times = {n: note.time.astimezone(self.desk.zone).strftime("%d %b %H:%M")
-                 for n, note in enumerate(incident.notes)}  # fmt: skip
-        body = screens.incident(incident, s.session.csrf, times, problems, message)
-        return self.page(f"Incident {incident.id}", s, body, status)
-
-    def change_incident(self, s: Signed, ident: str, action: str) -> Response:
-        guard = s.session.guard_id
-        try:
-            if action == "close":
-                self.desk.close_incident(guard, ident, validate(IncidentClose, s.fields))
-            else:
-                self.desk.update_incident(guard, ident, validate(IncidentUpdate, s.fields))
-        except FormError as exc:
-            return self.incident_page(s, ident, exc.fields, str(exc), 400)
-        return redirect(f"/incidents/{ident}?ok={'closed' if action == 'close' else 'updated'}")
-
-    def _pass_form(self, s: Signed, problems: Any = (), message: str = "") -> str:
-        return screens.pass_code(self.gate.door_ids, s.session.csrf, problems, message)
-
-    def admit_pass(self, s: Signed) -> Response:
-        assert self.passes is not None
-        try:
-            form = validate(PassCode, s.fields)
-            if form.door not in self.gate.door_ids:
-                raise FormError("please check the form", [("door", f"no door {form.door!r}")])
-            result = self.passes.admit_pass(form.door, form.code, f"guard:{s.session.guard_id}")
-            if (refusal := _pass_refusal(result)) is not None:
-                raise GateError(refusal)
-        except FormError as exc:
-            return self.page("Visitor pass", s, self._pass_form(s, exc.fields, str(exc)), 400)
-        except GateError as exc:  # refused by the gate: its reason, in its words
-            return self.page("Visitor pass", s, self._pass_form(s, [], f"Refused: {exc}"), 400)
-        return redirect("/pass?ok=pass")
-
-
-def _pass_refusal(result: object) -> str | None:
-    """The reason when the gate's answer says no (``ok``/``granted`` false), else None."""
-    get = result.get if isinstance(result, dict) else lambda k, d=None: getattr(result, k, d)
-    for flag in ("ok", "granted", "admitted"):
-        if get(flag, None) is False:
-            return str(get("reason", None) or get("error", None) or "refused").replace("_", " ")
-    return None

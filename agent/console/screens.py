@@ -2,115 +2,129 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from agent.console.pages import e, errors, field, hidden, select
-from agent.models.incidents import KINDS, Incident
+from agent.console.forms import (
+    FormError,
+    IncidentClose,
+    IncidentOpen,
+    IncidentUpdate,
+    PassCode,
+    VisitorForm,
+    validate,
+)
+from agent.console.web import Response, Signed, redirect
+from agent.errors import GateError
+from agent.models.incidents import KINDS
 
-YES_NO = (("no", "no"), ("yes", "yes"))
+if TYPE_CHECKING:
+    from agent.console.routes import Console
 
-
-def visitor(doors: Sequence[str], csrf: str, allow_names: bool, values: Mapping[str, str],
-            problems: Sequence[tuple[str, str]] = (), message: str = "") -> str:  # fmt: skip
-    v = dict(values)
-    choices = [("", "do not open a door"), *((d, f"open {d}") for d in doors)]
-    name = (
-        field("Visitor's name", "name", v.get("name", ""), extra='maxlength="80"')
-        if allow_names else ""
-    )  # fmt: skip
-    pending = hidden("pending", v["pending"]) if v.get("pending", "").isdigit() else ""
-    note = (
-        f'<p class="pending">Completing the visitor-button press at <b>{e(v.get("door", ""))}'
-        "</b>.</p>" if pending else ""
-    )  # fmt: skip
-    return errors(problems, message) + note + (
-        f'<form method="post" action="/visitor" class="card">{hidden("csrf", csrf)}{pending}'
-        + field("Host unit", "host_unit", v.get("host_unit", ""), extra='required maxlength="32"')
-        + field("Purpose", "purpose", v.get("purpose", ""), extra='required maxlength="200"')
-        + field("Party size", "party_size", v.get("party_size", "1"), kind="number",
-                extra='min="1" max="50" required')
-        + field("Vehicle plate", "plate", v.get("plate", ""), extra='maxlength="16"')
-        + select("ID seen", "id_seen", (("yes", "yes"), ("no", "no")), v.get("id_seen", "yes"))
-        + name
-        + select("Then", "open_door", choices, v.get("open_door", v.get("door", "")))
-        + "<button>Register</button></form>"
-    )  # fmt: skip
+KIND_WORDS = {"intrusion": "intrusion", "theft": "theft", "violence": "violence",
+              "damage": "damage", "other": "other"}  # fmt: skip
+STATUS_WORDS = {"open": "open", "acknowledged": "acknowledged", "closed": "closed"}
 
 
-def incidents(items: Sequence[Incident], doors: Sequence[str], csrf: str,
-              values: Mapping[str, str] = {}, problems: Sequence[tuple[str, str]] = (),
-              message: str = "") -> str:  # fmt: skip
-    rows = "".join(
-        f'<tr class="{e(i.status)}"><td><a href="/incidents/{e(i.id)}">{e(i.id)}</a></td>'
-        f"<td>{e(i.kind)}</td><td>{e(i.status)}</td><td>{e(i.opened_by)}</td>"
-        f'<td>{"yes " + e(i.police_called_at or "") if i.police_called else "no"}</td></tr>'
-        for i in items
-    )
-    table = (
-        '<table class="list"><thead><tr><th>id</th><th>kind</th><th>status</th><th>by</th>'
-        f"<th>police</th></tr></thead><tbody>{rows}</tbody></table>"
-        if items else '<p class="none">No incidents.</p>'
-    )  # fmt: skip
-    v = dict(values)
-    form = (
-        f'<h2>Open an incident</h2>{errors(problems, message)}'
-        f'<form method="post" action="/incidents" class="card">{hidden("csrf", csrf)}'
-        + select("Kind", "kind", ((k, k) for k in KINDS), v.get("kind", "intrusion"))
-        + select("Door", "door", [("", "-"), *((d, d) for d in doors)], v.get("door", ""))
-        + police_fields(v)
-        + notes_field(v)
-        + "<button>Open incident</button></form>"
-    )  # fmt: skip
-    return table + form
+class Screens:
+    """The visitor, incident and pass pages of one console."""
+
+    def __init__(self, console: Console) -> None:
+        self.c = console
+
+    def _names(self, s: Signed) -> dict[str, Any]:
+        _ = self.c.words(s.request)
+        return {"kinds": {k: _(KIND_WORDS.get(k, k)) for k in KINDS},
+                "statuses": {k: _(v) for k, v in STATUS_WORDS.items()},
+                "door_pairs": [(d, d) for d in self.c.gate.door_ids]}  # fmt: skip
+
+    def visitor_page(self, s: Signed, problems: Any = (), message: str = "",
+                     values: dict[str, str] | None = None, status: int = 200,
+                     ) -> Response:  # fmt: skip
+        _ = self.c.words(s.request)
+        v = dict(values if values is not None else s.request.query)
+        doors = self.c.gate.door_ids
+        choices = [("", _("do not open a door")),
+                   *((d, _("open %(door)s") % {"door": d}) for d in doors)]  # fmt: skip
+        pending = v["pending"] if v.get("pending", "").isdigit() else ""
+        return self.c.page(s, "visitor.html", _("Register a visitor"), status, v=v,
+                           problems=problems, message=message, pending=pending,
+                           door_choices=choices, allow_names=self.c.desk.allow_names)  # fmt: skip
+
+    def register_visitor(self, s: Signed) -> Response:
+        try:
+            form = validate(VisitorForm, s.fields)
+            self.c.desk.register_visitor(s.session.guard_id, form)
+        except FormError as exc:
+            return self.visitor_page(s, exc.fields, str(exc), s.fields, 400)
+        return redirect("/?ok=visitor-open" if form.open_door else "/?ok=visitor")
+
+    def incidents_page(self, s: Signed, problems: Any = (), message: str = "",
+                       status: int = 200) -> Response:  # fmt: skip
+        _ = self.c.words(s.request)
+        return self.c.page(s, "incidents.html", _("Incidents"), status,
+                           items=self.c.desk.incidents(), v=dict(s.fields), problems=problems,
+                           message=message, **self._names(s))  # fmt: skip
+
+    def open_incident(self, s: Signed) -> Response:
+        try:
+            ident = self.c.desk.open_incident(s.session.guard_id, validate(IncidentOpen, s.fields))
+        except FormError as exc:
+            return self.incidents_page(s, exc.fields, str(exc), 400)
+        return redirect(f"/incidents/{ident}?ok=incident")
+
+    def incident_page(self, s: Signed, ident: str, problems: Any = (), message: str = "",
+                      status: int = 200) -> Response:  # fmt: skip
+        _ = self.c.words(s.request)
+        incident = self.c.desk.incident(ident)
+        if incident is None:
+            return self.c.page(s, "message.html", _("Not here"), 404, text=_("No such incident."))
+        times = {n: note.time.astimezone(self.c.desk.zone).strftime("%d %b %H:%M")
+                 for n, note in enumerate(incident.notes)}  # fmt: skip
+        police = {"police_called": "yes" if incident.police_called else "no",
+                  "police_called_at": incident.police_called_at or ""}  # fmt: skip
+        title = _("Incident %(id)s") % {"id": incident.id}
+        return self.c.page(s, "incident.html", title, status, i=incident, times=times,
+                           police=police, problems=problems, message=message,
+                           **self._names(s))  # fmt: skip
+
+    def change_incident(self, s: Signed, ident: str, action: str) -> Response:
+        guard = s.session.guard_id
+        try:
+            if action == "close":
+                self.c.desk.close_incident(guard, ident, validate(IncidentClose, s.fields))
+            else:
+                self.c.desk.update_incident(guard, ident, validate(IncidentUpdate, s.fields))
+        except FormError as exc:
+            return self.incident_page(s, ident, exc.fields, str(exc), 400)
+        return redirect(f"/incidents/{ident}?ok={'closed' if action == 'close' else 'updated'}")
+
+    def pass_page(self, s: Signed, problems: Any = (), message: str = "",
+                  status: int = 200) -> Response:  # fmt: skip
+        _ = self.c.words(s.request)
+        return self.c.page(s, "pass.html", _("Visitor pass"), status, problems=problems,
+                           message=message, **self._names(s))  # fmt: skip
+
+    def admit_pass(self, s: Signed) -> Response:
+        assert self.c.passes is not None
+        _ = self.c.words(s.request)
+        try:
+            form = validate(PassCode, s.fields)
+            if form.door not in self.c.gate.door_ids:
+                raise FormError("please check the form", [("door", f"no door {form.door!r}")])
+            result = self.c.passes.admit_pass(form.door, form.code, f"guard:{s.session.guard_id}")
+            if (refusal := _pass_refusal(result)) is not None:
+                raise GateError(refusal)
+        except FormError as exc:
+            return self.pass_page(s, exc.fields, str(exc), 400)
+        except GateError as exc:  # refused by the gate: its reason, in its words
+            return self.pass_page(s, [], _("Refused: %(why)s") % {"why": exc}, 400)
+        return redirect("/pass?ok=pass")
 
 
-def police_fields(v: Mapping[str, str]) -> str:
-    return select("Police called", "police_called", YES_NO, v.get("police_called", "no")) + field(
-        "Police called at (HH:MM)", "police_called_at", v.get("police_called_at", ""),
-        extra='pattern="[0-2][0-9]:[0-5][0-9]" placeholder="14:05"',
-    )  # fmt: skip
-
-
-def notes_field(v: Mapping[str, str]) -> str:
-    return (
-        f'<label>Notes<textarea name="notes" maxlength="2000" rows="4">{e(v.get("notes", ""))}'
-        "</textarea></label>"
-    )
-
-
-def incident(i: Incident, csrf: str, zone_time: Mapping[int, str],
-             problems: Sequence[tuple[str, str]] = (), message: str = "") -> str:  # fmt: skip
-    story = "".join(
-        f"<li><time>{e(zone_time.get(n, ''))}</time> <b>{e(note.what)}</b> by {e(note.guard)}"
-        f"{': ' + e(note.text) if note.text else ''}</li>"
-        for n, note in enumerate(i.notes)
-    )
-    police = f"yes, at {e(i.police_called_at or '?')}" if i.police_called else "no"
-    head = (
-        f'<p>Kind <b>{e(i.kind)}</b>, status <b class="{e(i.status)}">{e(i.status)}</b>, '
-        f"door {e(i.door or '-')}, police called: {police}</p><ul class=\"story\">{story}</ul>"
-    )
-    if i.status == "closed":
-        return head
-    return head + errors(problems, message) + (
-        f'<h2>Update</h2><form method="post" action="/incidents/{e(i.id)}/update" class="card">'
-        + hidden("csrf", csrf)
-        + select("Status", "status", (("open", "open"), ("acknowledged", "acknowledged")),
-                 i.status)
-        + police_fields({"police_called": "yes" if i.police_called else "no",
-                         "police_called_at": i.police_called_at or ""})
-        + notes_field({}) + "<button>Add update</button></form>"
-        + f'<h2>Close</h2><form method="post" action="/incidents/{e(i.id)}/close" class="card">'
-        + hidden("csrf", csrf) + notes_field({}) + '<button class="warn">Close incident</button>'
-        + "</form>"
-    )  # fmt: skip
-
-
-def pass_code(doors: Sequence[str], csrf: str, problems: Sequence[tuple[str, str]] = (),
-              message: str = "") -> str:  # fmt: skip
-    return errors(problems, message) + (
-        f'<form method="post" action="/pass" class="card">{hidden("csrf", csrf)}'
-        + select("Door", "door", ((d, d) for d in doors))
-        + field("Pass code", "code", extra='required maxlength="1024" autocomplete="off"')
-        + "<button>Check and admit</button></form>"
-    )  # fmt: skip
+def _pass_refusal(result: object) -> str | None:
+    """The reason when the gate's answer says no (``ok``/``granted`` false), else None."""
+    get = result.get if isinstance(result, dict) else lambda k, d=None: getattr(result, k, d)
+    for flag in ("ok", "granted", "admitted"):
+        if get(flag, None) is False:
+            return str(get("reason", None) or get("error", None) or "refused").replace("_", " ")
+    return None

@@ -1,13 +1,14 @@
 """Requests and responses of the console, and the plumbing every page shares.
 
-Kept apart from the socket server so the routes can be read (and tested) as plain
-functions of a ``Request``.
+Kept apart from the ASGI app (``asgi.py``, Starlette) so the routes can be read (and
+tested) as plain functions of a ``Request``; the app reads cookies, query and body with
+Starlette and writes responses and cookies with it.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +29,6 @@ SECURITY_HEADERS = (
     ),
 )
 
-Writer = Callable[[bytes], None]
 
 
 @dataclass(frozen=True)
@@ -46,15 +46,26 @@ class Request:
         return parse_body(self.body)
 
 
+@dataclass(frozen=True)
+class Cookie:
+    """A cookie to set (``max_age`` 0: to delete); always HttpOnly and SameSite=Strict."""
+
+    name: str
+    value: str
+    max_age: int
+    path: str = "/"
+
+
 @dataclass
 class Response:
-    """A page, a redirect, or a stream (``stream`` writes server-sent events until done)."""
+    """A page, a redirect, or a stream of server-sent events (``stream``, until done)."""
 
     status: int
     body: bytes = b""
     content_type: str = "text/html; charset=utf-8"
     headers: list[tuple[str, str]] = field(default_factory=list)
-    stream: Callable[[Writer, threading.Event], None] | None = None
+    cookies: list[Cookie] = field(default_factory=list)
+    stream: AsyncIterator[bytes] | None = None
 
 
 def html(text: str, status: int = 200) -> Response:
@@ -63,22 +74,6 @@ def html(text: str, status: int = 200) -> Response:
 
 def redirect(to: str) -> Response:
     return Response(303, headers=[("Location", to)])
-
-
-def cookie(name: str, value: str, max_age: int, secure: bool, path: str = "/") -> str:
-    """A cookie scripts cannot read and other sites cannot make the browser send."""
-    flags = f"; Path={path}; HttpOnly; SameSite=Strict; Max-Age={max_age}"
-    return f"{name}={value}{flags}{'; Secure' if secure else ''}"
-
-
-def parse_cookies(header: str | None) -> dict[str, str]:
-    """``a=1; b=2``; a malformed part is skipped (the first of a repeated name wins)."""
-    out: dict[str, str] = {}
-    for part in (header or "")[:8192].split(";"):
-        name, sep, value = part.strip().partition("=")
-        if sep and name and name not in out:
-            out[name] = value.strip().strip('"')
-    return out
 
 
 class Refusals:

@@ -71,7 +71,7 @@ def attach_console(host: ConsoleHost) -> ConsolePart:
     gate = ConsoleGate(host, host.events, GuardStore(host.paths))
     desk = Desk(gate, config.zone(), config.console.allow_names)
     passes = host if isinstance(host, PassDesk) else None
-    console = Console(gate, desk, config.console.session_minutes, config.console.tls, passes)
+    console = Console(gate, desk, config.console, passes, config.gate.site, config.gate.gate_id)
     DrillScreen(console, gate, host, config.zone()).install()
     part = ConsolePart(console, config.console)
     host.add_part(part)

@@ -1,11 +1,12 @@
-"""What the console shows, in words: denial reasons, door states, one line per event.
+"""What the console shows, in words, in the guard's language (``_`` is that language's
+gettext): denial reasons, door states, alarms in plain words, one line per event.
 
 Holders appear as id, kind and unit, never by name (the gate holds no names anyway).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,20 +16,28 @@ from agent.models.messages import DoorStatus, OfficeLinkStatus
 from agent.models.wire import Event
 
 _E = EventType
+Gettext = Callable[[str], str]
+
+
+def _noop(text: str) -> str:
+    return text
+
+
+N_ = _noop  # marks a word for the catalogue; translated where it is shown
 REASONS: Mapping[str, str] = {
-    "granted": "granted",
-    "emergency_release": "doors released for an emergency",
-    "unknown": "card not on the list",
-    "expired": "card expired",
-    "not_yet_valid": "card not valid yet",
-    "outside_schedule": "outside the card's hours",
-    "unknown_schedule": "the card's schedule is not set up on this gate",
-    "suspended": "card suspended",
-    "wrong_door": "card not allowed at this door",
-    "lockdown": "the gate is in lockdown",
-    "reader_locked_out": "reader locked after repeated denials",
-    "card_locked_out": "card locked after repeated denials",
-    "clock_untrusted": "the gate's clock is not synchronised yet",
+    "granted": N_("granted"),
+    "emergency_release": N_("doors released for an emergency"),
+    "unknown": N_("card not on the list"),
+    "expired": N_("card expired"),
+    "not_yet_valid": N_("card not valid yet"),
+    "outside_schedule": N_("outside the card's hours"),
+    "unknown_schedule": N_("the card's schedule is not set up on this gate"),
+    "suspended": N_("card suspended"),
+    "wrong_door": N_("card not allowed at this door"),
+    "lockdown": N_("the gate is in lockdown"),
+    "reader_locked_out": N_("reader locked after repeated denials"),
+    "card_locked_out": N_("card locked after repeated denials"),
+    "clock_untrusted": N_("the gate's clock is not synchronised yet"),
 }
 # alarm events the console shows until a guard acknowledges them, and their label
 ALARM_KINDS: Mapping[EventType, str] = {
@@ -39,6 +48,23 @@ ALARM_KINDS: Mapping[EventType, str] = {
     _E.SECURITY_ALERT: "security",
     _E.GUARD_LOCKED: "security",
 }
+ALARM_LABELS: Mapping[str, str] = {
+    "forced": N_("DOOR FORCED"), "held": N_("DOOR LEFT OPEN"), "fire": N_("FIRE"),
+    "tamper": N_("READER TAMPERED"), "security": N_("SECURITY"),
+}  # fmt: skip
+# what refused messages mean, for a guard (security alerts name a reason code)
+ALERT_REASONS: Mapping[str, str] = {
+    "bad_signature": N_("commands with a forged or damaged signature were refused"),
+    "replayed": N_("an old command was sent again and refused"),
+    "stale": N_("an out-of-date command was refused"),
+    "csrf": N_("a console form sent from elsewhere was refused"),
+    "breakglass_failed": N_("a wrong break-glass password was typed"),
+}
+# who did something, in plain words
+BY: Mapping[str, str] = {
+    "fire_input": N_("the fire alarm"), "console": N_("the console"), "office": N_("the office"),
+    "exit_button": N_("the exit button"), "schedule": N_("the schedule"), "drill": N_("a drill"),
+}  # fmt: skip
 # what the live feed shows: entries, denials, visitors, alarms and what guards did
 FEED = frozenset(
     {
@@ -50,78 +76,132 @@ FEED = frozenset(
 )  # fmt: skip
 
 
-def reason_words(code: object) -> str:
-    return REASONS.get(str(code), str(code).replace("_", " "))
+def reason_words(code: object, _: Gettext = _noop) -> str:
+    known = REASONS.get(str(code))
+    return _(known) if known else str(code).replace("_", " ")
 
 
-def holder(d: Mapping[str, Any]) -> str:
+def by_words(who: object, _: Gettext = _noop) -> str:
+    """``guard:alice`` -> ``guard alice``; ``fire_input`` -> ``the fire alarm``."""
+    text = str(who or "?")
+    if text.startswith("guard:"):
+        return _("guard %(id)s") % {"id": text[6:]}
+    known = BY.get(text)
+    return _(known) if known else text.replace("_", " ")
+
+
+def holder(d: Mapping[str, Any], _: Gettext = _noop) -> str:
     """``resident R-104, unit B-12``: id, kind and unit only."""
     if not d.get("holder_id"):
-        return f"card {d.get('card') or '?'}"
-    unit = f", unit {d['unit']}" if d.get("unit") else ""
-    return f"{d.get('kind') or 'holder'} {d['holder_id']}{unit}"
+        return _("card %(card)s") % {"card": d.get("card") or "?"}
+    kind = {"resident": _("resident"), "staff": _("staff"), "visitor": _("visitor")}.get(
+        str(d.get("kind")), str(d.get("kind") or _("holder")))  # fmt: skip
+    if d.get("unit"):
+        return _("%(kind)s %(id)s, unit %(unit)s") % {"kind": kind, "id": d["holder_id"],
+                                                     "unit": d["unit"]}  # fmt: skip
+    return f"{kind} {d['holder_id']}"
 
 
-def _visitor(d: Mapping[str, Any], door: str) -> str:
-    opened = "door opened" if d.get("opened") else "door not opened"
+def _visitor(d: Mapping[str, Any], door: str, _: Gettext) -> str:
+    opened = _("door opened") if d.get("opened") else _("door not opened")
     if d.get("by") == "guard_button":
-        return f"Visitor button at {door}: {opened}"
-    party = d.get("party_size") or 1
-    plate = f", plate {d['plate']}" if d.get("plate") else ""
-    return (
-        f"Visitor for unit {d.get('host_unit', '?')} ({d.get('purpose', '')}; "
-        f"{party} {'person' if party == 1 else 'people'}{plate}), ID "
-        f"{'seen' if d.get('id_seen') else 'NOT seen'}, by {d.get('guard', '?')}: {opened}"
-    )
+        return _("Visitor button at %(door)s: %(opened)s") % {"door": door, "opened": opened}
+    plate = _(", plate %(plate)s") % {"plate": d["plate"]} if d.get("plate") else ""
+    return _(
+        "Visitor for unit %(unit)s (%(purpose)s; %(party)s people%(plate)s), ID %(id)s, "
+        "by %(guard)s: %(opened)s"
+    ) % {
+        "unit": d.get("host_unit", "?"), "purpose": d.get("purpose", ""),
+        "party": d.get("party_size") or 1, "plate": plate,
+        "id": _("seen") if d.get("id_seen") else _("NOT seen"), "guard": d.get("guard", "?"),
+        "opened": opened,
+    }  # fmt: skip
 
 
-def event_text(event: Event) -> str:
-    """One line for the live feed."""
+def _alert(d: Mapping[str, Any], _: Gettext) -> str:
+    known = ALERT_REASONS.get(str(d.get("reason")))
+    what = _(known) if known else str(d.get("reason", "?")).replace("_", " ")
+    count = d.get("count") or 1
+    return _("Security: %(what)s (%(count)s time(s)). Check who is near the gate.") % {
+        "what": what, "count": count}  # fmt: skip
+
+
+def event_text(event: Event, _: Gettext = _noop) -> str:
+    """One line for the live feed and the alarm panel."""
     d, door, t = event.details, event.door or "-", event.type
+    v = {"door": door}
     if t is _E.ACCESS_GRANTED:
-        return f"Entry at {door} ({d.get('direction', 'in')}): {holder(d)}"
+        way = _("out") if d.get("direction") == "out" else _("in")
+        return _("Entry at %(door)s (%(way)s): %(holder)s") % (
+            v | {"way": way, "holder": holder(d, _)})  # fmt: skip
     if t is _E.ACCESS_DENIED:
-        return f"Denied at {door}: {reason_words(d.get('reason'))} ({holder(d)})"
+        return _("Denied at %(door)s: %(reason)s (%(holder)s)") % (
+            v | {"reason": reason_words(d.get("reason"), _), "holder": holder(d, _)})  # fmt: skip
     if t is _E.VISITOR_REGISTERED:
-        return _visitor(d, door)
+        return _visitor(d, door, _)
     if t is _E.REMOTE_OPEN:
-        return f"Door {door} opened by {d.get('by', '?')}"
+        return _("Door %(door)s opened by %(by)s") % (v | {"by": by_words(d.get("by"), _)})
     if t is _E.DOOR_FORCED_OPEN:
-        return f"Door {door} FORCED OPEN"
+        return _("Door %(door)s was forced open: go and look") % v
+    if t is _E.DOOR_FORCED_CLEARED:
+        return _("Door %(door)s is closed again after being forced") % v
     if t is _E.DOOR_HELD_OPEN:
-        return f"Door {door} HELD OPEN over {d.get('limit_s', '?')} s"
+        return _("Door %(door)s has been left open over %(s)s s") % (v | {"s": d.get("limit_s")})
     if t is _E.FIRE_ALARM:
-        return "FIRE ALARM: doors released"
+        return _("FIRE ALARM: the doors are released (unlocked) for evacuation")
+    if t is _E.FIRE_ALARM_CLEARED:
+        return _("The fire alarm is over: doors lock again")
     if t is _E.READER_TAMPER:
-        return f"Reader {d.get('reader', '?')} at {door} TAMPER: {d.get('detail') or 'opened'}"
+        return _("The card reader at %(door)s was tampered with (opened or cut)") % v
+    if t is _E.SECURITY_ALERT:
+        return _alert(d, _)
+    if t is _E.GUARD_LOCKED:
+        return _("Console sign-in for %(who)s locked after %(n)s wrong passwords") % {
+            "who": d.get("subject", "?"), "n": d.get("failures", "?")}  # fmt: skip
+    if t is _E.MODE_CHANGED:
+        return _("The gate is now in %(mode)s mode (by %(by)s)") % {
+            "mode": mode_words(d.get("mode"), _), "by": by_words(d.get("by"), _)}  # fmt: skip
     if t is _E.ALARM_ACKNOWLEDGED:
-        return f"Alarm #{d.get('alarm_seq')} acknowledged by {d.get('guard')}: {d.get('note', '')}"
+        return _("Alarm acknowledged by %(guard)s: %(note)s") % {
+            "guard": d.get("guard"), "note": d.get("note", "")}  # fmt: skip
     if t is _E.INCIDENT_OPENED:
-        return f"Incident {d.get('incident')} ({d.get('kind')}) opened by {d.get('guard')}"
-    return describe(t, event.door, d).removeprefix("ALARM ")  # the page shows alarms as such
+        return _("Incident %(id)s opened by %(guard)s") % {
+            "id": d.get("incident"), "guard": d.get("guard")}  # fmt: skip
+    return describe(t, event.door, d).removeprefix("ALARM ")  # rare ones: the log's words
 
 
-def door_words(d: DoorStatus) -> str:
+def mode_words(mode: object, _: Gettext = _noop) -> str:
+    known = {"normal": N_("normal"), "lockdown": N_("lockdown"), "release": N_("release"),
+             "drill": N_("drill")}.get(str(mode))  # fmt: skip
+    return _(known) if known else str(mode)
+
+
+def door_words(d: DoorStatus, _: Gettext = _noop) -> str:
     """locked / unlocked / released / FORCED / HELD OPEN, and open or closed."""
     if d.forced:
-        state = "FORCED"
+        state = _("FORCED")
     elif d.held:
-        state = "HELD OPEN"
+        state = _("HELD OPEN")
     elif d.released:
-        state = "released"
+        state = _("released")
     else:
-        state = "locked" if d.locked else "unlocked"
-    contact = {True: "open", False: "closed", None: "no contact"}[d.open]
+        state = _("locked") if d.locked else _("unlocked")
+    contact = {True: _("open"), False: _("closed"), None: _("no contact")}[d.open]
     return f"{state}, {contact}"
 
 
-def link_words(link: OfficeLinkStatus | None) -> str:
+def door_alarm(d: DoorStatus) -> bool:
+    return bool(d.forced or d.held)
+
+
+def link_words(link: OfficeLinkStatus | None, _: Gettext = _noop) -> str:
     if link is None or not link.enabled:
-        return "office link off"
+        return _("office link off")
     if link.connected:
-        waiting = f", {link.backlog} waiting" if link.backlog else ""
-        return f"office connected{waiting}"
-    return f"office OFFLINE ({link.backlog} event(s) kept for it)"
+        if link.backlog:
+            return _("office connected, %(n)s waiting") % {"n": link.backlog}
+        return _("office connected")
+    return _("office OFFLINE (%(n)s event(s) kept for it)") % {"n": link.backlog}
 
 
 def clock_time(event: Event, zone: ZoneInfo) -> str:

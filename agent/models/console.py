@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, StrictBool, model_validator
 
@@ -21,6 +22,12 @@ class ConsoleConfig(Strict):
     # plain HTTP on the LAN: only where the network itself is trusted (a bench, a VPN)
     insecure_http: StrictBool = False
     session_minutes: int = Field(480, ge=5, le=24 * 60)
+    # a session with no request from its guard for this long ends (a tablet left signed in)
+    idle_minutes: int = Field(15, ge=1, le=24 * 60)
+    # a guard's new sign-in ends their older sessions (a phone left in the hut)
+    one_session_per_guard: StrictBool = True
+    # the pages' language (a guard can switch on the page): Simplified Chinese or English
+    language: Literal["zh-Hans", "en"] = "zh-Hans"
     allow_names: StrictBool = False  # visitors' names on registrations (site policy)
 
     @model_validator(mode="after")
