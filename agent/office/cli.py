@@ -150,7 +150,27 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
     if not args.to:
         args.to = f"{options.topics(args).site}/{args.gate}"
+    if not args.allow_missing:
+        _holder_known(args)
     return group.each_gate(args, one, f"revoke holder {args.holder}")
+
+
+def _holder_known(args: argparse.Namespace) -> None:
+    """Refuse (before anything is sent) a holder on none of the lists pushed to the gates
+    named: a typo must not read as a revocation done."""
+    gates = group.targets(args)
+    store = options.store(args)
+    try:
+        lists = [store.pushed(site, gate) for site, gate in gates]
+    finally:
+        store.close()
+    recorded = [sent for version, sent in lists if version is not None]
+    if recorded and not any(group.without_holder(sent, args.holder)[1] for sent in recorded):
+        where = ", ".join(f"{site}/{gate}" for site, gate in gates)
+        raise Refused(
+            f"holder {args.holder!r} has no card on the list the office pushed to {where}: "
+            "nothing revoked (check the id; --allow-missing accepts it)"
+        )
 
 
 def cmd_config_push(args: argparse.Namespace) -> int:

@@ -112,6 +112,8 @@ def build(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
     p = _sub(sub, "revoke", commands["revoke"], "take a holder's cards off gates, by patch")
     p.add_argument("--holder", required=True, help="the holder id")
     p.add_argument("--to", help=TO_HELP + " (default: --site/--gate)")
+    p.add_argument("--allow-missing", action="store_true",
+                   help="a holder on none of the gates' lists is not an error")  # fmt: skip
     p.add_argument("--snapshot", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--chunk", type=int, default=CHUNK, help=argparse.SUPPRESS)
 
