@@ -201,6 +201,10 @@ def cmd_cmd(args: argparse.Namespace) -> int:
     topics = options.topics(args)
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", args.name):
         raise ConfigError(f"{args.name!r} is not a command name (open, lockdown, release, ...)")
+    if args.name in ("lockdown", "release") and args.on is None:
+        raise ConfigError(f"cmd {args.name} needs --on or --off")
+    if args.name == "open" and not args.door:
+        raise ConfigError("cmd open needs --door DOOR")
     request_id = uuid.uuid4().hex
     if args.name == "drill":
         body = drill_body(args, request_id)
