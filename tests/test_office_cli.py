@@ -419,3 +419,14 @@ def test_a_command_missing_its_switch_is_a_usage_error_before_anything_is_sent(
         code, out, err, _ = run(capsys, *flags("127.0.0.1", port, tmp_path), "cmd", name)
         assert (code, out) == (2, ""), (name, err)
         assert err == f"error: cmd {name} needs {needs}{' DOOR' if name == 'open' else ''}\n"
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """``allowlist``, ``config``, ``events`` and ``guards`` were missing from --help."""
+    import argparse
+
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    code, out, _, _ = run(capsys, "--help")
+    listed = {m[1] for m in re.finditer(r"^    (\w+) ", out, re.MULTILINE)}
+    assert code == 0 and listed == set(sub.choices) and len(listed) == 14, listed
