@@ -430,3 +430,12 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _, _ = run(capsys, "--help")
     listed = {m[1] for m in re.finditer(r"^    (\w+) ", out, re.MULTILINE)}
     assert code == 0 and listed == set(sub.choices) and len(listed) == 14, listed
+
+
+def test_keygen_into_a_missing_folder_names_the_folder(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "no" / "such" / "office.key"
+    code, out, err, _ = run(capsys, "keygen", str(target))
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert f"the folder {target.parent} does not exist" in err and not target.parent.exists()

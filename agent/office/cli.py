@@ -80,6 +80,14 @@ def cmd_keygen(args: argparse.Namespace) -> int:
         fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         raise GateError(f"{args.out} exists; refusing to overwrite an office key") from None
+    except FileNotFoundError:
+        folder = Path(args.out).absolute().parent
+        raise ConfigError(
+            f"cannot write {args.out}: the folder {folder} does not exist "
+            f"(make it first, readable by you alone: mkdir -p -m 700 {folder})"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     with os.fdopen(fd, "wb") as out:
         out.write(pem)
     line = f'office_public_key = "{public_key_text(key)}"'
