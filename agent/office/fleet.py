@@ -167,7 +167,7 @@ def cmd_fleet(args: argparse.Namespace) -> int:
         print(json.dumps([g.__dict__ for g in gates], default=str, indent=1))
         return 0
     print(f"{'gate':28} {'online':7} {'since':25} {'backlog':>7} {'list':>6} {'rev':>4} "
-          f"{'last event':25} {'alarms':>6}")  # fmt: skip
+          f"{'last event':25} {'alarms open':>11} {'24 h':>5}")  # fmt: skip
     for g in gates:
         since = g.online_since.isoformat(timespec="seconds") if g.online_since else "-"
         last = g.last_event_time.isoformat(timespec="seconds") if g.last_event_time else "-"
@@ -175,5 +175,5 @@ def cmd_fleet(args: argparse.Namespace) -> int:
         print(f"{g.site + '/' + g.gate:28} {online:7} {since:25} {g.backlog or 0:>7} "
               f"{g.allowlist_version if g.allowlist_version is not None else '-':>6} "
               f"{g.config_revision if g.config_revision is not None else '-':>4} "
-              f"{last:25} {g.open_alarms or 0:>6}")  # fmt: skip
+              f"{last:25} {g.open_alarms or 0:>11} {g.alarms_24h or 0:>5}")  # fmt: skip
     return 0
