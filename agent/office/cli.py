@@ -43,6 +43,7 @@ from agent.office.answers import (
 from agent.office.drills import drill_ack_text, drill_body
 from agent.office.presence import gate_status, online_status, site_statuses
 from agent.office.tail import cmd_events_tail
+from agent.office.zone import site_zone
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     topics = options.topics(args)
     with options.link(args, [site_statuses(topics)], signed=False) as link:
         status = gate_status(link, topics)
-    show(status, args.json, status_text(_name(topics), status))
+    show(status, args.json, status_text(_name(topics), status, site_zone(args.timezone)))
     return OK if status.get("online") else NO_ANSWER
 
 

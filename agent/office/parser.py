@@ -68,6 +68,11 @@ def _connection(parser: argparse.ArgumentParser) -> None:
         "--db", default=env("DB"), help="office database: a file or postgresql:// (see below)"
     )
     parser.add_argument(
+        "--timezone",
+        default=env("TIMEZONE"),
+        help="the site's zone for the times printed (Africa/Cairo; default this computer's)",
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         default=TIMEOUT_S,
