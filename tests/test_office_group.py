@@ -40,6 +40,15 @@ def _office(broker: Any, tmp_path: Path, *args: str) -> int:
     )  # fmt: skip
 
 
+def _write_key(tmp_path: Path, office_key: Any) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    (tmp_path / "office.key").write_bytes(
+        office_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
+    )  # fmt: skip
+
+
 def test_push_to_a_group_then_revoke_a_holder_everywhere(
     tmp_path: Path,
     make_app: Callable[..., App],
@@ -48,12 +57,7 @@ def test_push_to_a_group_then_revoke_a_holder_everywhere(
     office_key: Any,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from cryptography.hazmat.primitives import serialization
-
-    (tmp_path / "office.key").write_bytes(
-        office_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption())
-    )  # fmt: skip
+    _write_key(tmp_path, office_key)
     g1 = _gate(make_app, make_config, "g1", broker, office_key)
     g2 = _gate(make_app, make_config, "g2", broker, office_key)
     for gate in (g1, g2):
@@ -85,12 +89,7 @@ def test_revoking_a_holder_no_gate_has_is_an_error_naming_them(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A typo in --holder used to read ``ok ... removed 0`` with exit 0."""
-    from cryptography.hazmat.primitives import serialization
-
-    (tmp_path / "office.key").write_bytes(
-        office_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption())
-    )  # fmt: skip
+    _write_key(tmp_path, office_key)
     g1 = _gate(make_app, make_config, "g1", broker, office_key)
     wait_for(lambda: g1.events.depth() == 0, what="the gate's status")
     members = tmp_path / "members.csv"
