@@ -55,6 +55,13 @@ if [ -n "$ROOT" ]; then
     ROOT=$(realpath -e -- "$ROOT") || die "--root: no such folder"
     [ "$ROOT" != / ] || ROOT=""
 fi
+# the service account is made in the target's own account files: an empty folder has none
+if [ -n "$ROOT" ] && [ "$ACTION" != uninstall ]; then
+    for f in passwd group; do
+        [ -f "$ROOT/etc/$f" ] || die "--root $ROOT has no etc/$f: give the target system's root" \
+            "folder (an unpacked image, with etc/passwd, group, shadow and gshadow)"
+    done
+fi
 
 OPT=$ROOT/opt/$NAME
 ETC=$ROOT/etc/$NAME

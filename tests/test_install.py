@@ -273,3 +273,14 @@ def test_documented_commands_exist() -> None:
             pytest.fail(f"documented command does not parse: {shlex.join(command)}")
         checked += 1
     assert checked >= 15
+
+
+def test_an_empty_root_is_refused_in_one_line() -> None:
+    """``--root`` into an empty folder ended in raw awk and groupadd errors."""
+    with tempfile.TemporaryDirectory(prefix="gate-empty-") as empty:
+        argv = [str(INSTALLER), "--root", empty, "--python", PYTHON]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert done.stderr.startswith(f"gate-agent: error: --root {os.path.realpath(empty)} ")
+        assert "etc/passwd" in done.stderr and "awk" not in done.stderr
+        assert os.listdir(empty) == []  # nothing was made

@@ -399,3 +399,43 @@ def test_documented_defaults_are_the_codes(capsys: pytest.CaptureFixture[str]) -
         assert f"| {code} | {meaning} |" in docs, (code, meaning)
     assert f"within {STATUS_WAIT_S:g} s" in docs and f"{CONNECT_WAIT_S:g} s to connect" in docs
     assert CONNECT_WAIT_S + SUBACK_WAIT_S + STATUS_WAIT_S <= 3.0  # the bound promised
+
+
+def test_a_command_missing_its_switch_is_a_usage_error_before_anything_is_sent(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``cmd lockdown`` without --on/--off went to the gate, which refused it (exit 1).
+    Nothing listens on the port: a usage error is told without trying the broker."""
+    from cryptography.hazmat.primitives import serialization
+
+    key = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )  # fmt: skip
+    (tmp_path / "office.key").write_bytes(key)
+    port = free_port()
+    for name, needs in (("lockdown", "--on or --off"), ("release", "--on or --off"),
+                        ("open", "--door")):  # fmt: skip
+        code, out, err, _ = run(capsys, *flags("127.0.0.1", port, tmp_path), "cmd", name)
+        assert (code, out) == (2, ""), (name, err)
+        assert err == f"error: cmd {name} needs {needs}{' DOOR' if name == 'open' else ''}\n"
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """``allowlist``, ``config``, ``events`` and ``guards`` were missing from --help."""
+    import argparse
+
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    code, out, _, _ = run(capsys, "--help")
+    listed = {m[1] for m in re.finditer(r"^    (\w+) ", out, re.MULTILINE)}
+    assert code == 0 and listed == set(sub.choices) and len(listed) == 14, listed
+
+
+def test_keygen_into_a_missing_folder_names_the_folder(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "no" / "such" / "office.key"
+    code, out, err, _ = run(capsys, "keygen", str(target))
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert f"the folder {target.parent} does not exist" in err and not target.parent.exists()

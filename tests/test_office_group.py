@@ -40,6 +40,15 @@ def _office(broker: Any, tmp_path: Path, *args: str) -> int:
     )  # fmt: skip
 
 
+def _write_key(tmp_path: Path, office_key: Any) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    (tmp_path / "office.key").write_bytes(
+        office_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
+    )  # fmt: skip
+
+
 def test_push_to_a_group_then_revoke_a_holder_everywhere(
     tmp_path: Path,
     make_app: Callable[..., App],
@@ -48,12 +57,7 @@ def test_push_to_a_group_then_revoke_a_holder_everywhere(
     office_key: Any,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from cryptography.hazmat.primitives import serialization
-
-    (tmp_path / "office.key").write_bytes(
-        office_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption())
-    )  # fmt: skip
+    _write_key(tmp_path, office_key)
     g1 = _gate(make_app, make_config, "g1", broker, office_key)
     g2 = _gate(make_app, make_config, "g2", broker, office_key)
     for gate in (g1, g2):
@@ -74,3 +78,30 @@ def test_push_to_a_group_then_revoke_a_holder_everywhere(
     assert not report["g2"]["ok"] and "offline" in report["g2"]["error"]
     card = g1.hasher.credential(parse_card("uid:04A10001"))
     assert g1.allowlist.lookup(card) is None and g1.allowlist.count() == 1
+
+
+def test_revoking_a_holder_no_gate_has_is_an_error_naming_them(
+    tmp_path: Path,
+    make_app: Callable[..., App],
+    make_config: Callable[..., GateConfig],
+    broker: Any,
+    office_key: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A typo in --holder used to read ``ok ... removed 0`` with exit 0."""
+    _write_key(tmp_path, office_key)
+    g1 = _gate(make_app, make_config, "g1", broker, office_key)
+    wait_for(lambda: g1.events.depth() == 0, what="the gate's status")
+    members = tmp_path / "members.csv"
+    members.write_text("card,holder_id\nuid:04A10001,R-1\n")
+    site_key = str(g1.config.security.credential_key_file)
+    assert _office(broker, tmp_path, "allowlist", "push", str(members), "--site-key", site_key,
+                   "--to", "test-site/g1") == 0  # fmt: skip
+    capsys.readouterr()
+    assert _office(broker, tmp_path, "revoke", "--holder", "NOBODY", "--to", "all") == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "NOBODY" in err and "test-site/g1" in err
+    assert g1.allowlist.version() == 1 and g1.allowlist.count() == 1  # nothing was sent
+    assert _office(broker, tmp_path, "revoke", "--holder", "NOBODY", "--allow-missing",
+                   "--to", "test-site/g1") == 0  # fmt: skip
+    assert json.loads(capsys.readouterr().out)["gates"][0]["removed"] == 0

@@ -246,7 +246,7 @@ def test_device_change_restarts_the_app(gate, broker, tmp_path, capsys) -> None:
 
 
 # -- commands --------------------------------------------------------------------------
-def test_commands(gate, broker, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_commands(gate, broker, tmp_path, capsys, office_key) -> None:  # type: ignore[no-untyped-def]
     def run(*args: str) -> dict[str, Any]:
         office_cli(broker, tmp_path, "cmd", *args, "--json")
         return json.loads(capsys.readouterr().out)
@@ -261,9 +261,18 @@ def test_commands(gate, broker, tmp_path, capsys) -> None:  # type: ignore[no-un
     assert not gate.doors["side"].locked
     assert run("release", "--off")["result"]["mode"] == "normal"
     assert run("status")["result"]["allowlist"]["version"] is None
-    assert not run("open")["ok"]
+    # a command missing its flag is the CLI's usage error (exit 2), nothing sent ...
+    for args in (("open",), ("lockdown",)):
+        assert office_cli(broker, tmp_path, "cmd", *args, "--json") == 2
+        assert capsys.readouterr().out == ""
     assert "unknown command" in run("explode")["error"]
-    assert not run("lockdown")["ok"]
+    # ... and the gate still refuses one that other office software sends without it
+    with office(broker, office_key, client_id="office-bare") as link:
+        for name in ("open", "lockdown"):
+            rid = f"bare-{name}"
+            link.send(TOPICS.cmd(name), {"request_id": rid})
+            ack = link.expect(TOPICS.cmd_ack, lambda m, rid=rid: m.get("request_id") == rid)
+            assert ack is not None and not ack["ok"] and "needs" in ack["error"]
     kinds = [e.type.value for e in gate.events.recent(30)]
     assert "remote_open" in kinds and kinds.count("mode_changed") == 4
 

@@ -507,3 +507,45 @@ def test_postgres_store_reconnects_after_the_server_drops_it(
         assert db.highest_contiguous_seq("s1", "g1") == 3
     finally:
         db.close()
+
+
+def test_alarms_are_counted_per_gate_from_the_events(db: OfficeDb) -> None:
+    """Nothing wrote the alarms column: the fleet showed 0 whatever the gates reported."""
+    old = (T0 - timedelta(hours=30)).isoformat()
+    db.add_events([
+        ev(1, type="door_forced_open", severity="alarm", details={}),
+        ev(2, type="fire_alarm", severity="alarm", details={}, time=old),
+        ev(3, type="alarm_acknowledged", details={"alarm_seq": 1, "guard": "g", "note": "n"}),
+        ev(4),
+        ev(1, gate="g2", type="security_alert", severity="alarm", details={}),
+        ev(2, gate="g2", type="alarm_acknowledged", details={"alarm_seq": 1}, site="s2"),
+    ])  # fmt: skip
+    for gate in ("g1", "g2", "g3"):
+        db.update_gate("s1", gate, online=True)
+    counts = {g.gate: (g.open_alarms, g.alarms_24h) for g in db.gates() if g.site == "s1"}
+    # g1: the forced door is acknowledged, the fire alarm 30 h old is not;
+    # g2: an acknowledgement from another site's g2 does not count for it
+    assert counts == {"g1": (1, 1), "g2": (1, 1), "g3": (0, 0)}
+
+
+def test_fleet_shows_open_alarms_and_the_last_24_hours(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agent.office.cli import main as office_main
+
+    where = str(tmp_path / "office.db")
+    store = open_store(where)
+    now = datetime.now(UTC)
+    store.add_events([
+        ev(1, type="door_forced_open", severity="alarm", time=now.isoformat()),
+        ev(2, type="door_held_open", severity="alarm", time=now.isoformat()),
+        ev(3, type="alarm_acknowledged", details={"alarm_seq": 2}, time=now.isoformat()),
+    ])  # fmt: skip
+    store.update_gate("s1", "g1", online=True)
+    store.close()
+    assert office_main(["--db", where, "fleet"]) == 0
+    head, row = capsys.readouterr().out.splitlines()
+    assert head.split()[-3:] == ["open", "24", "h"] and row.split()[-2:] == ["1", "2"]
+    assert office_main(["--db", where, "fleet", "--json"]) == 0
+    (gate,) = json.loads(capsys.readouterr().out)
+    assert (gate["open_alarms"], gate["alarms_24h"]) == (1, 2)

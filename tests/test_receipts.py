@@ -33,9 +33,9 @@ class ListStore:
         self.lock = threading.Lock()
 
     def add_rows(self, rows: Sequence[EventRow]) -> int:
-        with self.lock:
-            new = [r for r in rows if r.id not in self.events]
-            self.events.update({r.id: {"id": r.id, "seq": r.seq} for r in new})
+        with self.lock:  # a repeat within one batch is stored once too, as in the real store
+            new = {r.id: {"id": r.id, "seq": r.seq} for r in rows if r.id not in self.events}
+            self.events.update(new)
             return len(new)
 
     def update_gate(self, site: str, gate: str, **fields: Any) -> None:

@@ -178,6 +178,9 @@ class Inbox:
                 reply = None
             elif kind == "replay" and self.deliveries is not None:
                 reply = self.deliveries.replay(body)
+            elif kind == "office_online" and self.deliveries is not None:
+                self.deliveries.office_online(body)
+                reply = None
             elif kind == "guards" and self.guards is not None:
                 reply = self.guards.apply(body)
             else:
@@ -239,8 +242,8 @@ class Inbox:
             reply = self.allowlist.refusal(kind, exc)
         elif kind == "config":
             reply = self.config.refusal(exc)
-        elif kind == "receipt":
-            return  # receipts are never answered
+        elif kind in ("receipt", "office_online"):
+            return  # never answered
         elif kind == "guards" and self.guards is not None:
             reply = self.guards.refusal(exc)
         elif kind == "replay":

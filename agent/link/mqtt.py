@@ -87,6 +87,9 @@ class Handlers:
     disconnected: Callable[[str], None] = lambda _reason: None
     message: Callable[[str, bytes], None] = lambda _t, _p: None
     subscriptions: list[tuple[str, int]] = field(default_factory=list)
+    # every subscription of this session granted (``MqttConnection.session_present``
+    # says whether the broker had kept the session from before)
+    subscribed: Callable[[], None] = lambda: None
 
 
 class MqttConnection:
@@ -111,6 +114,7 @@ class MqttConnection:
         self.health = LinkHealth(label, f"{settings.host}:{settings.port}", now)
         # a refused CONNACK is followed by a disconnect: one failed attempt, not two
         self._refused = False
+        self.session_present = False  # the last CONNACK's: the broker kept our session
         # PUBACK bookkeeping by message id. paho may report a PUBACK before publish()
         # has returned its mid to us, so an early one is kept until its publish lands.
         self._ack_lock = threading.Lock()
@@ -153,7 +157,9 @@ class MqttConnection:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_publish = self._on_publish
-        self.subscriptions = Subscriptions(lambda t, q: client.subscribe(t, q)[1], label)
+        self.subscriptions = Subscriptions(
+            lambda t, q: client.subscribe(t, q)[1], label, granted=lambda: handlers.subscribed()
+        )
         client.on_subscribe = lambda _c, _u, mid, codes, _p: self.subscriptions.acked(
             mid, [not code.is_failure for code in codes]
         )
@@ -244,12 +250,13 @@ class MqttConnection:
 
     # -- paho callbacks ---------------------------------------------------
     def _on_connect(
-        self, client: paho.Client, _userdata: object, _flags: object, reason: object, _props: object
+        self, client: paho.Client, _userdata: object, flags: object, reason: object, _props: object
     ) -> None:
         if getattr(reason, "is_failure", False):
             self._refused = True
             self.health.failed(f"refused: {sentence_case(str(reason))}")
             return
+        self.session_present = bool(getattr(flags, "session_present", False))
         # _awaiting is kept: paho sends unacknowledged messages again after a reconnect
         self.subscriptions.hold(self._handlers.subscriptions)  # a refused one is asked again
         self._connected.set()

@@ -1,9 +1,11 @@
 """The office's receipts and replay requests, applied to the gate's outbox.
 
 A receipt (signed, like every office message) names the seq ranges the office has
-committed; those events are done. A replay request asks for everything from a seq
-again, after the office lost events (its database restored from an older backup):
-the gate sends what it still holds and says which part retention already dropped.
+committed; those events are done. An office that announces it is online (started, or
+back on a broker that lost its session) gets everything without a receipt at once. A
+replay request asks for everything from a seq again, after the office lost events (its
+database restored from an older backup): the gate sends what it still holds and says
+which part retention already dropped.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 from collections.abc import Callable
 
 from agent.errors import Rejected
-from agent.models.delivery import Receipt, ReplayAck, ReplayRequest
+from agent.models.delivery import OfficeOnline, Receipt, ReplayAck, ReplayRequest
 from agent.store.eventlog import EventLog
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,20 @@ class Deliveries:
         receipt = Receipt.model_validate(body)
         changed = self._outbox.mark_received(list(receipt.ranges)) if receipt.ranges else 0
         self._received(changed, receipt.busy)
+
+    def office_online(self, body: object) -> None:
+        """The office (re)started or lost its session: what it took and never committed,
+        or what the broker dropped for want of it, has no receipt. Send it all now."""
+        notice = OfficeOnline.model_validate(body)
+        waiting = self._outbox.unreceived()
+        log.info(
+            "office %s is online (%s): sending %d event(s) without a receipt again",
+            notice.office_id,
+            notice.reason.replace("_", " "),
+            waiting,
+        )
+        if waiting:
+            self._resend()
 
     def replay(self, body: object) -> ReplayAck:
         request = ReplayRequest.model_validate(body)

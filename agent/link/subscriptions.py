@@ -26,6 +26,8 @@ class Subscriptions:
     ``send(topic, qos)`` subscribes and returns the message id (None when not sent);
     ``hold`` is called on every connect with the topics wanted now, ``acked`` with each
     SUBACK (True per topic granted). A retry planned in one session is dropped by the next.
+    ``granted`` runs (on paho's thread) once a session, when every topic it wants is
+    granted: from then on nothing published to them is dropped for want of a subscriber.
     """
 
     def __init__(
@@ -33,13 +35,16 @@ class Subscriptions:
         send: Callable[[str, int], int | None],
         label: str = "mqtt",
         retry_min_s: float = RETRY_MIN_S,
+        granted: Callable[[], None] = lambda: None,
     ) -> None:
         self._send = send
         self._label = label
         self._retry_min_s = retry_min_s
+        self._granted = granted
         self._lock = threading.Lock()
         self._session = 0
         self._waiting: dict[int, tuple[str, int]] = {}
+        self._missing: set[str] = set()  # topics of this session not granted yet
         self._delay: dict[str, float] = {}  # refused topics: the wait before the next ask
         self._timers: list[threading.Timer] = []
 
@@ -54,7 +59,10 @@ class Subscriptions:
             self._session += 1
             session = self._session
             self._waiting.clear()
+            self._missing = {topic for topic, _qos in topics}
             self._cancel()
+        if not topics:
+            self._granted()
         for topic, qos in topics:
             self._ask(session, topic, qos)
 
@@ -70,8 +78,11 @@ class Subscriptions:
                 return
             topic, qos = item
             before = self._delay.get(topic)
+            complete = False
             if all(granted):
                 self._delay.pop(topic, None)
+                complete = bool(self._missing) and self._missing == {topic}
+                self._missing.discard(topic)
             else:
                 delay = min(RETRY_MAX_S, 2 * before) if before else self._retry_min_s
                 self._delay[topic] = delay
@@ -79,6 +90,8 @@ class Subscriptions:
                 timer.daemon = True
                 self._timers = [t for t in self._timers if t.is_alive()] + [timer]
                 timer.start()
+        if complete:
+            self._granted()
         if all(granted):
             if before:
                 log.info("%s: the broker now grants %s", self._label, topic)

@@ -23,6 +23,12 @@ ACK_FOR = {
 }
 
 
+def office_online_topic(prefix: str) -> str:
+    """The office's signed "online" notice to every gate below ``prefix`` (not retained).
+    Three levels deep, it cannot be any gate's topic (those are four or more)."""
+    return f"{prefix}/office/online"
+
+
 @dataclass(frozen=True)
 class Topics:
     """Topics of one gate: ``<prefix>/<site>/<gate>/...``."""
@@ -100,6 +106,11 @@ class Topics:
     def cmd(self, name: str) -> str:
         return self._t(f"cmd/{name}")
 
+    @property
+    def office_online(self) -> str:
+        """The office (re)started or lost its session: send what has no receipt now."""
+        return office_online_topic(self.prefix)
+
     # gate -> Home Assistant (only with [mqtt.homeassistant] enabled)
     @property
     def ha_state(self) -> str:
@@ -130,6 +141,7 @@ class Topics:
             self.receipt,
             self.replay,
             self.guards_set,
+            self.office_online,
         ]
 
     @property
@@ -147,6 +159,8 @@ class Topics:
 
     def classify(self, topic: str) -> tuple[str, str | None]:
         """(kind, command name) of an inbound topic; kind "unknown" if it is not ours."""
+        if topic == self.office_online:
+            return "office_online", None
         if not topic.startswith(self.root + "/"):
             return "unknown", None
         rest = topic[len(self.root) + 1 :]

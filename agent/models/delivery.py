@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from typing import Literal
+
+from pydantic import AwareDatetime, Field, model_validator
 
 from agent.models.base import Strict
 from agent.models.messages import MAX_VERSION
@@ -61,3 +63,15 @@ class EventBatch(Strict):
     events go one to a message, as an ``event``). PUBACKed and receipted per event."""
 
     events: list[Event] = Field(min_length=1, max_length=1000)
+
+
+class OfficeOnline(Strict):
+    """``<prefix>/office/online`` (signed, not retained): the office service has started,
+    or come back to a broker that had lost its session, and its subscriptions are in
+    place. Events in flight before may be lost (taken from the broker and never
+    committed, or dropped for want of a subscriber): each gate sends at once what has
+    no receipt, instead of waiting for its receipt timeout."""
+
+    office_id: str = Field(min_length=1, max_length=64, description="the service's client id")
+    started: AwareDatetime = Field(description="when this office process started")
+    reason: Literal["started", "session_lost"]

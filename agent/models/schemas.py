@@ -8,7 +8,7 @@ from typing import Any
 
 from agent.models.base import Strict
 from agent.models.config import GateConfig
-from agent.models.delivery import EventBatch, Receipt, ReplayAck, ReplayRequest
+from agent.models.delivery import EventBatch, OfficeOnline, Receipt, ReplayAck, ReplayRequest
 from agent.models.drills import DrillCommand
 from agent.models.messages import SCHEMAS
 from agent.models.passes import PassUpdate
@@ -18,6 +18,7 @@ DELIVERY: dict[str, type[Strict]] = {
     "receipt": Receipt,
     "replay-request": ReplayRequest,
     "replay-ack": ReplayAck,
+    "office-online": OfficeOnline,
     "pass-update": PassUpdate,  # cmd/pass: visitor passes revoked or delivered ahead
     "drill-command": DrillCommand,  # cmd/drill: a fire or evacuation drill started or stopped
 }

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import tzinfo
 from typing import Any
 
 from agent.errors import FatalError, GateError, RetryableError
+from agent.office.zone import local_text
 
 OK, REFUSED, USAGE, NO_ANSWER = 0, 1, 2, 3
 INTERRUPTED = 130  # 128 + SIGINT, as shells report it
@@ -70,30 +71,27 @@ def show(data: Any, as_json: bool, text: str) -> None:
     sys.stdout.flush()
 
 
-def when(value: object) -> str:
-    """An ISO time from a gate as this computer's local time, to the second."""
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        return str(value)
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+def when(value: object, zone: tzinfo | None = None) -> str:
+    """An ISO time from a gate in the site's zone (None: this computer's), to the second,
+    with its UTC offset: 2026-06-10 09:00:00+02:00."""
+    return local_text(str(value), zone).replace("T", " ", 1)
 
 
-def offline_text(status: dict[str, Any]) -> str:
+def offline_text(status: dict[str, Any], zone: tzinfo | None = None) -> str:
     if status.get("time"):
-        return f"offline since {when(status['time'])}"
+        return f"offline since {when(status['time'], zone)}"
     return "offline (its connection dropped; the broker's last-will status carries no time)"
 
 
-def status_text(name: str, status: dict[str, Any]) -> str:
-    """A gate's retained status in a few lines."""
+def status_text(name: str, status: dict[str, Any], zone: tzinfo | None = None) -> str:
+    """A gate's retained status in a few lines (times in ``zone``, the site's)."""
     if not status.get("online"):
-        return f"gate {name}: {offline_text(status)}"
+        return f"gate {name}: {offline_text(status, zone)}"
     version, size = status.get("allowlist_version"), status.get("allowlist_size")
     listed = f"allow-list version {version} ({size} entries)" if version else "no allow-list"
     head = f"gate {name}: online"
     if status.get("time"):
-        head += f" (status of {when(status['time'])})"
+        head += f" (status of {when(status['time'], zone)})"
     head += f", mode {status.get('mode')}{', lockdown on' if status.get('lockdown') else ''}"
     head += ", FIRE input active" if status.get("fire_alarm") else ""
     trusted = "trusted" if status.get("clock_trusted") else "NOT trusted"

@@ -43,6 +43,7 @@ from agent.office.answers import (
 from agent.office.drills import drill_ack_text, drill_body
 from agent.office.presence import gate_status, online_status, site_statuses
 from agent.office.tail import cmd_events_tail
+from agent.office.zone import site_zone
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,14 @@ def cmd_keygen(args: argparse.Namespace) -> int:
         fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         raise GateError(f"{args.out} exists; refusing to overwrite an office key") from None
+    except FileNotFoundError:
+        folder = Path(args.out).absolute().parent
+        raise ConfigError(
+            f"cannot write {args.out}: the folder {folder} does not exist "
+            f"(make it first, readable by you alone: mkdir -p -m 700 {folder})"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     with os.fdopen(fd, "wb") as out:
         out.write(pem)
     line = f'office_public_key = "{public_key_text(key)}"'
@@ -107,7 +116,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     topics = options.topics(args)
     with options.link(args, [site_statuses(topics)], signed=False) as link:
         status = gate_status(link, topics)
-    show(status, args.json, status_text(_name(topics), status))
+    show(status, args.json, status_text(_name(topics), status, site_zone(args.timezone)))
     return OK if status.get("online") else NO_ANSWER
 
 
@@ -150,7 +159,27 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
     if not args.to:
         args.to = f"{options.topics(args).site}/{args.gate}"
+    if not args.allow_missing:
+        _holder_known(args)
     return group.each_gate(args, one, f"revoke holder {args.holder}")
+
+
+def _holder_known(args: argparse.Namespace) -> None:
+    """Refuse (before anything is sent) a holder on none of the lists pushed to the gates
+    named: a typo must not read as a revocation done."""
+    gates = group.targets(args)
+    store = options.store(args)
+    try:
+        lists = [store.pushed(site, gate) for site, gate in gates]
+    finally:
+        store.close()
+    recorded = [sent for version, sent in lists if version is not None]
+    if recorded and not any(group.without_holder(sent, args.holder)[1] for sent in recorded):
+        where = ", ".join(f"{site}/{gate}" for site, gate in gates)
+        raise Refused(
+            f"holder {args.holder!r} has no card on the list the office pushed to {where}: "
+            "nothing revoked (check the id; --allow-missing accepts it)"
+        )
 
 
 def cmd_config_push(args: argparse.Namespace) -> int:
@@ -181,6 +210,10 @@ def cmd_cmd(args: argparse.Namespace) -> int:
     topics = options.topics(args)
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", args.name):
         raise ConfigError(f"{args.name!r} is not a command name (open, lockdown, release, ...)")
+    if args.name in ("lockdown", "release") and args.on is None:
+        raise ConfigError(f"cmd {args.name} needs --on or --off")
+    if args.name == "open" and not args.door:
+        raise ConfigError("cmd open needs --door DOOR")
     request_id = uuid.uuid4().hex
     if args.name == "drill":
         body = drill_body(args, request_id)

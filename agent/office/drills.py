@@ -20,6 +20,7 @@ from agent.models.problems import error_list
 from agent.office.db import open_store
 from agent.office.options import database
 from agent.office.passes import parse_when
+from agent.office.zone import local_text, site_zone
 
 
 def drill_body(args: argparse.Namespace, request_id: str) -> dict[str, Any]:
@@ -59,8 +60,9 @@ def cmd_drills(args: argparse.Namespace) -> int:
     if not events:
         print("no drills")
         return 0
+    zone = site_zone(args.timezone)
     for ev in events:
-        when = ev["time"].isoformat() if isinstance(ev["time"], datetime) else ev["time"]
+        when = local_text(ev["time"], zone)
         lines = drill_lines(ev.get("details") or {})
         print(f"{ev['site']}/{ev['gate']} {when} {lines[0]}")
         for line in lines[1:]:

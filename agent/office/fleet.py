@@ -9,7 +9,7 @@ import signal
 import threading
 import time
 import tomllib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from agent.office.db import open_store
 from agent.office.db.base import OfficeDb
 from agent.office.options import database
 from agent.office.service import OfficeService, ServeOptions, run_service
+from agent.office.zone import local_text, site_zone
 
 log = logging.getLogger(__name__)
 
@@ -118,16 +119,17 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _line(event: dict[str, Any]) -> str:
+def _line(event: dict[str, Any], zone: tzinfo | None = None) -> str:
     d = event.get("details") or {}
-    when = event["time"].isoformat() if isinstance(event["time"], datetime) else event["time"]
+    when = local_text(event["time"], zone)
     extras = " ".join(str(d[k]) for k in ("card", "holder_id", "reason") if d.get(k))
     return (f"{event['site']}/{event['gate']} #{event['seq']} {when} {event['type']} "
             f"{event.get('door') or ''} {extras}").rstrip()  # fmt: skip
 
 
 def _print(args: argparse.Namespace, event: dict[str, Any]) -> None:
-    print(json.dumps(event, default=str) if args.json else _line(event), flush=True)
+    print(json.dumps(event, default=str) if args.json else _line(event, site_zone(args.timezone)),
+          flush=True)  # fmt: skip
 
 
 def cmd_events_list(args: argparse.Namespace) -> int:
@@ -167,13 +169,13 @@ def cmd_fleet(args: argparse.Namespace) -> int:
         print(json.dumps([g.__dict__ for g in gates], default=str, indent=1))
         return 0
     print(f"{'gate':28} {'online':7} {'since':25} {'backlog':>7} {'list':>6} {'rev':>4} "
-          f"{'last event':25} {'alarms':>6}")  # fmt: skip
+          f"{'last event':25} {'alarms open':>11} {'24 h':>5}")  # fmt: skip
+    zone = site_zone(args.timezone)
     for g in gates:
-        since = g.online_since.isoformat(timespec="seconds") if g.online_since else "-"
-        last = g.last_event_time.isoformat(timespec="seconds") if g.last_event_time else "-"
+        since, last = local_text(g.online_since, zone), local_text(g.last_event_time, zone)
         online = {True: "yes", False: "NO", None: "?"}[g.online]
         print(f"{g.site + '/' + g.gate:28} {online:7} {since:25} {g.backlog or 0:>7} "
               f"{g.allowlist_version if g.allowlist_version is not None else '-':>6} "
               f"{g.config_revision if g.config_revision is not None else '-':>4} "
-              f"{last:25} {g.open_alarms or 0:>6}")  # fmt: skip
+              f"{last:25} {g.open_alarms or 0:>11} {g.alarms_24h or 0:>5}")  # fmt: skip
     return 0

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from agent.models.incidents import INCIDENT_TYPES, Incident, fold_incidents
 from agent.office.db import open_store
 from agent.office.options import database
+from agent.office.zone import local_text, offset_of, site_zone
 
 ORDER = {"open": 0, "acknowledged": 1, "closed": 2}
 MAX_EVENTS = 100_000
@@ -36,13 +37,16 @@ def cmd_incidents(args: argparse.Namespace) -> int:
     if not found:
         print("no incidents")
         return 0
+    zone = site_zone(args.timezone)
     for i in found:
-        police = f"police called {i.police_called_at or ''}".rstrip() if i.police_called else ""
+        # the guard typed the police's time (HH:MM) on the site's clock: its offset is shown
+        at = f"{i.police_called_at}{offset_of(i.opened_at, zone)}" if i.police_called_at else ""
+        police = f"police called {at}".rstrip() if i.police_called else ""
         print(f"{i.status.upper():13} {i.site}/{i.gate} {i.id} {i.kind:10} opened "
-              f"{i.opened_at.isoformat(timespec='minutes')} by {i.opened_by} "
+              f"{local_text(i.opened_at, zone, 'minutes')} by {i.opened_by} "
               f"door {i.door or '-'} {police}".rstrip())  # fmt: skip
         for note in i.notes:
             text = f": {note.text}" if note.text else ""
-            print(f"    {note.time.isoformat(timespec='minutes')} {note.what} by {note.guard}"
+            print(f"    {local_text(note.time, zone, 'minutes')} {note.what} by {note.guard}"
                   f"{text}")  # fmt: skip
     return 0

@@ -68,6 +68,11 @@ def _connection(parser: argparse.ArgumentParser) -> None:
         "--db", default=env("DB"), help="office database: a file or postgresql:// (see below)"
     )
     parser.add_argument(
+        "--timezone",
+        default=env("TIMEZONE"),
+        help="the site's zone for the times printed (Africa/Cairo; default this computer's)",
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         default=TIMEOUT_S,
@@ -95,7 +100,9 @@ def build(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
     p.add_argument("--office-username", default="office", help="the office's account")
     _sub(sub, "status", commands["status"], "the gate's retained status (exit 3: offline)")
 
-    allow = sub.add_parser("allowlist").add_subparsers(dest="allow_cmd", required=True)
+    allow = sub.add_parser(
+        "allowlist", help="allowlist push: send a card list to gates"
+    ).add_subparsers(dest="allow_cmd", required=True)
     p = _sub(allow, "push", commands["allowlist push"], "send a CSV/JSON list (patch or snapshot)")
     p.add_argument("file")
     p.add_argument("--site-key", default=env("SITE_KEY"), help="hashes raw card numbers")
@@ -112,12 +119,16 @@ def build(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
     p = _sub(sub, "revoke", commands["revoke"], "take a holder's cards off gates, by patch")
     p.add_argument("--holder", required=True, help="the holder id")
     p.add_argument("--to", help=TO_HELP + " (default: --site/--gate)")
+    p.add_argument("--allow-missing", action="store_true",
+                   help="a holder on none of the gates' lists is not an error")  # fmt: skip
     p.add_argument("--snapshot", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--chunk", type=int, default=CHUNK, help=argparse.SUPPRESS)
 
     _pass_commands(sub, commands)
 
-    config = sub.add_parser("config").add_subparsers(dest="config_cmd", required=True)
+    config = sub.add_parser(
+        "config", help="config push: send config sections to a gate"
+    ).add_subparsers(dest="config_cmd", required=True)
     p = _sub(config, "push", commands["config push"], "send config sections (TOML or JSON)")
     p.add_argument("file")
     p.add_argument("--revision", type=int)
@@ -131,7 +142,9 @@ def build(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
     switch.add_argument("--off", dest="on", action="store_false")
     _drill_flags(p)
 
-    events = sub.add_parser("events").add_subparsers(dest="events_cmd", required=True)
+    events = sub.add_parser(
+        "events", help="events tail | list | follow: the gates' events"
+    ).add_subparsers(dest="events_cmd", required=True)
     p = _sub(events, "tail", commands["events tail"], "print and store events, each once")
     p.add_argument("--count", type=int, help="stop after this many new events")
     p.add_argument("--idle", type=float, default=3600.0, help="stop after this long quiet")
@@ -153,7 +166,9 @@ def build(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
     p = _sub(sub, "incidents", commands["incidents"], "incidents from gate consoles (the store)")
     p.add_argument("--status", action="append", choices=["open", "acknowledged", "closed"],
                    help="only these (default: all; live ones first)")  # fmt: skip
-    guards = sub.add_parser("guards").add_subparsers(dest="guards_cmd", required=True)
+    guards = sub.add_parser(
+        "guards", help="guards push | hash: console accounts for gates"
+    ).add_subparsers(dest="guards_cmd", required=True)
     p = _sub(guards, "push", commands["guards push"], "send console accounts (CSV or JSON)")
     p.add_argument("file")
     p.add_argument("--to", help=TO_HELP)

@@ -7,6 +7,9 @@ counts an event delivered on that receipt, not on the broker's PUBACK. A message
 dropped here is therefore never lost: without a receipt the gate sends it again.
 Retained statuses and last wills keep each gate's state; alarms, security alerts,
 gates offline too long and gates falling behind raise alerts (log and a hook).
+Once subscribed after starting, or after the broker lost its session, it says so in a
+signed ``office/online`` notice: every gate then sends at once what has no receipt
+(what this office took and never committed, or what found no session to wait in).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from agent.core.clock import Clock, SystemClock
 from agent.link.mqtt import Handlers, MqttConnection, MqttSettings
 from agent.link.signing import seal
+from agent.link.topics import office_online_topic
 from agent.models.jsonin import loads_bounded
 from agent.office.alerts import Alerts, GateWatch
 from agent.office.db.base import EventRow
@@ -85,8 +89,11 @@ class OfficeService:
         handlers = Handlers(
             subscriptions=[(f"{prefix}/+/+/{suffix}", 1) for suffix in OUTBOUND],
             message=self._on_message,
+            subscribed=self._subscribed,
         )
         self.conn = MqttConnection(settings, handlers, label="broker")
+        self.started = self.clock.now()
+        self.announced = 0  # office/online notices sent
         self._queue: queue.Queue[tuple[str, bytes]] = queue.Queue(QUEUE_LIMIT)
         # two batches may wait for the store: the next is read while one is stored
         self._ready: queue.Queue[Batch] = queue.Queue(2)
@@ -144,6 +151,24 @@ class OfficeService:
         return self._queue.qsize() >= BEHIND_MESSAGES or self._ready.full()
 
     # -- paho's thread ----------------------------------------------------------
+    def _subscribed(self) -> None:
+        """Every subscription is in place. After a start, or when the broker no longer
+        had this session, events in flight may be lost: tell every gate to resend."""
+        if self.announced and self.conn.session_present:
+            log.info("office: subscribed again; the broker kept the session")
+            return
+        reason = "session_lost" if self.announced else "started"
+        topic = office_online_topic(self.options.prefix)
+        body = {"office_id": self.conn.settings.client_id, "started": self.started.isoformat(),
+                "reason": reason}  # fmt: skip
+        try:
+            self.conn.publish(topic, seal(self.key, topic, body, self.clock.now()))
+        except Exception as exc:  # the connection went again: the next one announces
+            log.warning("office: online notice not sent: %s", exc)
+            return
+        self.announced += 1
+        log.info("office: subscribed; told the gates it is online (%s)", reason.replace("_", " "))
+
     def _on_message(self, topic: str, payload: bytes) -> None:
         try:
             # a full queue holds paho (and so the broker: TCP backpressure) before it

@@ -32,6 +32,7 @@ class Dialect:
     json: str
     boolean: str
     holder: str  # details->>'holder_id' as this backend spells it (and indexes it)
+    acknowledges: str  # event k (an alarm_acknowledged) names alarm a's seq in alarm_seq
 
 
 SQLITE = Dialect(
@@ -42,6 +43,7 @@ SQLITE = Dialect(
     json="TEXT",
     boolean="INTEGER",
     holder="json_extract(details, '$.holder_id')",
+    acknowledges="json_extract(k.details, '$.alarm_seq') = a.seq",
 )
 POSTGRES = Dialect(
     name="postgres",
@@ -51,6 +53,7 @@ POSTGRES = Dialect(
     json="JSONB",
     boolean="BOOLEAN",
     holder="(details ->> 'holder_id')",
+    acknowledges="k.details -> 'alarm_seq' = to_jsonb(a.seq)",
 )
 
 
@@ -86,7 +89,8 @@ class GateRow:
     allowlist_version: int | None = None
     config_revision: int | None = None
     backlog: int | None = None
-    open_alarms: int | None = None
+    open_alarms: int | None = None  # alarms no alarm_acknowledged event names, from events
+    alarms_24h: int | None = None  # alarms whose time is in the last 24 h, from events
     last_event_seq: int | None = None
     last_event_time: datetime | None = None
     first_seq: int | None = None

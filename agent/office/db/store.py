@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agent.errors import GateError
@@ -196,10 +197,34 @@ class SqlOfficeDb:
         return self._gate_row(rows[0]) if rows else None
 
     def gates(self) -> list[GateRow]:
-        """Every gate the office has heard of, by site then gate."""
+        """Every gate the office has heard of, by site then gate, with its alarms counted
+        from the stored events: not acknowledged (at the gate's console), and last 24 h."""
         with self._lock:
             rows = self._sql.run(f"SELECT {_GATE_COLUMNS} FROM gates ORDER BY site, gate")
-        return [self._gate_row(row) for row in rows]
+            unacked, recent = self._alarm_counts()
+        return [
+            replace(
+                self._gate_row(row),
+                open_alarms=unacked.get((row[0], row[1]), 0),
+                alarms_24h=recent.get((row[0], row[1]), 0),
+            )
+            for row in rows
+        ]
+
+    def _alarm_counts(self) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+        unacked = self._sql.run(
+            "SELECT a.site, a.gate, COUNT(*) FROM events a WHERE a.severity = 'alarm' AND NOT "
+            "EXISTS (SELECT 1 FROM events k WHERE k.site = a.site AND k.gate = a.gate AND "
+            f"k.type = 'alarm_acknowledged' AND {self._sql.dialect.acknowledges}) "
+            "GROUP BY a.site, a.gate"
+        )
+        since = self._sql.time_in(self._now() - timedelta(hours=24))
+        recent = self._sql.run(
+            "SELECT site, gate, COUNT(*) FROM events WHERE severity = 'alarm' AND time >= ? "
+            "GROUP BY site, gate",
+            (since,),
+        )
+        return ({(s, g): int(n) for s, g, n in unacked}, {(s, g): int(n) for s, g, n in recent})
 
     def _gate_row(self, row: Row) -> GateRow:
         (site, gate, online, since, seen, status, allow, config, backlog, alarms,
