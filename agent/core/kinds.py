@@ -49,6 +49,7 @@ class EventType(StrEnum):
     READER_TAMPER_CLEARED = "reader_tamper_cleared"
     READER_POWER_FAULT = "reader_power_fault"
     READER_POWER_RESTORED = "reader_power_restored"
+    READER_FLOOD = "reader_flood"
     KEYPAD_ENTRY = "keypad_entry"
     CARD_LEARNED = "card_learned"
     AGENT_STARTED = "agent_started"
@@ -99,6 +100,7 @@ ALARMS = frozenset(
         EventType.READER_FAULT,
         EventType.READER_TAMPER,
         EventType.READER_POWER_FAULT,
+        EventType.READER_FLOOD,
         EventType.CONFIG_ROLLBACK,
         EventType.GUARD_LOCKED,
     }

@@ -40,6 +40,9 @@ TEMPLATES: Mapping[EventType, str] = {
     _E.READER_TAMPER_CLEARED: "reader {reader} at {door} tamper cleared",
     _E.READER_POWER_FAULT: "reader {reader} at {door} power fault: {detail}",
     _E.READER_POWER_RESTORED: "reader {reader} at {door} power restored",
+    _E.READER_FLOOD: (
+        "reader {reader} at {door} is flooding: {dropped} read(s) dropped (queue of {queue})"
+    ),
     _E.KEYPAD_ENTRY: "{length} key(s) typed on reader {reader} at {door}",
     _E.CARD_LEARNED: "card {card} learned on reader {reader}",
     _E.AGENT_STARTED: "agent {version} started in mode {mode}",

@@ -78,7 +78,7 @@ class DevicePart:
         app.loop.run_sync(self._sync_inputs)
         app.loop.run_sync(app.drills.resume)  # after the inputs: a fire at boot is real
         for name, reader in app.hardware.readers.items():
-            reader.start(app.monitor.hooks(name, app.handle_reads, app.passes.scanned), threads)
+            reader.start(app.monitor.hooks(name, app.lanes), threads)
 
     def _started(self) -> None:
         app = self.app
