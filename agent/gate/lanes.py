@@ -97,22 +97,34 @@ class ReaderLanes:
     def _serve(self, names: list[str]) -> None:
         """One item from each lane named: reads together (one commit), then scans."""
         scans: list[Scan] = []
-        again: list[str] = []
-        reads = self._take(names, scans, again)
+        taken: list[str] = []  # the lane of each item taken
+        reads = self._take(names, scans, taken)
         try:
             if reads and self.on_reads is not None:
                 # lanes whose tokens came meanwhile join the commit in progress
-                self.on_reads(reads, lambda: self._take(self._loop.more(), scans, again))
+                self.on_reads(reads, lambda: self._take(self._loop.more(), scans, taken))
         finally:
             try:
                 for scan in scans:
                     if self.on_scan is not None:
                         self._loop_call(self.on_scan, scan)
             finally:
-                for name in again:  # to the back of the queue: the others go first
-                    self._loop.post_batch(self._serve, name)
+                self._served(taken)
 
-    def _take(self, names: Iterable[str], scans: list[Scan], again: list[str]) -> list[CardRead]:
+    def _served(self, taken: list[str]) -> None:
+        """Count what was handed on (only now: ``settle`` waits for it), and put the
+        token of each lane with more to do at the back of the queue: the others go first."""
+        with self._lock:
+            for name in taken:
+                lane = self._lanes[name]
+                lane.served += 1
+                if lane.items:
+                    self._loop.post_batch(self._serve, name)
+                else:
+                    lane.queued = False
+
+    def _take(self, names: Iterable[str], scans: list[Scan], taken: list[str]) -> list[CardRead]:
+        """The next item of each lane named; their tokens stay out until ``_served``."""
         reads: list[CardRead] = []
         with self._lock:
             for name in names:
@@ -121,15 +133,11 @@ class ReaderLanes:
                     lane.queued = False
                     continue
                 item = lane.items.popleft()
-                lane.served += 1
+                taken.append(name)
                 if isinstance(item, Scan):
                     scans.append(item)
                 else:
                     reads.append(item)
-                if lane.items:
-                    again.append(name)
-                else:
-                    lane.queued = False
         return reads
 
     def _loop_call(self, fn: Callable[[Any], object], arg: Any) -> None:
