@@ -1,13 +1,15 @@
-"""Reader lanes: each reader's reads and scans wait in a queue of their own, served in turn.
+"""Reader lanes: each reader's reads and scans wait in a queue of their own, served in
+turn.
 
-One serial scanner sending thousands of lines must not hold up a card at another door.
-A reader's lane holds at most ``LANE_DEPTH`` items; what comes while it is full is
+One serial scanner sending thousands of lines must not hold up a card at another door. A
+reader's lane holds at most ``LANE_DEPTH`` items; what comes while it is full is
 dropped, counted, and reported as a ``reader_flood`` alarm (at most once a minute per
-reader). A lane with work has exactly one token on the core loop; serving a token
-takes one item from that lane and puts the token back at the end of the loop's queue,
-so every reader with work is served once per round and a card read waits behind at
-most one item of each other reader. Tokens queued together are gathered into one
-call, so card reads from several readers still share one commit.
+reader, with the drops of its first second and any since the last alarm). A lane with
+work has exactly one token on the core loop; serving a token takes one item from that
+lane and puts the token back at the end of the loop's queue, so every reader with work
+is served once per round and a card read waits behind at most one item of each other
+reader. Tokens queued together are gathered into one call, so card reads from several
+readers still share one commit.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from drivers.cards import CardRead
 
 LANE_DEPTH = 16  # items one reader may have waiting; a person never gets near it
 FLOOD_REPORT_S = 60.0  # one reader_flood alarm a minute per reader at most
+FLOOD_COUNT_S = 1.0  # drops counted this long before the alarm goes
 
 ReadsHandler = Callable[[list[CardRead], Callable[[], list[CardRead]]], object]
 
@@ -66,22 +69,22 @@ class ReaderLanes:
     # -- any thread (the readers') --------------------------------------------------
     def put(self, name: str, item: CardRead | Scan) -> None:
         """Queue one read or scan from reader ``name``; dropped if its lane is full."""
-        report = 0
+        report = False
         with self._lock:
             lane = self._lanes[name]
             if len(lane.items) >= self._depth:
                 lane.dropped += 1
                 now = self._clock.monotonic()
                 if lane.reported_at is None or now - lane.reported_at >= FLOOD_REPORT_S:
-                    lane.reported_at, report, lane.dropped = now, lane.dropped, 0
+                    lane.reported_at, report = now, True
             else:
                 lane.items.append(item)
                 lane.accepted += 1
                 if not lane.queued:
                     lane.queued = True
                     self._loop.post_batch(self._serve, name)
-        if report:
-            self._loop.post(self._flooded, name, report)
+        if report:  # counted for a second first, so the alarm says how hard it floods
+            self._loop.post(self._loop.call_later, FLOOD_COUNT_S, self._flooded, name)
 
     def marks(self) -> dict[str, int]:
         """How many items each lane has taken in so far."""
@@ -147,7 +150,9 @@ class ReaderLanes:
         except Exception as exc:
             self._loop.report(exc, str(getattr(fn, "__qualname__", fn)))
 
-    def _flooded(self, name: str, dropped: int) -> None:
+    def _flooded(self, name: str) -> None:
+        with self._lock:
+            dropped, self._lanes[name].dropped = self._lanes[name].dropped, 0
         self._emit(
             EventType.READER_FLOOD,
             self._places[name],
