@@ -81,6 +81,7 @@ class App(PassMethods, DrillMethods):
         self.restart_requested = False
         self.started_at = clock.monotonic()
         self._end = threading.Event()  # stopped, or asking its supervisor to stop it
+        self.devices_ready = threading.Event()  # every reader and input attached
         self._extra_parts: list[Part] = []
         self._late_parts: list[Part] = []
         self._runner: Runner | None = None

@@ -79,6 +79,7 @@ class DevicePart:
         app.loop.run_sync(app.drills.resume)  # after the inputs: a fire at boot is real
         for name, reader in app.hardware.readers.items():
             reader.start(app.monitor.hooks(name, app.lanes), threads)
+        app.devices_ready.set()  # simulated stimuli may come now (the control socket)
 
     def _started(self) -> None:
         app = self.app
@@ -99,6 +100,7 @@ class DevicePart:
 
     def stop(self) -> None:
         app = self.app
+        app.devices_ready.clear()
         close_all(list(app.hardware.readers.values()), log_close_error)
         app.loop.run_sync(self._final_lock)
 
