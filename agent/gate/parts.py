@@ -86,6 +86,7 @@ class DevicePart:
         app.emit(EventType.AGENT_STARTED, version=__version__, mode=app.mode.value)
         for recovery in app.stores.recoveries:
             app.emit(EventType.DATABASE_RECOVERED, **recovery.details())
+        app.passes.recover(app.events.matching(types=["pass_used"], limit=200, newest=True))
         app.enforce_retention()
         self._forget_idle_windows()
         app.passes.upkeep()
