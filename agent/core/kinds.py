@@ -64,6 +64,7 @@ class EventType(StrEnum):
     PASS_USED = "pass_used"
     PASS_REFUSED = "pass_refused"
     PASSES_UPDATED = "passes_updated"
+    PASS_GUESSING = "pass_guessing"
     # the guard console: every one carries the guard's id
     GUARD_SIGNED_IN = "guard_signed_in"
     GUARD_SIGNED_OUT = "guard_signed_out"
@@ -101,6 +102,7 @@ ALARMS = frozenset(
         EventType.READER_TAMPER,
         EventType.READER_POWER_FAULT,
         EventType.READER_FLOOD,
+        EventType.PASS_GUESSING,
         EventType.CONFIG_ROLLBACK,
         EventType.GUARD_LOCKED,
     }

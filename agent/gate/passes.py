@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from agent.core.clock import Clock
 from agent.core.door import Door
+from agent.core.guesses import GuessWatch
 from agent.core.kinds import EventType
 from agent.core.loop import CoreLoop
 from agent.core.modes import Modes
@@ -72,6 +73,7 @@ class PassDesk:
         self._modes = modes
         self._emit = emit
         self.listeners: list[Callable[[PassOutcome], None]] = []
+        self._guesses = GuessWatch()
 
     # -- showing a pass (core loop) ---------------------------------------------------
     def scanned(self, scan: Scan) -> PassOutcome:
@@ -92,10 +94,10 @@ class PassDesk:
         if door is None:
             raise GateError(f"no door {door_id!r}; doors: {', '.join(self._doors)}")
         via = "code" if isinstance(code, str) and is_code(code) else "short_code"
-        signed, reason = self._read(code, via)
         details: dict[str, Any] = {"by": by, "via": via}
         if scan is not None:
             details["reader"] = scan.reader
+        signed, reason = self._read_guarded(code, via, by, door_id, details)
         uses_left: int | None = None
         if signed is not None:
             details["pass_id"] = signed.visitor_pass.id
@@ -133,6 +135,27 @@ class PassDesk:
             listener(outcome)
         return outcome
 
+    def _read_guarded(
+        self, code: object, via: str, by: str, door_id: str, details: dict[str, Any]
+    ) -> tuple[SignedPass | None, PassReason | None]:
+        """``_read``, with short codes from a source that keeps guessing wrong held off."""
+        if via != "short_code":
+            return self._read(code, via)
+        mono = self._clock.monotonic()
+        wait = self._guesses.waiting(by, mono)
+        if wait > 0:
+            details["wait_s"] = round(wait, 1)
+            return None, PassReason.THROTTLED
+        signed, reason = self._read(code, via)
+        if reason is PassReason.UNKNOWN:
+            if self._guesses.missed(by, mono):
+                self._emit(EventType.PASS_GUESSING, door_id, source=by,
+                           misses=self._guesses.misses(by),
+                           wait_s=round(self._guesses.waiting(by, mono), 1))  # fmt: skip
+        elif signed is not None:
+            self._guesses.matched(by)
+        return signed, reason
+
     def _read(self, code: object, via: str) -> tuple[SignedPass | None, PassReason | None]:
         """The pass behind ``code`` and, when it cannot be let in on its face, why not."""
         if not isinstance(code, str) or len(code) > MAX_CODE_CHARS:
@@ -167,6 +190,7 @@ class PassDesk:
             doors=frozenset(vp.doors) if vp.doors is not None else None,
             valid_from=vp.valid_from,
             valid_until=vp.valid_until,
+            issued_at=vp.issued_at,
             uses=vp.uses,
             used=used,
             revoked=self._store.is_revoked(vp.id),
@@ -265,6 +289,7 @@ class PassDesk:
             else:
                 if removed:
                     log.info("passes: forgot %d row(s) of passes that have ended", removed)
+        self._guesses.prune(self._clock.monotonic())
         self._loop.call_later(UPKEEP_S, self.upkeep)
 
 
