@@ -3,9 +3,11 @@ neither holds up a card at the other door nor goes unreported; lanes are served 
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,19 +49,13 @@ def flood(port: Pty, lines: int) -> threading.Thread:
         view = memoryview(batch)
         while view:
             try:
-                view = view[port_write(port, view[:4096]) :]
+                view = view[os.write(port.master, view[:4096]) :]
             except OSError:
                 return  # the test ended first
 
     thread = threading.Thread(target=write, daemon=True)
     thread.start()
     return thread
-
-
-def port_write(port: Pty, chunk: memoryview) -> int:
-    import os
-
-    return os.write(port.master, chunk)
 
 
 def test_a_flooding_scanner_does_not_hold_up_a_card_at_the_other_door(  # type: ignore[no-untyped-def]
@@ -85,7 +81,7 @@ def test_a_flooding_scanner_does_not_hold_up_a_card_at_the_other_door(  # type: 
     waits: list[float] = []
     for _ in range(TAPS):
         read = side.present(CARD)
-        record = wait_for(lambda rid=read.read_id: decided.get(rid), "the side door tap", 30)
+        record = wait_for(partial(decided.get, read.read_id), "the side door tap", 30)
         assert record.door == "side" and record.granted
         waits.append(time.monotonic() - read.at)
         time.sleep(0.01)
