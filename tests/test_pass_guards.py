@@ -3,38 +3,21 @@ earn it growing waits and a pass_guessing alarm (once a minute), and hold up no 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
-import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.core.clock import ManualClock
 from agent.core.guesses import FREE_MISSES, GuessWatch
 from agent.core.kinds import ALARMS, EventType
 from agent.gate.app import App
-from agent.models.config import GateConfig
 from agent.models.pass_codec import display_short
-from tests.pass_rig import issue, pass_config, scan
-
-
-@pytest.fixture
-def key() -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.generate()
-
-
-@pytest.fixture
-def gate(
-    make_app: Callable[..., App], make_config: Callable[..., GateConfig], key: Ed25519PrivateKey
-) -> App:
-    app = make_app(make_config(**pass_config(key)))
-    app.start(threaded=False)
-    app.loop.pump()
-    return app
+from tests.pass_rig import issue, scan
+from tests.test_passes import gate, key  # noqa: F401 - fixtures shared with the pass tests
 
 
 def test_a_pass_issued_in_the_future_is_refused(
-    gate: App, key: Ed25519PrivateKey, clock: ManualClock
+    gate: App, key: Ed25519PrivateKey, clock: ManualClock  # noqa: F811 - fixtures
 ) -> None:
     now = clock.now().replace(microsecond=0)
     ahead = issue(key, now, issued_at=now + timedelta(hours=1), valid_from=now - timedelta(hours=1))
@@ -43,13 +26,13 @@ def test_a_pass_issued_in_the_future_is_refused(
     assert scan(gate, skewed.text).granted
 
 
-def _guess(key: Ed25519PrivateKey, clock: ManualClock) -> str:
+def _guess(office: Ed25519PrivateKey, clock: ManualClock) -> str:
     """A well-formed short code this gate was never sent."""
-    return display_short(issue(key, clock.now().replace(microsecond=0)).short_code)
+    return display_short(issue(office, clock.now().replace(microsecond=0)).short_code)
 
 
 def test_wrong_short_codes_from_a_scanner_are_throttled_and_alarmed(
-    gate: App, key: Ed25519PrivateKey, clock: ManualClock
+    gate: App, key: Ed25519PrivateKey, clock: ManualClock  # noqa: F811 - fixtures
 ) -> None:
     reasons = [scan(gate, _guess(key, clock)).reason for _ in range(50)]
     assert reasons[:FREE_MISSES + 1] == ["unknown"] * (FREE_MISSES + 1)
@@ -76,7 +59,7 @@ def test_wrong_short_codes_from_a_scanner_are_throttled_and_alarmed(
 
 
 def test_guards_typing_short_codes_are_throttled_per_guard(
-    gate: App, key: Ed25519PrivateKey, clock: ManualClock
+    gate: App, key: Ed25519PrivateKey, clock: ManualClock  # noqa: F811 - fixtures
 ) -> None:
     for _ in range(FREE_MISSES + 1):
         assert gate.admit_pass("main", _guess(key, clock), "guard:g-1").reason == "unknown"

@@ -6,12 +6,10 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
-import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.core.clock import ManualClock, SystemClock
@@ -26,19 +24,12 @@ from drivers.sim import SimCardReader
 from tests.conftest import enroll
 from tests.pass_rig import pass_config
 from tests.reader_rig import wait_for
+from tests.test_pass_scanners import pty  # noqa: F401 - the scanner's pty fixture
 from tests.test_serial_reader import Pty
 
 CARD = "uid:04A224B2"
 FLOOD_LINES = 10_000
 TAPS = 20
-
-
-@pytest.fixture
-def pty(tmp_path: Path) -> Iterator[tuple[Pty, Path]]:
-    link = tmp_path / "ttyACM-qr"
-    port = Pty(link)
-    yield port, link
-    port.close()
 
 
 def flood(port: Pty, lines: int) -> threading.Thread:
@@ -61,7 +52,7 @@ def flood(port: Pty, lines: int) -> threading.Thread:
 def test_a_flooding_scanner_does_not_hold_up_a_card_at_the_other_door(  # type: ignore[no-untyped-def]
     make_app: Callable[..., App],
     make_config: Callable[..., GateConfig],
-    pty,
+    pty,  # noqa: F811 - the fixture
 ) -> None:
     port, link = pty
     overrides: dict[str, Any] = pass_config(Ed25519PrivateKey.generate())
