@@ -226,3 +226,19 @@ def _first_accept(path: Path, proc: subprocess.Popen[bytes]) -> socket.socket:
         sock.settimeout(60)
         return sock
     raise AssertionError("the control socket never accepted")
+
+
+def test_a_tap_the_core_does_not_answer_in_time_is_a_one_line_error(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim = SimControls(app)
+
+    def too_slow(**_kw: object) -> None:
+        raise TimeoutError  # what run_sync raises when the core loop is held up
+
+    sim.tap = too_slow  # type: ignore[assignment,method-assign]
+    server = ControlServer(sim, app.paths.control_socket)
+    reply = server.handle({"op": "tap", "card": "uid:0BAD0001"})
+    assert reply == {"ok": False, "error": "tap timed out: the gate is busy; try again"}
+    assert not any(r.exc_info for r in caplog.records), "a traceback reached the log"
+    assert any("tap timed out" in r.getMessage() for r in caplog.records)
