@@ -81,6 +81,7 @@ def test_issue_writes_a_png_and_an_svg_that_read_back_as_the_code(  # type: igno
     tmp_path, office_key, capsys
 ) -> None:
     png, svg = tmp_path / "pass.png", tmp_path / "pass.svg"
+    office_knows(tmp_path, g1=["main", "side"])
     argv = [*flags("localhost", 1, tmp_path), "pass", "issue", "--unit", "A-12", "--until", "+4h",
             "--doors", "main", "--uses", "2", "--png", str(png), "--svg", str(svg)]  # fmt: skip
     code, out, err, _ = run(capsys, *argv, "--json")
@@ -101,6 +102,39 @@ def test_issue_writes_a_png_and_an_svg_that_read_back_as_the_code(  # type: igno
     code, out, err, _ = run(capsys, *argv[:-4], "--any-gate", *window)
     assert code == 0, err
     assert "at every gate of test-site" in out and "code: GP1." in out and "--push" in out
+
+
+def office_knows(tmp_path: Path, **gates: list[str]) -> None:
+    """The office's store holds a status of each gate of test-site, listing its doors."""
+    from agent.office.db import open_store
+
+    store = open_store(tmp_path / "office.db")
+    try:
+        for gate, doors in gates.items():
+            store.update_gate("test-site", gate, last_status={"doors": {d: {} for d in doors}})
+    finally:
+        store.close()
+
+
+def test_issue_refuses_doors_the_gates_do_not_have(  # type: ignore[no-untyped-def]
+    tmp_path, office_key, capsys
+) -> None:
+    issue_it = [*flags("localhost", 1, tmp_path), "pass", "issue", "--unit", "A-1",
+                "--until", "+2h"]  # fmt: skip
+    code, _, err, _ = run(capsys, *issue_it, "--doors", "garage")
+    assert code == 1 and "does not know the doors of test-site/g1" in err, err
+    assert "--allow-unknown-doors" in err and "Traceback" not in err
+    code, _, err, _ = run(capsys, *issue_it, "--doors", "garage", "--allow-unknown-doors")
+    assert code == 0, err
+    office_knows(tmp_path, g1=["main", "side"], g2=["main", "garage"])
+    code, _, err, _ = run(capsys, *issue_it, "--doors", "main,garage")
+    assert code == 1 and "no door garage at test-site/g1: it has main, side" in err, err
+    code, _, err, _ = run(capsys, *issue_it, "--doors", "side,main")
+    assert code == 0, err
+    code, _, err, _ = run(capsys, *issue_it, "--doors", "garage", "--any-gate")
+    assert code == 0, err  # g2 has one
+    code, _, err, _ = run(capsys, *issue_it, "--doors", "attic", "--any-gate")
+    assert code == 1 and "no door attic at every gate of test-site" in err, err
 
 
 @pytest.mark.parametrize(

@@ -219,7 +219,7 @@ def test_gate_agent_sim_scan_with_a_pass_from_gate_office(tmp_path: Path) -> Non
     office = subprocess.run(
         [sys.executable, "-m", "agent.office.cli", "--key", str(ROOT / "config" / "sim-office.key"),
          "--site", "palm-grove", "--gate", "main-gate", "--json", "pass", "issue", "--unit", "C-3",
-         "--until", "+2h", "--doors", "pedestrian"],
+         "--until", "+2h", "--doors", "pedestrian", "--allow-unknown-doors"],
         capture_output=True, text=True, timeout=60, check=False,
         env={**os.environ, "GATE_OFFICE_DB": str(tmp_path / "office.db")},
     )  # fmt: skip

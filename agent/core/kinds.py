@@ -49,6 +49,7 @@ class EventType(StrEnum):
     READER_TAMPER_CLEARED = "reader_tamper_cleared"
     READER_POWER_FAULT = "reader_power_fault"
     READER_POWER_RESTORED = "reader_power_restored"
+    READER_FLOOD = "reader_flood"
     KEYPAD_ENTRY = "keypad_entry"
     CARD_LEARNED = "card_learned"
     AGENT_STARTED = "agent_started"
@@ -65,6 +66,7 @@ class EventType(StrEnum):
     PASS_USED = "pass_used"
     PASS_REFUSED = "pass_refused"
     PASSES_UPDATED = "passes_updated"
+    PASS_GUESSING = "pass_guessing"
     # the guard console: every one carries the guard's id
     GUARD_SIGNED_IN = "guard_signed_in"
     GUARD_SIGNED_OUT = "guard_signed_out"
@@ -102,6 +104,8 @@ ALARMS = frozenset(
         EventType.READER_FAULT,
         EventType.READER_TAMPER,
         EventType.READER_POWER_FAULT,
+        EventType.READER_FLOOD,
+        EventType.PASS_GUESSING,
         EventType.CONFIG_ROLLBACK,
         EventType.GUARD_LOCKED,
     }

@@ -199,6 +199,10 @@ class CoreLoop:
                 self._call(timer.fn, timer.args)
                 ran += 1
 
+    def report(self, exc: BaseException, where: str) -> None:
+        """A fault in work run on the loop's behalf, to the loop's error handler."""
+        self._on_error(exc, where)
+
     def _call(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         try:
             fn(*args)

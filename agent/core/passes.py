@@ -7,10 +7,12 @@ knows (uses counted so far, revocations) and the moment (door, mode, clock). No 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from agent.core.decision import GateMode
+
+CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of the gate's clock the office's may be
 
 
 class PassReason(StrEnum):
@@ -21,11 +23,13 @@ class PassReason(StrEnum):
     MALFORMED = "malformed"  # not a pass code at all, or a broken one
     FORGED = "forged"  # the signature is not the office's
     UNKNOWN = "unknown"  # a short code the gate was never sent
+    THROTTLED = "throttled"  # too many wrong short codes from this source: not looked up
     WRONG_SITE = "wrong_site"
     WRONG_GATE = "wrong_gate"
     WRONG_DOOR = "wrong_door"
     LOCKDOWN = "lockdown"
     CLOCK_UNTRUSTED = "clock_untrusted"
+    ISSUED_IN_FUTURE = "issued_in_future"  # signed "later" than now, past the clock skew
     NOT_YET_VALID = "not_yet_valid"
     EXPIRED = "expired"
     REVOKED = "revoked"
@@ -42,6 +46,7 @@ class PassFacts:
     doors: frozenset[str] | None  # None: every door
     valid_from: datetime  # aware UTC
     valid_until: datetime
+    issued_at: datetime
     uses: int
     used: int  # uses counted here so far
     revoked: bool
@@ -75,6 +80,8 @@ def judge(facts: PassFacts, at: PassMoment) -> PassReason:
     if not at.clock_trusted:
         # a pass is a time window and nothing else: without a clock it cannot be checked
         return PassReason.CLOCK_UNTRUSTED
+    if facts.issued_at > at.now + CLOCK_SKEW:
+        return PassReason.ISSUED_IN_FUTURE  # a forged-ahead or mis-clocked issue: never valid
     if at.now < facts.valid_from:
         return PassReason.NOT_YET_VALID
     if at.now >= facts.valid_until:

@@ -80,7 +80,7 @@ def _build_gate(base: GateConfig, config_path: Path, demo: bool) -> App:
         overlay.mark_good()
     try:
         sim = SimControls(app)
-        app.add_part(ControlServer(sim, app.paths.control_socket))
+        app.add_part(ControlServer(sim, app.paths.control_socket, ready=app.devices_ready))
         if config.mqtt.enabled:
             from agent.link.wiring import attach
 

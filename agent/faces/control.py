@@ -1,21 +1,19 @@
 """The local control socket: status for the CLI, stimuli for simulated devices.
 
 One JSON object per line in, one per line out, on a Unix socket in the state
-folder (mode 0600: only the agent's own user may drive it). Each connection is
-served on a thread of the runner's, at most ``MAX_CLIENTS`` at once (more are told
-the agent is busy); a client that does not send its line within ``READ_TIMEOUT_S``
-is dropped.
+folder (mode 0600: only the agent's own user may drive it). Lines are read by one
+event-driven thread (``agent.faces.line_server``), so an idle client holds nobody up;
+each request is answered on a thread of the runner's, at most ``MAX_CLIENTS`` at once
+(more are told the agent is busy); a client that does not send its line within
+``READ_TIMEOUT_S`` is dropped. A stimulus for a simulated device sent while the agent
+is still starting waits until its devices are attached.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import json
 import logging
-import os
 import socket
-import socketserver
 import threading
 from collections.abc import Callable
 from dataclasses import asdict
@@ -24,6 +22,7 @@ from typing import Any
 
 from agent.core.runner import Threads
 from agent.errors import CardFormatError, GateError
+from agent.faces.line_server import LineServer
 from agent.faces.simulate import SimControls
 from agent.models.jsonin import loads_bounded
 
@@ -32,12 +31,14 @@ log = logging.getLogger(__name__)
 MAX_REQUEST = 64 * 1024
 READ_TIMEOUT_S = 2.0
 BACKLOG = 64
-MAX_CLIENTS = 8
-SLOT_WAIT_S = 0.5
+MAX_CLIENTS = 8  # requests being answered at once (a learn waits for a card)
+MAX_OPEN = 1024  # connections still sending their line; past it the oldest is dropped
 MAX_DEPTH = 4  # a request is a flat object
 LEARN_MAX_S = 300.0
-ACCEPT_BACKOFF_MAX_S = 1.0
-_RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+READY_WAIT_S = 30.0  # a stimulus sent while the agent starts waits this long for its devices
+
+
+_STIMULI = frozenset({"tap", "scan", "press", "door", "fire", "learn"})
 
 
 class ControlError(GateError):
@@ -49,10 +50,13 @@ class ControlServer:
 
     name = "control"
 
-    def __init__(self, sim: SimControls, path: Path) -> None:
+    def __init__(
+        self, sim: SimControls, path: Path, ready: threading.Event | None = None
+    ) -> None:
         self.path = path
         self.sim = sim
-        self._server: socketserver.UnixStreamServer | None = None
+        self._ready = ready  # set once every device is attached (None: already)
+        self._server: LineServer | None = None
         self._ops: dict[str, Callable[..., Any]] = {
             "ping": lambda: {"pong": True},
             "status": self._status,
@@ -63,7 +67,6 @@ class ControlServer:
             "fire": sim.fire,
             "learn": self._learn,
         }
-        self._slots = threading.BoundedSemaphore(MAX_CLIENTS)
 
     def _status(self, recent: int = 10) -> dict[str, Any]:
         if isinstance(recent, bool) or not isinstance(recent, int) or not 0 <= recent <= 1000:
@@ -91,8 +94,13 @@ class ControlServer:
         op = request.pop("op", None)
         if not isinstance(op, str) or op not in self._ops:  # {} or [] is unhashable
             return {"ok": False, "error": f"unknown op {op!r}; ops: {', '.join(self._ops)}"}
+        if op in _STIMULI and self._ready is not None and not self._ready.wait(READY_WAIT_S):
+            return {"ok": False, "error": "the agent is still attaching its devices; try again"}
         try:
             return {"ok": True, "result": self._ops[op](**request)}
+        except TimeoutError:  # the core loop did not answer in time: say so, in one line
+            log.error("control: %s timed out waiting for the gate's core", op)
+            return {"ok": False, "error": f"{op} timed out: the gate is busy; try again"}
         except TypeError as exc:
             return {"ok": False, "error": f"bad arguments for {op}: {exc}"}
         except CardFormatError as exc:
@@ -107,99 +115,25 @@ class ControlServer:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists():
             _remove_stale(self.path)
-        outer = self
-
-        class Handler(socketserver.StreamRequestHandler):
-            timeout = READ_TIMEOUT_S
-
-            def handle(self) -> None:
-                try:
-                    line = self.rfile.readline(MAX_REQUEST)
-                except OSError:
-                    return  # timed out or gone: nothing to answer
-                reply = outer.handle_line(line)
-                try:
-                    self.wfile.write(json.dumps(reply, default=str).encode() + b"\n")
-                except OSError:
-                    log.debug("control client left before its reply")
-
-        slots = self._slots
-        backoff = AcceptBackoff(threads.stopping)
-
-        class Server(socketserver.UnixStreamServer):
-            request_queue_size = BACKLOG
-
-            def get_request(self) -> Any:
-                try:
-                    accepted = super().get_request()
-                except OSError as exc:
-                    backoff.failed(exc)
-                    raise
-                backoff.succeeded()
-                return accepted
-
-            def process_request(self, request: Any, client_address: Any) -> None:
-                # a burst of quick requests waits briefly for a slot; idle clients
-                # holding every slot make the next one hear "busy"
-                if not slots.acquire(timeout=SLOT_WAIT_S):
-                    _busy(request)
-                    self.shutdown_request(request)
-                    return
-
-                def serve() -> None:
-                    try:
-                        self.finish_request(request, client_address)
-                    except Exception:
-                        self.handle_error(request, client_address)
-                    finally:
-                        slots.release()
-                        self.shutdown_request(request)
-
-                threads.spawn("gate-control-client", serve)
-
-        old_umask = os.umask(0o177)
-        try:
-            self._server = Server(str(self.path), Handler)
-        finally:
-            os.umask(old_umask)
-        threads.spawn("gate-control", self._server.serve_forever)
+        busy = {"ok": False, "error": f"the agent is serving {MAX_CLIENTS} requests; try again"}
+        self._server = LineServer(
+            self.path,
+            lambda line: json.dumps(self.handle_line(line), default=str).encode() + b"\n",
+            json.dumps(busy).encode() + b"\n",
+            max_line=MAX_REQUEST,
+            read_timeout_s=READ_TIMEOUT_S,
+            max_busy=MAX_CLIENTS,
+            max_open=MAX_OPEN,
+            backlog=BACKLOG,
+        )
+        server = self._server
+        threads.spawn("gate-control", lambda: server.serve(threads))
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
             self.path.unlink(missing_ok=True)  # only a socket this server made
-
-
-class AcceptBackoff:
-    """Out of file descriptors, ``accept`` fails at once while the client still waits, and
-    the serve loop would spin on it: wait longer after each failure, and log once."""
-
-    def __init__(self, stopping: threading.Event) -> None:
-        self._stopping = stopping
-        self.delay = 0.0
-        self.failures = 0
-
-    def failed(self, exc: OSError) -> None:
-        if exc.errno not in _RESOURCE_ERRORS:
-            return  # the client left first: nothing to wait for
-        if not self.failures:
-            log.warning("control socket: cannot accept (%s); backing off", exc.strerror or exc)
-        self.failures += 1
-        self.delay = min(ACCEPT_BACKOFF_MAX_S, max(0.01, self.delay * 2))
-        self._stopping.wait(self.delay)
-
-    def succeeded(self) -> None:
-        if self.failures:
-            log.info("control socket: accepting again after %d failed accepts", self.failures)
-        self.delay, self.failures = 0.0, 0
-
-
-def _busy(sock: socket.socket) -> None:
-    reply = {"ok": False, "error": f"the agent is serving {MAX_CLIENTS} clients; try again"}
-    with contextlib.suppress(OSError):
-        sock.sendall(json.dumps(reply).encode() + b"\n")
 
 
 def _remove_stale(path: Path) -> None:

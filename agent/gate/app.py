@@ -27,6 +27,7 @@ from agent.gate.build import Hardware, Stores, close_all, preflight
 from agent.gate.drills import DrillDesk, DrillMethods
 from agent.gate.inputs import InputRouter
 from agent.gate.journal import Journal
+from agent.gate.lanes import LANE_DEPTH, ReaderLanes
 from agent.gate.parts import CorePart, DevicePart, log_close_error
 from agent.gate.passes import PassDesk, PassMethods
 from agent.gate.ports import ConfigState, DecisionRecord, DeviceMap, LearnedCard
@@ -80,6 +81,7 @@ class App(PassMethods, DrillMethods):
         self.restart_requested = False
         self.started_at = clock.monotonic()
         self._end = threading.Event()  # stopped, or asking its supervisor to stop it
+        self.devices_ready = threading.Event()  # every reader and input attached
         self._extra_parts: list[Part] = []
         self._late_parts: list[Part] = []
         self._runner: Runner | None = None
@@ -111,6 +113,9 @@ class App(PassMethods, DrillMethods):
         self.passes = PassDesk(config, clock=clock, loop=self.loop, store=stores.passes,
                                doors=self.doors, readers=hardware.readers, reader_door=reader_door,
                                modes=self.inputs.modes, emit=self.emit)  # fmt: skip
+        self.lanes = ReaderLanes(self.loop, clock, reader_door, self.emit)
+        self.lanes.on_reads = self.reads.handle_all
+        self.lanes.on_scan = self.passes.scanned
         self.drills = DrillDesk(config, clock=clock, loop=self.loop, state=stores.state,
                                 doors=self.doors, inputs=self.inputs,
                                 journal=self.journal)  # fmt: skip
@@ -269,7 +274,12 @@ class App(PassMethods, DrillMethods):
         return preflight(config, self.hardware.context or DriverContext(self.clock))
 
     def settle(self) -> None:
-        self.loop.run_sync(lambda: None)
+        # a reader's lane hands on one item a round: go round until what waited has gone
+        marks = self.lanes.marks()
+        for _ in range(LANE_DEPTH + 1):
+            self.loop.run_sync(lambda: None)
+            if self.lanes.passed(marks):
+                return
 
     def learn(self, reader: str, timeout: float = 30.0) -> LearnedCard:
         if reader not in self.hardware.readers:

@@ -40,6 +40,9 @@ TEMPLATES: Mapping[EventType, str] = {
     _E.READER_TAMPER_CLEARED: "reader {reader} at {door} tamper cleared",
     _E.READER_POWER_FAULT: "reader {reader} at {door} power fault: {detail}",
     _E.READER_POWER_RESTORED: "reader {reader} at {door} power restored",
+    _E.READER_FLOOD: (
+        "reader {reader} at {door} is flooding: {dropped} read(s) dropped (queue of {queue})"
+    ),
     _E.KEYPAD_ENTRY: "{length} key(s) typed on reader {reader} at {door}",
     _E.CARD_LEARNED: "card {card} learned on reader {reader}",
     _E.AGENT_STARTED: "agent {version} started in mode {mode}",
@@ -60,6 +63,9 @@ TEMPLATES: Mapping[EventType, str] = {
     _E.SECURITY_ALERT: "{count} message(s) on {topic} refused in {over_s} s: {reason}",
     _E.PASS_USED: "pass {pass_id} for unit {unit} let in at {door} ({by}); {uses_left} use(s) left",
     _E.PASS_REFUSED: "pass {pass_id} refused at {door} ({by}): {reason}",
+    _E.PASS_GUESSING: (
+        "{misses} wrong short code(s) from {source} at {door}: it waits {wait_s} s a try"
+    ),
     _E.PASSES_UPDATED: "passes from the office: {revoked} revoked, {delivered} delivered",
     _E.GUARD_SIGNED_IN: "guard {guard} signed in to the console from {address}",
     _E.GUARD_SIGNED_OUT: "guard {guard} signed out of the console",

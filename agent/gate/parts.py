@@ -78,7 +78,8 @@ class DevicePart:
         app.loop.run_sync(self._sync_inputs)
         app.loop.run_sync(app.drills.resume)  # after the inputs: a fire at boot is real
         for name, reader in app.hardware.readers.items():
-            reader.start(app.monitor.hooks(name, app.handle_reads, app.passes.scanned), threads)
+            reader.start(app.monitor.hooks(name, app.lanes), threads)
+        app.devices_ready.set()  # simulated stimuli may come now (the control socket)
 
     def _started(self) -> None:
         app = self.app
@@ -93,6 +94,7 @@ class DevicePart:
                 backup_created=mark.get("backup_created"),
                 policy=app.config.storage.after_restore,
             )
+        app.passes.recover(app.events.matching(types=["pass_used"], limit=200, newest=True))
         app.enforce_retention()
         self._forget_idle_windows()
         app.passes.upkeep()
@@ -107,6 +109,7 @@ class DevicePart:
 
     def stop(self) -> None:
         app = self.app
+        app.devices_ready.clear()
         close_all(list(app.hardware.readers.values()), log_close_error)
         app.loop.run_sync(self._final_lock)
 

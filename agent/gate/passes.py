@@ -3,9 +3,10 @@
 A visitor pass arrives as the text a scanner read or as what a guard typed (the full
 code or its short code). Everything a pass needs is checked here with no network:
 the office's signature against its public key from the config, then the rules in
-``agent.core.passes``. A use is counted on disk before the event is written, and
-both before the relay moves. Pass codes are bearer credentials: they are never
-logged or recorded; events name the pass by its id.
+``agent.core.passes``. A use is counted on disk, with its event's details kept as
+pending in the same commit, before the event is written, and both before the relay
+moves; a start writes the event of any use a crash left pending. Pass codes are bearer
+credentials: they are never logged or recorded; events name the pass by its id.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 
 from agent.core.clock import Clock
 from agent.core.door import Door
+from agent.core.guesses import GuessWatch
 from agent.core.kinds import EventType
 from agent.core.loop import CoreLoop
 from agent.core.modes import Modes
@@ -71,6 +73,7 @@ class PassDesk:
         self._modes = modes
         self._emit = emit
         self.listeners: list[Callable[[PassOutcome], None]] = []
+        self._guesses = GuessWatch()
 
     # -- showing a pass (core loop) ---------------------------------------------------
     def scanned(self, scan: Scan) -> PassOutcome:
@@ -91,17 +94,17 @@ class PassDesk:
         if door is None:
             raise GateError(f"no door {door_id!r}; doors: {', '.join(self._doors)}")
         via = "code" if isinstance(code, str) and is_code(code) else "short_code"
-        signed, reason = self._read(code, via)
         details: dict[str, Any] = {"by": by, "via": via}
         if scan is not None:
             details["reader"] = scan.reader
+        signed, reason = self._read_guarded(code, via, by, door_id, details)
         uses_left: int | None = None
         if signed is not None:
             details["pass_id"] = signed.visitor_pass.id
         if signed is not None and reason is None:
-            reason, uses_left = self._judge(signed, door)
             details.update(unit=signed.visitor_pass.unit,
                            valid_until=signed.visitor_pass.valid_until.isoformat())  # fmt: skip
+            reason, uses_left = self._judge(signed, door, details)
         assert reason is not None
         granted = admitted(reason)
         if granted:
@@ -109,6 +112,8 @@ class PassDesk:
                                uses_left=uses_left, **details)  # fmt: skip
             if not door.released:
                 door.pulse("pass")
+            if reason is PassReason.GRANTED and signed is not None and uses_left is not None:
+                self._recorded(signed.visitor_pass.id, signed.visitor_pass.uses - uses_left)
         else:
             event = self._emit(EventType.PASS_REFUSED, door_id, reason=reason.value, **details)
         vp = signed.visitor_pass if signed is not None and "unit" in details else None
@@ -129,6 +134,27 @@ class PassDesk:
         for listener in self.listeners:
             listener(outcome)
         return outcome
+
+    def _read_guarded(
+        self, code: object, via: str, by: str, door_id: str, details: dict[str, Any]
+    ) -> tuple[SignedPass | None, PassReason | None]:
+        """``_read``, with short codes from a source that keeps guessing wrong held off."""
+        if via != "short_code":
+            return self._read(code, via)
+        mono = self._clock.monotonic()
+        wait = self._guesses.waiting(by, mono)
+        if wait > 0:
+            details["wait_s"] = round(wait, 1)
+            return None, PassReason.THROTTLED
+        signed, reason = self._read(code, via)
+        if reason is PassReason.UNKNOWN:
+            if self._guesses.missed(by, mono):
+                self._emit(EventType.PASS_GUESSING, door_id, source=by,
+                           misses=self._guesses.misses(by),
+                           wait_s=round(self._guesses.waiting(by, mono), 1))  # fmt: skip
+        elif signed is not None:
+            self._guesses.matched(by)
+        return signed, reason
 
     def _read(self, code: object, via: str) -> tuple[SignedPass | None, PassReason | None]:
         """The pass behind ``code`` and, when it cannot be let in on its face, why not."""
@@ -151,8 +177,11 @@ class PassDesk:
             return signed, PassReason.FORGED
         return signed, None
 
-    def _judge(self, signed: SignedPass, door: Door) -> tuple[PassReason, int | None]:
-        """The rules, then the use counted (durably) when they let the pass in."""
+    def _judge(
+        self, signed: SignedPass, door: Door, details: dict[str, Any]
+    ) -> tuple[PassReason, int | None]:
+        """The rules, then the use counted (durably, with its event's details kept as
+        pending in the same commit) when they let the pass in."""
         vp = signed.visitor_pass
         used = self._store.used(vp.id)
         facts = PassFacts(
@@ -161,6 +190,7 @@ class PassDesk:
             doors=frozenset(vp.doors) if vp.doors is not None else None,
             valid_from=vp.valid_from,
             valid_until=vp.valid_until,
+            issued_at=vp.issued_at,
             uses=vp.uses,
             used=used,
             revoked=self._store.is_revoked(vp.id),
@@ -179,11 +209,36 @@ class PassDesk:
         if reason is not PassReason.GRANTED:
             return reason, None
         try:
-            left = self._store.consume(vp.id, vp.uses, vp.valid_until)
+            intent = {**details, "door": door.id, "reason": PassReason.GRANTED.value}
+            left = self._store.consume(vp.id, vp.uses, vp.valid_until, intent)
         except sqlite3.Error as exc:
             log.error("pass %s: the use could not be counted (%s); refused", vp.id, exc)
             return PassReason.STORAGE_FAULT, None
         return (PassReason.USED_UP, None) if left is None else (reason, left)
+
+    def _recorded(self, pass_id: str, used: int) -> None:
+        try:
+            self._store.recorded(pass_id, used)
+        except sqlite3.Error as exc:  # kept as pending: the next start finds its event
+            log.warning("pass %s: could not clear its pending use (%s)", pass_id, exc)
+
+    def recover(self, logged: list[Event]) -> int:
+        """At start: write the ``pass_used`` event of each use counted whose event a crash
+        kept from the log (``logged``: the newest pass_used events); returns how many."""
+        written = 0
+        for pass_id, used, details in self._store.pending():
+            seen = any(
+                e.details.get("pass_id") == pass_id
+                and e.details.get("uses_left") == details.get("uses_left")
+                for e in logged
+            )
+            if not seen:
+                door = details.pop("door", None)
+                self._emit(EventType.PASS_USED, door, **details, recovered=True)
+                log.warning("pass %s: use %d had no event (a crash); recorded now", pass_id, used)
+                written += 1
+            self._recorded(pass_id, used)
+        return written
 
     # -- the office's revocations and deliveries (core loop) ----------------------------
     def update(self, update: PassUpdate) -> dict[str, Any]:
@@ -234,6 +289,7 @@ class PassDesk:
             else:
                 if removed:
                     log.info("passes: forgot %d row(s) of passes that have ended", removed)
+        self._guesses.prune(self._clock.monotonic())
         self._loop.call_later(UPKEEP_S, self.upkeep)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -12,8 +12,8 @@ from agent.core.clock import Clock
 from agent.core.door import Emit
 from agent.core.kinds import EventType
 from agent.core.loop import CoreLoop
-from drivers.base import CardReader, Condition, ReaderHooks, Scan
-from drivers.cards import CardRead
+from agent.gate.lanes import ReaderLanes
+from drivers.base import CardReader, Condition, ReaderHooks
 
 log = logging.getLogger(__name__)
 
@@ -52,21 +52,17 @@ class ReaderMonitor:
         self._emit = emit
         self.health = {name: ReaderHealth() for name in readers}
 
-    def hooks(
-        self,
-        name: str,
-        on_reads: Callable[[list[CardRead]], object],
-        on_scan: Callable[[Scan], object] | None = None,
-    ) -> ReaderHooks:
-        """The hooks one reader reports through: each hops onto the core loop, where
-        reads waiting together are handled together (``on_reads``: one fsync)."""
+    def hooks(self, name: str, lanes: ReaderLanes) -> ReaderHooks:
+        """The hooks one reader reports through: each hops onto the core loop; reads
+        and scans through the reader's own lane (``agent.gate.lanes``)."""
         post = self._loop.post
+        put = partial(lanes.put, name)
         return ReaderHooks(
-            read=partial(self._loop.post_batch, on_reads),
+            read=put,
             health=lambda ok, detail: post(self.health_changed, name, ok, detail),
             condition=lambda c, active, detail: post(self.condition, name, c, active, detail),
             keypad=lambda keys: post(self.keypad, name, keys),
-            scan=partial(post, on_scan) if on_scan is not None else None,  # scanners: passes
+            scan=put,  # scanners: passes
         )
 
     def health_changed(self, name: str, ok: bool, detail: str) -> None:

@@ -108,11 +108,15 @@ class ReadHandler:
         """Decide one read: its event is durable before its relay moves."""
         return self.handle_all([read])[0]
 
-    def handle_all(self, reads: Sequence[CardRead]) -> list[DecisionRecord | None]:
+    def handle_all(
+        self, reads: Sequence[CardRead], more: Callable[[], list[CardRead]] | None = None
+    ) -> list[DecisionRecord | None]:
         """Decide reads that arrived together, in order, and any that arrive before the
         commit. Their events share it (one fsync, however many readers were tapped at
         once); every relay moves after it. If the log cannot be written, every card is
-        refused (nothing recorded). Returns a record per read, ``reads`` first."""
+        refused (nothing recorded). Returns a record per read, ``reads`` first. ``more``
+        gives the reads that came meanwhile (the core loop's gathered items by default)."""
+        take_more = more or self._loop.more
         records: list[DecisionRecord | None] = []
         decided: list[str] = []  # readers owed a light whatever happens
         failure: Exception | None = None
@@ -133,7 +137,7 @@ class ReadHandler:
                         records.append(record)
                         if record is not None:
                             effects.append(partial(self._act, record))
-                    pending = self._loop.more()  # reads that came meanwhile join this commit
+                    pending = take_more()  # reads that came meanwhile join this commit
         except StorageFault:
             # refusals that could not be recorded must not feed a lockout nobody recorded
             for mark in reversed(self._counted):

@@ -190,6 +190,10 @@ def _pass_commands(
     p.add_argument("--until", required=True, help="ISO 8601 time, or +N[m|h|d] from now")
     p.add_argument("--from", dest="valid_from", help="ISO 8601 time, or +N[m|h|d] (default now)")
     p.add_argument("--doors", help="DOOR[,DOOR...] (default: every door)")
+    p.add_argument(
+        "--allow-unknown-doors", action="store_true",
+        help="issue even when the office has no status of the gates to check --doors against",
+    )  # fmt: skip
     p.add_argument("--uses", type=int, default=1, help="openings allowed, per gate (default 1)")
     p.add_argument("--by", help="who issues it, e.g. a resident's id (default: your user)")
     p.add_argument(

@@ -80,6 +80,8 @@ def cmd_pass_issue(args: argparse.Namespace) -> int:
         problems = [(".".join(map(str, e["loc"])) or "pass", e["msg"].removeprefix("Value error, "))
                     for e in exc.errors()]  # fmt: skip
         raise ConfigError("the pass cannot be issued", problems) from None
+    if doors:
+        _check_doors(args, doors)
     signed = sign(visitor_pass, key)
     files = write_qr(signed, args.png, args.svg)
     report: list[dict[str, Any]] = []
@@ -94,6 +96,37 @@ def cmd_pass_issue(args: argparse.Namespace) -> int:
     }
     show(data, args.json, _issue_text(signed, files, report))
     return _worst(report)
+
+
+def _check_doors(args: argparse.Namespace, doors: list[str]) -> None:
+    """Refuse doors no target gate has, by the doors in the gates' last status the office
+    stored; a gate it has no status of is named, and refused unless --allow-unknown-doors."""
+    from agent.office.db import open_store
+    from agent.office.options import database
+
+    store = open_store(database(args))
+    try:
+        rows = [g for g in store.gates() if g.site == args.site]
+    finally:
+        store.close()
+    if not args.any_gate:
+        rows = [g for g in rows if g.gate == args.gate]
+    known = {g.gate: set((g.last_status or {}).get("doors") or {}) for g in rows}
+    unknown = [g for g, ds in known.items() if not ds] or ([] if rows else [args.gate or "*"])
+    if unknown and not args.allow_unknown_doors:
+        where = ", ".join(f"{args.site}/{g}" for g in unknown)
+        raise Refused(
+            f"the office does not know the doors of {where} (no status stored yet: is "
+            "`gate-office serve` running?); give --allow-unknown-doors to issue anyway"
+        )
+    have = set().union(*known.values()) if known else set()
+    missing = [d for d in doors if have and d not in have]
+    if missing:
+        gates = "every gate of " + args.site if args.any_gate else f"{args.site}/{args.gate}"
+        raise Refused(
+            f"no door {', '.join(missing)} at {gates}: it has {', '.join(sorted(have))}; "
+            "a pass for it would be refused everywhere"
+        )
 
 
 def _issue_text(signed: SignedPass, files: dict[str, str], report: list[dict[str, Any]]) -> str:

@@ -7,9 +7,11 @@ clock corrected backwards cannot bring a used-up or revoked pass back.
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from agent.store.db import connect, transaction
 
@@ -21,6 +23,10 @@ CREATE TABLE IF NOT EXISTS uses (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS revoked (
     pass_id TEXT PRIMARY KEY, until INTEGER NOT NULL, at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pending_uses (
+    pass_id TEXT NOT NULL, used INTEGER NOT NULL, details TEXT NOT NULL,
+    PRIMARY KEY (pass_id, used)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS delivered (
     short_code TEXT PRIMARY KEY, pass_id TEXT NOT NULL, code TEXT NOT NULL,
@@ -52,8 +58,14 @@ class PassStore:
             found = row.fetchone()
         return int(found[0]) if found else 0
 
-    def consume(self, pass_id: str, allowed: int, until: datetime) -> int | None:
-        """Count one use, durably; the uses left after it, or None if none were left."""
+    def consume(
+        self, pass_id: str, allowed: int, until: datetime, intent: dict[str, Any] | None = None
+    ) -> int | None:
+        """Count one use, durably; the uses left after it, or None if none were left.
+
+        With ``intent`` (the details of its ``pass_used`` event) the use is also kept as
+        pending, in the same transaction, until ``recorded``: a crash between this commit
+        and the event's leaves the event to be written at the next start (``pending``)."""
         with self._lock, transaction(self._conn) as conn:
             row = conn.execute("SELECT used FROM uses WHERE pass_id = ?", (pass_id,)).fetchone()
             used = int(row[0]) if row else 0
@@ -64,7 +76,26 @@ class PassStore:
                 "SET used = excluded.used",
                 (pass_id, used + 1, _epoch(until)),
             )
+            if intent is not None:
+                details = json.dumps({**intent, "uses_left": allowed - used - 1})
+                conn.execute("INSERT OR REPLACE INTO pending_uses VALUES (?, ?, ?)",
+                             (pass_id, used + 1, details))  # fmt: skip
         return allowed - used - 1
+
+    def recorded(self, pass_id: str, used: int) -> None:
+        """The event of use number ``used`` is in the event log: the use is no longer pending."""
+        with self._lock:
+            self._conn.execute(
+                "DELETE FROM pending_uses WHERE pass_id = ? AND used = ?", (pass_id, used)
+            )
+
+    def pending(self) -> list[tuple[str, int, dict[str, Any]]]:
+        """Uses counted whose event may not have been written: (pass id, use number, details)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT pass_id, used, details FROM pending_uses ORDER BY pass_id, used"
+            ).fetchall()
+        return [(str(r[0]), int(r[1]), json.loads(r[2])) for r in rows]
 
     # -- revocations ------------------------------------------------------------------
     def revoke(self, pass_id: str, until: datetime, at: datetime) -> None:
