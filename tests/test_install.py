@@ -233,9 +233,11 @@ def test_unit_commands_parse() -> None:
 
 def documented_commands(text: str) -> list[list[str]]:
     """Commands in fenced blocks, and inline ones that start with sudo, split at && and |."""
-    blocks = re.findall(r"```\n(.*?)```", text, re.S)
+    fenced = re.findall(r"```([a-z]*)\n(.*?)```", text, re.S)
+    # a block marked as another language (```toml: a file's content) holds no commands
+    blocks = [body for lang, body in fenced if lang in ("", "sh", "bash", "console")]
     spans = [line for block in blocks for line in block.splitlines()]
-    inline = re.findall(r"`([^`\n]+)`", re.sub(r"```\n.*?```", "", text, flags=re.S))
+    inline = re.findall(r"`([^`\n]+)`", re.sub(r"```[a-z]*\n.*?```", "", text, flags=re.S))
     spans += [span for span in inline if span.startswith("sudo ")]
     commands = []
     for span in spans:
