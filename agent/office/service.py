@@ -19,8 +19,7 @@ import queue
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -30,9 +29,10 @@ from agent.link.signing import seal
 from agent.link.topics import office_online_topic
 from agent.models.jsonin import loads_bounded
 from agent.office.alerts import Alerts, GateWatch
-from agent.office.db.base import EventRow
 from agent.office.intake import MAX_DEPTH, Batch, events_of, seq_ranges
 from agent.office.resync import PushRecord, answer_request
+from agent.office.serve_options import ServeOptions as ServeOptions
+from agent.office.serve_options import ServiceStore
 from agent.office.upkeep import Upkeep
 
 log = logging.getLogger(__name__)
@@ -45,29 +45,6 @@ QUEUE_LIMIT = 1000
 TICK_S = 1.0
 BEHIND_MESSAGES = 50  # queued messages that make the office tell gates it is busy
 QUEUE_WAIT_S = 30.0  # how long paho may be held before a message is dropped (resent later)
-
-
-class ServiceStore(Protocol):
-    """What the service needs of the office database."""
-
-    def add_rows(self, rows: Sequence[EventRow]) -> int: ...
-
-    def update_gate(self, site: str, gate: str, **fields: Any) -> None: ...
-
-    def highest_contiguous_seq(self, site: str, gate: str) -> int: ...
-
-
-@dataclass
-class ServeOptions:
-    """How the service batches, and when it raises alerts."""
-
-    prefix: str = "gate"
-    batch_max: int = 5000  # events in one transaction (and so one receipt per gate)
-    batch_wait_s: float = 0.02
-    offline_alert_s: float = 300.0
-    lag_alert_s: float = 600.0
-    audit_s: float = 30.0  # how often an idle office looks for events it lost
-    hook: list[str] = field(default_factory=list)
 
 
 class OfficeService:
