@@ -24,7 +24,7 @@ from agent.store.db import connect
 from agent.store.event_schema import STEPS as EVENT_STEPS
 from agent.store.listfile import generations, list_path
 from agent.store.paths import StatePaths
-from agent.store.salvage import Salvaged, salvage_events
+from agent.store.salvage import Salvaged, salvage_events, whole_pages
 from agent.store.schema import upgrade
 from agent.store.seq_reserve import SeqReserve
 
@@ -141,8 +141,13 @@ def salvage(old: Path, new: Path) -> Salvaged:
     later upgrade steps run on the rows as they were); if those cannot be read, the
     new file gets the current layout. Events keep their seq.
     """
+    with whole_pages(old, new.with_name(new.name + ".whole-pages")) as readable:
+        return _salvage_from(readable, old, new)
+
+
+def _salvage_from(readable: Path, old: Path, new: Path) -> Salvaged:
     try:
-        src = sqlite3.connect(f"file:{old}?mode=ro", uri=True)
+        src = sqlite3.connect(f"file:{readable}?mode=ro", uri=True)
     except sqlite3.Error:
         src = sqlite3.connect(":memory:")
     dst = connect(new)

@@ -9,17 +9,26 @@ page and find nothing. A row from the pages is kept only if it has the event tab
 shape (an id, an ISO time, a known type, JSON details); rows already saved by SQLite
 are not replaced. What is lost is counted from gaps in seq: every seq between the
 oldest row saved and the newest seq the old file had handed out that was not saved.
+
+A file cut mid-page is given to SQLite only up to its last whole page
+(``whole_pages``): SQLite reads a torn last page as if the missing bytes were zeros,
+and would hand back a row with a value that was never written (a ``sent`` of 2 read
+as 0 when the cut took the row's last byte).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sqlite3
+import struct
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from agent.core.kinds import EventType
 from agent.store.pages import PageFile, Value
@@ -66,6 +75,44 @@ def salvage_events(src: sqlite3.Connection, old: Path, dst: sqlite3.Connection) 
         return Salvaged(0, highest)
     top = max(highest, max(seqs))
     return Salvaged(len(seqs), top - min(seqs) + 1 - len(seqs))
+
+
+@contextmanager
+def whole_pages(old: Path, scratch: Path) -> Iterator[Path]:
+    """``old``, or, if it ends in a torn page, a copy of its whole pages (and of its WAL)
+    at ``scratch``, removed afterwards: the file SQLite may read for salvage."""
+    try:
+        with old.open("rb") as file:
+            head = file.read(100)
+            size = file.seek(0, 2)
+    except OSError:
+        yield old  # SQLite will say what is wrong with it
+        return
+    field = struct.unpack(">H", head[16:18])[0] if len(head) == 100 else 0
+    page = 65536 if field == 1 else field
+    if page < 512 or page & (page - 1) or size % page == 0:
+        yield old  # whole pages, or no header SQLite would take
+        return
+    wal = old.with_name(old.name + "-wal")
+    copies = [scratch, scratch.with_name(scratch.name + "-wal")]
+    try:
+        with old.open("rb") as src, scratch.open("wb") as dst:
+            _copy_bytes(src, dst, size - size % page)
+        if wal.exists():
+            shutil.copyfile(wal, copies[1])
+        yield scratch
+    finally:
+        for path in [*copies, scratch.with_name(scratch.name + "-shm")]:
+            path.unlink(missing_ok=True)
+
+
+def _copy_bytes(src: BinaryIO, dst: BinaryIO, count: int) -> None:
+    while count > 0:
+        chunk = src.read(min(count, 1 << 20))
+        if not chunk:
+            return
+        dst.write(chunk)
+        count -= len(chunk)
 
 
 def _seq(row: tuple[Value, ...]) -> int:
