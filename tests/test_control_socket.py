@@ -104,6 +104,33 @@ def test_a_burst_waits_in_the_backlog_instead_of_being_refused(
     assert all(r == {"ok": True, "result": {"pong": True}} for r in replies)
 
 
+@pytest.mark.parametrize("sent", [b'{"op": "ping"}', b"\x00garbage{", b""])
+def test_a_request_ended_by_closing_our_side_is_answered_like_a_line(
+    served: tuple[ControlServer, HeldThreads], sent: bytes
+) -> None:
+    server, threads = served
+    threads.release()
+    with _connect(server.path) as sock:
+        sock.sendall(sent)
+        sock.shutdown(socket.SHUT_WR)  # no newline: the end of our side ends the request
+        reply = _answer(sock)
+    if sent.startswith(b"{"):
+        assert reply == {"ok": True, "result": {"pong": True}}
+    else:
+        assert reply["ok"] is False and isinstance(reply["error"], str), reply
+
+
+def test_a_line_past_the_limit_is_cut_there_even_when_it_arrives_whole(
+    served: tuple[ControlServer, HeldThreads],
+) -> None:
+    server, threads = served
+    threads.release()
+    with _connect(server.path) as sock:
+        sock.sendall(b'{"op": "ping"' + b" " * (control.MAX_REQUEST + 10) + b"}\n")
+        reply = _answer(sock)
+    assert reply["ok"] is False and isinstance(reply["error"], str), reply
+
+
 IDLE_CLIENTS = 400
 
 

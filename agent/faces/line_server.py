@@ -3,9 +3,10 @@
 One thread of the runner's watches the listening socket and every connection with a
 selector: a connection costs a file descriptor and a few bytes until its line is in,
 never a thread or a slot, so idle or slow clients cannot keep anyone else waiting.
-Each complete line is answered on a thread of its own, at most ``max_busy`` at once
-(beyond that the client hears ``busy``); a client that has not sent its line within
-``read_timeout_s`` is dropped, and past ``max_open`` connections the oldest is.
+Each complete line, or what a client sent before it ended its side, is answered on a
+thread of its own, at most ``max_busy`` at once (beyond that the client hears ``busy``);
+a client that has not sent its line within ``read_timeout_s`` is dropped, and past
+``max_open`` connections the oldest is.
 """
 
 from __future__ import annotations
@@ -158,15 +159,16 @@ class LineServer:
         except BlockingIOError:
             return
         except OSError:
-            chunk = b""
-        if not chunk:
-            self._drop(sel, pending)  # gone before its line
+            self._drop(sel, pending)  # reset: nobody to answer
             return
         pending.data += chunk
         end = pending.data.find(b"\n")
-        if end < 0 and len(pending.data) <= self._max_line:
+        if chunk and end < 0 and len(pending.data) <= self._max_line:
             return
-        line = pending.data[: end + 1] if end >= 0 else pending.data[: self._max_line]
+        # a line, an over-long start, or what came before the client ended its side
+        # (a half-close ends a request like a newline; even an empty one is answered)
+        # a line longer than max_line is cut there (what is past it is never read)
+        line = pending.data[: min(end + 1 if end >= 0 else len(pending.data), self._max_line)]
         self._forget(sel, pending)
         if not self._slots.acquire(blocking=False):
             _send(pending.sock, self._busy_reply)
