@@ -426,7 +426,7 @@ def test_events_tail_stores_each_event_once(gate, broker, tmp_path, capsys) -> N
 
 
 def test_keygen_output_configures_a_gate(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    from agent.models.config import MqttConfig
+    from agent.models.mqtt import MqttConfig
 
     assert office_main(["keygen", str(tmp_path / "new.key")]) == 0
     line = capsys.readouterr().out.strip().splitlines()[-1]

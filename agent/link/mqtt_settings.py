@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.models.config import MqttConfig
+from agent.models.mqtt import MqttConfig
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ from agent.models.config import GateConfig
 from agent.models.messages import MAX_VERSION
 from agent.models.wire import AllowListEntry
 from agent.store.catalog import STEPS as STEPS
-from agent.store.catalog import Catalog, CatalogReader, live_list, meta_int
+from agent.store.catalog import Catalog, live_list, meta_int
+from agent.store.catalog_reader import CatalogReader
 from agent.store.db import transaction
 from agent.store.list_rows import fields_row as fields_row
 from agent.store.list_rows import from_row, to_row
