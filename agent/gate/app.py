@@ -9,7 +9,6 @@ from theirs.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -28,6 +27,7 @@ from agent.gate.drills import DrillDesk, DrillMethods
 from agent.gate.inputs import InputRouter
 from agent.gate.journal import Journal
 from agent.gate.lanes import LANE_DEPTH, ReaderLanes
+from agent.gate.learning import learn_card
 from agent.gate.parts import CorePart, DevicePart, log_close_error
 from agent.gate.passes import PassDesk, PassMethods
 from agent.gate.ports import ConfigState, DecisionRecord, DeviceMap, LearnedCard
@@ -42,7 +42,7 @@ from agent.store.allowlist import AllowListStore
 from agent.store.credentials import CredentialHasher
 from agent.store.eventlog import EventLog
 from drivers.base import DriverContext
-from drivers.cards import CardRead, mask
+from drivers.cards import CardRead
 
 log = logging.getLogger(__name__)
 
@@ -282,21 +282,8 @@ class App(PassMethods, DrillMethods):
                 return
 
     def learn(self, reader: str, timeout: float = 30.0) -> LearnedCard:
-        if reader not in self.hardware.readers:
-            known = ", ".join(self.hardware.readers)
-            raise GateError(f"no reader {reader!r}; readers: {known}")
-        taken: queue.Queue[CardRead] = queue.Queue(1)
-        self.loop.run_sync(self.reads.learning.__setitem__, reader, taken.put)
-        try:
-            read = taken.get(timeout=timeout)
-        except queue.Empty:
-            self.loop.run_sync(self.reads.learning.pop, reader, None)
-            raise GateError(f"no card was read on {reader} within {timeout:g} s") from None
-        card = read.card.canonical(self.hasher.prox_bits)
-        learned = LearnedCard(reader, card, mask(card))
-        door = self.reads.places[reader].door
-        self.record(EventType.CARD_LEARNED, door, reader=reader, card=learned.masked)
-        return learned
+        return learn_card(reader, timeout, loop=self.loop, readers=self.hardware.readers,
+                          reads=self.reads, hasher=self.hasher, record=self.record)  # fmt: skip
 
     def status(self, recent: int = 10) -> GateStatus:
         """A snapshot from any thread: live state read on the core loop, the databases on

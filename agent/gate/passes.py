@@ -24,12 +24,12 @@ from agent.core.kinds import EventType
 from agent.core.loop import CoreLoop
 from agent.core.modes import Modes
 from agent.core.passes import PassFacts, PassMoment, PassReason, admitted, judge
-from agent.errors import GateError, Rejected, StorageFault
+from agent.errors import GateError, StorageFault
+from agent.gate.pass_codes import PassCodes
 from agent.gate.ports import PassOutcome
 from agent.models.config import GateConfig
-from agent.models.keys import parse_public_key
-from agent.models.pass_codec import PassFormatError, SignedPass, decode, is_code, normalise_short
-from agent.models.passes import MAX_CODE_CHARS, MAX_LIFETIME, PassUpdate
+from agent.models.pass_codec import SignedPass, is_code
+from agent.models.passes import MAX_LIFETIME, PassUpdate
 from agent.models.wire import Event
 from agent.store.passes import PassStore
 from drivers.base import CardReader, Feedback, Scan
@@ -61,8 +61,7 @@ class PassDesk:
         modes: Modes,
         emit: EmitEvent,
     ) -> None:
-        key_text = config.mqtt.office_public_key
-        self._key = parse_public_key(key_text) if key_text else None
+        self._codes = PassCodes(config, store)
         self._site, self._gate = config.gate.site, config.gate.gate_id
         self._clock = clock
         self._loop = loop
@@ -138,15 +137,15 @@ class PassDesk:
     def _read_guarded(
         self, code: object, via: str, by: str, door_id: str, details: dict[str, Any]
     ) -> tuple[SignedPass | None, PassReason | None]:
-        """``_read``, with short codes from a source that keeps guessing wrong held off."""
+        """``PassCodes.read``, with short codes from a source that keeps guessing wrong held off."""
         if via != "short_code":
-            return self._read(code, via)
+            return self._codes.read(code, via)
         mono = self._clock.monotonic()
         wait = self._guesses.waiting(by, mono)
         if wait > 0:
             details["wait_s"] = round(wait, 1)
             return None, PassReason.THROTTLED
-        signed, reason = self._read(code, via)
+        signed, reason = self._codes.read(code, via)
         if reason is PassReason.UNKNOWN:
             if self._guesses.missed(by, mono):
                 self._emit(EventType.PASS_GUESSING, door_id, source=by,
@@ -155,27 +154,6 @@ class PassDesk:
         elif signed is not None:
             self._guesses.matched(by)
         return signed, reason
-
-    def _read(self, code: object, via: str) -> tuple[SignedPass | None, PassReason | None]:
-        """The pass behind ``code`` and, when it cannot be let in on its face, why not."""
-        if not isinstance(code, str) or len(code) > MAX_CODE_CHARS:
-            return None, PassReason.MALFORMED
-        text: str | None = code
-        if via == "short_code":
-            short = normalise_short(code)
-            if short is None:
-                return None, PassReason.MALFORMED
-            text = self._store.by_short_code(short)
-            if text is None:
-                return None, PassReason.UNKNOWN
-        assert text is not None
-        try:
-            signed = decode(text)
-        except PassFormatError:
-            return None, PassReason.MALFORMED
-        if self._key is None or not signed.verify(self._key):
-            return signed, PassReason.FORGED
-        return signed, None
 
     def _judge(
         self, signed: SignedPass, door: Door, details: dict[str, Any]
@@ -243,7 +221,7 @@ class PassDesk:
     # -- the office's revocations and deliveries (core loop) ----------------------------
     def update(self, update: PassUpdate) -> dict[str, Any]:
         """Check every delivered pass first, then apply: all of the message, or none of it."""
-        delivered = [self._genuine(i, code) for i, code in enumerate(update.deliver)]
+        delivered = [self._codes.genuine(i, code) for i, code in enumerate(update.deliver)]
         now = self._clock.now()
         for signed in delivered:
             vp = signed.visitor_pass
@@ -256,18 +234,6 @@ class PassDesk:
                    revoked_ids=[r.id for r in update.revoke][:50],
                    delivered_ids=[s.visitor_pass.id for s in delivered][:50])  # fmt: skip
         return result
-
-    def _genuine(self, index: int, code: str) -> SignedPass:
-        try:
-            signed = decode(code)
-        except PassFormatError as exc:
-            raise Rejected(f"deliver.{index}: {exc}") from None
-        vp = signed.visitor_pass
-        if self._key is None or not signed.verify(self._key):
-            raise Rejected(f"deliver.{index}: pass {vp.id} is forged (not the office key's)")
-        if vp.site != self._site or vp.gate not in (None, self._gate):
-            raise Rejected(f"deliver.{index}: pass {vp.id} is for {vp.site}/{vp.gate or '*'}")
-        return signed
 
     def _remember_until(self, pass_id: str, said: datetime | None, now: datetime) -> datetime:
         """How long to keep a revocation: past the pass's end, which the office may say and
