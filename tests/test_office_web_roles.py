@@ -104,9 +104,11 @@ def test_wrong_passwords_lock_that_account_only_and_the_lock_ends(db: None) -> N
     # a wrong username locks nobody
     for _ in range(10):
         _sign_in(client, "nobody-here", "x")
-    assert not StaffProfile.objects.filter(locked_until__isnull=False).exclude(
-        user__username="wang"
-    ).exists()
+    assert (
+        not StaffProfile.objects.filter(locked_until__isnull=False)
+        .exclude(user__username="wang")
+        .exists()
+    )
     StaffProfile.objects.filter(user__username="wang").update(
         locked_until=timezone.now() - timedelta(seconds=1)
     )
