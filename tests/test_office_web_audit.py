@@ -157,7 +157,8 @@ def test_createstaff_makes_the_first_manager(tmp_path: Path) -> None:
     row = (
         sqlite3.connect(state / "office-web.sqlite3")
         .execute(
-            "SELECT u.password, g.name FROM auth_user u JOIN auth_user_groups ug ON ug.user_id = u.id "
+            "SELECT u.password, g.name FROM auth_user u "
+            "JOIN auth_user_groups ug ON ug.user_id = u.id "
             "JOIN auth_group g ON g.id = ug.group_id WHERE u.username = 'boss'"
         )
         .fetchone()
