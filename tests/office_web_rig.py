@@ -99,7 +99,7 @@ def a_resident(name: str = "张三", id_number: str = GOOD_ID, phone: str = "138
     return resident
 
 
-def _own_environment() -> dict[str, str]:
+def own_environment() -> dict[str, str]:
     # this process's workplace settings must not leak into the child's defaults
     return {
         k: v
@@ -116,5 +116,5 @@ def gate_office(*args: str, env: dict[str, str] | None = None) -> subprocess.Com
         capture_output=True,
         text=True,
         timeout=120,
-        env={**_own_environment(), **(env or {})},
+        env={**own_environment(), **(env or {})},
     )
