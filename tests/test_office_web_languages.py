@@ -9,7 +9,15 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from tests.office_web_rig import ROOT, own_environment, a_resident, db, make_staff, office_web, signed_in
+from tests.office_web_rig import (
+    ROOT,
+    a_resident,
+    db,
+    make_staff,
+    office_web,
+    own_environment,
+    signed_in,
+)
 
 __all__ = ["db", "office_web"]
 
@@ -33,7 +41,7 @@ def test_every_string_in_the_catalogue_is_translated() -> None:
 
 
 def test_the_catalogue_holds_every_string_of_the_code_and_templates(tmp_path: Path) -> None:
-    """Django's makemessages (GNU xgettext) over a copy of the sources: nothing new, nothing gone."""
+    """makemessages (GNU xgettext) over a copy of the sources: nothing new, nothing gone."""
     copy = tmp_path / "web"
     shutil.copytree(WEB, copy, ignore=shutil.ignore_patterns("locale", "__pycache__"))
     script = (
