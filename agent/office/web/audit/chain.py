@@ -14,13 +14,27 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from agent.office.web.audit.models import AuditEntry
 
 GENESIS = "0" * 64
 _TRIES = 5
+_APPEND_LOCK = 0x6761746541554454  # "gateAUDT": the PostgreSQL advisory lock of the head
+
+
+def _hold_the_head() -> None:
+    """One appender at a time until the transaction ends.
+
+    Locking the head row is not enough on PostgreSQL: a writer that waited for it reads the
+    same old head afterwards (READ COMMITTED re-checks the locked row, it does not see the
+    new one), and two writers then claim one position. SQLite serialises by itself (the
+    settings begin transactions IMMEDIATE).
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_APPEND_LOCK])
 
 
 def entry_digest(
@@ -50,6 +64,7 @@ def append(actor: str, action: str, target: str, reason: str = "") -> AuditEntry
     for attempt in range(_TRIES):
         try:
             with transaction.atomic():
+                _hold_the_head()
                 head = AuditEntry.objects.select_for_update().order_by("-position").first()
                 position = head.position + 1 if head else 1
                 previous = head.entry_hash if head else GENESIS
