@@ -30,5 +30,5 @@ def django_database(where: str) -> dict[str, Any]:
         raise ConfigError(f"{where}: the office database is a file or a postgresql:// URL")
     # IMMEDIATE: a transaction takes the write lock when it begins, so two writers wait
     # for each other (busy timeout) instead of one failing when it upgrades a read lock
-    options: dict[str, Any] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
-    return {"ENGINE": "django.db.backends.sqlite3", "NAME": where, "OPTIONS": options}
+    sqlite_options: dict[str, Any] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    return {"ENGINE": "django.db.backends.sqlite3", "NAME": where, "OPTIONS": sqlite_options}
