@@ -179,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     from agent.office.lists import cmd_allowlist_push, cmd_revoke
     from agent.office.parser import build
     from agent.office.passes import cmd_pass_issue, cmd_pass_push, cmd_pass_revoke
+    from agent.office.web.commands import cmd_audit, cmd_web
 
     return build(
         {
@@ -201,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
             "pass issue": cmd_pass_issue,
             "pass push": cmd_pass_push,
             "pass revoke": cmd_pass_revoke,
+            "web": cmd_web,
+            "audit": cmd_audit,
         }
     )
 

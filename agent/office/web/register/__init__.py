@@ -1,0 +1,1 @@
+"""The register: units, households, residents, document checks and change requests."""

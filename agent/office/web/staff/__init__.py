@@ -1,0 +1,1 @@
+"""Staff accounts: roles (groups), per-account lockout, each person's language."""

@@ -1,0 +1,178 @@
+"""The office workplace in headless Chromium (Debian's, through Playwright), in both languages.
+
+A clerk signs in, registers a household with two residents and their document checks (a bad
+ID number first, told beside the field), reveals one resident's numbers with a reason; an
+auditor then finds that reveal in the audit log. The server is ``gate-office web serve``
+itself (uvicorn) on a SQLite demo database. Screenshots go to ``$OFFICE_SHOTS``, else the
+test's temporary folder; docs/office/ comes from
+``OFFICE_SHOTS=docs/office .venv/bin/pytest tests/test_office_web_browser.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.office_web_rig import GOOD_ID, ROOT, gate_office, own_environment
+
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "a long enough pass 42"
+expect.set_options(timeout=15_000)
+
+WORDS = {
+    "zh-hans": {"sign_in": "登录", "reveal": "查看完整证件号和电话", "bad_id": "身份证号码无效"},
+    "en": {
+        "sign_in": "Sign in",
+        "reveal": "revealed ID and phone numbers",
+        "bad_id": "check digit",
+    },
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def office(tmp_path: Path) -> Iterator[str]:
+    """A served workplace with a clerk and an auditor; its base URL."""
+    state = str(tmp_path / "web")
+    assert gate_office("web", "init", "--state", state).returncode == 0
+    (tmp_path / "pw").write_text(PASSWORD)
+    for name, role in (("clerk", "clerk"), ("auditor", "auditor")):
+        made = gate_office("web", "createstaff", name, "--role", role,
+                           "--password-file", str(tmp_path / "pw"), "--state", state)  # fmt: skip
+        assert made.returncode == 0, made.stderr
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "agent.office.cli", "web", "serve", "--state", state,
+         "--port", str(port)],
+        cwd=ROOT, env=own_environment(),
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(base + "/signin/", timeout=2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "server did not start"
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    with sync_playwright() as play:
+        browser = play.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield browser.new_page(viewport={"width": 1100, "height": 900})
+        finally:
+            browser.close()
+
+
+def _sign_in(page: Page, base: str, username: str, language: str) -> None:
+    page.goto(base + "/signin/")
+    _choose(page, language)
+    expect(page.locator("h1")).to_have_text(WORDS[language]["sign_in"])
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("main button[type=submit]")
+    expect(page.locator("header")).to_contain_text(username)
+    _choose(page, language)  # the account's own language wins over the sign-in page's cookie
+
+
+def _choose(page: Page, language: str) -> None:
+    switch = page.locator(f"header button[value={language}]")
+    if switch.count():
+        switch.click()
+    expect(page.locator("html")).to_have_attribute("lang", language)
+
+
+def _add_resident(page: Page, name: str, id_number: str, documents: list[str]) -> None:
+    page.click("a[href$='/residents/new/']")
+    page.fill("#id_name", name)
+    page.select_option("#id_id_type", "mainland_id")
+    page.fill("#id_id_number", id_number)
+    page.fill("#id_phone", "13800138000")
+    page.fill("#id_move_in", "2026-03-01")
+    page.select_option("#id_tenure", "owner")
+    page.select_option("#id_proof_seen", "ownership")
+    page.click("main button[type=submit]")
+    expect(page.locator("h1")).to_have_text(name)
+    for document in documents:
+        page.check(f"input[name=documents][value={document}]")
+    page.click("form[action$='/checks/'] button")
+    expect(page.locator("main table").nth(1)).to_contain_text("clerk")
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_register_a_household_and_an_audited_reveal(
+    office: str, page: Page, language: str, tmp_path: Path
+) -> None:
+    shots = Path(os.environ.get("OFFICE_SHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    _sign_in(page, office, "clerk", language)
+    if language == "zh-hans":
+        page.screenshot(path=str(shots / "home.png"))
+    page.goto(office + "/units/")
+    page.fill("#id_building", "3")
+    page.fill("#id_entrance", "2")
+    page.fill("#id_room", "501")
+    page.click("main button[type=submit]")
+    page.goto(office + "/households/new/")
+    page.select_option("#id_unit", label="3-2-501")
+    page.click("main button[type=submit]")
+    # the first resident: a mistyped ID number is refused beside its field, nothing saved
+    page.click("a[href$='/residents/new/']")
+    page.fill("#id_name", "张三")
+    page.select_option("#id_id_type", "mainland_id")
+    page.fill("#id_id_number", GOOD_ID[:-1] + "1")
+    page.fill("#id_move_in", "2026-03-01")
+    page.select_option("#id_tenure", "owner")
+    page.select_option("#id_proof_seen", "ownership")
+    page.click("main button[type=submit]")
+    expect(page.locator(".errorlist")).to_contain_text(WORDS[language]["bad_id"])
+    page.go_back()
+    page.go_back()
+    _add_resident(page, "张三", GOOD_ID, ["id_card", "ownership"])
+    page.click("main table a[href^='/households/']")
+    _add_resident(page, "李四", "440524188001010014", ["id_card"])
+    page.click("main table a[href^='/households/']")
+    expect(page.locator("main table").first).to_contain_text("张三")
+    expect(page.locator("main table").first).to_contain_text("李四")
+    page.click("text=张三")
+    expect(page.locator("#id-number")).to_have_text("110***********002X")
+    page.fill("#id_reason", "card re-issue at the desk")
+    page.click("form[action$='/reveal/'] button")
+    expect(page.locator("#id-number")).to_have_text(GOOD_ID)
+    if language == "zh-hans":
+        page.screenshot(path=str(shots / "resident.png"), full_page=True)
+    page.click("form[action='/signout/'] button")
+
+    _sign_in(page, office, "auditor", language)
+    page.goto(office + "/audit/")
+    newest = page.locator("main table tr").nth(1)
+    expect(newest).to_contain_text("card re-issue at the desk")
+    expect(newest).to_contain_text(WORDS[language]["reveal"])
+    expect(newest).to_contain_text("clerk")
+    if language == "zh-hans":
+        page.screenshot(path=str(shots / "audit.png"), full_page=True)
+    page.goto(office + "/units/")
+    expect(page.locator("h1")).not_to_have_text(WORDS[language]["sign_in"])
+    assert page.locator("main h1").inner_text() in ("无权访问", "Not allowed")
