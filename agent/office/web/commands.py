@@ -61,6 +61,8 @@ def _web_parser() -> argparse.ArgumentParser:
                    choices=["manager", "clerk", "guard supervisor", "auditor"])  # fmt: skip
     p.add_argument("--password-file", help="read the password from this file (else asked)")
     p.add_argument("--language", choices=["zh-hans", "en"], default="zh-hans")
+    p = sub.add_parser("demo", help="load the demo register into an empty SQLite database")
+    _where(p)
     p = sub.add_parser("serve", help="serve the workplace (uvicorn, ASGI)")
     _where(p)
     p.add_argument("--host", default=_env("BIND", "127.0.0.1"))
@@ -167,6 +169,12 @@ def web_main(argv: list[str]) -> int:
         print(f"office database {args.database or Path(args.state) / 'office-web.sqlite3'} ready")
     elif args.web_cmd == "createstaff":
         _create_staff(args)
+    elif args.web_cmd == "demo":
+        from agent.office.web.demo import load_demo
+
+        _migrate()
+        for line in load_demo():
+            print(line)
     return OK
 
 
