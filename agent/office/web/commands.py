@@ -41,6 +41,19 @@ def _where(p: argparse.ArgumentParser) -> None:
         "compiled catalogues (default $STATE_DIRECTORY/web, else ./var/office-web)",
     )
     p.add_argument(
+        "--timezone",
+        default=_env("TIMEZONE") or os.environ.get("GATE_OFFICE_TIMEZONE") or "Asia/Shanghai",
+        help="the site's zone for every time shown (default Asia/Shanghai; "
+        "$GATE_OFFICE_WEB_TIMEZONE, else $GATE_OFFICE_TIMEZONE)",
+    )
+    p.add_argument(
+        "--site-language",
+        choices=["zh-hans", "en"],
+        default=_env("LANGUAGE", "zh-hans"),
+        help="pages' language for people who chose none, and the sign-in page "
+        "(default zh-hans; $GATE_OFFICE_WEB_LANGUAGE)",
+    )
+    p.add_argument(
         "--events-db",
         default=os.environ.get("GATE_OFFICE_DB", ""),
         help="the gates' event store (gate-office --db), for pages that show events",
@@ -91,6 +104,13 @@ def _setup(args: argparse.Namespace) -> None:
     if getattr(args, "web_cmd", "") == "init":
         for made in boot.make_keys(state):
             print(f"made {made} (keep it out of the database's backups' reach)")
+    from agent.office.zone import site_zone
+
+    site_zone(args.timezone)  # a mistyped zone is told now, in one line
+    if args.site_language not in ("zh-hans", "en"):
+        raise ConfigError(f"$GATE_OFFICE_WEB_LANGUAGE {args.site_language!r}: zh-hans or en")
+    os.environ["GATE_OFFICE_WEB_TIMEZONE"] = args.timezone
+    os.environ["GATE_OFFICE_WEB_LANGUAGE"] = args.site_language
     database = args.database or str(state / "office-web.sqlite3")
     boot.configure(database, state, args.events_db or None)
 

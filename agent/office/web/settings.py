@@ -108,7 +108,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "zh-hans"
+LANGUAGE_CODE = os.environ.get("GATE_OFFICE_WEB_LANGUAGE", "zh-hans")  # the site's default
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [Path(os.environ.get("GATE_OFFICE_WEB_LOCALE", str(STATE / "locale")))]
 USE_I18N = True
