@@ -1,8 +1,10 @@
 """The office workplace in headless Chromium (Debian's, through Playwright), in both languages.
 
 A clerk signs in, registers a household with two residents and their document checks (a bad
-ID number first, told beside the field), reveals one resident's numbers with a reason; an
-auditor then finds that reveal in the audit log. The server is ``gate-office web serve``
+ID number first, told beside the field), reveals one resident's numbers with a reason, and is
+refused the audit log; an auditor then finds that reveal in the audit log and is refused the
+register; an edited entry is then named by ``gate-office audit verify`` and on the audit
+page. The server is ``gate-office web serve``
 itself (uvicorn) on a SQLite demo database. Screenshots go to ``$OFFICE_SHOTS``, else the
 test's temporary folder; docs/office/ comes from
 ``OFFICE_SHOTS=docs/office .venv/bin/pytest tests/test_office_web_browser.py``.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -29,11 +32,17 @@ PASSWORD = "a long enough pass 42"
 expect.set_options(timeout=15_000)
 
 WORDS = {
-    "zh-hans": {"sign_in": "登录", "reveal": "查看完整证件号和电话", "bad_id": "身份证号码无效"},
+    "zh-hans": {
+        "sign_in": "登录",
+        "reveal": "查看完整证件号和电话",
+        "bad_id": "身份证号码无效",
+        "refused": "无权访问",
+    },
     "en": {
         "sign_in": "Sign in",
         "reveal": "revealed ID and phone numbers",
         "bad_id": "check digit",
+        "refused": "Not allowed",
     },
 }
 
@@ -163,6 +172,8 @@ def test_register_a_household_and_an_audited_reveal(
     expect(page.locator("#id-number")).to_have_text(GOOD_ID)
     if language == "zh-hans":
         page.screenshot(path=str(shots / "resident.png"), full_page=True)
+    page.goto(office + "/audit/")  # a clerk is refused the auditor's page
+    expect(page.locator("main h1")).to_have_text(WORDS[language]["refused"])
     page.click("form[action='/signout/'] button")
 
     _sign_in(page, office, "auditor", language)
@@ -171,8 +182,21 @@ def test_register_a_household_and_an_audited_reveal(
     expect(newest).to_contain_text("card re-issue at the desk")
     expect(newest).to_contain_text(WORDS[language]["reveal"])
     expect(newest).to_contain_text("clerk")
+    position = int(newest.locator("td").first.inner_text())
     if language == "zh-hans":
         page.screenshot(path=str(shots / "audit.png"), full_page=True)
     page.goto(office + "/units/")
     expect(page.locator("h1")).not_to_have_text(WORDS[language]["sign_in"])
-    assert page.locator("main h1").inner_text() in ("无权访问", "Not allowed")
+    expect(page.locator("main h1")).to_have_text(WORDS[language]["refused"])
+    # someone edits the reveal's reason in the database: `audit verify` names the entry
+    state = tmp_path / "web"
+    with sqlite3.connect(state / "office-web.sqlite3") as tamper:
+        tamper.execute(
+            "UPDATE audit_auditentry SET reason = 'routine' WHERE position = ?", (position,)
+        )
+    tamper.close()
+    verdict = gate_office("audit", "verify", "--state", str(state))
+    assert verdict.returncode == 1
+    assert verdict.stderr.startswith(f"audit entry {position}: its content was altered")
+    page.goto(office + "/audit/")  # and the auditor's page says so too
+    expect(page.locator("#verdict")).to_contain_text(str(position))
