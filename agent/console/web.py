@@ -30,6 +30,7 @@ SECURITY_HEADERS = (
 )
 
 
+
 @dataclass(frozen=True)
 class Request:
     """What the server read: method, path, query, cookies, body and the peer's address."""
@@ -108,3 +109,4 @@ class Signed:
     request: Request
     session: Session
     fields: dict[str, str]
+

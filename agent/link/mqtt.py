@@ -239,3 +239,4 @@ class MqttConnection:
                 return
         if on_ack is not None:
             on_ack()
+

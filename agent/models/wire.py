@@ -133,7 +133,9 @@ class Event(Strict):
     """One entry of the gate's event log, as stored and as uploaded."""
 
     id: str = Field(description="globally unique; the office de-duplicates on it")
-    seq: int = Field(ge=1, le=2**63 - 1, description="per-gate, strictly increasing, never reused")
+    seq: int = Field(
+        ge=1, le=2**63 - 1, description="per-gate, strictly increasing, never reused"
+    )
     time: datetime
     site: Slug
     gate: Slug

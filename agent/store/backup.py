@@ -162,7 +162,7 @@ def restore(config: GateConfig, folder: Path, now: datetime) -> list[str]:
             version = _mark_restored(paths.allowlist_db, str(manifest.get("created")), now)
             done.append(
                 f"allow-list v{version} marked stale: the office resends its current list "
-                'when the gate connects (docs/install.md, "Recovery")'
+                "when the gate connects (docs/install.md, \"Recovery\")"
             )
         reserve = SeqReserve(paths.events_seq)
         above = max(reserve.value, _last_seq(paths.events_db)) + SEQ_GAP

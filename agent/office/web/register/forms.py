@@ -8,7 +8,6 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from agent.office.web.register.idnumber import is_valid_mainland_id, normalise
-from agent.office.web.register.phones import normalise_phone
 from agent.office.web.register.models import (
     ChangeRequest,
     DocumentCheck,
@@ -16,6 +15,7 @@ from agent.office.web.register.models import (
     Resident,
     Unit,
 )
+from agent.office.web.register.phones import normalise_phone
 
 
 def clean_phone_field(typed: str) -> str:
