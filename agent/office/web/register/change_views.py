@@ -81,7 +81,7 @@ def correct(request: HttpRequest, pk: int) -> HttpResponseBase:
         with transaction.atomic():
             resident = form.save()
             content = {"correction": form.cleaned_data["reason"]}
-            content.update(changes.difference(before, changes.snapshot(resident)))  # type: ignore[arg-type]
+            content.update(changes.difference(before, changes.snapshot(resident)))
             for name, old in zip(("id_number", "phone"), numbers, strict=True):
                 if getattr(resident, name) != old:
                     content[name] = "changed"
