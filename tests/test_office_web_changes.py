@@ -256,8 +256,12 @@ def test_a_bad_correction_saves_nothing(db: None) -> None:
     resident = a_resident()
     before = AuditEntry.objects.count()
     manager = signed_in(M)
-    for bad, field in (({"id_number": "440524188001010015"}, "id_number"), ({"reason": ""}, "reason"),
-                       ({"move_out": "2025-01-01"}, "move_out")):  # fmt: skip
+    mistakes = [
+        ({"id_number": "440524188001010015"}, "id_number"),
+        ({"reason": ""}, "reason"),
+        ({"move_out": "2025-01-01"}, "move_out"),
+    ]
+    for bad, field in mistakes:
         answer = manager.post(f"/residents/{resident.pk}/correct/", _correction(**bad))
         assert answer.status_code == 400 and field in answer.context["form"].errors
     resident.refresh_from_db()
@@ -274,7 +278,7 @@ def test_the_new_pages_are_refused_to_the_roles_that_lack_them(db: None, role: s
     name = _change(household, "name")
     r = resident.pk
     pages = [
-        ("get", f"/search/?q=3-2-501", {}, {M, C, G}),
+        ("get", "/search/?q=3-2-501", {}, {M, C, G}),
         ("get", f"/changes/{name.pk}/", {}, {M, C}),
         ("post", f"/changes/{name.pk}/", {"resident": r, "name": "张叁"}, {M, C}),
         ("get", f"/changes/{member.pk}/member/", {}, {M, C}),

@@ -31,8 +31,10 @@ def _with_history(resident: Any) -> None:
     DocumentCheck.objects.create(
         resident=resident, documents=["id_card"], checked_by=desk, note="原件已核"
     )
-    ChangeRequest.objects.create(household=resident.household, resident=resident, kind="name",
-                                 description="张三 → 张叁", asked_by="张三", recorded_by=desk)  # fmt: skip
+    ChangeRequest.objects.create(
+        household=resident.household, resident=resident, kind="name",
+        description="张三 → 张叁", asked_by="张三", recorded_by=desk,
+    )  # fmt: skip
 
 
 def test_an_export_asks_a_reason_and_holds_everything(db: None) -> None:
