@@ -86,6 +86,11 @@ def _web_parser() -> argparse.ArgumentParser:
                    help="behind a reverse proxy: trust its X-Forwarded-* headers")  # fmt: skip
     p.add_argument("--allowed-host", action="append", default=None,
                    help="a host name the office is reached by (repeatable)")  # fmt: skip
+    p = sub.add_parser("purge", help="erase personal data of residents who moved out long ago")
+    _where(p)
+    p.add_argument("--retention-months", type=int, default=None,
+                   help="months kept after a move-out (default: the setting, 12)")  # fmt: skip
+    p.add_argument("--dry-run", action="store_true", help="only count who would be purged")
     return parser
 
 
@@ -195,7 +200,23 @@ def web_main(argv: list[str]) -> int:
         _migrate()
         for line in load_demo():
             print(line)
+    elif args.web_cmd == "purge":
+        _purge(args)
     return OK
+
+
+def _purge(args: argparse.Namespace) -> None:
+    from django.conf import settings
+    from django.utils import timezone
+
+    from agent.office.web.register import retention
+
+    months = args.retention_months
+    if months is None:
+        months = settings.GATE_OFFICE_RETENTION_MONTHS
+    if months < 1:
+        raise ConfigError("--retention-months must be 1 or more")
+    print(retention.purge(timezone.now(), months, dry_run=args.dry_run).summary())
 
 
 def audit_main(argv: list[str]) -> int:

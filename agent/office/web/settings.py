@@ -85,6 +85,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 GATE_OFFICE_EVENTS_DB = os.environ.get("GATE_OFFICE_EVENTS_DB", "")
 # ID and phone numbers are sealed with this key; it never lives in the database
 GATE_OFFICE_FIELD_KEY_FILE = os.environ.get("GATE_OFFICE_WEB_FIELD_KEY", str(STATE / "field.key"))
+# personal data of residents who moved out is erased this many months later (web purge)
+GATE_OFFICE_RETENTION_MONTHS = int(os.environ.get("GATE_OFFICE_WEB_RETENTION_MONTHS", "12"))
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

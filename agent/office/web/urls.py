@@ -6,6 +6,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from agent.office.web.audit import views as audit
+from agent.office.web.register import change_views as register_changes
+from agent.office.web.register import lookup_views as register_lookup
 from agent.office.web.register import views as register
 from agent.office.web.staff import views as staff
 from agent.office.web.staff.forms import SignInForm
@@ -31,4 +33,9 @@ urlpatterns = [
     path("residents/<int:pk>/reveal/", register.reveal, name="reveal"),
     path("residents/<int:pk>/checks/", register.document_check, name="document_check"),
     path("audit/", audit.audit_log, name="audit"),
+    path("search/", register_lookup.search, name="search"),
+    path("changes/<int:pk>/", register_changes.change, name="change"),
+    path("changes/<int:pk>/member/", register_changes.change_member, name="change_member"),
+    path("residents/<int:pk>/correct/", register_changes.correct, name="resident_correct"),
+    path("residents/<int:pk>/export/", register_lookup.resident_export, name="resident_export"),
 ]

@@ -15,6 +15,17 @@ from agent.office.web.register.models import (
     Resident,
     Unit,
 )
+from agent.office.web.register.phones import normalise_phone
+
+
+def clean_phone_field(typed: str) -> str:
+    """The normalised phone number, "" for none; a message for anything else."""
+    if not typed.strip():
+        return ""
+    phone = normalise_phone(typed)
+    if phone is None:
+        raise forms.ValidationError(_("A phone number has digits only."))
+    return phone
 
 
 class UnitForm(forms.ModelForm[Unit]):
@@ -48,10 +59,7 @@ class ResidentForm(forms.ModelForm[Resident]):
         }
 
     def clean_phone(self) -> str:
-        phone = "".join(str(self.cleaned_data["phone"]).split())
-        if phone and not phone.lstrip("+").isdigit():
-            raise forms.ValidationError(_("A phone number has digits only."))
-        return phone
+        return clean_phone_field(str(self.cleaned_data["phone"]))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -102,3 +110,47 @@ class RevealForm(forms.Form):
     """The reason a reveal needs."""
 
     reason = forms.CharField(label=_("reason"), min_length=4, max_length=200)
+
+
+class CorrectionForm(ResidentForm):
+    """A manager's correction of a typing mistake; empty number fields keep what is held."""
+
+    id_number = forms.CharField(
+        label=_("ID number"),
+        max_length=40,
+        required=False,
+        help_text=_("Leave empty to keep the number on record."),
+    )
+    phone = forms.CharField(
+        label=_("phone"),
+        max_length=20,
+        required=False,
+        help_text=_("Leave empty to keep the number on record."),
+    )
+    reason = forms.CharField(label=_("reason for the correction"), min_length=4, max_length=200)
+
+    def clean_phone(self) -> str:
+        typed = str(self.cleaned_data["phone"])
+        return clean_phone_field(typed) if typed.strip() else self.instance.phone
+
+    def clean(self) -> dict[str, Any]:
+        if not str(self.cleaned_data.get("id_number") or "").strip():
+            self.cleaned_data["id_number"] = self.instance.id_number
+        return super().clean()
+
+
+class SearchForm(forms.Form):
+    """One box: a unit, a name, a phone number, or a key another app searches (a card)."""
+
+    q = forms.CharField(label=_("unit, name, card, plate or phone"), max_length=100)
+
+
+class ExportForm(forms.Form):
+    """A data-subject export: why, and as what."""
+
+    reason = forms.CharField(label=_("reason"), min_length=4, max_length=200)
+    output = forms.ChoiceField(
+        label=_("export as"),
+        choices=[("html", _("printable page")), ("json", _("JSON file"))],
+        initial="html",
+    )

@@ -8,7 +8,10 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from agent.office.web.register.sealing import mask, seal, unseal
+from agent.office.web.register.phones import normalise_phone
+from agent.office.web.register.sealing import blind_index, mask, seal, unseal
+
+ERASED_NAME = "[erased]"  # what a purged resident's name becomes (register/retention.py)
 
 
 def new_holder_id() -> str:
@@ -71,19 +74,32 @@ class Resident(models.Model):
     holder_id = models.CharField(max_length=32, unique=True, default=new_holder_id)
     name = models.CharField(_("name"), max_length=100)
     phone_sealed = models.TextField(blank=True)
+    # HMAC of the normalised phone number (key derived from the field key): exact search
+    phone_index = models.CharField(max_length=64, blank=True, db_index=True)
     id_type = models.CharField(_("ID document"), max_length=16, choices=IdType.choices)
     id_number_sealed = models.TextField()
     move_in = models.DateField(_("move-in date"))
     move_out = models.DateField(_("move-out date"), null=True, blank=True)
     tenure = models.CharField(_("owner or tenant"), max_length=8, choices=Tenure.choices)
     proof_seen = models.CharField(_("proof seen"), max_length=12, choices=Proof.choices)
+    # set when the retention job erased the personal data (name, numbers, notes)
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        permissions = [("reveal_personal", "Reveal a resident's full ID and phone numbers")]
+        permissions = [
+            ("reveal_personal", "Reveal a resident's full ID and phone numbers"),
+            ("correct_resident", "Correct a typing mistake in a resident's record"),
+            ("export_resident", "Export what the register holds about a resident"),
+        ]
         ordering = ["household", "name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        """The name, or a note that the retention job erased it."""
+        return str(_("(personal data deleted)")) if self.purged_at else self.name
 
     @property
     def id_number(self) -> str:
@@ -100,6 +116,7 @@ class Resident(models.Model):
     @phone.setter
     def phone(self, plain: str) -> None:
         self.phone_sealed = seal(plain)
+        self.phone_index = index_of_phone(plain)
 
     @property
     def id_number_masked(self) -> str:
@@ -108,6 +125,13 @@ class Resident(models.Model):
     @property
     def phone_masked(self) -> str:
         return mask(self.phone)
+
+
+def index_of_phone(plain: str) -> str:
+    """The keyed index of a phone number as stored ("" for none): search compares these."""
+    if not plain:
+        return ""
+    return blind_index("phone", normalise_phone(plain) or "".join(plain.split()))
 
 
 class DocumentCheck(models.Model):
@@ -148,6 +172,7 @@ class ChangeRequest(models.Model):
         NAME = "name", _("name change")
         MARITAL = "marital", _("marital status change")
         MEMBER = "member", _("new household member")
+        PHONE = "phone", _("phone number change")
         LOST_CARD = "lost_card", _("lost card")
         MOVE_OUT = "move_out", _("move-out")
         OTHER = "other", _("other change")
@@ -156,6 +181,7 @@ class ChangeRequest(models.Model):
         PENDING = "pending", _("pending")
         APPROVED = "approved", _("approved")
         REJECTED = "rejected", _("rejected")
+        APPLIED = "applied", _("applied")
 
     household = models.ForeignKey(
         Household, on_delete=models.PROTECT, related_name="changes", verbose_name=_("household")
@@ -172,9 +198,22 @@ class ChangeRequest(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    # once applied (register/changes.py): the resident it touched (none: the whole
+    # household), who applied it, when, and the non-secret fields before and after
+    resident = models.ForeignKey(
+        Resident, on_delete=models.PROTECT, null=True, blank=True, related_name="changes"
+    )
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    applied_at = models.DateTimeField(null=True, blank=True)
+    applied = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        permissions = [("approve_changerequest", "Approve or reject a change request")]
+        permissions = [
+            ("approve_changerequest", "Approve or reject a change request"),
+            ("apply_changerequest", "Apply an approved change request to the register"),
+        ]
         ordering = ["-recorded_at"]
 
     def __str__(self) -> str:

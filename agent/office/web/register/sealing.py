@@ -6,6 +6,8 @@ reveal action, which asks for a reason and writes an audit entry.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -22,6 +24,24 @@ def _fernet() -> Fernet:
         raise ConfigError(f"field key {path}: {exc.strerror or exc}") from None
     except ValueError:
         raise ConfigError(f"field key {path} is not a Fernet key") from None
+
+
+def _key_bytes() -> bytes:
+    path = Path(settings.GATE_OFFICE_FIELD_KEY_FILE)
+    try:
+        return path.read_bytes().strip()
+    except OSError as exc:
+        raise ConfigError(f"field key {path}: {exc.strerror or exc}") from None
+
+
+def blind_index(purpose: str, value: str) -> str:
+    """A keyed HMAC-SHA256 of ``value`` for exact search of a sealed field.
+
+    The key is derived from the field key (HMAC of the purpose under it), never stored in
+    the database: a copy of the database alone cannot test guesses against the index.
+    """
+    derived = hmac.new(_key_bytes(), f"gate-office index {purpose}".encode(), hashlib.sha256)
+    return hmac.new(derived.digest(), value.encode(), hashlib.sha256).hexdigest()
 
 
 def seal(plain: str) -> str:

@@ -19,6 +19,7 @@ from agent.office.web.register.forms import (
     HouseholdForm,
     ResidentForm,
     RevealForm,
+    SearchForm,
     UnitForm,
 )
 from agent.office.web.register.models import ChangeRequest, Household, Resident, Unit
@@ -42,7 +43,8 @@ def units(request: HttpRequest) -> HttpResponse:
             chain.append(_actor(request), AuditEntry.Action.CHANGE, f"unit:{unit.pk}")
             return redirect("units")
     listing = Unit.objects.prefetch_related("households")
-    return render(request, "register/units.html", {"units": listing, "form": form})
+    context = {"units": listing, "form": form, "search_form": SearchForm()}
+    return render(request, "register/units.html", context)
 
 
 @login_required
