@@ -1,0 +1,78 @@
+"""Sending the guard list to the gates with ``gate-office guards push``'s own code.
+
+The connection comes from the same environment as the command line (``GATE_OFFICE_HOST``,
+``_PORT``, ``_KEY``, ``_CA``, ...); the gates from ``GATE_OFFICE_WEB_GUARD_GATES`` (``all``,
+``site:SITE`` or ``SITE/GATE,...``), else ``GATE_OFFICE_SITE``/``GATE_OFFICE_GATE``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+from typing import Any
+
+from agent.errors import GateError
+from agent.models.guards import GuardEntry
+from agent.office import group
+from agent.office.answers import NoAnswer
+from agent.office.guards import push_guards
+from agent.office.options import env
+
+TIMEOUT_S = 10.0  # a page waits for the gates' acks; offline gates are told within 3 s
+
+
+def gates_spec() -> str:
+    """The gates to push to, '' when nothing says."""
+    spec = os.environ.get("GATE_OFFICE_WEB_GUARD_GATES", "").strip()
+    if spec:
+        return spec
+    site, gate = env("SITE"), env("GATE")
+    return f"{site}/{gate}" if site and gate else ""
+
+
+def configured() -> bool:
+    """True when a broker and the gates to reach are named."""
+    return bool(env("HOST")) and bool(gates_spec())
+
+
+def connection() -> argparse.Namespace:
+    """The command line's connection options, read from the same environment."""
+    return argparse.Namespace(
+        host=env("HOST", "localhost"),
+        port=int(env("PORT", "1883") or 1883),
+        protocol=env("PROTOCOL", "3.1.1"),
+        username=env("USERNAME"),
+        password_file=env("PASSWORD_FILE"),
+        ca=env("CA"),
+        cert=env("CERT"),
+        cert_key=env("CERT_KEY"),
+        prefix=env("PREFIX", "gate"),
+        site=env("SITE"),
+        gate=env("GATE"),
+        key=env("KEY", "office.key"),
+        db=env("DB"),
+        timeout=TIMEOUT_S,
+        to=gates_spec(),
+        json=False,
+        version=None,
+    )
+
+
+def push_to_gates(entries: list[GuardEntry], version: int) -> list[dict[str, Any]]:
+    """Each gate's answer: ``ok`` with the version and count it holds, or the error."""
+    args = connection()
+    args.version = version
+    try:
+        gates = group.targets(args)
+    except GateError as exc:
+        return [{"site": "", "gate": "", "ok": False, "error": str(exc)}]
+    report: list[dict[str, Any]] = []
+    for site, gate in gates:
+        one = copy.copy(args)
+        one.site, one.gate = site, gate
+        try:
+            report.append({"site": site, "gate": gate, **push_guards(one, entries)})
+        except (NoAnswer, GateError) as exc:
+            report.append({"site": site, "gate": gate, "ok": False, "error": str(exc)})
+    return report
