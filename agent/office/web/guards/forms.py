@@ -9,14 +9,14 @@ from django.utils.translation import gettext_lazy as _
 
 from agent.office.web.guards.models import GuardAccount
 
+NEW_PASSWORD = forms.PasswordInput(attrs={"autocomplete": "new-password"})
+
 
 class GuardPasswordForm(forms.Form):
     """A password typed twice, checked by the office's password rules (10 characters or more)."""
 
-    password1 = forms.CharField(label=_("Password"), strip=False,
-                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))  # fmt: skip
-    password2 = forms.CharField(label=_("Password again"), strip=False,
-                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))  # fmt: skip
+    password1 = forms.CharField(label=_("Password"), strip=False, widget=NEW_PASSWORD)
+    password2 = forms.CharField(label=_("Password again"), strip=False, widget=NEW_PASSWORD)
 
     def clean_password2(self) -> str:
         first = self.cleaned_data.get("password1") or ""

@@ -11,9 +11,7 @@ from agent.models.guards import GuardEntry
 
 GUARD_ID = RegexValidator(
     r"^[a-z0-9][a-z0-9._-]{0,31}$",
-    _(
-        "Lower-case letters, digits, dot, dash and underscore; at most 32; not starting with a sign."
-    ),
+    _("a-z, 0-9, dot, dash or underscore; 1 to 32 characters"),
 )
 
 

@@ -90,9 +90,8 @@ def signin_code(request: HttpRequest) -> HttpResponseBase:
         user_login_failed.send(sender=__name__, credentials=credentials, request=request)
         if locked_until(user.username, timezone.now()) is not None:
             request.session.pop(PENDING, None)
-            form = SignInForm(request)
-            form.add_error(None, SignInForm.error_messages["locked"])
-            return render(request, "registration/login.html", {"form": form}, status=200)
+            messages.error(request, SignInForm.error_messages["locked"])
+            return redirect("login")
         form.add_error("code", _("Wrong code."))
     return render(request, "staff/code.html", {"form": form})
 

@@ -46,15 +46,13 @@ def enrolled(user: AbstractBaseUser | AnonymousUser) -> bool:
 
 
 def start_enrolment(user: AbstractBaseUser) -> TotpDevice:
-    """A new unconfirmed secret (replacing an unconfirmed one; a confirmed one stays)."""
+    """The person's device; a new unconfirmed secret when there is none (the QR code shown
+    stays the same until it is confirmed or a manager resets it)."""
     device = TotpDevice.objects.filter(user_id=user.pk).first()
-    if device is not None and device.confirmed:
+    if device is not None:
         return device
     secret = base64.b32encode(secrets.token_bytes(20)).decode()
-    device, _ = TotpDevice.objects.update_or_create(
-        user_id=user.pk, defaults={"sealed_secret": seal(secret), "confirmed": False}
-    )
-    return device
+    return TotpDevice.objects.create(user_id=user.pk, sealed_secret=seal(secret))
 
 
 def provisioning_uri(device: TotpDevice, username: str) -> str:
