@@ -44,7 +44,11 @@ def test_a_supervisor_adds_guards_hashed_as_the_gates_verify(db: None, no_push: 
     assert verify_password(GUARD_PASSWORD, guard.password_hash)
     assert guard.entry().disabled is False
     assert AuditEntry.objects.filter(target="guard:li.si", reason="created").exists()
-    for bad_id, password in (("Li Si", GUARD_PASSWORD), ("wang", "short"), ("li.si", GUARD_PASSWORD)):
+    for bad_id, password in (
+        ("Li Si", GUARD_PASSWORD),
+        ("wang", "short"),
+        ("li.si", GUARD_PASSWORD),
+    ):
         refused = _add(supervisor, bad_id, password)
         assert refused.status_code == 400 and 'class="errorlist' in refused.content.decode()
     assert GuardAccount.objects.count() == 1  # nothing half-saved

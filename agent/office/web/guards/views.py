@@ -10,6 +10,7 @@ import time
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -106,14 +107,14 @@ def guard_push(request: HttpRequest) -> HttpResponseBase:
     if not push.configured():
         messages.error(request, _("Pushing to gates is not configured (see docs/office.md)."))
         return redirect("guard_list")
+    user = request.user
+    assert isinstance(user, User)  # login_required
     guards = list(GuardAccount.objects.all())
     last = GuardPush.objects.aggregate(last=Max("version"))["last"] or 0
     version = max(int(time.time() * 1000), last + 1)  # each push newer than the one before
     report = push.push_to_gates([g.entry() for g in guards], version)
     with transaction.atomic():
-        done = GuardPush.objects.create(
-            by=request.user, version=version, count=len(guards), report=report
-        )
+        done = GuardPush.objects.create(by=user, version=version, count=len(guards), report=report)
         held = sum(1 for row in report if row.get("ok"))
         _audit(request, f"guards:{version}", f"pushed {len(guards)} to {held}/{len(report)} gates")
     return render(request, "guards/push.html", {"push": done})

@@ -42,7 +42,8 @@ def code_at(secret: bytes, when: float) -> str:
 
 def enrolled(user: AbstractBaseUser | AnonymousUser) -> bool:
     """True when the person's sign-in asks for a code."""
-    return TotpDevice.objects.filter(user_id=user.pk, confirmed=True).exists()
+    pk = user.pk
+    return pk is not None and TotpDevice.objects.filter(user_id=pk, confirmed=True).exists()
 
 
 def start_enrolment(user: AbstractBaseUser) -> TotpDevice:
