@@ -114,3 +114,19 @@ def test_staff_actions_need_the_csrf_token(db: None) -> None:
     form = {"active": "0", "csrfmiddlewaretoken": token}
     assert client.post(f"/staff/{target.pk}/active/", form).status_code == 302
     assert not User.objects.get(pk=target.pk).is_active
+
+
+def test_a_disabled_persons_open_session_ends_and_pages_read_in_chinese(db: None) -> None:
+    from django.test import Client
+
+    manager = signed_in("manager", language="zh-hans")
+    target = make_staff("feng", "clerk")
+    person = Client()
+    assert person.login(username="feng", password=PASSWORD)
+    assert person.get("/units/").status_code == 200
+    assert manager.post(f"/staff/{target.pk}/active/", {"active": "0"}).status_code == 302
+    assert person.get("/units/").status_code == 302  # signed out at once
+    listing = manager.get("/staff/").content.decode()
+    assert "物业管理人员账户" in listing and "登记员" in listing and "已停用" in listing
+    page = manager.get(f"/staff/{target.pk}/").content.decode()
+    assert "修改角色" in page and "重置密码" in page and "启用账户" in page
