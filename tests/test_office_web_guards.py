@@ -115,3 +115,23 @@ def test_push_reaches_a_real_gate_and_tells_each_gates_answer(  # type: ignore[n
     # a guard supervisor pushes; an auditor or a clerk may not
     for role in ("auditor", "clerk"):
         assert signed_in(role).post("/guards/push/").status_code == 403
+
+
+def test_an_unreachable_broker_is_told_per_gate_not_as_a_traceback(  # type: ignore[no-untyped-def]
+    db: None, office_key, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent.office.web.guards import push
+
+    monkeypatch.setenv("GATE_OFFICE_HOST", "127.0.0.1")
+    monkeypatch.setenv("GATE_OFFICE_PORT", "1")  # nothing listens there
+    monkeypatch.setenv("GATE_OFFICE_KEY", str(tmp_path / "office.key"))
+    monkeypatch.setenv("GATE_OFFICE_WEB_GUARD_GATES", "all")
+    monkeypatch.delenv("GATE_OFFICE_DB", raising=False)
+    assert not push.configured()  # "all" needs the event store that knows the gates
+    monkeypatch.setenv("GATE_OFFICE_WEB_GUARD_GATES", "north/g1")
+    assert push.configured()
+    manager = signed_in("manager")
+    assert _add(manager, "sun").status_code == 302
+    page = manager.post("/guards/push/")
+    body = page.content.decode()
+    assert page.status_code == 200 and "north/g1" in body and "not applied" in body

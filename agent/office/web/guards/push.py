@@ -32,8 +32,11 @@ def gates_spec() -> str:
 
 
 def configured() -> bool:
-    """True when a broker and the gates to reach are named."""
-    return bool(env("HOST")) and bool(gates_spec())
+    """True when a broker and the gates to reach are named (``all`` and ``site:`` need the
+    event store that knows the gates: without one the command line would make an empty one)."""
+    spec = gates_spec()
+    by_store = spec == "all" or spec.startswith("site:")
+    return bool(env("HOST")) and bool(spec) and (bool(env("DB")) or not by_store)
 
 
 def connection() -> argparse.Namespace:
