@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from agent.office.web.staff import totp
 from agent.office.web.staff.accounts import audit, leaves_no_manager, role_of, set_role
 from agent.office.web.staff.manage_forms import NewStaffForm, ResetPasswordForm, RoleForm
-from agent.office.web.staff.models import StaffProfile
+from agent.office.web.staff.models import StaffProfile, TotpDevice
 
 MANAGE = "staff.manage_staff"
 NO_MANAGER_LEFT = gettext_lazy(
@@ -30,7 +30,8 @@ NO_MANAGER_LEFT = gettext_lazy(
 
 
 def _profile(user: User) -> StaffProfile:
-    return StaffProfile.objects.get_or_create(user=user)[0]
+    # an account made outside these pages may have no profile yet: show the defaults
+    return StaffProfile.objects.filter(user=user).first() or StaffProfile(user=user)
 
 
 @login_required
@@ -38,12 +39,14 @@ def _profile(user: User) -> StaffProfile:
 def staff_list(request: HttpRequest) -> HttpResponse:
     """Every account: role, language, last sign-in, locked or not, disabled or not."""
     now = timezone.now()
+    profiles = {p.user_id: p for p in StaffProfile.objects.all()}
+    with_totp = set(TotpDevice.objects.filter(confirmed=True).values_list("user_id", flat=True))
     rows = []
     for user in User.objects.order_by("username").prefetch_related("groups"):
-        profile = _profile(user)
+        profile = profiles.get(user.pk) or StaffProfile(user=user)
         locked = profile.locked_until is not None and profile.locked_until > now
         rows.append({"user": user, "role": role_of(user), "profile": profile, "locked": locked,
-                     "totp": totp.enrolled(user)})  # fmt: skip
+                     "totp": user.pk in with_totp})  # fmt: skip
     return render(request, "staff/list.html", {"rows": rows})
 
 
@@ -67,11 +70,12 @@ def staff_new(request: HttpRequest) -> HttpResponseBase:
 
 
 def _detail(request: HttpRequest, user: User, status: int = 200, **forms: Any) -> HttpResponse:
+    profile, now = _profile(user), timezone.now()
     context = {
         "account": user,
         "role": role_of(user),
-        "profile": _profile(user),
-        "locked": (_profile(user).locked_until or timezone.now()) > timezone.now(),
+        "profile": profile,
+        "locked": profile.locked_until is not None and profile.locked_until > now,
         "totp": totp.enrolled(user),
         "role_form": forms.get("role_form") or RoleForm(initial={"role": role_of(user)}),
         "password_form": forms.get("password_form") or ResetPasswordForm(user),
