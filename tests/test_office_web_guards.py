@@ -135,3 +135,33 @@ def test_an_unreachable_broker_is_told_per_gate_not_as_a_traceback(  # type: ign
     page = manager.post("/guards/push/")
     body = page.content.decode()
     assert page.status_code == 200 and "north/g1" in body and "not applied" in body
+
+
+def test_push_guards_command_sends_the_accounts_kept_here(  # type: ignore[no-untyped-def]
+    gate, broker, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    from agent.store.passwords import hash_password
+    from tests.office_web_rig import gate_office
+
+    state = tmp_path / "web"
+    assert gate_office("web", "init", "--state", str(state)).returncode == 0
+    with sqlite3.connect(state / "office-web.sqlite3") as office:
+        office.execute(
+            "INSERT INTO guards_guardaccount (guard_id, display_name, password_hash, active,"
+            " changed) VALUES ('dana', 'Dana', ?, 1, '2026-12-07 00:00:00')",
+            [hash_password(GUARD_PASSWORD)],
+        )
+    off = gate_office("web", "push-guards", "--state", str(state))
+    assert off.returncode == 2 and len(off.stderr.strip().splitlines()) == 1
+    connection = {"GATE_OFFICE_HOST": broker.host, "GATE_OFFICE_PORT": str(broker.port),
+                  "GATE_OFFICE_KEY": str(tmp_path / "office.key"),
+                  "GATE_OFFICE_WEB_GUARD_GATES": "test-site/g1"}  # fmt: skip
+    sent = gate_office("web", "push-guards", "--state", str(state), env=connection)
+    assert sent.returncode == 0, sent.stderr
+    assert "test-site/g1: holds it (1)" in sent.stdout
+    dana = GuardStore(gate.paths).account("dana")
+    assert dana is not None and verify_password(GUARD_PASSWORD, dana.password_hash)
+    verify = gate_office("audit", "verify", "--state", str(state))
+    assert verify.returncode == 0 and "1 entries" in verify.stdout

@@ -61,6 +61,9 @@ def _web_parser() -> argparse.ArgumentParser:
                    choices=["manager", "clerk", "guard supervisor", "auditor"])  # fmt: skip
     p.add_argument("--password-file", help="read the password from this file (else asked)")
     p.add_argument("--language", choices=["zh-hans", "en"], default="zh-hans")
+    p = sub.add_parser("push-guards", help="send the guard accounts kept here to the gates "
+                       "(GATE_OFFICE_HOST, ..., GATE_OFFICE_WEB_GUARD_GATES)")  # fmt: skip
+    _where(p)
     p = sub.add_parser("serve", help="serve the workplace (uvicorn, ASGI)")
     _where(p)
     p.add_argument("--host", default=_env("BIND", "127.0.0.1"))
@@ -130,6 +133,19 @@ def _create_staff(args: argparse.Namespace) -> None:
     print(f"staff account {args.username} ({args.role}) created")
 
 
+def _push_guards() -> int:
+    from agent.office.web.guards import push
+
+    if not push.configured():
+        raise ConfigError("set GATE_OFFICE_HOST and GATE_OFFICE_WEB_GUARD_GATES (docs/office.md)")
+    done = push.push_recorded(f"{getpass.getuser()} (gate-office web push-guards)")
+    print(f"guard accounts version {done.version} ({done.count} account(s)):")
+    for row in done.report:
+        state = f"holds it ({row['count']})" if row.get("ok") else f"FAILED {row.get('error')}"
+        print(f"  {row['site']}/{row['gate']}: {state}")
+    return OK if all(row.get("ok") for row in done.report) else REFUSED
+
+
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -167,6 +183,8 @@ def web_main(argv: list[str]) -> int:
         print(f"office database {args.database or Path(args.state) / 'office-web.sqlite3'} ready")
     elif args.web_cmd == "createstaff":
         _create_staff(args)
+    elif args.web_cmd == "push-guards":
+        return _push_guards()
     return OK
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -46,7 +45,7 @@ class GuardPush(models.Model):
     """One push of the whole list: who, when, which version, and each gate's answer."""
 
     at = models.DateTimeField(auto_now_add=True)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    actor = models.CharField(max_length=150)  # text, like the audit log: outlives the account
     version = models.BigIntegerField()
     count = models.PositiveIntegerField()
     report = models.JSONField(default=list)  # [{"site", "gate", "ok", "version"|"error"}]

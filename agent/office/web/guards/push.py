@@ -1,4 +1,5 @@
-"""Sending the guard list to the gates with ``gate-office guards push``'s own code.
+"""Sending the guard list to the gates with ``gate-office guards push``'s own code (from the
+page, and from ``gate-office web push-guards``).
 
 The connection comes from the same environment as the command line (``GATE_OFFICE_HOST``,
 ``_PORT``, ``_KEY``, ``_CA``, ...); the gates from ``GATE_OFFICE_WEB_GUARD_GATES`` (``all``,
@@ -10,7 +11,11 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import time
 from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
 
 from agent.errors import GateError
 from agent.models.guards import GuardEntry
@@ -18,6 +23,9 @@ from agent.office import group
 from agent.office.answers import NoAnswer
 from agent.office.guards import push_guards
 from agent.office.options import env
+from agent.office.web.audit import chain
+from agent.office.web.audit.models import AuditEntry
+from agent.office.web.guards.models import GuardAccount, GuardPush
 
 TIMEOUT_S = 10.0  # a page waits for the gates' acks; offline gates are told within 3 s
 
@@ -79,3 +87,19 @@ def push_to_gates(entries: list[GuardEntry], version: int) -> list[dict[str, Any
         except (NoAnswer, GateError) as exc:
             report.append({"site": site, "gate": gate, "ok": False, "error": str(exc)})
     return report
+
+
+def push_recorded(actor: str) -> GuardPush:
+    """The office's whole list to the gates, kept as a push and audited (page and command)."""
+    guards = list(GuardAccount.objects.all())
+    last = GuardPush.objects.aggregate(last=Max("version"))["last"] or 0
+    version = max(int(time.time() * 1000), last + 1)  # each push newer than the one before
+    report = push_to_gates([g.entry() for g in guards], version)
+    held = sum(1 for row in report if row.get("ok"))
+    with transaction.atomic():
+        done = GuardPush.objects.create(
+            actor=actor, version=version, count=len(guards), report=report
+        )
+        what = f"pushed {len(guards)} to {held}/{len(report)} gates"
+        chain.append(actor, AuditEntry.Action.CHANGE, f"guards:{version}", what)
+    return done
