@@ -181,3 +181,17 @@ def test_staff_and_guard_pages_are_refused_to_the_roles_that_lack_them(
             assert "Your role does not allow this page" in response.content.decode()
         answer = getattr(stranger, method)(path, form)
         assert answer.status_code == 302 and answer.url.startswith("/signin/"), path
+
+
+def test_every_staff_and_guard_action_needs_the_csrf_token(db: None) -> None:
+    from django.test import Client
+
+    from agent.office.web.audit.models import AuditEntry
+
+    make_staff("csrf-boss", M)
+    client = Client(enforce_csrf_checks=True)
+    assert client.login(username="csrf-boss", password=PASSWORD)
+    posts = [(path, form) for method, path, form, _ in _account_pages() if method == "post"]
+    for path, form in [*posts, ("/staff/new/", {}), ("/guards/", {}), ("/account/totp/", {})]:
+        assert client.post(path, form).status_code == 403, path
+    assert not AuditEntry.objects.exists()  # nothing was done
