@@ -127,3 +127,71 @@ def test_signing_in_resets_the_count_of_failures(db: None) -> None:
     for _ in range(4):
         _sign_in(client, "sun", "wrong password")
     assert _sign_in(client, "sun", PASSWORD).status_code == 302
+
+
+def _account_pages() -> list[tuple[str, str, dict[str, str], set[str | None]]]:
+    """(method, path, form, roles that may) for the staff and guard account pages; a person's
+    own account page is open to every account, even one without a role (None)."""
+    from agent.office.web.guards.models import GuardAccount
+    from agent.store.passwords import hash_password
+
+    target = make_staff("target", C)
+    guard = GuardAccount.objects.create(
+        guard_id="g.one", display_name="Guard", password_hash=hash_password("x" * 12, 14)
+    )
+    s, g = target.pk, guard.pk
+    new_password = {"new_password1": "a fresh long passphrase 42",
+                    "new_password2": "a fresh long passphrase 42"}  # fmt: skip
+    guard_password = {"password1": "a guard passphrase 42", "password2": "a guard passphrase 42"}
+    return [
+        ("get", "/staff/", {}, {M}),
+        ("get", "/staff/new/", {}, {M}),
+        ("get", f"/staff/{s}/", {}, {M}),
+        ("post", f"/staff/{s}/role/", {"role": C}, {M}),
+        ("post", f"/staff/{s}/active/", {"active": "1"}, {M}),
+        ("post", f"/staff/{s}/unlock/", {}, {M}),
+        ("post", f"/staff/{s}/password/", new_password, {M}),
+        ("post", f"/staff/{s}/totp/reset/", {}, {M}),
+        ("get", "/guards/", {}, {M, G}),
+        ("get", f"/guards/{g}/", {}, {M, G}),
+        ("post", f"/guards/{g}/password/", guard_password, {M, G}),
+        ("post", f"/guards/{g}/active/", {"active": "1"}, {M, G}),
+        ("post", "/guards/push/", {}, {M, G}),  # not configured here: back to the list
+        ("get", "/account/", {}, {M, C, G, A, None}),
+        ("get", "/account/totp/", {}, {M, C, G, A, None}),
+        ("get", "/account/password/", {}, {M, C, G, A, None}),
+    ]
+
+
+@pytest.mark.parametrize("role", [*ROLES, None])
+def test_staff_and_guard_pages_are_refused_to_the_roles_that_lack_them(
+    db: None, role: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.test import Client
+
+    monkeypatch.delenv("GATE_OFFICE_HOST", raising=False)
+    client = signed_in(role)
+    stranger = Client()
+    for method, path, form, allowed in _account_pages():
+        response = getattr(client, method)(path, form)
+        if role in allowed:
+            assert response.status_code in (200, 302), (role, method, path)
+        else:
+            assert response.status_code == 403, (role, method, path)
+            assert "Your role does not allow this page" in response.content.decode()
+        answer = getattr(stranger, method)(path, form)
+        assert answer.status_code == 302 and answer.url.startswith("/signin/"), path
+
+
+def test_every_staff_and_guard_action_needs_the_csrf_token(db: None) -> None:
+    from django.test import Client
+
+    from agent.office.web.audit.models import AuditEntry
+
+    make_staff("csrf-boss", M)
+    client = Client(enforce_csrf_checks=True)
+    assert client.login(username="csrf-boss", password=PASSWORD)
+    posts = [(path, form) for method, path, form, _ in _account_pages() if method == "post"]
+    for path, form in [*posts, ("/staff/new/", {}), ("/guards/", {}), ("/account/totp/", {})]:
+        assert client.post(path, form).status_code == 403, path
+    assert not AuditEntry.objects.exists()  # nothing was done

@@ -75,6 +75,8 @@ def _web_parser() -> argparse.ArgumentParser:
     p.add_argument("--password-file", help="read the password from this file (else asked)")
     p.add_argument("--language", choices=["zh-hans", "en"], default="zh-hans")
     p = sub.add_parser("demo", help="load the demo register into an empty SQLite database")
+    p = sub.add_parser("push-guards", help="send the guard accounts kept here to the gates "
+                       "(GATE_OFFICE_HOST, ..., GATE_OFFICE_WEB_GUARD_GATES)")  # fmt: skip
     _where(p)
     p = sub.add_parser("serve", help="serve the workplace (uvicorn, ASGI)")
     _where(p)
@@ -157,6 +159,19 @@ def _create_staff(args: argparse.Namespace) -> None:
     print(f"staff account {args.username} ({args.role}) created")
 
 
+def _push_guards() -> int:
+    from agent.office.web.guards import push
+
+    if not push.configured():
+        raise ConfigError("set GATE_OFFICE_HOST and GATE_OFFICE_WEB_GUARD_GATES (docs/office.md)")
+    done = push.push_recorded(f"{getpass.getuser()} (gate-office web push-guards)")
+    print(f"guard accounts version {done.version} ({done.count} account(s)):")
+    for row in done.report:
+        state = f"holds it ({row['count']})" if row.get("ok") else f"FAILED {row.get('error')}"
+        print(f"  {row['site']}/{row['gate']}: {state}")
+    return OK if all(row.get("ok") for row in done.report) else REFUSED
+
+
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -202,6 +217,8 @@ def web_main(argv: list[str]) -> int:
             print(line)
     elif args.web_cmd == "purge":
         _purge(args)
+    elif args.web_cmd == "push-guards":
+        return _push_guards()
     return OK
 
 

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "agent.office.web.staff",
     "agent.office.web.register",
     "agent.office.web.audit",
+    "agent.office.web.guards",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -58,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "agent.office.web.staff.language.StaffLanguageMiddleware",
+    "agent.office.web.staff.duties.StaffDutiesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -106,6 +108,8 @@ AUTHENTICATION_BACKENDS = ["agent.office.web.staff.lockout.LockoutBackend"]
 # lockout is per account: this many failed sign-ins lock that one account for this long
 GATE_OFFICE_LOCKOUT_FAILURES = 5
 GATE_OFFICE_LOCKOUT_SECONDS = 15 * 60
+# GATE_OFFICE_WEB_MANAGER_TOTP=1: managers must enrol a second factor before anything else
+GATE_OFFICE_MANAGER_TOTP = os.environ.get("GATE_OFFICE_WEB_MANAGER_TOTP") == "1"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -8,19 +8,15 @@ from django.urls import path
 from agent.office.web.audit import views as audit
 from agent.office.web.register import change_views as register_changes
 from agent.office.web.register import lookup_views as register_lookup
+from agent.office.web.guards import views as guards
 from agent.office.web.register import views as register
+from agent.office.web.staff import manage_views as staff_manage
+from agent.office.web.staff import signin_views as signin
 from agent.office.web.staff import views as staff
-from agent.office.web.staff.forms import SignInForm
 
 urlpatterns = [
     path("", staff.home, name="home"),
-    path(
-        "signin/",
-        auth_views.LoginView.as_view(
-            authentication_form=SignInForm, redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("signin/", signin.SignInView.as_view(), name="login"),
     path("signout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", staff.language, name="language"),
     path("units/", register.units, name="units"),
@@ -38,4 +34,21 @@ urlpatterns = [
     path("changes/<int:pk>/member/", register_changes.change_member, name="change_member"),
     path("residents/<int:pk>/correct/", register_changes.correct, name="resident_correct"),
     path("residents/<int:pk>/export/", register_lookup.resident_export, name="resident_export"),
+    path("signin/code/", signin.signin_code, name="signin_code"),
+    path("account/", signin.account, name="account"),
+    path("account/password/", signin.ChangePasswordView.as_view(), name="password_change"),
+    path("account/totp/", signin.totp_enrol, name="totp_enrol"),
+    path("staff/", staff_manage.staff_list, name="staff_list"),
+    path("staff/new/", staff_manage.staff_new, name="staff_new"),
+    path("staff/<int:pk>/", staff_manage.staff_account, name="staff_account"),
+    path("staff/<int:pk>/role/", staff_manage.staff_role, name="staff_role"),
+    path("staff/<int:pk>/active/", staff_manage.staff_active, name="staff_active"),
+    path("staff/<int:pk>/unlock/", staff_manage.staff_unlock, name="staff_unlock"),
+    path("staff/<int:pk>/password/", staff_manage.staff_password, name="staff_password"),
+    path("staff/<int:pk>/totp/reset/", staff_manage.staff_totp_reset, name="staff_totp_reset"),
+    path("guards/", guards.guard_list, name="guard_list"),
+    path("guards/<int:pk>/", guards.guard_account, name="guard_account"),
+    path("guards/<int:pk>/password/", guards.guard_password, name="guard_password"),
+    path("guards/<int:pk>/active/", guards.guard_active, name="guard_active"),
+    path("guards/push/", guards.guard_push, name="guard_push"),
 ]

@@ -24,6 +24,8 @@ _WRITE_REGISTER = [
     ("register", "add_changerequest"),
     ("register", "reveal_personal"),
 ]
+# the guards' console accounts and pushing them to the gates
+_GUARD_ACCOUNTS = [("guards", "manage_guards"), ("guards", "push_guards")]
 
 ROLES: dict[str, list[tuple[str, str]]] = {
     MANAGER: [
@@ -35,9 +37,10 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         ("register", "export_resident"),
         ("audit", "view_auditentry"),
         ("staff", "manage_staff"),
+        *_GUARD_ACCOUNTS,
     ],
     CLERK: [*_READ_REGISTER, *_WRITE_REGISTER, ("register", "apply_changerequest")],
     # sees who lives where (masked), to back the guards at the gate; changes nothing
-    GUARD_SUPERVISOR: [("register", "view_unit"), ("register", "view_household")],
+    GUARD_SUPERVISOR: [("register", "view_unit"), ("register", "view_household"), *_GUARD_ACCOUNTS],
     AUDITOR: [("audit", "view_auditentry")],
 }

@@ -20,9 +20,11 @@ def make_roles(apps: Any, schema_editor: Any) -> None:
     Permission = apps.get_model("auth", "Permission")
     for role, codes in ROLES.items():
         group, _ = Group.objects.get_or_create(name=role)
+        # an app migrated after this one (guards) gets its permissions from apps.sync_roles
         wanted = [
-            Permission.objects.get(content_type__app_label=app, codename=code)
+            p
             for app, code in codes
+            for p in Permission.objects.filter(content_type__app_label=app, codename=code)
         ]
         group.permissions.set(wanted)
 
