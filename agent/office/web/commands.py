@@ -71,6 +71,11 @@ def _web_parser() -> argparse.ArgumentParser:
                    help="behind a reverse proxy: trust its X-Forwarded-* headers")  # fmt: skip
     p.add_argument("--allowed-host", action="append", default=None,
                    help="a host name the office is reached by (repeatable)")  # fmt: skip
+    p.add_argument("--key", default=_env("PASS_KEY"),
+                   help="the office's Ed25519 key that signs visitor passes (gate-office --key)")
+    p.add_argument("--office-config", default=_env("OFFICE_CONFIG"),
+                   help="office.toml of `gate-office serve`: the broker that takes visitor "
+                   "passes and revocations to the gates (and the key, unless --key)")  # fmt: skip
     return parser
 
 
@@ -141,6 +146,9 @@ def _serve(args: argparse.Namespace) -> None:
         os.environ["GATE_OFFICE_WEB_TLS"] = "1"
     if args.allowed_host:
         os.environ["GATE_OFFICE_WEB_HOSTS"] = ",".join(args.allowed_host)
+    for name, value in (("PASS_KEY", args.key), ("OFFICE_CONFIG", args.office_config)):
+        if value:
+            os.environ[f"GATE_OFFICE_WEB_{name}"] = str(Path(value).resolve())
     _setup(args)
     uvicorn.run(
         "agent.office.web.asgi:application",

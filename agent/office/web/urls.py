@@ -6,9 +6,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from agent.office.web.audit import views as audit
+from agent.office.web.fleet import views as fleet
 from agent.office.web.register import views as register
 from agent.office.web.staff import views as staff
 from agent.office.web.staff.forms import SignInForm
+from agent.office.web.visitors import views as visitors
 
 urlpatterns = [
     path("", staff.home, name="home"),
@@ -31,4 +33,13 @@ urlpatterns = [
     path("residents/<int:pk>/reveal/", register.reveal, name="reveal"),
     path("residents/<int:pk>/checks/", register.document_check, name="document_check"),
     path("audit/", audit.audit_log, name="audit"),
+    path("visitors/", visitors.passes, name="visitors"),
+    path("visitors/new/", visitors.issue, name="visitor_issue"),
+    path("visitors/<int:pk>/", visitors.visitor_pass, name="visitor_pass"),
+    path("visitors/<int:pk>/print/", visitors.printable, name="visitor_print"),
+    path("visitors/<int:pk>/qr.png", visitors.qr_png, name="visitor_qr"),
+    path("visitors/<int:pk>/revoke/", visitors.revoke, name="visitor_revoke"),
+    path("gates/", fleet.fleet, name="fleet"),
+    path("events/", fleet.events, name="events"),
+    path("events/feed/", fleet.events_feed, name="events_feed"),
 ]

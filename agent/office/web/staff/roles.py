@@ -25,6 +25,13 @@ _WRITE_REGISTER = [
     ("register", "reveal_personal"),
 ]
 
+_SEE_GATES = [("fleet", "view_fleet"), ("fleet", "view_events")]
+_VISITORS = [
+    ("visitors", "view_visitorpass"),
+    ("visitors", "add_visitorpass"),
+    ("visitors", "revoke_visitorpass"),
+]
+
 ROLES: dict[str, list[tuple[str, str]]] = {
     MANAGER: [
         *_READ_REGISTER,
@@ -32,9 +39,17 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         ("register", "approve_changerequest"),
         ("audit", "view_auditentry"),
         ("staff", "manage_staff"),
+        *_VISITORS,
+        *_SEE_GATES,
     ],
-    CLERK: [*_READ_REGISTER, *_WRITE_REGISTER],
+    CLERK: [*_READ_REGISTER, *_WRITE_REGISTER, *_VISITORS, *_SEE_GATES],
     # sees who lives where (masked), to back the guards at the gate; changes nothing
-    GUARD_SUPERVISOR: [("register", "view_unit"), ("register", "view_household")],
-    AUDITOR: [("audit", "view_auditentry")],
+    GUARD_SUPERVISOR: [
+        ("register", "view_unit"),
+        ("register", "view_household"),
+        ("visitors", "view_visitorpass"),
+        *_SEE_GATES,
+    ],
+    # the gates' record, by holder id only, to check against the audit log (docs/office.md)
+    AUDITOR: [("audit", "view_auditentry"), *_SEE_GATES],
 }

@@ -1,0 +1,158 @@
+"""The fleet page and the live event view, read from the event store in the site's zone.
+
+The event view pages with a keyset (the time and serial of the last row shown), so no page
+reads more than a page of rows however large the store; the newest page polls a JSON
+feed for events stored after the newest serial it shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import dateformat, timezone
+
+from agent.errors import GateError
+from agent.office.db import OfficeDb
+from agent.office.web.events import event_store
+from agent.office.web.fleet.forms import EventFilterForm
+from agent.office.web.register.models import Resident
+
+PAGE = 50
+FEED_MAX = 200  # events one poll returns at most; the next poll fetches the rest
+
+
+@contextmanager
+def _store() -> Iterator[OfficeDb]:
+    store = event_store()
+    try:
+        yield store.db
+    finally:
+        store.close()
+
+
+@login_required
+@permission_required("fleet.view_fleet", raise_exception=True)
+def fleet(request: HttpRequest) -> HttpResponse:
+    """Every gate: online, since when, backlog, allow-list version, alarms."""
+    try:
+        with _store() as db:
+            gates = db.gates()
+    except GateError as exc:
+        return render(request, "fleet/fleet.html", {"problem": str(exc)}, status=503)
+    return render(request, "fleet/fleet.html", {"gates": gates})
+
+
+def _filters(request: HttpRequest, db: OfficeDb) -> tuple[EventFilterForm, dict[str, Any] | None]:
+    """The form, and the store's filters (None when the form has errors)."""
+    gates = [(g.site, g.gate) for g in db.gates()]
+    units = request.user.has_perm("register.view_unit")
+    form = EventFilterForm(request.GET, gates=gates, units=units)
+    if not form.is_valid():
+        return form, None
+    data = form.cleaned_data
+    site, _sep, gate = str(data.get("gate") or "").partition("/")
+    filters: dict[str, Any] = {
+        "site": site or None, "gate": gate or None, "door": data.get("door") or None,
+        "types": data.get("type") or None, "since": data.get("since"), "until": data.get("until"),
+        "holder": data.get("holder") or None,
+    }  # fmt: skip
+    if data.get("unit") is not None:
+        ids = list(
+            Resident.objects.filter(household__unit=data["unit"]).values_list(
+                "holder_id", flat=True
+            )
+        )
+        held = filters["holder"]
+        filters["holder"] = [h for h in ids if held in (None, h)]
+    return form, filters
+
+
+def _rows(request: HttpRequest, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Events as shown: times in the site's zone, holder ids, and names to those who may."""
+    names: dict[str, str] = {}
+    holders = {str((e["details"] or {}).get("holder_id") or "") for e in events} - {""}
+    if holders and request.user.has_perm("register.view_resident"):
+        names = dict(
+            Resident.objects.filter(holder_id__in=holders).values_list("holder_id", "name")
+        )
+    rows = []
+    for e in events:
+        details = e["details"] or {}
+        holder = str(details.get("holder_id") or "")
+        rows.append({
+            "serial": e["serial"],
+            "time": dateformat.format(timezone.localtime(e["time"]), "Y-m-d H:i:s O"),
+            "time_utc": e["time"].isoformat(),
+            "gate": f"{e['site']}/{e['gate']}", "door": e["door"] or "", "type": e["type"],
+            "holder": holder, "name": names.get(holder, ""),
+            "card": str(details.get("card") or ""), "reason": str(details.get("reason") or ""),
+        })  # fmt: skip
+    return rows
+
+
+def _before(request: HttpRequest) -> tuple[datetime, int] | None:
+    """The keyset of the page asked for: the time and serial of the last row above it."""
+    try:
+        when = datetime.fromisoformat(request.GET["before_time"])
+        return when, int(request.GET["before_serial"])
+    except (KeyError, ValueError):
+        return None
+
+
+@login_required
+@permission_required("fleet.view_events", raise_exception=True)
+def events(request: HttpRequest) -> HttpResponse:
+    """A page of events, newest first, filtered; the newest page keeps itself current."""
+    before = _before(request)
+    try:
+        with _store() as db:
+            form, filters = _filters(request, db)
+            found = [] if filters is None else db.query_events(
+                **filters, before=before, limit=PAGE + 1
+            )  # fmt: skip
+    except GateError as exc:
+        return render(request, "fleet/events.html", {"problem": str(exc)}, status=503)
+    found.reverse()  # newest first
+    rows = _rows(request, found[:PAGE])
+    query = request.GET.copy()
+    for key in ("before_time", "before_serial"):
+        query.pop(key, None)
+    older = None
+    if len(found) > PAGE:
+        last = found[PAGE - 1]
+        query["before_time"], query["before_serial"] = last["time"].isoformat(), last["serial"]
+        older = query.urlencode()
+    context = {
+        "form": form, "rows": rows, "older": older, "live": before is None and filters is not None,
+        "newest": max((r["serial"] for r in rows), default=0), "filters": query.urlencode(),
+    }  # fmt: skip
+    return render(request, "fleet/events.html", context, status=200 if filters else 400)
+
+
+@login_required
+@permission_required("fleet.view_events", raise_exception=True)
+def events_feed(request: HttpRequest) -> JsonResponse:
+    """Events stored after ``after`` (a serial) that match the filters, oldest first;
+    ``after`` 0 (a page that shows none) answers only where to poll from."""
+    try:
+        after = max(0, int(request.GET.get("after", "0")))
+    except ValueError:
+        return JsonResponse({"error": "after: a serial number is needed"}, status=400)
+    try:
+        with _store() as db:
+            form, filters = _filters(request, db)
+            if filters is None:
+                return JsonResponse({"error": form.errors.get_json_data()}, status=400)
+            top = db.last_serial()  # serials are handed out in commit order
+            found = [] if after == 0 else db.query_events(**filters, after=after, limit=FEED_MAX)
+    except GateError as exc:
+        return JsonResponse({"error": str(exc)}, status=503)
+    # every match up to `top` is in hand unless the poll was full: never scan them again
+    newest = max([e["serial"] for e in found] + ([top] if len(found) < FEED_MAX else [after]))
+    return JsonResponse({"events": _rows(request, found), "after": newest})
