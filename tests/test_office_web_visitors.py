@@ -206,6 +206,19 @@ def test_a_gate_that_cannot_be_reached_is_named_and_the_revocation_can_be_sent_a
         answer = clerk.post(f"/visitors/{made.pk}/revoke/", follow=True)
     said = [str(m) for m in answer.context["messages"]][1:]  # after "issued"
     assert said[0] == "Visitor pass revoked at the office."
-    assert len(said) == 2 and said[1].startswith("test-site/g1: not reached (") and "send it again" in said[1]
+    assert len(said) == 2 and said[1].startswith("test-site/g1: not reached (")
+    assert "send it again" in said[1]
     made.refresh_from_db()
     assert made.revoked_at is not None
+
+
+def test_the_pages_and_the_door_message_in_chinese(db: None, store: OfficeDb) -> None:
+    clerk = signed_in("clerk", language="zh-hans")
+    form = clerk.get("/visitors/new/").content.decode()
+    assert "访客登记" in form and "被访住户房屋" in form and "发放访客通行证" in form
+    unit = _unit()
+    refused = clerk.post("/visitors/new/", _form(unit, doors=["garage"])).content.decode()
+    assert "test-site/g1 没有门 garage" in refused and "main, side" in refused
+    issued = clerk.post("/visitors/new/", _form(unit), follow=True).content.decode()
+    assert "访客通行证已发放" in issued and "发送到访客手机" in issued
+    assert "短码" in issued and "注销访客通行证" in issued

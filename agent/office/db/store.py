@@ -105,7 +105,8 @@ class SqlOfficeDb:
 
         ``since`` is inclusive and ``until`` exclusive, on the event's own time; ``holder``
         matches ``details.holder_id`` (one, or any of several). ``before`` (time, serial)
-        keeps the events older than that one in this order: the next page of a listing. Without ``after``: the newest matches by event time.
+        keeps the events older than that one in this order: the next page of a listing.
+        Without ``after``: the newest matches by event time.
         With ``after`` (a ``serial``): the matches stored after it, in the order they were
         committed; a follower passes the last ``serial`` it saw (start from ``last_serial()``
         taken before its first query) and misses nothing. Each event carries ``serial``,

@@ -72,7 +72,7 @@ def _web_parser() -> argparse.ArgumentParser:
     p.add_argument("--allowed-host", action="append", default=None,
                    help="a host name the office is reached by (repeatable)")  # fmt: skip
     p.add_argument("--key", default=_env("PASS_KEY"),
-                   help="the office's Ed25519 key that signs visitor passes (gate-office --key)")
+                   help="the office's Ed25519 key that signs visitor passes")  # fmt: skip
     p.add_argument("--office-config", default=_env("OFFICE_CONFIG"),
                    help="office.toml of `gate-office serve`: the broker that takes visitor "
                    "passes and revocations to the gates (and the key, unless --key)")  # fmt: skip

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -33,7 +33,7 @@ class EventFilterForm(forms.Form):
 
     def __init__(self, *args: Any, gates: list[tuple[str, str]], units: bool, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["gate"].choices = [("", _("every gate"))] + [
+        cast(forms.ChoiceField, self.fields["gate"]).choices = [("", _("every gate"))] + [
             (f"{s}/{g}", f"{s}/{g}") for s, g in gates
         ]
         if not units:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -42,9 +42,10 @@ class IssueForm(forms.Form):
         sites = sorted({site for site, _gate in doors_of})
         choices = [(f"{s}/{EVERY_GATE}", _("every gate of %(site)s") % {"site": s}) for s in sites]
         choices += [(f"{s}/{g}", f"{s}/{g}") for s, g in sorted(doors_of)]
-        self.fields["gate"].choices = choices
+        cast(forms.ChoiceField, self.fields["gate"]).choices = choices
         every_door = sorted(set().union(*doors_of.values())) if doors_of else []
-        self.fields["doors"].choices = [(d, d) for d in every_door]
+        doors = cast(forms.MultipleChoiceField, self.fields["doors"])
+        doors.choices = [(d, d) for d in every_door]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
