@@ -44,12 +44,12 @@ def _unit() -> Any:
     return Unit.objects.create(building="3", entrance="2", room="501")
 
 
-def _form(unit: Any, **changes: Any) -> dict[str, Any]:
+def _form(host: Any, **changes: Any) -> dict[str, Any]:
     from django.utils import timezone
 
     start = timezone.localtime().replace(second=0, microsecond=0)
     form = {
-        "visitor_name": "李四", "unit": unit.pk, "gate": "test-site/g1", "doors": ["main"],
+        "visitor_name": "李四", "unit": str(host), "gate": "test-site/g1", "doors": ["main"],
         "valid_from": f"{start:%Y-%m-%dT%H:%M}",
         "valid_until": f"{start + timedelta(hours=3):%Y-%m-%dT%H:%M}", "uses": 2,
     }  # fmt: skip
@@ -116,6 +116,7 @@ def test_a_pass_for_every_gate_of_the_site_may_name_any_of_their_doors(
         ({"gate": "other/g1"}, "gate", "Select a valid choice"),
         ({"valid_until": "2020-01-01T10:00"}, "valid_until", "must end after it starts"),
         ({"uses": 0}, "uses", "greater than or equal to 1"),
+        ({"unit": "9-9-999"}, "unit", "No unit 9-9-999 in the register"),
     ],
 )
 def test_bad_passes_are_refused_beside_the_field_and_nothing_is_issued(

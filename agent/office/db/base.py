@@ -157,6 +157,10 @@ class OfficeDb(Protocol):
         """One gate's row, or None if the office has heard nothing of it."""
         ...
 
+    def gate_names(self) -> list[tuple[str, str]]:
+        """(site, gate) of every gate, by site then gate: cheap, nothing counted."""
+        ...
+
     def gates(self) -> list[GateRow]:
         """Every gate's row, by site then gate."""
         ...

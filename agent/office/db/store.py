@@ -206,6 +206,12 @@ class SqlOfficeDb:
             )
         return self._gate_row(rows[0]) if rows else None
 
+    def gate_names(self) -> list[tuple[str, str]]:
+        """(site, gate) of every gate the office has heard of, without counting anything."""
+        with self._lock:
+            rows = self._sql.run("SELECT site, gate FROM gates ORDER BY site, gate")
+        return [(str(site), str(gate)) for site, gate in rows]
+
     def gates(self) -> list[GateRow]:
         """Every gate the office has heard of, by site then gate, with its alarms counted
         from the stored events: not acknowledged (at the gate's console), and last 24 h."""

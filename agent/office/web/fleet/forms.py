@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from agent.core.kinds import EventType
-from agent.office.web.register.models import Unit
+from agent.office.web.fleet.unitfield import UnitField
 
 
 def _local_input() -> forms.DateTimeInput:
@@ -21,7 +21,7 @@ class EventFilterForm(forms.Form):
     gate = forms.ChoiceField(label=_("gate"), required=False)
     door = forms.SlugField(label=_("door"), required=False, max_length=32)
     holder = forms.CharField(label=_("holder id"), required=False, max_length=64)
-    unit = forms.ModelChoiceField(label=_("unit"), required=False, queryset=Unit.objects.all())
+    unit = UnitField(label=_("unit"), required=False)
     type = forms.MultipleChoiceField(
         label=_("event type"),
         required=False,

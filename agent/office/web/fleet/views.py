@@ -7,11 +7,13 @@ feed for events stored after the newest serial it shows.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -27,13 +29,24 @@ PAGE = 50
 FEED_MAX = 200  # events one poll returns at most; the next poll fetches the rest
 
 
+_OPEN = threading.local()  # this thread's store connection, by where the store is
+
+
 @contextmanager
 def _store() -> Iterator[OfficeDb]:
-    store = event_store()
+    """The event store, its connection kept for the thread's next page (opening one, and
+    checking its schema, costs more than a page's query). Dropped when a call fails."""
+    where = str(settings.GATE_OFFICE_EVENTS_DB)
+    held: dict[str, OfficeDb] = _OPEN.__dict__.setdefault("stores", {})
+    db = held.get(where)
+    if db is None:
+        db = held[where] = event_store().db
     try:
-        yield store.db
-    finally:
-        store.close()
+        yield db
+    except GateError:
+        held.pop(where, None)
+        db.close()
+        raise
 
 
 @login_required
@@ -50,7 +63,7 @@ def fleet(request: HttpRequest) -> HttpResponse:
 
 def _filters(request: HttpRequest, db: OfficeDb) -> tuple[EventFilterForm, dict[str, Any] | None]:
     """The form, and the store's filters (None when the form has errors)."""
-    gates = [(g.site, g.gate) for g in db.gates()]
+    gates = db.gate_names()
     units = request.user.has_perm("register.view_unit")
     form = EventFilterForm(request.GET, gates=gates, units=units)
     if not form.is_valid():

@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from agent.models.passes import MAX_LIFETIME, MAX_USES
-from agent.office.web.register.models import Unit
+from agent.office.web.fleet.unitfield import UnitField
 
 EVERY_GATE = "*"
 
@@ -21,7 +21,7 @@ class IssueForm(forms.Form):
     """A visitor pre-registered for a host unit: which gates and doors, when, how often."""
 
     visitor_name = forms.CharField(label=_("visitor's name"), max_length=100)
-    unit = forms.ModelChoiceField(label=_("host unit"), queryset=Unit.objects.all())
+    unit = UnitField(label=_("host unit"))
     gate = forms.ChoiceField(label=_("gate"))
     doors = forms.MultipleChoiceField(
         label=_("doors"),
