@@ -2,7 +2,7 @@
 
 The event view pages with a keyset (the time and serial of the last row shown), so no page
 reads more than a page of rows however large the store; the newest page polls a JSON
-feed for events stored after the newest serial it shows.
+feed for the events stored after the page was read.
 """
 
 from __future__ import annotations
@@ -125,6 +125,7 @@ def events(request: HttpRequest) -> HttpResponse:
     before = _before(request)
     try:
         with _store() as db:
+            top = db.last_serial()  # the feed brings what is stored after this page was read
             form, filters = _filters(request, db)
             found = [] if filters is None else db.query_events(
                 **filters, before=before, limit=PAGE + 1
@@ -143,7 +144,7 @@ def events(request: HttpRequest) -> HttpResponse:
         older = query.urlencode()
     context = {
         "form": form, "rows": rows, "older": older, "live": before is None and filters is not None,
-        "newest": max((r["serial"] for r in rows), default=0), "filters": query.urlencode(),
+        "newest": top, "filters": query.urlencode(),
     }  # fmt: skip
     return render(request, "fleet/events.html", context, status=200 if filters else 400)
 
@@ -151,8 +152,8 @@ def events(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("fleet.view_events", raise_exception=True)
 def events_feed(request: HttpRequest) -> JsonResponse:
-    """Events stored after ``after`` (a serial) that match the filters, oldest first;
-    ``after`` 0 (a page that shows none) answers only where to poll from."""
+    """Events stored after ``after`` (a serial: the page's ``newest``, then each answer's
+    ``after``) that match the filters, oldest first."""
     try:
         after = max(0, int(request.GET.get("after", "0")))
     except ValueError:
@@ -163,7 +164,7 @@ def events_feed(request: HttpRequest) -> JsonResponse:
             if filters is None:
                 return JsonResponse({"error": form.errors.get_json_data()}, status=400)
             top = db.last_serial()  # serials are handed out in commit order
-            found = [] if after == 0 else db.query_events(**filters, after=after, limit=FEED_MAX)
+            found = db.query_events(**filters, after=after, limit=FEED_MAX)
     except GateError as exc:
         return JsonResponse({"error": str(exc)}, status=503)
     # every match up to `top` is in hand unless the poll was full: never scan them again
