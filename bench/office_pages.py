@@ -78,7 +78,7 @@ def load_events(dsn: str, total: int, holders: list[str]) -> float:
         for start in range(0, total, 20_000):
             batch = []
             for n in range(start, min(total, start + 20_000)):
-                kind = TYPES[n % len(TYPES)]
+                kind = TYPES[(n // GATES) % len(TYPES)]  # every gate has every type
                 details = {"reader": "r1", "card": "uid:****24B2"}
                 if kind == "access_granted":
                     details["holder_id"] = holders[(n * 7919) % len(holders)]

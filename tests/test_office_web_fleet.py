@@ -238,3 +238,31 @@ def test_each_page_is_refused_with_the_403_page_to_roles_without_it(
                 assert "Not allowed" in answer.content.decode()
             stranger = getattr(Client(), method)(path.format(pk=pk))
             assert stranger.status_code == 302 and stranger.url.startswith("/signin/")
+
+
+def test_a_unit_of_several_residents_pages_and_feeds_their_events_merged(
+    db: None, store: OfficeDb
+) -> None:
+    from agent.office.web.register.models import Resident
+
+    first = a_resident()
+    second = Resident.objects.create(
+        household=first.household, name="李四", id_type="passport", id_number_sealed="x",
+        move_in=first.move_in, tenure="family", proof_seen="none",
+    )  # fmt: skip
+    holders = [first.holder_id, second.holder_id, "h-neighbour"]
+    store.add_events([event("s1", "g1", n, NOON_UTC + timedelta(seconds=n // 2), "access_granted",
+                            holder_id=holders[n % 3]) for n in range(1, 91)])  # fmt: skip
+    theirs = [e["serial"] for e in store.query_events(limit=None) if e["details"]["holder_id"]
+              != "h-neighbour"][::-1]  # fmt: skip
+    client = signed_in(G)
+    page = client.get(f"/events/?unit={first.household.unit}")
+    older = client.get(f"/events/?{page.context['older']}")
+    assert _serials(page) + _serials(older) == theirs and len(_serials(page)) == 50
+    assert older.context["older"] is None
+    later = NOON_UTC + timedelta(hours=1)
+    store.add_events([event("s1", "g2", n, later, "access_granted", holder_id=holders[n % 3])
+                      for n in range(1, 7)])  # fmt: skip
+    got = client.get(f"/events/feed/?unit={first.household.unit}&after={page.context['newest']}")
+    assert [e["holder"] for e in got.json()["events"]] == [holders[n % 3] for n in range(1, 7)
+                                                           if n % 3 != 2]  # fmt: skip
