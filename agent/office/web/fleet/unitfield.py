@@ -19,7 +19,7 @@ class UnitField(forms.CharField):
         super().__init__(**kwargs)
         self.widget.attrs.setdefault("placeholder", "3-2-501")
 
-    def clean(self, value: Any) -> Unit | None:  # type: ignore[override]
+    def clean(self, value: Any) -> Unit | None:
         text = str(super().clean(value) or "")
         if not text:
             return None
