@@ -86,7 +86,7 @@ def cmd_pass_issue(args: argparse.Namespace) -> int:
     files = write_qr(signed, args.png, args.svg)
     report: list[dict[str, Any]] = []
     if args.push:
-        report = _each(args, visitor_pass, deliver=[signed.text])
+        report = send_to_gates(args, visitor_pass, deliver=[signed.text])
     data = {
         "pass": visitor_pass.model_dump(mode="json"),
         "code": signed.text,
@@ -171,7 +171,7 @@ def write_qr(signed: SignedPass, png: str | None, svg: str | None) -> dict[str, 
 def cmd_pass_push(args: argparse.Namespace) -> int:
     """Deliver a pass issued before to more gates, so its short code works there."""
     signed = _own_pass(args, args.code)
-    rows = _each(args, signed.visitor_pass, deliver=[signed.text])
+    rows = send_to_gates(args, signed.visitor_pass, deliver=[signed.text])
     return _report(args, rows, f"pass {signed.visitor_pass.id} delivered")
 
 
@@ -188,7 +188,7 @@ def cmd_pass_revoke(args: argparse.Namespace) -> int:
         except ValidationError:
             raise ConfigError(f"{text!r} is neither a pass id (16 hex digits) nor a code") from None
     assert revoked is not None
-    return _report(args, _each(args, vp, revoke=[revoked]), f"pass {revoked.id} revoked")
+    return _report(args, send_to_gates(args, vp, revoke=[revoked]), f"pass {revoked.id} revoked")
 
 
 def _own_pass(args: argparse.Namespace, text: str) -> SignedPass:
@@ -201,7 +201,7 @@ def _own_pass(args: argparse.Namespace, text: str) -> SignedPass:
     return signed
 
 
-def _each(
+def send_to_gates(
     args: argparse.Namespace,
     vp: VisitorPass | None,
     revoke: list[RevokedPass] | None = None,

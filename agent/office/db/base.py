@@ -135,11 +135,12 @@ class OfficeDb(Protocol):
         gate: str | None = None,
         types: Sequence[str] | None = None,
         door: str | None = None,
-        holder: str | None = None,
+        holder: str | Sequence[str] | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         after: int | None = None,
         limit: int | None = 100,
+        before: tuple[datetime, int] | None = None,
     ) -> list[dict[str, Any]]:
         """Matching events, newest last (see ``SqlOfficeDb.query_events``)."""
         ...
@@ -154,6 +155,10 @@ class OfficeDb(Protocol):
 
     def gate(self, site: str, gate: str) -> GateRow | None:
         """One gate's row, or None if the office has heard nothing of it."""
+        ...
+
+    def gate_names(self) -> list[tuple[str, str]]:
+        """(site, gate) of every gate, by site then gate: cheap, nothing counted."""
         ...
 
     def gates(self) -> list[GateRow]:

@@ -94,16 +94,19 @@ class SqlOfficeDb:
         gate: str | None = None,
         types: Sequence[str] | None = None,
         door: str | None = None,
-        holder: str | None = None,
+        holder: str | Sequence[str] | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         after: int | None = None,
         limit: int | None = 100,
+        before: tuple[datetime, int] | None = None,
     ) -> list[dict[str, Any]]:
         """Events matching every filter given, newest last, at most ``limit`` (None: all).
 
         ``since`` is inclusive and ``until`` exclusive, on the event's own time; ``holder``
-        matches ``details.holder_id``. Without ``after``: the newest matches by event time.
+        matches ``details.holder_id`` (one, or any of several). ``before`` (time, serial)
+        keeps the events older than that one in this order: the next page of a listing.
+        Without ``after``: the newest matches by event time.
         With ``after`` (a ``serial``): the matches stored after it, in the order they were
         committed; a follower passes the last ``serial`` it saw (start from ``last_serial()``
         taken before its first query) and misses nothing. Each event carries ``serial``,
@@ -120,9 +123,12 @@ class SqlOfficeDb:
         if types:
             where.append(f"type IN ({', '.join('?' for _ in types)})")
             params.extend(types)
-        if holder is not None:
-            where.append(f"{self._sql.dialect.holder} = ?")
-            params.append(holder)
+        if isinstance(holder, str):
+            holder = [holder]
+        if holder is not None:  # several: a unit's residents; none: nothing matches
+            where.append(f"{self._sql.dialect.holder} IN ({', '.join('?' for _ in holder)})"
+                         if holder else "1 = 0")  # fmt: skip
+            params.extend(holder)
         for test, when in (("time >= ?", since), ("time < ?", until)):
             if when is not None:
                 where.append(test)
@@ -130,6 +136,10 @@ class SqlOfficeDb:
         if after is not None:
             where.append("serial > ?")
             params.append(after)
+        if before is not None:  # the page after one ending at (time, serial), newest first
+            where.append("(time < ? OR (time = ? AND serial < ?))")
+            moment = self._sql.time_in(parse_time(before[0], "before"))
+            params.extend([moment, moment, before[1]])
         text = f"SELECT {_EVENT_COLUMNS} FROM events"
         text += f" WHERE {' AND '.join(where)}" if where else ""
         text += " ORDER BY serial" if after is not None else " ORDER BY time DESC, serial DESC"
@@ -195,6 +205,12 @@ class SqlOfficeDb:
                 f"SELECT {_GATE_COLUMNS} FROM gates WHERE site = ? AND gate = ?", (site, gate)
             )
         return self._gate_row(rows[0]) if rows else None
+
+    def gate_names(self) -> list[tuple[str, str]]:
+        """(site, gate) of every gate the office has heard of, without counting anything."""
+        with self._lock:
+            rows = self._sql.run("SELECT site, gate FROM gates ORDER BY site, gate")
+        return [(str(site), str(gate)) for site, gate in rows]
 
     def gates(self) -> list[GateRow]:
         """Every gate the office has heard of, by site then gate, with its alarms counted

@@ -75,9 +75,15 @@ def _web_parser() -> argparse.ArgumentParser:
     p.add_argument("--password-file", help="read the password from this file (else asked)")
     p.add_argument("--language", choices=["zh-hans", "en"], default="zh-hans")
     p = sub.add_parser("demo", help="load the demo register into an empty SQLite database")
+    _where(p)
     p = sub.add_parser("push-guards", help="send the guard accounts kept here to the gates "
                        "(GATE_OFFICE_HOST, ..., GATE_OFFICE_WEB_GUARD_GATES)")  # fmt: skip
     _where(p)
+    p = sub.add_parser("purge", help="erase personal data of residents who moved out long ago")
+    _where(p)
+    p.add_argument("--retention-months", type=int, default=None,
+                   help="months kept after a move-out (default: the setting, 12)")  # fmt: skip
+    p.add_argument("--dry-run", action="store_true", help="only count who would be purged")
     p = sub.add_parser("serve", help="serve the workplace (uvicorn, ASGI)")
     _where(p)
     p.add_argument("--host", default=_env("BIND", "127.0.0.1"))
@@ -88,11 +94,11 @@ def _web_parser() -> argparse.ArgumentParser:
                    help="behind a reverse proxy: trust its X-Forwarded-* headers")  # fmt: skip
     p.add_argument("--allowed-host", action="append", default=None,
                    help="a host name the office is reached by (repeatable)")  # fmt: skip
-    p = sub.add_parser("purge", help="erase personal data of residents who moved out long ago")
-    _where(p)
-    p.add_argument("--retention-months", type=int, default=None,
-                   help="months kept after a move-out (default: the setting, 12)")  # fmt: skip
-    p.add_argument("--dry-run", action="store_true", help="only count who would be purged")
+    p.add_argument("--key", default=_env("PASS_KEY"),
+                   help="the office's Ed25519 key that signs visitor passes")  # fmt: skip
+    p.add_argument("--office-config", default=_env("OFFICE_CONFIG"),
+                   help="office.toml of `gate-office serve`: the broker that takes visitor "
+                   "passes and revocations to the gates (and the key, unless --key)")  # fmt: skip
     return parser
 
 
@@ -183,6 +189,9 @@ def _serve(args: argparse.Namespace) -> None:
         os.environ["GATE_OFFICE_WEB_TLS"] = "1"
     if args.allowed_host:
         os.environ["GATE_OFFICE_WEB_HOSTS"] = ",".join(args.allowed_host)
+    for name, value in (("PASS_KEY", args.key), ("OFFICE_CONFIG", args.office_config)):
+        if value:
+            os.environ[f"GATE_OFFICE_WEB_{name}"] = str(Path(value).resolve())
     _setup(args)
     uvicorn.run(
         "agent.office.web.asgi:application",

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "agent.office.web.register",
     "agent.office.web.audit",
     "agent.office.web.guards",
+    "agent.office.web.visitors",
+    "agent.office.web.fleet",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -85,6 +87,10 @@ DATABASES = {"default": django_database(os.environ.get("GATE_OFFICE_WEB_DATABASE
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # the gates' event store (agent.office.db), opened by agent.office.web.events when a page needs it
 GATE_OFFICE_EVENTS_DB = os.environ.get("GATE_OFFICE_EVENTS_DB", "")
+# visitor passes: the office's signing key (web serve --key), the broker to reach gates
+# (web serve --office-config: the office.toml of `gate-office serve`)
+GATE_OFFICE_PASS_KEY = os.environ.get("GATE_OFFICE_WEB_PASS_KEY", "")
+GATE_OFFICE_CONFIG = os.environ.get("GATE_OFFICE_WEB_OFFICE_CONFIG", "")
 # ID and phone numbers are sealed with this key; it never lives in the database
 GATE_OFFICE_FIELD_KEY_FILE = os.environ.get("GATE_OFFICE_WEB_FIELD_KEY", str(STATE / "field.key"))
 # personal data of residents who moved out is erased this many months later (web purge)

@@ -9,10 +9,12 @@ from agent.office.web.audit import views as audit
 from agent.office.web.register import change_views as register_changes
 from agent.office.web.register import lookup_views as register_lookup
 from agent.office.web.guards import views as guards
+from agent.office.web.fleet import views as fleet
 from agent.office.web.register import views as register
 from agent.office.web.staff import manage_views as staff_manage
 from agent.office.web.staff import signin_views as signin
 from agent.office.web.staff import views as staff
+from agent.office.web.visitors import views as visitors
 
 urlpatterns = [
     path("", staff.home, name="home"),
@@ -51,4 +53,13 @@ urlpatterns = [
     path("guards/<int:pk>/password/", guards.guard_password, name="guard_password"),
     path("guards/<int:pk>/active/", guards.guard_active, name="guard_active"),
     path("guards/push/", guards.guard_push, name="guard_push"),
+    path("visitors/", visitors.passes, name="visitors"),
+    path("visitors/new/", visitors.issue, name="visitor_issue"),
+    path("visitors/<int:pk>/", visitors.visitor_pass, name="visitor_pass"),
+    path("visitors/<int:pk>/print/", visitors.printable, name="visitor_print"),
+    path("visitors/<int:pk>/qr.png", visitors.qr_png, name="visitor_qr"),
+    path("visitors/<int:pk>/revoke/", visitors.revoke, name="visitor_revoke"),
+    path("gates/", fleet.fleet, name="fleet"),
+    path("events/", fleet.events, name="events"),
+    path("events/feed/", fleet.events_feed, name="events_feed"),
 ]

@@ -27,6 +27,13 @@ _WRITE_REGISTER = [
 # the guards' console accounts and pushing them to the gates
 _GUARD_ACCOUNTS = [("guards", "manage_guards"), ("guards", "push_guards")]
 
+_SEE_GATES = [("fleet", "view_fleet"), ("fleet", "view_events")]
+_VISITORS = [
+    ("visitors", "view_visitorpass"),
+    ("visitors", "add_visitorpass"),
+    ("visitors", "revoke_visitorpass"),
+]
+
 ROLES: dict[str, list[tuple[str, str]]] = {
     MANAGER: [
         *_READ_REGISTER,
@@ -38,9 +45,24 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         ("audit", "view_auditentry"),
         ("staff", "manage_staff"),
         *_GUARD_ACCOUNTS,
+        *_VISITORS,
+        *_SEE_GATES,
     ],
-    CLERK: [*_READ_REGISTER, *_WRITE_REGISTER, ("register", "apply_changerequest")],
+    CLERK: [
+        *_READ_REGISTER,
+        *_WRITE_REGISTER,
+        ("register", "apply_changerequest"),
+        *_VISITORS,
+        *_SEE_GATES,
+    ],
     # sees who lives where (masked), to back the guards at the gate; changes nothing
-    GUARD_SUPERVISOR: [("register", "view_unit"), ("register", "view_household"), *_GUARD_ACCOUNTS],
-    AUDITOR: [("audit", "view_auditentry")],
+    GUARD_SUPERVISOR: [
+        ("register", "view_unit"),
+        ("register", "view_household"),
+        ("visitors", "view_visitorpass"),
+        *_SEE_GATES,
+        *_GUARD_ACCOUNTS,
+    ],
+    # the gates' record, by holder id only, to check against the audit log (docs/office.md)
+    AUDITOR: [("audit", "view_auditentry"), *_SEE_GATES],
 }

@@ -1,0 +1,47 @@
+"""A visitor pass as the office keeps it: the signed pass plus what only the office knows."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from agent.office.web.register.models import Unit
+
+
+class VisitorPass(models.Model):
+    """One issued pass. The visitor's name never leaves the office (the pass names none);
+    ``code`` is the signed text in the QR code, a bearer credential shown only to staff."""
+
+    pass_id = models.CharField(max_length=16, unique=True)
+    visitor_name = models.CharField(_("visitor's name"), max_length=100)
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="visitor_passes", verbose_name=_("host unit")
+    )
+    site = models.CharField(max_length=64)
+    gate = models.CharField(max_length=64, blank=True)  # empty: every gate of the site
+    doors = models.JSONField(default=list)  # empty: every door
+    valid_from = models.DateTimeField(_("valid from"))
+    valid_until = models.DateTimeField(_("valid until"))
+    uses = models.PositiveIntegerField(_("uses"))
+    code = models.TextField()
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    issued_at = models.DateTimeField()
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        permissions = [("revoke_visitorpass", "Revoke a visitor pass")]
+        ordering = ["-issued_at"]
+
+    def __str__(self) -> str:
+        return f"visitor pass {self.pass_id}"
+
+    @property
+    def where(self) -> str:
+        """``site/gate``, or ``site/*`` for every gate of the site."""
+        return f"{self.site}/{self.gate or '*'}"
