@@ -6,10 +6,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from agent.office.web.audit import views as audit
+from agent.office.web.fleet import views as fleet
+from agent.office.web.guards import views as guards
 from agent.office.web.register import change_views as register_changes
 from agent.office.web.register import lookup_views as register_lookup
-from agent.office.web.guards import views as guards
-from agent.office.web.fleet import views as fleet
 from agent.office.web.register import views as register
 from agent.office.web.staff import manage_views as staff_manage
 from agent.office.web.staff import signin_views as signin
