@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from agent.office.web.audit import views as audit
 from agent.office.web.register import views as register
@@ -31,4 +31,5 @@ urlpatterns = [
     path("residents/<int:pk>/reveal/", register.reveal, name="reveal"),
     path("residents/<int:pk>/checks/", register.document_check, name="document_check"),
     path("audit/", audit.audit_log, name="audit"),
+    path("cards/", include("agent.office.web.cards.urls")),
 ]

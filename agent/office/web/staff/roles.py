@@ -25,6 +25,8 @@ _WRITE_REGISTER = [
     ("register", "reveal_personal"),
 ]
 
+_CARDS = [("cards", "view_card"), ("cards", "issue_card")]
+
 ROLES: dict[str, list[tuple[str, str]]] = {
     MANAGER: [
         *_READ_REGISTER,
@@ -32,9 +34,14 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         ("register", "approve_changerequest"),
         ("audit", "view_auditentry"),
         ("staff", "manage_staff"),
+        *_CARDS,
     ],
-    CLERK: [*_READ_REGISTER, *_WRITE_REGISTER],
+    CLERK: [*_READ_REGISTER, *_WRITE_REGISTER, *_CARDS],
     # sees who lives where (masked), to back the guards at the gate; changes nothing
-    GUARD_SUPERVISOR: [("register", "view_unit"), ("register", "view_household")],
+    GUARD_SUPERVISOR: [
+        ("register", "view_unit"),
+        ("register", "view_household"),
+        ("cards", "view_card"),  # the card inventory
+    ],
     AUDITOR: [("audit", "view_auditentry")],
 }
