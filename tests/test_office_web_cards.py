@@ -214,4 +214,4 @@ def test_roles(desk: dict[str, Any], role: str | None, inventory: int, issue: in
     card = Card.objects.get()
     assert client.get(f"/cards/changes/{card.changes.get().pk}/").status_code == 200
     shown = client.get("/cards/").content.decode()
-    assert card.masked in shown and "data-status=\"issued\">1<" in shown
+    assert card.masked in shown and 'data-status="issued">1<' in shown

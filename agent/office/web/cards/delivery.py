@@ -93,8 +93,8 @@ def deliver_pending(args: argparse.Namespace, today: date | None = None, retry: 
     unplanned = CardChange.objects.filter(planned=False)
     if unplanned.exists():
         gates = planning.known_gates()
-        for change in unplanned:
-            planning.plan(change, gates or [])
+        for change in unplanned if gates else []:  # without gates, left for a later pass
+            planning.plan(change, gates)
     applied = 0
     for site, gate, upto in _due_gates(retry):
         # the list is read after ``upto``: every delivery up to it is in what is sent

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -48,7 +48,7 @@ def issue(
     resident: Resident,
     credential: str,
     masked: str,
-    by: AbstractBaseUser,
+    by: User,
     valid_until: date | None = None,
 ) -> CardChange:
     """A new card for ``resident`` (the form has refused duplicates already)."""
@@ -67,7 +67,7 @@ def reissue(
     old: Card,
     credential: str,
     masked: str,
-    by: AbstractBaseUser,
+    by: User,
     lost: bool = True,
     valid_until: date | None = None,
 ) -> CardChange:
@@ -92,7 +92,7 @@ _END_KINDS = {
 }
 
 
-def end(card: Card, status: str, by: AbstractBaseUser) -> CardChange:
+def end(card: Card, status: str, by: User) -> CardChange:
     """A card reported lost, returned or revoked."""
     with transaction.atomic():
         ended = _end([card], status)

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.models import User
 from django.db import IntegrityError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
@@ -22,6 +23,12 @@ from agent.office.web.cards.models import Card, CardChange, Delivery
 from agent.office.web.register.models import Resident
 
 ISSUE = "cards.issue_card"
+
+
+def _staff(request: HttpRequest) -> User:
+    """The signed-in account (every view here requires one)."""
+    assert isinstance(request.user, User)
+    return request.user
 
 
 def _sim_reader() -> bool:
@@ -101,7 +108,7 @@ def resident_cards(request: HttpRequest, pk: int) -> HttpResponseBase:
         until = form.cleaned_data["valid_until"]
         made = _save(
             form,
-            lambda: lifecycle.issue(resident, form.credential, form.masked, request.user, until),
+            lambda: lifecycle.issue(resident, form.credential, form.masked, _staff(request), until),
         )
         if made is not None:
             messages.success(request, _("Card %(card)s issued.") % {"card": form.masked})
@@ -121,7 +128,9 @@ def reissue(request: HttpRequest, pk: int) -> HttpResponseBase:
         lost, until = form.cleaned_data["reason"] == "lost", form.cleaned_data["valid_until"]
         made = _save(
             form,
-            lambda: lifecycle.reissue(old, form.credential, form.masked, request.user, lost, until),
+            lambda: lifecycle.reissue(
+                old, form.credential, form.masked, _staff(request), lost, until
+            ),
         )
         if made is not None:
             messages.success(request, _("Card %(card)s issued.") % {"card": form.masked})
@@ -139,7 +148,7 @@ def end(request: HttpRequest, pk: int) -> HttpResponseBase:
     form = EndCardForm(request.POST)
     if not form.is_valid():
         return HttpResponse(status=400)
-    made = lifecycle.end(card, form.cleaned_data["status"], request.user)
+    made = lifecycle.end(card, form.cleaned_data["status"], _staff(request))
     return redirect("cards:change", made.pk)
 
 
