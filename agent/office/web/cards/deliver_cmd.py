@@ -8,6 +8,7 @@ many web processes. The MQTT flags are ``gate-office``'s own (and GATE_OFFICE_HO
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import signal
 import threading
@@ -27,6 +28,9 @@ def add_parser(sub: Any, where: Callable[[argparse.ArgumentParser], None]) -> No
     where(p)
     connection_flags(p)
     p.add_argument("--once", action="store_true", help="one pass, then exit")
+    p.add_argument("--resync", action="store_true",
+                   help="first record a change that sends every gate the register's whole "
+                   "list (after the office database was restored)")  # fmt: skip
     p.add_argument("--poll", type=float, default=1.0, help="seconds between passes (default 1)")
     p.add_argument("--retry", type=float, default=5.0,
                    help="seconds before an offline gate is tried again (default 5)")  # fmt: skip
@@ -38,8 +42,11 @@ def main(args: argparse.Namespace, setup: Callable[[argparse.Namespace], None]) 
     if args.site:
         os.environ["GATE_OFFICE_SITE"] = args.site
     setup(args)
-    from agent.office.web.cards import delivery
+    from agent.office.web.cards import delivery, lifecycle
 
+    if args.resync:
+        change = lifecycle.resync(f"{getpass.getuser()} (gate-office web deliver --resync)")
+        print(f"resync: change {change.pk} to {change.deliveries.count()} gate(s)")
     if args.once:
         applied = delivery.deliver_pending(args)
         print(f"{applied} deliveries applied")
