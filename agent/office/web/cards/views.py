@@ -38,8 +38,9 @@ def _sim_reader() -> bool:
 def _reader_data(request: HttpRequest) -> QueryDict:
     """The form data; on the simulated desk reader a tap is the card number it read."""
     data = request.POST.copy()
-    if _sim_reader() and request.POST.get("tap"):
-        data["card_number"] = request.POST["tap"]
+    tapped = request.POST.get("tap") or request.POST.get("tap_number")
+    if _sim_reader() and tapped:
+        data["card_number"] = tapped
     return data
 
 
