@@ -6,7 +6,7 @@ process on a SQLite office database; the delivery worker (``delivery.run``, what
 ``gate-agent run`` on the simulator's config. The clock starts at the re-issue call and
 stops at the first tap of the old card (over the gate's control socket) that is denied.
 
-    .venv/bin/python bench/office_reissue.py [--count 50] [--poll 1.0]
+    .venv/bin/python bench/office_reissue.py [--count 50] [--poll 0.25]
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ def run(count: int, poll: float) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=50)
-    parser.add_argument("--poll", type=float, default=1.0, help="the worker's poll (default 1)")
+    parser.add_argument("--poll", type=float, default=0.25, help="the worker's poll (default 0.25)")
     opts = parser.parse_args()
     print(json.dumps(run(opts.count, opts.poll), indent=2))
 

@@ -13,7 +13,7 @@ import pytest
 from agent.office.store import OfficeStore
 from agent.store.credentials import CredentialHasher, read_key_file
 from drivers.cards import parse_card
-from tests.office_web_rig import ROOT, a_resident, db, office_web, signed_in
+from tests.office_web_rig import ROOT, a_resident, db, make_staff, office_web, signed_in
 
 __all__ = ["db", "office_web"]
 
@@ -210,6 +210,16 @@ def test_roles(desk: dict[str, Any], role: str | None, inventory: int, issue: in
     )
     if issue == 403:
         assert not Card.objects.exists()
+        from agent.office.web.cards import lifecycle
+
+        change = lifecycle.issue(resident, _credential("uid:" + CARD), "uid:****5E80",
+                                 make_staff("desk", "clerk"))  # fmt: skip
+        card = Card.objects.get()
+        assert client.get(f"/cards/{card.pk}/reissue/").status_code == 403
+        assert client.post(f"/cards/{card.pk}/end/", {"status": "lost"}).status_code == 403
+        seen = client.get(f"/cards/changes/{change.pk}/").status_code
+        assert seen == inventory  # the change page goes with the inventory
+        assert Card.objects.get().status == "issued"
         return
     card = Card.objects.get()
     assert client.get(f"/cards/changes/{card.changes.get().pk}/").status_code == 200

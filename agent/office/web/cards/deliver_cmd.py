@@ -31,7 +31,7 @@ def add_parser(sub: Any, where: Callable[[argparse.ArgumentParser], None]) -> No
     p.add_argument("--resync", action="store_true",
                    help="first record a change that sends every gate the register's whole "
                    "list (after the office database was restored)")  # fmt: skip
-    p.add_argument("--poll", type=float, default=1.0, help="seconds between passes (default 1)")
+    p.add_argument("--poll", type=float, default=0.25, help="seconds between passes (default 0.25)")
     p.add_argument("--retry", type=float, default=5.0,
                    help="seconds before an offline gate is tried again (default 5)")  # fmt: skip
 
