@@ -54,6 +54,15 @@ def office(db: None, tmp_path: Path, broker: Any) -> Iterator[argparse.Namespace
         yield args
 
 
+def office_version(args: argparse.Namespace) -> int | None:
+    """The version the office store recorded as pushed to the gate."""
+    store = OfficeStore(args.db)
+    try:
+        return store.pushed("palm-grove", "main-gate")[0]
+    finally:
+        store.close()
+
+
 def _state(change_url: str, client: Any) -> str:
     from agent.office.web.cards.models import CardChange
 
@@ -67,6 +76,7 @@ def _state(change_url: str, client: Any) -> str:
 def test_issue_lose_reissue_and_a_gate_offline(
     tmp_path: Path, broker: Any, office_key: Any, office: argparse.Namespace
 ) -> None:
+    from agent.office.web.cards import lifecycle
     from agent.office.web.cards.delivery import deliver_pending
     from agent.office.web.cards.models import Card
 
@@ -104,5 +114,12 @@ def test_issue_lose_reissue_and_a_gate_offline(
         assert "GRANTED" in _tap(config, THIRD)
         assert "GRANTED" in _tap(config, SECOND)
         assert "DENIED (unknown)" in _tap(config, FIRST)
+
+        # the office database restored: a resync sends the register's list again, one up
+        version = office_version(office)
+        resync = lifecycle.resync("clerk")
+        assert deliver_pending(office) == 1
+        assert resync.deliveries.get().version == office_version(office) == version + 1
+        assert "GRANTED" in _tap(config, THIRD)
     finally:
         agent.terminate(9)

@@ -3,6 +3,7 @@ delivery rows per gate, the overdue alert, the simulated desk reader, and the ro
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -225,3 +226,24 @@ def test_roles(desk: dict[str, Any], role: str | None, inventory: int, issue: in
     assert client.get(f"/cards/changes/{card.changes.get().pk}/").status_code == 200
     shown = client.get("/cards/").content.decode()
     assert card.masked in shown and 'data-status="issued">1<' in shown
+
+
+def test_the_deliver_command_records_a_resync_and_keeps_it_pending_without_a_broker(
+    tmp_path: Path,
+) -> None:
+    from tests.office_web_rig import gate_office
+
+    state = str(tmp_path / "web")
+    assert gate_office("web", "init", "--state", state).returncode == 0
+    store = OfficeStore(tmp_path / "office.db")
+    store.db.update_gate("palm-grove", "main-gate", online=True)
+    store.close()
+    with socket.socket() as s:  # a port nobody listens on: the broker is away
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ran = gate_office("web", "deliver", "--state", state, "--db", str(tmp_path / "office.db"),
+                      "--port", str(port), "--key", str(tmp_path / "office.key"),
+                      "--resync", "--once")  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert "resync: change 1 to 1 gate(s)" in ran.stdout
+    assert "0 deliveries applied" in ran.stdout
