@@ -117,6 +117,7 @@ def test_issue_lose_reissue_and_a_gate_offline(
 
         # the office database restored: a resync sends the register's list again, one up
         version = office_version(office)
+        assert version is not None
         resync = lifecycle.resync("clerk")
         assert deliver_pending(office) == 1
         assert resync.deliveries.get().version == office_version(office) == version + 1
