@@ -247,3 +247,25 @@ def test_the_deliver_command_records_a_resync_and_keeps_it_pending_without_a_bro
     assert ran.returncode == 0, ran.stderr
     assert "resync: change 1 to 1 gate(s)" in ran.stdout
     assert "0 deliveries applied" in ran.stdout
+
+
+def test_a_usb_nfc_desk_reader_reads_the_card_held_on_it(desk: dict[str, Any]) -> None:
+    from django.test import override_settings
+
+    from agent.office.web.cards.models import Card
+    from tests.test_nfc import TagEmulator, free_udp_port
+
+    clerk, resident = signed_in("clerk"), a_resident()
+    url = f"/cards/residents/{resident.pk}/"
+    tags = TagEmulator(free_udp_port())  # nfcpy's own udp link stands in for the USB cable
+    reader = {"GATE_OFFICE_DESK_READER": f"nfc:udp:localhost:{tags.port}"}
+    try:
+        with override_settings(**reader, GATE_OFFICE_DESK_READER_WAIT_S=1.0):
+            assert 'id="nfc-read"' in clerk.get(url).content.decode()
+            empty = clerk.post(url, {"read_nfc": "1"})
+            assert "No card on the desk reader" in empty.content.decode()
+            tags.present(bytes.fromhex(CARD))
+            assert clerk.post(url, {"read_nfc": "1"}).status_code == 302
+    finally:
+        tags.remove()
+    assert Card.objects.get().credential == _credential("uid:" + CARD)

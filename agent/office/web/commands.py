@@ -52,6 +52,12 @@ def _where(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _desk_reader(text: str) -> str:
+    if text in ("wedge", "sim") or (text.startswith("nfc:") and len(text) > 4):
+        return text
+    raise argparse.ArgumentTypeError("wedge, sim or nfc:PATH (an nfcpy path, e.g. nfc:usb)")
+
+
 def _web_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gate-office web", description="the office workplace")
     sub = parser.add_subparsers(dest="web_cmd", required=True, metavar="COMMAND")
@@ -76,9 +82,10 @@ def _web_parser() -> argparse.ArgumentParser:
                    help="behind a reverse proxy: trust its X-Forwarded-* headers")  # fmt: skip
     p.add_argument("--allowed-host", action="append", default=None,
                    help="a host name the office is reached by (repeatable)")  # fmt: skip
-    p.add_argument("--desk-reader", choices=["wedge", "sim"], default=_env("DESK_READER", "wedge"),
+    p.add_argument("--desk-reader", type=_desk_reader, default=_env("DESK_READER", "wedge"),
                    help="wedge: a keyboard-wedge reader types into the card field; sim: "
-                   "a simulated desk reader on the page (demo, tests)")  # fmt: skip
+                   "a simulated desk reader on the page (demo, tests); nfc:PATH: a USB NFC "
+                   "reader on this PC through nfcpy (nfc:usb, nfc:tty:USB0:pn532)")  # fmt: skip
     from agent.office.web.cards import deliver_cmd
 
     deliver_cmd.add_parser(sub, _where)

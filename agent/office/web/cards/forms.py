@@ -15,6 +15,11 @@ from agent.office.web.cards.hashing import card_identity
 from agent.office.web.cards.models import Card
 from agent.office.web.register.models import Resident
 
+READER_PROBLEMS = {
+    "none": _("No card on the desk reader: hold it there and press read again."),
+    "broken": _("The desk reader cannot be used: check its cable, or type the number."),
+}
+
 
 class CardNumberInput(forms.TextInput):
     """The field a keyboard-wedge reader types into: focused, never refilled with the number."""
@@ -47,6 +52,9 @@ class IssueCardForm(forms.Form):
         self.credential = self.masked = ""
 
     def clean_card_number(self) -> str:
+        reader = str(self.data.get("reader", ""))
+        if reader:  # the NFC desk reader was asked and gave no card
+            raise forms.ValidationError(READER_PROBLEMS.get(reader, READER_PROBLEMS["broken"]))
         try:
             self.credential, self.masked = card_identity(str(self.cleaned_data["card_number"]))
         except CardFormatError:

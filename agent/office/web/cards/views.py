@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from agent.office.web.cards import lifecycle, planning
+from agent.office.web.cards import desk_nfc, lifecycle, planning
 from agent.office.web.cards.forms import EndCardForm, IssueCardForm, ReissueForm
 from agent.office.web.cards.models import Card, CardChange, Delivery
 from agent.office.web.register.models import Resident
@@ -36,12 +36,28 @@ def _sim_reader() -> bool:
 
 
 def _reader_data(request: HttpRequest) -> QueryDict:
-    """The form data; on the simulated desk reader a tap is the card number it read."""
+    """The form data; on the simulated desk reader a tap is the card number it read, on
+    an NFC desk reader "read" senses the card held on it (a problem goes in ``reader``)."""
     data = request.POST.copy()
     tapped = request.POST.get("tap") or request.POST.get("tap_number")
     if _sim_reader() and tapped:
         data["card_number"] = tapped
+    device = _nfc_device()
+    if device and request.POST.get("read_nfc"):
+        data["card_number"], data["reader"] = "-", ""
+        try:
+            card = desk_nfc.read_card(device, float(settings.GATE_OFFICE_DESK_READER_WAIT_S))
+        except desk_nfc.DeskReaderError:
+            data["reader"] = "broken"
+        else:
+            data["card_number"] = card.canonical() if card else "-"
+            data["reader"] = "" if card else "none"
     return data
+
+
+def _nfc_device() -> str:
+    reader = str(settings.GATE_OFFICE_DESK_READER)
+    return reader[4:] if reader.startswith("nfc:") else ""
 
 
 def _sim_cards() -> list[str]:
@@ -93,6 +109,7 @@ def _resident_page(
         "end_form": EndCardForm(),
         "sim_reader": _sim_reader(),
         "sim_cards": _sim_cards(),
+        "nfc_reader": bool(_nfc_device()),
     }
     return render(request, "cards/resident.html", context, status=status)
 
@@ -136,7 +153,13 @@ def reissue(request: HttpRequest, pk: int) -> HttpResponseBase:
         if made is not None:
             messages.success(request, _("Card %(card)s issued.") % {"card": form.masked})
             return redirect("cards:change", made.pk)
-    context = {"card": old, "form": form, "sim_reader": _sim_reader(), "sim_cards": _sim_cards()}
+    context = {
+        "card": old,
+        "form": form,
+        "sim_reader": _sim_reader(),
+        "sim_cards": _sim_cards(),
+        "nfc_reader": bool(_nfc_device()),
+    }
     return render(request, "cards/reissue.html", context, status=400 if form.errors else 200)
 
 
