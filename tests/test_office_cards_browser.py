@@ -9,6 +9,7 @@ Enter. Each time the change page goes from pending to applied and the gate grant
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -147,9 +148,11 @@ def _applied(page: Page, language: str) -> None:
 
 
 def test_a_card_issued_in_the_browser_is_granted_at_the_gate(
-    site: dict[str, Any], page: Page
+    site: dict[str, Any], page: Page, tmp_path: Path
 ) -> None:
     expect.set_options(timeout=15_000)
+    shots = Path(os.environ.get("OFFICE_SHOTS") or tmp_path)  # docs/office/ for the docs
+    shots.mkdir(parents=True, exist_ok=True)
     for language, card in (("zh-hans", "04A224B2C15E80"), ("en", "04C0FFEE01")):
         _sign_in(page, site["base"], language)
         page.goto(f"{site['base']}/residents/{site['resident']}/")
@@ -166,4 +169,9 @@ def test_a_card_issued_in_the_browser_is_granted_at_the_gate(
         _applied(page, language)
         tapped = cli(site["config"], "sim", "tap", "uid:" + card, "--door", "pedestrian").stdout
         assert "GRANTED" in tapped
+        if language == "zh-hans":
+            page.screenshot(path=str(shots / "card-change.png"), full_page=True)
+            page.goto(site["base"] + "/cards/")
+            expect(page.locator("#card-counts td[data-status=issued]")).to_have_text("1")
+            page.screenshot(path=str(shots / "cards.png"), full_page=True)
         page.click("form[action='/signout/'] button")
