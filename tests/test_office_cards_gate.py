@@ -3,7 +3,7 @@ delivery worker's pass, real mosquitto and ``gate-agent run`` with the simulated
 
 A card issued at the desk is granted; reported lost and re-issued, the old card is denied
 and the new one granted; a gate stopped during a change is shown "offline since" and gets
-the change when it is back (pending → applied).
+the change when it is back (pending → applied), over the worker's kept connection.
 """
 
 from __future__ import annotations
@@ -78,6 +78,7 @@ def test_issue_lose_reissue_and_a_gate_offline(
 ) -> None:
     from agent.office.web.cards import lifecycle
     from agent.office.web.cards.delivery import deliver_pending
+    from agent.office.web.cards.links import GateLinks
     from agent.office.web.cards.models import Card
 
     mqtt = (
@@ -87,10 +88,11 @@ def test_issue_lose_reissue_and_a_gate_offline(
     config = write_sim_config(tmp_path, mqtt=mqtt)
     clerk, resident = signed_in("clerk"), a_resident()
     agent = AgentProcess(config)
+    links = GateLinks(office)  # the worker's connection to the gate, kept between passes
     try:
         issued = clerk.post(f"/cards/residents/{resident.pk}/", {"card_number": FIRST}).url
         assert _state(issued, clerk) == "pending"
-        assert deliver_pending(office) == 1
+        assert deliver_pending(office, links=links) == 1
         assert _state(issued, clerk) == "applied"
         assert "GRANTED" in _tap(config, FIRST)
 
@@ -98,19 +100,19 @@ def test_issue_lose_reissue_and_a_gate_offline(
         reissued = clerk.post(
             f"/cards/{old.pk}/reissue/", {"card_number": SECOND, "reason": "lost"}
         ).url
-        assert deliver_pending(office) == 1 and _state(reissued, clerk) == "applied"
+        assert deliver_pending(office, links=links) == 1 and _state(reissued, clerk) == "applied"
         assert "DENIED (unknown)" in _tap(config, FIRST)
         assert "GRANTED" in _tap(config, SECOND)
 
         assert agent.terminate() == 0  # the gate goes away: its retained status says so
         later = clerk.post(f"/cards/residents/{resident.pk}/", {"card_number": THIRD}).url
-        assert deliver_pending(office) == 0
+        assert deliver_pending(office, links=links) == 0
         assert _state(later, clerk) == "offline"
         assert "gate offline since" in clerk.get(later).content.decode()
 
         agent = AgentProcess(config)  # back: the next pass brings it to the register's list
         assert "DENIED (unknown)" in _tap(config, THIRD)
-        assert deliver_pending(office) == 1 and _state(later, clerk) == "applied"
+        assert deliver_pending(office, links=links) == 1 and _state(later, clerk) == "applied"
         assert "GRANTED" in _tap(config, THIRD)
         assert "GRANTED" in _tap(config, SECOND)
         assert "DENIED (unknown)" in _tap(config, FIRST)
@@ -119,8 +121,9 @@ def test_issue_lose_reissue_and_a_gate_offline(
         version = office_version(office)
         assert version is not None
         resync = lifecycle.resync("clerk")
-        assert deliver_pending(office) == 1
+        assert deliver_pending(office, links=links) == 1
         assert resync.deliveries.get().version == office_version(office) == version + 1
         assert "GRANTED" in _tap(config, THIRD)
     finally:
+        links.close()
         agent.terminate(9)

@@ -9,7 +9,6 @@ A gate whose retained status says offline is marked "offline since" and tried ag
 from __future__ import annotations
 
 import argparse
-import copy
 import logging
 import threading
 from dataclasses import dataclass
@@ -20,12 +19,10 @@ from django.db.models import Max
 from django.utils import timezone
 
 from agent.errors import GateError
-from agent.link.topics import Topics
 from agent.models.wire import AllowListEntry
-from agent.office import options
 from agent.office.allowlist_push import push_over
-from agent.office.presence import gate_status, site_statuses
 from agent.office.web.cards import lifecycle, planning
+from agent.office.web.cards.links import GateLinks
 from agent.office.web.cards.models import CardChange, Delivery
 
 log = logging.getLogger(__name__)
@@ -49,19 +46,32 @@ def _since(status: dict[str, object]) -> datetime | None:
         return None
 
 
-def send(args: argparse.Namespace, site: str, gate: str, entries: list[AllowListEntry]) -> Outcome:
-    """Gate ``site/gate`` brought to ``entries``, or why not (never raises a GateError)."""
-    one = copy.copy(args)
-    one.site, one.gate, one.json, one.snapshot = site, gate, False, False
-    one.chunk = getattr(args, "chunk", 1000)
-    topics = Topics(args.prefix, site, gate)
+def send(
+    args: argparse.Namespace,
+    site: str,
+    gate: str,
+    entries: list[AllowListEntry],
+    links: GateLinks | None = None,
+) -> Outcome:
+    """Gate ``site/gate`` brought to ``entries``, or why not (never raises a GateError);
+    over the kept connection in ``links``, else over one of its own."""
+    if links is None:
+        links = GateLinks(args)
+        try:
+            return send(args, site, gate, entries, links)
+        finally:
+            links.close()
     try:
-        with options.link(one, [site_statuses(topics), topics.allowlist_ack]) as link:
-            status = gate_status(link, topics)
-            if not status.get("online"):
-                return Outcome(Delivery.State.OFFLINE, offline_since=_since(status))
-            held = push_over(link, one, status.get("allowlist_version"), entries)
+        link, _topics, status = links.open(site, gate)
+        if status is None:
+            return Outcome(Delivery.State.PENDING, detail="the broker holds no status of the gate")
+        if not status.get("online"):
+            return Outcome(Delivery.State.OFFLINE, offline_since=_since(status))
+        held = push_over(
+            link, links.gate_args(site, gate), status.get("allowlist_version"), entries
+        )
     except GateError as exc:
+        links.drop(site, gate)
         return Outcome(Delivery.State.PENDING, detail=str(exc)[:300])
     return Outcome(Delivery.State.APPLIED, version=int(held["version"]))
 
@@ -85,7 +95,12 @@ def _due_gates(retry: float) -> list[tuple[str, str, int]]:
     return due
 
 
-def deliver_pending(args: argparse.Namespace, today: date | None = None, retry: float = 0) -> int:
+def deliver_pending(
+    args: argparse.Namespace,
+    today: date | None = None,
+    retry: float = 0,
+    links: GateLinks | None = None,
+) -> int:
     """One pass: end temporary cards past their date, plan changes made without a store,
     send every gate with an open delivery its list; how many deliveries were applied."""
     today = today or timezone.localdate()
@@ -98,7 +113,7 @@ def deliver_pending(args: argparse.Namespace, today: date | None = None, retry: 
     applied = 0
     for site, gate, upto in _due_gates(retry):
         # the list is read after ``upto``: every delivery up to it is in what is sent
-        outcome = send(args, site, gate, planning.gate_list(today))
+        outcome = send(args, site, gate, planning.gate_list(today), links)
         with transaction.atomic():
             rows = Delivery.objects.filter(site=site, gate=gate, state__in=OPEN, pk__lte=upto)
             if outcome.state == Delivery.State.APPLIED:
@@ -116,11 +131,15 @@ def deliver_pending(args: argparse.Namespace, today: date | None = None, retry: 
 
 
 def run(args: argparse.Namespace, poll: float, retry: float, stop: threading.Event) -> None:
-    """Passes every ``poll`` seconds until ``stop`` is set."""
-    while not stop.is_set():
-        close_old_connections()
-        try:
-            deliver_pending(args, retry=retry)
-        except GateError as exc:  # the office store away, a key missing: said, and tried again
-            log.error("cards: delivery pass failed: %s", exc)
-        stop.wait(poll)
+    """Passes every ``poll`` seconds until ``stop`` is set, over connections kept per gate."""
+    links = GateLinks(args)
+    try:
+        while not stop.is_set():
+            close_old_connections()
+            try:
+                deliver_pending(args, retry=retry, links=links)
+            except GateError as exc:  # the office store away, a key missing: said, tried again
+                log.error("cards: delivery pass failed: %s", exc)
+            stop.wait(poll)
+    finally:
+        links.close()
