@@ -59,19 +59,26 @@ def push_list(args: argparse.Namespace, entries: list[AllowListEntry]) -> dict[s
     """Bring gate ``args.site/args.gate`` to ``entries``; what it holds now, or an error
     (``NoAnswer``: nothing known to have changed; ``Refused``: the gate said no)."""
     topics = options.topics(args)
+    with options.link(args, [site_statuses(topics), topics.allowlist_ack]) as link:
+        have = online_status(link, topics, "the allow-list").get("allowlist_version")
+        return push_over(link, args, have, entries)
+
+
+def push_over(
+    link: OfficeLink, args: argparse.Namespace, have: int | None, entries: list[AllowListEntry]
+) -> dict[str, Any]:
+    """``push_list`` on a link subscribed to the gate's ack, for a gate online holding
+    version ``have``; the push is recorded in the office store."""
+    topics = options.topics(args)
     store = options.store(args)
     try:
         sent_version, sent = store.pushed(args.site, args.gate)
-        with options.link(args, [site_statuses(topics), topics.allowlist_ack]) as link:
-            have = online_status(link, topics, "the allow-list").get("allowlist_version")
-            result = None
-            if not args.snapshot and have is not None and have == sent_version:
-                result = push_patch(link, topics, have, sent, entries, args.timeout)
-            if result is None or (
-                not result["ok"] and "does not match" in str(result.get("error"))
-            ):
-                version = max(have or 0, sent_version or 0) + 1
-                result = push_snapshot(link, topics, version, entries, args.chunk, args.timeout)
+        result = None
+        if not args.snapshot and have is not None and have == sent_version:
+            result = push_patch(link, topics, have, sent, entries, args.timeout)
+        if result is None or (not result["ok"] and "does not match" in str(result.get("error"))):
+            version = max(have or 0, sent_version or 0) + 1
+            result = push_snapshot(link, topics, version, entries, args.chunk, args.timeout)
         if result is None:
             raise NoAnswer(
                 f"gate {topics.site}/{topics.gate} is online but did not acknowledge the "

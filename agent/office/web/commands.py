@@ -58,6 +58,17 @@ def _where(p: argparse.ArgumentParser) -> None:
         default=os.environ.get("GATE_OFFICE_DB", ""),
         help="the gates' event store (gate-office --db), for pages that show events",
     )
+    p.add_argument(
+        "--site-key",
+        default=_env("SITE_KEY") or os.environ.get("GATE_OFFICE_SITE_KEY", ""),
+        help="the site key file gates hash card numbers with (cards; $GATE_OFFICE_SITE_KEY)",
+    )
+
+
+def _desk_reader(text: str) -> str:
+    if text in ("wedge", "sim") or (text.startswith("nfc:") and len(text) > 4):
+        return text
+    raise argparse.ArgumentTypeError("wedge, sim or nfc:PATH (an nfcpy path, e.g. nfc:usb)")
 
 
 def _web_parser() -> argparse.ArgumentParser:
@@ -99,6 +110,13 @@ def _web_parser() -> argparse.ArgumentParser:
     p.add_argument("--office-config", default=_env("OFFICE_CONFIG"),
                    help="office.toml of `gate-office serve`: the broker that takes visitor "
                    "passes and revocations to the gates (and the key, unless --key)")  # fmt: skip
+    p.add_argument("--desk-reader", type=_desk_reader, default=_env("DESK_READER", "wedge"),
+                   help="wedge: a keyboard-wedge reader types into the card field; sim: "
+                   "a simulated desk reader on the page (demo, tests); nfc:PATH: a USB NFC "
+                   "reader on this PC through nfcpy (nfc:usb, nfc:tty:USB0:pn532)")  # fmt: skip
+    from agent.office.web.cards import deliver_cmd
+
+    deliver_cmd.add_parser(sub, _where)
     return parser
 
 
@@ -114,6 +132,10 @@ def _setup(args: argparse.Namespace) -> None:
     from agent.office.web import boot
 
     state = Path(args.state)
+    if args.site_key:
+        os.environ["GATE_OFFICE_WEB_SITE_KEY"] = str(Path(args.site_key).resolve())
+    if getattr(args, "desk_reader", None):
+        os.environ["GATE_OFFICE_WEB_DESK_READER"] = args.desk_reader
     if getattr(args, "web_cmd", "") == "init":
         for made in boot.make_keys(state):
             print(f"made {made} (keep it out of the database's backups' reach)")
@@ -212,6 +234,10 @@ def web_main(argv: list[str]) -> int:
     if args.web_cmd == "serve":
         _serve(args)
         return OK
+    if args.web_cmd == "deliver":
+        from agent.office.web.cards import deliver_cmd
+
+        return deliver_cmd.main(args, _setup)
     _setup(args)
     if args.web_cmd in ("init", "migrate"):
         _migrate()

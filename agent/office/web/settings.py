@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "agent.office.web.guards",
     "agent.office.web.visitors",
     "agent.office.web.fleet",
+    "agent.office.web.cards",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -133,3 +134,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"django": {"handlers": ["console"], "level": "WARNING"}},
 }
+
+# cards (agent.office.web.cards): the site key gates hash card numbers with (hex file), the
+# desk reader ("wedge": a keyboard-wedge reader types into the card field; "sim": a
+# simulated reader with tap buttons), the site whose gates get the cards ("" = every gate
+# the office store knows) and the minutes a delivery may stay pending before it alerts
+GATE_OFFICE_SITE_KEY_FILE = os.environ.get("GATE_OFFICE_WEB_SITE_KEY", "")
+GATE_OFFICE_DESK_READER = os.environ.get("GATE_OFFICE_WEB_DESK_READER", "wedge")
+GATE_OFFICE_DESK_READER_WAIT_S = 10.0  # "nfc:PATH" (an nfcpy reader): how long a read waits
+GATE_OFFICE_CARDS_SITE = os.environ.get("GATE_OFFICE_SITE", "")
+GATE_OFFICE_CARDS_ALERT_MINUTES = float(os.environ.get("GATE_OFFICE_WEB_CARDS_ALERT_MINUTES", "10"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from agent.office.web.audit import views as audit
 from agent.office.web.fleet import views as fleet
@@ -62,4 +62,5 @@ urlpatterns = [
     path("gates/", fleet.fleet, name="fleet"),
     path("events/", fleet.events, name="events"),
     path("events/feed/", fleet.events_feed, name="events_feed"),
+    path("cards/", include("agent.office.web.cards.urls")),
 ]

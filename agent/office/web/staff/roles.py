@@ -34,6 +34,8 @@ _VISITORS = [
     ("visitors", "revoke_visitorpass"),
 ]
 
+_CARDS = [("cards", "view_card"), ("cards", "issue_card")]
+
 ROLES: dict[str, list[tuple[str, str]]] = {
     MANAGER: [
         *_READ_REGISTER,
@@ -47,6 +49,7 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         *_GUARD_ACCOUNTS,
         *_VISITORS,
         *_SEE_GATES,
+        *_CARDS,
     ],
     CLERK: [
         *_READ_REGISTER,
@@ -54,12 +57,14 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         ("register", "apply_changerequest"),
         *_VISITORS,
         *_SEE_GATES,
+        *_CARDS,
     ],
     # sees who lives where (masked), to back the guards at the gate; changes nothing
     GUARD_SUPERVISOR: [
         ("register", "view_unit"),
         ("register", "view_household"),
         ("visitors", "view_visitorpass"),
+        ("cards", "view_card"),  # the card inventory
         *_SEE_GATES,
         *_GUARD_ACCOUNTS,
     ],

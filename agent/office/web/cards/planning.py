@@ -1,0 +1,83 @@
+"""Which gates a change goes to, each gate's whole list from the register, and the alerts.
+
+A gate's list is never edited in steps: every delivery sends the register's current list
+(all issued cards not past their end date), so whatever a gate missed, and whatever an
+office restore lost, the next delivery brings it to the register's present.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from agent.errors import GateError
+from agent.models.wire import AllowListEntry
+from agent.office.web.cards.models import Card, CardChange, Delivery
+from agent.office.web.events import event_store
+
+
+def known_gates() -> list[tuple[str, str]] | None:
+    """(site, gate) of every gate of the site the office store knows; None without a store."""
+    if not settings.GATE_OFFICE_EVENTS_DB:
+        return None
+    try:
+        store = event_store()
+    except GateError:
+        return None
+    try:
+        site = settings.GATE_OFFICE_CARDS_SITE
+        return [(g.site, g.gate) for g in store.db.gates() if not site or g.site == site]
+    finally:
+        store.close()
+
+
+def plan(change: CardChange, gates: list[tuple[str, str]] | None = None) -> bool:
+    """One pending delivery per gate; False (left for the delivery worker) without a store."""
+    gates = known_gates() if gates is None else gates
+    if gates is None:
+        return False
+    Delivery.objects.bulk_create(
+        [Delivery(change=change, site=site, gate=gate) for site, gate in gates]
+    )
+    change.planned = True
+    change.save(update_fields=["planned"])
+    return True
+
+
+def live_cards(today: date) -> QuerySet[Card]:
+    """The cards gates should hold: issued, not past their end, holder not moved out."""
+    return (
+        Card.objects.filter(status=Card.Status.ISSUED)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+        .filter(Q(resident__move_out__isnull=True) | Q(resident__move_out__gte=today))
+        .select_related("resident__household__unit")
+        .order_by("pk")
+    )
+
+
+def gate_list(today: date) -> list[AllowListEntry]:
+    """The allow-list every gate of the site gets, from the register alone."""
+    return [
+        AllowListEntry(
+            credential=card.credential,
+            masked=card.masked,
+            holder_id=card.resident.holder_id,
+            unit=str(card.resident.household.unit),
+            valid_until=card.valid_until,
+        )
+        for card in live_cards(today)
+    ]
+
+
+def overdue() -> QuerySet[Delivery]:
+    """Deliveries still not applied after the configured minutes: each is an alert."""
+    limit = timezone.now() - timedelta(minutes=float(settings.GATE_OFFICE_CARDS_ALERT_MINUTES))
+    return (
+        Delivery.objects.exclude(state=Delivery.State.APPLIED)
+        .filter(change__made_at__lt=limit)
+        .select_related("change")
+        .order_by("change__made_at")
+    )

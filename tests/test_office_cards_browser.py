@@ -1,0 +1,177 @@
+"""A card issued in the browser is granted at the gate, in zh-Hans and in English.
+
+One walk on real parts: `gate-office web serve --desk-reader sim` (uvicorn) and `gate-office
+web deliver` as processes, mosquitto, `gate-agent run` on the simulator's config, Debian's
+Chromium through Playwright. In Chinese the clerk taps a card on the simulated desk reader;
+in English a keyboard-wedge reader types the number into the focused field and presses
+Enter. Each time the change page goes from pending to applied and the gate grants the card.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from agent.link.signing import public_key_text
+from agent.office.store import OfficeStore
+from tests.helpers import AgentProcess, cli, write_sim_config
+from tests.office_web_rig import ROOT, gate_office, own_environment
+
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "a long enough pass 42"
+WORDS = {"zh-hans": {"applied": "已生效", "issue": "发放门禁卡"},
+         "en": {"applied": "applied", "issue": "Issue card"}}  # fmt: skip
+SEED = """
+from datetime import date
+from pathlib import Path
+from agent.office.web import boot
+state = Path({state!r})
+boot.configure(str(state / "office-web.sqlite3"), state)
+from agent.office.web.register.models import Household, Resident, Unit
+unit = Unit.objects.create(building="3", entrance="2", room="501")
+resident = Resident(household=Household.objects.create(unit=unit), name="王五",
+    id_type="passport", move_in=date(2026, 3, 1), tenure="owner", proof_seen="ownership")
+resident.id_number = "E12345678"
+resident.save()
+print(resident.pk)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _started(base: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base + "/signin/", timeout=2).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline and server.poll() is None, "server did not start"
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def site(tmp_path: Path, broker: Any, office_key: Any) -> Iterator[dict[str, Any]]:
+    """The gate, the served workplace with a clerk and a resident, the delivery worker."""
+    mqtt = (
+        f'[mqtt]\nenabled = true\nhost = "{broker.host}"\nport = {broker.port}\n'
+        f'office_public_key = "{public_key_text(office_key)}"\nreconnect_max_s = 1\n'
+    )
+    config = write_sim_config(tmp_path, mqtt=mqtt)
+    store = OfficeStore(tmp_path / "office.db")
+    store.db.update_gate("palm-grove", "main-gate", online=True)  # as `gate-office serve` does
+    store.close()
+    state = str(tmp_path / "web")
+    assert gate_office("web", "init", "--state", state).returncode == 0
+    (tmp_path / "pw").write_text(PASSWORD)
+    made = gate_office("web", "createstaff", "clerk", "--role", "clerk",
+                       "--password-file", str(tmp_path / "pw"), "--state", state)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    seeded = subprocess.run(
+        [sys.executable, "-c", SEED.format(state=state)],
+        cwd=ROOT, env=own_environment(), capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    env = {**own_environment(), "GATE_OFFICE_SITE": "palm-grove"}
+    port = _free_port()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "agent.office.cli", "web", "serve", "--state", state,
+             "--port", str(port), "--desk-reader", "sim", "--events-db",
+             str(tmp_path / "office.db"), "--site-key", str(ROOT / "config" / "sim-site.key")],
+            cwd=ROOT, env=env,
+        ),
+        subprocess.Popen(
+            [sys.executable, "-m", "agent.office.cli", "web", "deliver", "--state", state,
+             "--host", broker.host, "--port", str(broker.port), "--key",
+             str(tmp_path / "office.key"), "--db", str(tmp_path / "office.db"),
+             "--poll", "0.2", "--retry", "1"],
+            cwd=ROOT, env=env, stderr=(tmp_path / "deliver.log").open("w"),
+        ),
+    ]  # fmt: skip
+    agent = AgentProcess(config)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _started(base, procs[0])
+        yield {"base": base, "config": config, "resident": int(seeded.stdout.strip())}
+    finally:
+        agent.terminate(9)
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    with sync_playwright() as play:
+        browser = play.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield browser.new_page(viewport={"width": 1100, "height": 900})
+        finally:
+            browser.close()
+
+
+def _sign_in(page: Page, base: str, language: str) -> None:
+    page.goto(base + "/signin/")
+    page.fill("#id_username", "clerk")
+    page.fill("#id_password", PASSWORD)
+    page.click("main button[type=submit]")
+    expect(page.locator("header")).to_contain_text("clerk")
+    switch = page.locator(f"header button[value={language}]")
+    if switch.count():
+        switch.click()
+    expect(page.locator("html")).to_have_attribute("lang", language)
+
+
+def _applied(page: Page, language: str) -> None:
+    """Reload the change page until the gate's row says applied (the worker polls)."""
+    row = page.locator("#deliveries tr[data-gate='palm-grove/main-gate']")
+    deadline = time.monotonic() + 20
+    while row.get_attribute("data-state") != "applied":
+        assert time.monotonic() < deadline, "the change was not applied at the gate"
+        time.sleep(0.2)
+        page.reload()
+    expect(row).to_contain_text(WORDS[language]["applied"])
+
+
+def test_a_card_issued_in_the_browser_is_granted_at_the_gate(
+    site: dict[str, Any], page: Page, tmp_path: Path
+) -> None:
+    expect.set_options(timeout=15_000)
+    shots = Path(os.environ.get("OFFICE_SHOTS") or tmp_path)  # docs/office/ for the docs
+    shots.mkdir(parents=True, exist_ok=True)
+    for language, card in (("zh-hans", "04A224B2C15E80"), ("en", "04C0FFEE01")):
+        _sign_in(page, site["base"], language)
+        page.goto(f"{site['base']}/residents/{site['resident']}/")
+        page.click("#resident-cards-link")
+        expect(page.locator("main h2").last).to_have_text(WORDS[language]["issue"])
+        if language == "zh-hans":  # the simulated desk reader
+            page.fill("#sim-tap", card)
+            page.click("#sim-tap-button")
+        else:  # a keyboard-wedge reader types into the focused field and sends Enter
+            expect(page.locator("#id_card_number")).to_be_focused()
+            page.keyboard.type(card)
+            page.keyboard.press("Enter")
+        expect(page.locator("#deliveries")).to_contain_text("palm-grove/main-gate")
+        _applied(page, language)
+        tapped = cli(site["config"], "sim", "tap", "uid:" + card, "--door", "pedestrian").stdout
+        assert "GRANTED" in tapped
+        if language == "zh-hans":
+            page.screenshot(path=str(shots / "card-change.png"), full_page=True)
+            page.goto(site["base"] + "/cards/")
+            expect(page.locator("#card-counts td[data-status=issued]")).to_have_text("1")
+            page.screenshot(path=str(shots / "cards.png"), full_page=True)
+        page.click("form[action='/signout/'] button")
