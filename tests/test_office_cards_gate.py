@@ -127,3 +127,36 @@ def test_issue_lose_reissue_and_a_gate_offline(
     finally:
         links.close()
         agent.terminate(9)
+
+
+def test_cards_pushed_from_a_list_stay_beside_the_registers(
+    tmp_path: Path, broker: Any, office_key: Any, office: argparse.Namespace
+) -> None:
+    """The register owns its residents' cards only: a staff card that `gate-office
+    allowlist push` put on the gate stays there when the desk issues a resident's card."""
+    from agent.office.allowlist_push import push_list
+    from agent.office.lists import _read_entries
+    from agent.office.web.cards.delivery import deliver_pending
+    from agent.office.web.cards.links import GateLinks
+
+    mqtt = (
+        f'[mqtt]\nenabled = true\nhost = "{broker.host}"\nport = {broker.port}\n'
+        f'office_public_key = "{public_key_text(office_key)}"\nreconnect_max_s = 1\n'
+    )
+    config = write_sim_config(tmp_path, mqtt=mqtt)
+    staff_list = tmp_path / "staff.csv"
+    staff_list.write_text(f"card,holder_id,kind\nuid:{THIRD},S-7,staff\n")
+    clerk, resident = signed_in("clerk"), a_resident()
+    agent = AgentProcess(config)
+    links = GateLinks(office)
+    try:
+        site_key = str(ROOT / "config" / "sim-site.key")
+        push_list(links.gate_args("palm-grove", "main-gate"), _read_entries(staff_list, site_key))
+        assert "GRANTED" in _tap(config, THIRD)
+        clerk.post(f"/cards/residents/{resident.pk}/", {"card_number": FIRST})
+        assert deliver_pending(office, links=links) == 1
+        assert "GRANTED" in _tap(config, FIRST)
+        assert "GRANTED" in _tap(config, THIRD)  # still there
+    finally:
+        links.close()
+        agent.terminate(9)

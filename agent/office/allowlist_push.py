@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from agent.link.topics import Topics
@@ -65,14 +66,22 @@ def push_list(args: argparse.Namespace, entries: list[AllowListEntry]) -> dict[s
 
 
 def push_over(
-    link: OfficeLink, args: argparse.Namespace, have: int | None, entries: list[AllowListEntry]
+    link: OfficeLink,
+    args: argparse.Namespace,
+    have: int | None,
+    entries: list[AllowListEntry],
+    keep: Callable[[AllowListEntry], bool] | None = None,
 ) -> dict[str, Any]:
     """``push_list`` on a link subscribed to the gate's ack, for a gate online holding
-    version ``have``; the push is recorded in the office store."""
+    version ``have``; the push is recorded in the office store. ``keep``: entries of the
+    list last pushed to the gate that stay beside ``entries`` (those win on a clash)."""
     topics = options.topics(args)
     store = options.store(args)
     try:
         sent_version, sent = store.pushed(args.site, args.gate)
+        if keep is not None:
+            mine = {e.credential for e in entries}
+            entries = entries + [e for cred, e in sent.items() if cred not in mine and keep(e)]
         result = None
         if not args.snapshot and have is not None and have == sent_version:
             result = push_patch(link, topics, have, sent, entries, args.timeout)

@@ -141,6 +141,7 @@ def _setup(args: argparse.Namespace) -> None:
             print(f"made {made} (keep it out of the database's backups' reach)")
     from agent.office.zone import site_zone
 
+    args.timezone = args.timezone or _env("TIMEZONE") or "Asia/Shanghai"  # deliver's may be ""
     site_zone(args.timezone)  # a mistyped zone is told now, in one line
     if args.site_language not in ("zh-hans", "en"):
         raise ConfigError(f"$GATE_OFFICE_WEB_LANGUAGE {args.site_language!r}: zh-hans or en")

@@ -23,7 +23,9 @@ from agent.office.parser import _connection as connection_flags
 def add_parser(sub: Any, where: Callable[[argparse.ArgumentParser], None]) -> None:
     """The ``deliver`` subcommand with the workplace's and the MQTT connection's flags."""
     p: argparse.ArgumentParser = sub.add_parser(
-        "deliver", help="send card changes to the gates (runs until stopped; --once: one pass)"
+        "deliver",
+        help="send card changes to the gates (runs until stopped; --once: one pass)",
+        conflict_handler="resolve",  # --timezone: the workplace's and the connection's are one
     )
     where(p)
     connection_flags(p)

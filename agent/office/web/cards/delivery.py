@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -52,13 +53,15 @@ def send(
     gate: str,
     entries: list[AllowListEntry],
     links: GateLinks | None = None,
+    keep: Callable[[AllowListEntry], bool] | None = None,
 ) -> Outcome:
-    """Gate ``site/gate`` brought to ``entries``, or why not (never raises a GateError);
-    over the kept connection in ``links``, else over one of its own."""
+    """Gate ``site/gate`` brought to ``entries`` (and the entries ``keep`` keeps of what it
+    was sent before), or why not (never raises a GateError); over the kept connection in
+    ``links``, else over one of its own."""
     if links is None:
         links = GateLinks(args)
         try:
-            return send(args, site, gate, entries, links)
+            return send(args, site, gate, entries, links, keep)
         finally:
             links.close()
     try:
@@ -68,7 +71,7 @@ def send(
         if not status.get("online"):
             return Outcome(Delivery.State.OFFLINE, offline_since=_since(status))
         held = push_over(
-            link, links.gate_args(site, gate), status.get("allowlist_version"), entries
+            link, links.gate_args(site, gate), status.get("allowlist_version"), entries, keep
         )
     except GateError as exc:
         links.drop(site, gate)
@@ -111,9 +114,10 @@ def deliver_pending(
         for change in unplanned if gates else []:  # without gates, left for a later pass
             planning.plan(change, gates)
     applied = 0
+    keep = planning.not_the_registers()
     for site, gate, upto in _due_gates(retry):
         # the list is read after ``upto``: every delivery up to it is in what is sent
-        outcome = send(args, site, gate, planning.gate_list(today), links)
+        outcome = send(args, site, gate, planning.gate_list(today), links, keep)
         with transaction.atomic():
             rows = Delivery.objects.filter(site=site, gate=gate, state__in=OPEN, pk__lte=upto)
             if outcome.state == Delivery.State.APPLIED:

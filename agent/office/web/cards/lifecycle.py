@@ -104,6 +104,16 @@ def move_out_resident(resident: Resident, actor: str) -> CardChange | None:
     return _move_out(Card.objects.filter(resident=resident), actor)
 
 
+def move_out_planned(resident: Resident, actor: str) -> CardChange | None:
+    """A move-out set for a later day: the resident's issued cards sent again, now ending
+    on that day (``planning.gate_list``); None if there was none."""
+    with transaction.atomic():
+        issued = list(Card.objects.filter(resident=resident, status=Card.Status.ISSUED))
+        if not issued:
+            return None
+        return _record(CardChange.Kind.MOVE_OUT, issued, actor)
+
+
 def move_out_household(household: Household, actor: str) -> CardChange | None:
     """Every issued card of the household's residents revoked, in one change."""
     return _move_out(Card.objects.filter(resident__household=household), actor)

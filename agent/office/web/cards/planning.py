@@ -7,6 +7,7 @@ office restore lost, the next delivery brings it to the register's present.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from agent.errors import GateError
 from agent.models.wire import AllowListEntry
 from agent.office.web.cards.models import Card, CardChange, Delivery
 from agent.office.web.events import event_store
+from agent.office.web.register.models import Resident
 
 
 def known_gates() -> list[tuple[str, str]] | None:
@@ -58,6 +60,13 @@ def live_cards(today: date) -> QuerySet[Card]:
     )
 
 
+def _last_day(card_end: date | None, move_out: date | None) -> date | None:
+    """A card ends with its own end date or its holder's move-out, whichever is first: a
+    gate offline on the day refuses it by itself."""
+    ends = [day for day in (card_end, move_out) if day is not None]
+    return min(ends) if ends else None
+
+
 def gate_list(today: date) -> list[AllowListEntry]:
     """The allow-list every gate of the site gets, from the register alone."""
     return [
@@ -66,10 +75,18 @@ def gate_list(today: date) -> list[AllowListEntry]:
             masked=card.masked,
             holder_id=card.resident.holder_id,
             unit=str(card.resident.household.unit),
-            valid_until=card.valid_until,
+            valid_until=_last_day(card.valid_until, card.resident.move_out),
         )
         for card in live_cards(today)
     ]
+
+
+def not_the_registers() -> Callable[[AllowListEntry], bool]:
+    """Whether an entry a gate was sent before stays on its list: the register owns the
+    cards of its residents' holder ids, and only those; cards of other holders (staff,
+    contractors, a lockdown override) pushed by ``gate-office allowlist push`` stay."""
+    residents = set(Resident.objects.values_list("holder_id", flat=True))
+    return lambda entry: entry.holder_id not in residents
 
 
 def overdue() -> QuerySet[Delivery]:

@@ -104,7 +104,7 @@ def _resident_page(
 ) -> HttpResponse:
     context = {
         "resident": resident,
-        "cards": resident.cards.all(),
+        "cards": Card.objects.filter(resident=resident),
         "form": form,
         "end_form": EndCardForm(),
         "sim_reader": _sim_reader(),

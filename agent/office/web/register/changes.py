@@ -169,7 +169,9 @@ def _apply_move_out(form: MoveOutForm, user: AbstractBaseUser) -> None:
         resident.move_out = when
         resident.save()
         moved[str(resident.pk)] = difference(before, snapshot(resident))
-        resident_moved_out.send(sender=Resident, resident=resident, when=when)
+        resident_moved_out.send(
+            sender=Resident, resident=resident, when=when, actor=user.get_username()
+        )
     _mark_applied(change, user, one, {"move_out": moved})
     target = f"resident:{one.pk}" if one else f"household:{change.household_id}"
     audit_record(user.get_username(), target, {"change": change.pk, "move_out": moved})

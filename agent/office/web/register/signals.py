@@ -2,7 +2,8 @@
 
 ``resident_moved_out`` is sent once per resident whose move-out date an applied change
 request sets (one resident, or each resident of a household), with ``sender=Resident``,
-``resident`` (saved, its ``move_out`` set) and ``when`` (the move-out date). Receivers run
+``resident`` (saved, its ``move_out`` set), ``when`` (the move-out date) and ``actor``
+(the username applying it). Receivers run
 inside the transaction that applies the change: an exception in one undoes the whole
 move-out, so nothing is half-applied; work outside the database (a push to the gates)
 belongs in ``transaction.on_commit``. The cards app connects its revocation here.
