@@ -14,8 +14,8 @@ def _settings_after(tmp_path: Path, *flags: str) -> list[str]:
     state = tmp_path / "web"
     assert gate_office("web", "init", "--state", str(state)).returncode == 0
     script = (
-        "import sys; from agent.office.web.commands import _web_parser, _setup; "
-        "_setup(_web_parser().parse_args(sys.argv[1:])); "
+        "import sys; from agent.office.web.commands import web_parser, _setup; "
+        "_setup(web_parser().parse_args(sys.argv[1:])); "
         "from django.conf import settings; from django.utils import timezone; "
         "print(timezone.get_current_timezone_name(), settings.LANGUAGE_CODE)"
     )
