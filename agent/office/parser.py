@@ -177,7 +177,7 @@ def build(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
     p = _sub(sub, "serve", commands["serve"], "the office service: store, receipt, alert")
     p.add_argument("--config", help="office.toml (else the connection flags, --db, --key)")
     p.add_argument("--client-id", default=env("CLIENT_ID"), help="default gate-office-serve")
-    for name, what in (("web", "the office workplace: init, migrate, createstaff, demo, serve, deliver, push-guards, purge"),
+    for name, what in (("web", "the office workplace: serve, deliver, init, demo, ..."),
                        ("audit", "the workplace's audit log: verify")):  # fmt: skip
         p = sub.add_parser(name, help=what, description=what, add_help=False)
         p.add_argument("-h", "--help", action="store_true", dest="sub_help")

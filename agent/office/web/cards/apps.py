@@ -16,9 +16,12 @@ class CardsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from agent.office.web.cards.search import by_card
+        from agent.office.web.register.search import add_searcher
         from agent.office.web.register.signals import resident_moved_out
 
         resident_moved_out.connect(on_moved_out, dispatch_uid="cards.on_moved_out")
+        add_searcher(by_card)
 
 
 def on_moved_out(sender: Any, resident: Any, when: date, actor: str = "", **_: Any) -> None:

@@ -1,5 +1,6 @@
-"""A move-out applied at the register reaches the cards: revoked on the day, or sent to the
-gates again ending on a later day (the register's ``resident_moved_out`` signal)."""
+"""The register and the cards together: a move-out applied at the register revokes the cards
+on the day, or sends them to the gates again ending on a later day (the register's
+``resident_moved_out`` signal); the search box finds a resident by a card number."""
 
 from __future__ import annotations
 
@@ -79,3 +80,12 @@ def test_a_later_move_out_ends_the_card_on_that_day_at_the_gates(desk: None) -> 
     (entry,) = planning.gate_list(today)
     assert entry.valid_until == leaving  # an offline gate refuses it from then by itself
     assert planning.gate_list(leaving + timedelta(days=1)) == []
+
+
+def test_the_search_finds_a_resident_by_card_number(desk: None) -> None:
+    clerk, resident = signed_in("clerk"), a_resident()
+    clerk.post(f"/cards/residents/{resident.pk}/", {"card_number": "04A224B2C15E80"})
+    for typed in ("04A224B2C15E80", "uid:04a224b2c15e80"):  # as a wedge reader or a person
+        hits = clerk.get("/search/", {"q": typed}).context["hits"]
+        assert [(h.resident, str(h.matched)) for h in hits] == [(resident, "card")]
+    assert clerk.get("/search/", {"q": "04A224B2C15E81"}).context["hits"] == []
