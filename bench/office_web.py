@@ -102,6 +102,16 @@ def load_events(dsn: str, total: int, holders: list[str]) -> float:
     return time.perf_counter() - started
 
 
+def _rows(answer: Any) -> int:
+    """Rows on the page: events, search hits, or the live feed's events."""
+    if not answer.context:
+        return len(answer.json()["events"])
+    for key in ("rows", "hits"):
+        if key in answer.context:
+            return len(answer.context[key])
+    raise KeyError(f"no rows on {answer.request['PATH_INFO']}")
+
+
 def measure(client: Any, url: str, times: int) -> dict[str, Any]:
     samples = []
     rows = 0
@@ -110,7 +120,7 @@ def measure(client: Any, url: str, times: int) -> dict[str, Any]:
         answer = client.get(url)
         samples.append(time.perf_counter() - started)
         assert answer.status_code == 200, (url, answer.status_code)
-        rows = len(answer.context["rows"]) if answer.context else len(answer.json()["events"])
+        rows = _rows(answer)
     samples.sort()
     return {
         "url": url,

@@ -4,7 +4,9 @@ One walk on real parts: `gate-office web serve --desk-reader sim` (uvicorn) and 
 web deliver` as processes, mosquitto, `gate-agent run` on the simulator's config, Debian's
 Chromium through Playwright. In Chinese the clerk taps a card on the simulated desk reader;
 in English a keyboard-wedge reader types the number into the focused field and presses
-Enter. Each time the change page goes from pending to applied and the gate grants the card.
+Enter. Each time the change page goes from pending to applied and the gate grants the card;
+the card is then reported lost and re-issued on the desk reader: the gate denies the old
+card and grants the new one.
 """
 
 from __future__ import annotations
@@ -153,7 +155,8 @@ def test_a_card_issued_in_the_browser_is_granted_at_the_gate(
     expect.set_options(timeout=15_000)
     shots = Path(os.environ.get("OFFICE_SHOTS") or tmp_path)  # docs/office/ for the docs
     shots.mkdir(parents=True, exist_ok=True)
-    for language, card in (("zh-hans", "04A224B2C15E80"), ("en", "04C0FFEE01")):
+    rounds = (("zh-hans", "04A224B2C15E80", "04AB0001"), ("en", "04C0FFEE01", "04AB0002"))
+    for language, card, new_card in rounds:
         _sign_in(page, site["base"], language)
         page.goto(f"{site['base']}/residents/{site['resident']}/")
         page.click("#resident-cards-link")
@@ -174,4 +177,15 @@ def test_a_card_issued_in_the_browser_is_granted_at_the_gate(
             page.goto(site["base"] + "/cards/")
             expect(page.locator("#card-counts td[data-status=issued]")).to_have_text("1")
             page.screenshot(path=str(shots / "cards.png"), full_page=True)
+        # the card is lost: re-issued on the desk reader, off the gate in the same change
+        page.goto(f"{site['base']}/cards/residents/{site['resident']}/")
+        page.locator("#resident-cards tr", has_text=card[-4:]).locator("a").click()
+        page.select_option("#id_reason", "lost")
+        page.fill("#sim-tap", new_card)
+        page.click("#sim-tap-button")
+        _applied(page, language)
+        old = cli(site["config"], "sim", "tap", "uid:" + card, "--door", "pedestrian").stdout
+        assert "DENIED (unknown)" in old
+        tapped = cli(site["config"], "sim", "tap", "uid:" + new_card, "--door", "pedestrian")
+        assert "GRANTED" in tapped.stdout
         page.click("form[action='/signout/'] button")

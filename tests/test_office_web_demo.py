@@ -88,8 +88,11 @@ def test_dev_sim_brings_up_a_broker_the_office_service_and_the_workplace(tmp_pat
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for(base + "/signin/", shell)
-        units = _sign_in(base, "clerk").open(base + "/units/", timeout=10).read().decode()
+        clerk = _sign_in(base, "clerk")
+        units = clerk.open(base + "/units/", timeout=10).read().decode()
         assert "A-12" in units and "B-1-301" in units
+        cards = clerk.open(base + "/cards/residents/1/", timeout=10).read().decode()
+        assert 'name="tap"' in cards  # the simulated desk reader, with the site key set
         log = tmp_path / "sim" / "office.log"
         deadline = time.monotonic() + 30
         while "subscribed" not in (log.read_text() if log.exists() else ""):
@@ -99,5 +102,6 @@ def test_dev_sim_brings_up_a_broker_the_office_service_and_the_workplace(tmp_pat
         # stdin closed: the shell ends, and its EXIT trap ends what it started
         out, _ = shell.communicate(input="", timeout=30)
     assert f"office workplace: {base}/" in out and "demo register: 5 residents" in out
+    assert "error" not in (tmp_path / "sim" / "office-deliver.log").read_text().lower()
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(base + "/signin/", timeout=2)

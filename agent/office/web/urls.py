@@ -10,6 +10,7 @@ from agent.office.web.fleet import views as fleet
 from agent.office.web.guards import views as guards
 from agent.office.web.register import change_views as register_changes
 from agent.office.web.register import lookup_views as register_lookup
+from agent.office.web.register import vehicles as register_vehicles
 from agent.office.web.register import views as register
 from agent.office.web.staff import manage_views as staff_manage
 from agent.office.web.staff import signin_views as signin
@@ -32,6 +33,7 @@ urlpatterns = [
     path("residents/<int:pk>/checks/", register.document_check, name="document_check"),
     path("audit/", audit.audit_log, name="audit"),
     path("search/", register_lookup.search, name="search"),
+    path("households/<int:pk>/vehicles/", register_vehicles.vehicle_new, name="vehicle_new"),
     path("changes/<int:pk>/", register_changes.change, name="change"),
     path("changes/<int:pk>/member/", register_changes.change_member, name="change_member"),
     path("residents/<int:pk>/correct/", register_changes.correct, name="resident_correct"),

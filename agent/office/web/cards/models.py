@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from agent.office.web.register.models import Resident
 
@@ -100,7 +101,7 @@ class Delivery(models.Model):
     class State(models.TextChoices):
         PENDING = "pending", _("pending")
         OFFLINE = "offline", _("gate offline")
-        APPLIED = "applied", _("applied")
+        APPLIED = "applied", pgettext_lazy("a change at a gate", "applied")
 
     change = models.ForeignKey(CardChange, on_delete=models.CASCADE, related_name="deliveries")
     site = models.CharField(_("site"), max_length=64)

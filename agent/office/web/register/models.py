@@ -218,3 +218,8 @@ class ChangeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for household {self.household_id}"
+
+
+from agent.office.web.register.vehicles import Vehicle  # noqa: E402  (Django finds it here)
+
+__all__ = ["ChangeRequest", "DocumentCheck", "Household", "Resident", "Unit", "Vehicle"]

@@ -72,6 +72,7 @@ def _erase(resident: Resident, now: datetime, months: int) -> None:
     household = resident.household
     if not household.residents.filter(purged_at__isnull=True).exists():
         household.changes.update(**erased)
+        household.vehicles.all().delete()  # plates are personal data of the last to leave
     reason = f"personal data deleted: moved out {moved_out}, retention {months} months"
     chain.append(ACTOR, AuditEntry.Action.CHANGE, f"resident:{resident.pk}", reason)
 

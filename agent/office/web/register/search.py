@@ -110,3 +110,12 @@ def by_phone(text: str) -> Iterable[Hit]:
         return []
     found = _residents().filter(phone_index=index_of_phone(phone))  # type: ignore[attr-defined]
     return [Hit(r.household, r, _("phone")) for r in found]
+
+
+def _plates(text: str) -> Iterable[Hit]:
+    from agent.office.web.register.vehicles import by_plate
+
+    return by_plate(text)
+
+
+add_searcher(_plates)

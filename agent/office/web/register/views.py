@@ -23,6 +23,7 @@ from agent.office.web.register.forms import (
     UnitForm,
 )
 from agent.office.web.register.models import ChangeRequest, Household, Resident, Unit
+from agent.office.web.register.vehicles import VehicleForm
 
 
 def _actor(request: HttpRequest) -> str:
@@ -64,7 +65,8 @@ def household_new(request: HttpRequest) -> HttpResponseBase:
 def household(request: HttpRequest, pk: int) -> HttpResponse:
     """A household: its unit, its residents (masked), its change requests."""
     found = get_object_or_404(Household.objects.select_related("unit"), pk=pk)
-    return render(request, "register/household.html", {"household": found})
+    context = {"household": found, "vehicle_form": VehicleForm()}
+    return render(request, "register/household.html", context)
 
 
 @login_required

@@ -14,6 +14,7 @@ _READ_REGISTER = [
     ("register", "view_resident"),
     ("register", "view_documentcheck"),
     ("register", "view_changerequest"),
+    ("register", "view_vehicle"),
 ]
 _WRITE_REGISTER = [
     ("register", "add_unit"),
@@ -23,6 +24,7 @@ _WRITE_REGISTER = [
     ("register", "add_documentcheck"),
     ("register", "add_changerequest"),
     ("register", "reveal_personal"),
+    ("register", "add_vehicle"),
 ]
 # the guards' console accounts and pushing them to the gates
 _GUARD_ACCOUNTS = [("guards", "manage_guards"), ("guards", "push_guards")]
