@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.models import User
 from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -74,6 +75,8 @@ def vehicle_new(request: HttpRequest, pk: int) -> HttpResponseBase:
     from agent.office.web.register.models import Household
 
     found = get_object_or_404(Household.objects.select_related("unit"), pk=pk)
+    staff = request.user
+    assert isinstance(staff, User)  # login_required
     form = VehicleForm(request.POST)
     if form.is_valid():
         plate = form.cleaned_data["plate"]
@@ -81,9 +84,9 @@ def vehicle_new(request: HttpRequest, pk: int) -> HttpResponseBase:
             with transaction.atomic():
                 vehicle = Vehicle.objects.create(
                     household=found, plate_sealed=seal(plate), plate_index=index_of_plate(plate),
-                    plate_masked=mask_plate(plate), added_by=request.user,
+                    plate_masked=mask_plate(plate), added_by=staff,
                 )  # fmt: skip
-                actor = request.user.get_username()
+                actor = staff.get_username()
                 chain.append(actor, AuditEntry.Action.CHANGE, f"vehicle:{vehicle.pk}", "added")
             return redirect("household", found.pk)
         except IntegrityError:  # another desk registered it a moment ago
