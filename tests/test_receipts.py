@@ -19,7 +19,8 @@ from agent.link.signing import seal
 from agent.link.wiring import attach
 from agent.models.config import GateConfig
 from agent.office.db.base import EventRow
-from agent.office.service import OfficeService, ServeOptions, seq_ranges
+from agent.office.intake import seq_ranges
+from agent.office.service import OfficeService, ServeOptions
 from tests.conftest import mqtt_table
 from tests.mqtt_helpers import TOPICS, office, wait_for
 
