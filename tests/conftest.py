@@ -97,8 +97,12 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def make_app(
-    make_config: Callable[..., GateConfig], clock: ManualClock
+    make_config: Callable[..., GateConfig], clock: ManualClock, request: pytest.FixtureRequest
 ) -> Iterator[Callable[..., App]]:
+    if "broker" in request.fixturenames:
+        # the test's broker starts first so it stops last: a gate whose broker is gone
+        # sits out paho's reconnect wait (up to a second) before its link can stop
+        request.getfixturevalue("broker")
     apps: list[App] = []
 
     def make(config: GateConfig | None = None, **kwargs: Any) -> App:

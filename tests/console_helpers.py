@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import http.client
 import re
 import ssl
@@ -17,9 +18,15 @@ from agent.store.passwords import hash_password
 PASSWORD = "correct horse battery"
 
 
+@functools.cache
+def password_digest() -> str:
+    """``PASSWORD`` hashed once for the whole run: scrypt takes about 0.1 s a time."""
+    return hash_password(PASSWORD)
+
+
 def add_guards(app: App, *ids: str, version: int = 1, disabled: tuple[str, ...] = ()) -> None:
     """Office accounts, as a push would leave them (all with ``PASSWORD``)."""
-    digest = hash_password(PASSWORD)
+    digest = password_digest()
     entries = [GuardEntry(guard_id=g, password_hash=digest, disabled=g in disabled) for g in ids]
     GuardStore(app.paths).replace(GuardList(version=version, guards=entries))
 

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,10 @@ class OfficeProcess:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
 
+    def wait_subscribed(self, timeout: float = 20) -> None:
+        """Until the service started last says its session is subscribed (it logs so)."""
+        wait_subscribed(self.folder / f"serve-{self.starts}.log", self.proc, timeout)
+
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
@@ -77,3 +82,15 @@ class OfficeProcess:
             except sqlite3.OperationalError:  # not created yet
                 return 0, []
         return len(rows), sorted({r[0] for r in rows})
+
+
+SUBSCRIBED = "office: subscribed"
+
+
+def wait_subscribed(log: Path, proc: subprocess.Popen[bytes] | None, timeout: float = 20) -> None:
+    """Until ``gate-office serve`` writing ``log`` has every subscription in place."""
+    deadline = time.monotonic() + timeout
+    while SUBSCRIBED not in log.read_text(errors="replace"):
+        assert proc is not None and proc.poll() is None, f"the office ended:\n{log.read_text()}"
+        assert time.monotonic() < deadline, f"the office never subscribed:\n{log.read_text()}"
+        time.sleep(0.02)

@@ -81,7 +81,7 @@ def test_an_office_killed_mid_storm_gets_everything_soon_after_it_returns(
     office = OfficeProcess(tmp_path / "office", broker, office_key)
     offices.append(office)
     office.start()
-    time.sleep(1.5)  # the service's session subscribes before the gate speaks
+    office.wait_subscribed()  # the service's session subscribes before the gate speaks
     gate, _link = _gate(make_app, make_config, broker, office_key)
     storm = _storm(gate, 600, 3.0)
     time.sleep(1.0)
@@ -108,7 +108,7 @@ def test_a_broker_back_without_its_state_loses_nothing_and_waits_for_no_timeout(
         office = OfficeProcess(tmp_path / "office", broker, office_key)
         offices.append(office)
         office.start()
-        time.sleep(1.5)
+        office.wait_subscribed()
         gate, link = _gate(make_app, make_config, broker, office_key)
         storm = _storm(gate, 600, 3.0)
         time.sleep(1.0)

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from agent.models.config import GateConfig
 from agent.office.cli import main as office_main
 from tests.conftest import mqtt_table
 from tests.mqtt_helpers import wait_for
+from tests.office_proc import wait_subscribed
 from tests.test_office_store import new_target, pg_database  # noqa: F401 (fixture)
 
 
@@ -65,7 +65,8 @@ def test_serve_stores_receipts_and_answers_views(
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        time.sleep(1.0)  # the service's session subscribes before the gate speaks
+        # the service's session subscribes before the gate speaks
+        wait_subscribed(tmp_path / "serve.log", service)
         gate = make_app(
             make_config(mqtt=mqtt_table(broker, office_key, receipt_timeout_s=1)),
             clock=SystemClock(),

@@ -16,8 +16,6 @@ import json
 import logging
 import random
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -34,6 +32,7 @@ from agent.core.kinds import FailMode, coil_energised
 from agent.link.mqtt import Handlers, MqttConnection, MqttSettings
 from agent.link.signing import public_key_text, signed_bytes
 from agent.link.topics import Topics
+from tests.cli_forks import run_many
 from tests.helpers import AgentProcess, cli, write_sim_config
 
 SIM = Topics("gate", "palm-grove", "main-gate")
@@ -75,15 +74,20 @@ class Office:
         self.replies: dict[str, list[dict[str, Any]]] = {t: [] for t in SIM.outbound}
         self._window = threading.BoundedSemaphore(window)
         self._size = window
+        subscribed = threading.Event()
         self.conn = MqttConnection(
             MqttSettings(
                 host=broker.host, port=broker.port, client_id="office-soak", reconnect_max_s=1
             ),
-            Handlers(message=self._received, subscriptions=[(t, 1) for t in SIM.outbound]),
+            Handlers(
+                message=self._received,
+                subscriptions=[(t, 1) for t in SIM.outbound],
+                subscribed=subscribed.set,
+            ),
         )
         self.conn.start()
         assert self.conn.wait_connected(10), "the office cannot reach the broker"
-        time.sleep(0.3)  # let the SUBACKs land
+        assert subscribed.wait(10), "the broker never granted the office's subscriptions"
 
     def _received(self, topic: str, payload: bytes) -> None:
         try:  # our own garbage on cmd/ack comes back here too
@@ -864,7 +868,13 @@ def _assert_refused(code: int, out: str, err: str, what: str) -> None:
 
 
 def test_hostile_files_through_the_cli(soak: Soak) -> None:
-    from agent.faces.cli import main
+    from agent.faces.cli import build_parser
+    from agent.faces.entry import run_cli
+
+    parser = build_parser()  # what main() builds anew on every call: once is enough here
+
+    def main(argv: list[str]) -> int:
+        return run_cli(parser, argv)
 
     folder = soak.folder / "hostile"
     lists = hostile_list_files(folder / "lists")
@@ -885,18 +895,8 @@ def test_hostile_files_through_the_cli(soak: Soak) -> None:
         if p.name.startswith(unloadable)
     ]
 
-    def run(argv: list[str]) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "agent.faces.cli", *argv],
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=60,
-            check=False,
-        )
-
-    with ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(run, [argv for _, argv in runs]))
+    # each in a process of its own, forked from one that has imported the CLI already
+    results = run_many([argv for _, argv in runs], folder / "outputs", jobs=2)
     for (what, _), result in zip(runs, results, strict=True):
         soak.cli_outputs.append(result.stdout + result.stderr)
         _assert_refused(result.returncode, result.stdout, result.stderr, what)
