@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "agent.office.web.visitors",
     "agent.office.web.fleet",
     "agent.office.web.cards",
+    "agent.office.web.cases",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -144,3 +145,11 @@ GATE_OFFICE_DESK_READER = os.environ.get("GATE_OFFICE_WEB_DESK_READER", "wedge")
 GATE_OFFICE_DESK_READER_WAIT_S = 10.0  # "nfc:PATH" (an nfcpy reader): how long a read waits
 GATE_OFFICE_CARDS_SITE = os.environ.get("GATE_OFFICE_SITE", "")
 GATE_OFFICE_CARDS_ALERT_MINUTES = float(os.environ.get("GATE_OFFICE_WEB_CARDS_ALERT_MINUTES", "10"))
+
+# cases (issue 19): working days to the due time per kind; the site's holidays as ISO dates
+GATE_OFFICE_CASE_DUE_DAYS = {
+    "complaint": int(os.environ.get("GATE_OFFICE_WEB_COMPLAINT_DAYS", "3")),
+    "behaviour": 5,
+    "incident": 1,
+}
+GATE_OFFICE_HOLIDAYS = os.environ.get("GATE_OFFICE_WEB_HOLIDAYS", "")

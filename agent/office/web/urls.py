@@ -65,4 +65,5 @@ urlpatterns = [
     path("events/", fleet.events, name="events"),
     path("events/feed/", fleet.events_feed, name="events_feed"),
     path("cards/", include("agent.office.web.cards.urls")),
+    path("cases/", include("agent.office.web.cases.urls")),
 ]

@@ -73,3 +73,17 @@ ROLES: dict[str, list[tuple[str, str]]] = {
     # the gates' record, by holder id only, to check against the audit log (docs/office.md)
     AUDITOR: [("audit", "view_auditentry"), *_SEE_GATES],
 }
+
+# cases (issue 19): managers and clerks handle complaints; a guard supervisor enters the
+# complaints guards take at the gate and reads them; the auditor reads the timeline only
+_HANDLE_CASES = [
+    ("cases", "view_case"),
+    ("cases", "add_case"),
+    ("cases", "handle_case"),
+    ("cases", "view_timeline"),
+]
+ROLES[MANAGER] += _HANDLE_CASES
+ROLES[CLERK] += _HANDLE_CASES
+ROLES[GUARD_SUPERVISOR] += [("cases", "view_case"), ("cases", "add_case")]
+ROLES[AUDITOR] += [("cases", "view_timeline")]
+

@@ -1,0 +1,1 @@
+"""Cases handled to the end: complaints first (issue 19)."""

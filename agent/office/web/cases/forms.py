@@ -1,0 +1,79 @@
+"""The complaint form (entered from the resident's paper form) and the step form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.models import User
+from django.utils.translation import gettext_lazy as _
+
+from agent.office.web.cases import flow
+from agent.office.web.cases.models import Case
+
+
+class ComplaintForm(forms.ModelForm[Case]):
+    """A complaint as the resident wrote it on the complaint form."""
+
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.order_by("username"), label=_("person in charge")
+    )
+
+    class Meta:
+        model = Case
+        fields = ["title", "resident_name", "unit", "description", "received_at", "owner"]
+        widgets = {"received_at": forms.DateTimeInput(attrs={"type": "datetime-local"})}
+
+    def clean_owner(self) -> User:
+        owner: User = self.cleaned_data["owner"]
+        if not owner.is_active:
+            raise forms.ValidationError(_("This account is disabled; choose another owner."))
+        return owner
+
+
+ACTION_LABELS = {
+    "accept": _("Accept"),
+    "investigate": _("Investigate"),
+    "measures": _("Record measures taken"),
+    "answer": _("Record the answer to the resident"),
+    "close": _("Close"),
+    "reopen": _("Reopen"),
+}
+
+
+class StepForm(forms.Form):
+    """One action on a case, with its note; the answer's fields when answering."""
+
+    action = forms.ChoiceField(label=_("action"), choices=list(ACTION_LABELS.items()))
+    note = forms.CharField(label=_("note"), widget=forms.Textarea, required=False)
+    answer = forms.CharField(label=_("what was done"), widget=forms.Textarea, required=False)
+    told_at = forms.DateTimeField(
+        label=_("resident told at"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    told_how = forms.CharField(label=_("how the resident was told"), required=False)
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.case = case
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        action = data.get("action")
+        if action is None:
+            return data
+        try:
+            data["state"] = flow.next_state(self.case.state, action)
+        except flow.StepRefused:
+            self.add_error(
+                "action",
+                _("“%(action)s” is not allowed while the case is “%(state)s”.")
+                % {"action": ACTION_LABELS[action], "state": self.case.get_state_display()},
+            )
+            return data
+        if action == "answer":
+            for field in ("answer", "told_at", "told_how"):
+                if not data.get(field):
+                    self.add_error(field, _("The answer to the resident needs this."))
+        return data

@@ -1,0 +1,18 @@
+"""``{% overdue_cases %}``: one line on the home page when open cases are past due."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from agent.office.web.cases.models import Case
+
+register = template.Library()
+
+
+@register.inclusion_tag("cases/overdue.html", takes_context=True)
+def overdue_cases(context: template.Context) -> dict[str, Any]:
+    """The count of overdue cases, for staff who may see the cases."""
+    user = context["request"].user
+    return {"overdue": Case.overdue_cases().count() if user.has_perm("cases.view_case") else 0}

@@ -1,0 +1,16 @@
+"""The case pages' addresses (included under /cases/)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from agent.office.web.cases import views
+
+app_name = "cases"
+urlpatterns = [
+    path("", views.case_list, name="list"),
+    path("complaints/new/", views.complaint_new, name="complaint_new"),
+    path("<int:pk>/", views.case, name="case"),
+    path("<int:pk>/step/", views.case_step, name="step"),
+    path("<int:pk>/timeline/", views.timeline, name="timeline"),
+]

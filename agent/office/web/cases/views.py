@@ -1,0 +1,110 @@
+"""The case pages: the list with overdue cases flagged, a new complaint, a case with its
+steps, and the timeline alone (for the auditor)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from agent.office.web.audit import chain
+from agent.office.web.cases import flow
+from agent.office.web.cases.forms import ComplaintForm, StepForm
+from agent.office.web.cases.models import Case, CaseStep
+
+
+def _staff(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+@login_required
+@permission_required("cases.view_case", raise_exception=True)
+def case_list(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    cases = [(case, case.overdue(now)) for case in Case.objects.select_related("unit", "owner")]
+    return render(request, "cases/list.html", {"cases": cases})
+
+
+@login_required
+@permission_required("cases.add_case", raise_exception=True)
+def complaint_new(request: HttpRequest) -> HttpResponseBase:
+    form = ComplaintForm(request.POST or None, initial={"received_at": timezone.localtime()})
+    if request.method == "POST" and form.is_valid():
+        actor = _staff(request).get_username()
+        with transaction.atomic():
+            case = form.save(commit=False)
+            case.kind = Case.Kind.COMPLAINT
+            case.set_due()
+            case.save()
+            CaseStep.objects.create(
+                case=case, actor=actor, action="received", state_after=case.state
+            )
+            chain.append(actor, "case.received", f"case {case.pk}", case.kind)
+        return redirect("cases:case", pk=case.pk)
+    return render(request, "cases/new.html", {"form": form})
+
+
+def _case_page(request: HttpRequest, case: Case, form: StepForm | None = None) -> HttpResponse:
+    return render(
+        request,
+        "cases/case.html",
+        {
+            "case": case,
+            "overdue": case.overdue(),
+            "steps": case.steps.all(),
+            "form": form or StepForm(case=case),
+            "actions": flow.actions_from(case.state),
+        },
+    )
+
+
+@login_required
+@permission_required("cases.view_case", raise_exception=True)
+def case(request: HttpRequest, pk: int) -> HttpResponse:
+    return _case_page(request, get_object_or_404(Case, pk=pk))
+
+
+@login_required
+@permission_required("cases.handle_case", raise_exception=True)
+@require_POST
+def case_step(request: HttpRequest, pk: int) -> HttpResponseBase:
+    actor = _staff(request).get_username()
+    with transaction.atomic():
+        case = get_object_or_404(Case.objects.select_for_update(), pk=pk)
+        form = StepForm(request.POST, case=case)
+        if not form.is_valid():
+            return _case_page(request, case, form)
+        data = form.cleaned_data
+        before, case.state = case.state, data["state"]
+        if data["action"] == "answer":
+            case.answer, case.told_at, case.told_how = (
+                data["answer"],
+                data["told_at"],
+                data["told_how"],
+            )
+        case.save()
+        note = data["note"] or (data["answer"] if data["action"] == "answer" else "")
+        CaseStep.objects.create(
+            case=case,
+            actor=actor,
+            action=data["action"],
+            state_before=before,
+            state_after=case.state,
+            note=note,
+        )
+        chain.append(
+            actor, f"case.{data['action']}", f"case {case.pk}", f"{before} -> {case.state}"
+        )
+    return redirect("cases:case", pk=case.pk)
+
+
+@login_required
+@permission_required("cases.view_timeline", raise_exception=True)
+def timeline(request: HttpRequest, pk: int) -> HttpResponse:
+    case = get_object_or_404(Case, pk=pk)
+    return render(request, "cases/timeline.html", {"case": case, "steps": case.steps.all()})
