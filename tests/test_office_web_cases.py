@@ -189,3 +189,15 @@ def test_a_step_once_written_is_never_edited(db: None) -> None:
     step.note = "changed"
     with pytest.raises(ValueError):
         step.save()
+
+
+def test_the_case_pages_speak_chinese(db: None) -> None:
+    from agent.office.web.cases.models import Case
+
+    clerk = signed_in(C, language="zh-hans")
+    _complaint(clerk, make_staff("owner", M), a_resident().household.unit)
+    pk = Case.objects.get().pk
+    _step(clerk, pk, "accept")
+    page = clerk.get(f"/cases/{pk}/").content.decode()
+    assert "受理" in page and "已收到 → 已受理" in page and "处理记录" in page
+    assert "住户投诉处理" in clerk.get("/cases/").content.decode()

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
 
 from agent.office.web.cases import flow
-from agent.office.web.cases.models import Case
+from agent.office.web.cases.models import STEP_LABELS, Case
 
 
 class ComplaintForm(forms.ModelForm[Case]):
@@ -31,14 +31,7 @@ class ComplaintForm(forms.ModelForm[Case]):
         return owner
 
 
-ACTION_LABELS = {
-    "accept": _("Accept"),
-    "investigate": _("Investigate"),
-    "measures": _("Record measures taken"),
-    "answer": _("Record the answer to the resident"),
-    "close": _("Close"),
-    "reopen": _("Reopen"),
-}
+ACTION_LABELS = {k: label for k, label in STEP_LABELS.items() if k in flow.ACTIONS}
 
 
 class StepForm(forms.Form):

@@ -80,6 +80,17 @@ class Case(models.Model):
         return cls.objects.filter(state__in=flow.OPEN_STATES, due_at__lt=timezone.now())
 
 
+STEP_LABELS = {
+    "received": _("received"),
+    "accept": _("Accept"),
+    "investigate": _("Investigate"),
+    "measures": _("Record measures taken"),
+    "answer": _("Record the answer to the resident"),
+    "close": _("Close"),
+    "reopen": _("Reopen"),
+}
+
+
 class CaseStep(models.Model):
     """One step on a case's timeline: who, when, what; written once, never changed."""
 
@@ -93,6 +104,15 @@ class CaseStep(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
+
+    def action_label(self) -> str:
+        """The action in the reader's language."""
+        return str(STEP_LABELS.get(self.action, self.action))
+
+    def state_labels(self) -> tuple[str, str]:
+        """The states before and after, in the reader's language."""
+        before = Case.State(self.state_before).label if self.state_before else ""
+        return str(before), str(Case.State(self.state_after).label)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:  # the timeline is a record: a step once written stays
