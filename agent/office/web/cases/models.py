@@ -88,6 +88,7 @@ STEP_LABELS = {
     "answer": _("Record the answer to the resident"),
     "close": _("Close"),
     "reopen": _("Reopen"),
+    "attach": _("Attachment added"),
 }
 
 
@@ -121,3 +122,20 @@ class CaseStep(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ValueError("a case step is never deleted")
+
+
+class CaseAttachment(models.Model):
+    """A photo or scanned form kept with a case; its type read from its content."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
+    name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=50)
+    data = models.BinaryField()
+    added_by = models.CharField(max_length=150)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["added_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from agent.office.web.cases import views
+from agent.office.web.cases import attachments, views
 
 app_name = "cases"
 urlpatterns = [
@@ -13,4 +13,6 @@ urlpatterns = [
     path("<int:pk>/", views.case, name="case"),
     path("<int:pk>/step/", views.case_step, name="step"),
     path("<int:pk>/timeline/", views.timeline, name="timeline"),
+    path("<int:pk>/attachments/", attachments.attach, name="attach"),
+    path("<int:pk>/attachments/<int:file_pk>/", attachments.attachment, name="attachment"),
 ]

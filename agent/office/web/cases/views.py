@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from agent.office.web.audit import chain
 from agent.office.web.cases import flow
+from agent.office.web.cases.attachments import AttachmentForm
 from agent.office.web.cases.forms import ComplaintForm, StepForm
 from agent.office.web.cases.models import Case, CaseStep
 
@@ -49,7 +50,13 @@ def complaint_new(request: HttpRequest) -> HttpResponseBase:
     return render(request, "cases/new.html", {"form": form})
 
 
-def _case_page(request: HttpRequest, case: Case, form: StepForm | None = None) -> HttpResponse:
+def case_page(
+    request: HttpRequest,
+    case: Case,
+    form: StepForm | None = None,
+    attachment_form: AttachmentForm | None = None,
+) -> HttpResponse:
+    """A case with its steps, attachments and the forms of the next step."""
     return render(
         request,
         "cases/case.html",
@@ -59,6 +66,8 @@ def _case_page(request: HttpRequest, case: Case, form: StepForm | None = None) -
             "steps": case.steps.all(),
             "form": form or StepForm(case=case),
             "actions": flow.actions_from(case.state),
+            "attachments": case.attachments.only("pk", "name", "added_by", "added_at"),
+            "attachment_form": attachment_form or AttachmentForm(),
         },
     )
 
@@ -66,7 +75,7 @@ def _case_page(request: HttpRequest, case: Case, form: StepForm | None = None) -
 @login_required
 @permission_required("cases.view_case", raise_exception=True)
 def case(request: HttpRequest, pk: int) -> HttpResponse:
-    return _case_page(request, get_object_or_404(Case, pk=pk))
+    return case_page(request, get_object_or_404(Case, pk=pk))
 
 
 @login_required
@@ -78,7 +87,7 @@ def case_step(request: HttpRequest, pk: int) -> HttpResponseBase:
         case = get_object_or_404(Case.objects.select_for_update(), pk=pk)
         form = StepForm(request.POST, case=case)
         if not form.is_valid():
-            return _case_page(request, case, form)
+            return case_page(request, case, form)
         data = form.cleaned_data
         before, case.state = case.state, data["state"]
         if data["action"] == "answer":

@@ -86,4 +86,3 @@ ROLES[MANAGER] += _HANDLE_CASES
 ROLES[CLERK] += _HANDLE_CASES
 ROLES[GUARD_SUPERVISOR] += [("cases", "view_case"), ("cases", "add_case")]
 ROLES[AUDITOR] += [("cases", "view_timeline")]
-
