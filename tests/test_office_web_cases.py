@@ -75,7 +75,9 @@ def test_a_complaint_from_the_form_to_answered_and_closed(db: None) -> None:
     audited = AuditEntry.objects.filter(target=f"case {case.pk}").values_list("action", flat=True)
     assert list(audited) == [f"case.{s[0]}" for s in steps]
     assert _step(clerk, case.pk, "reopen").status_code == 302
-    assert Case.objects.get().state == "reopened"
+    reopened = Case.objects.get()
+    assert reopened.state == "reopened" and not reopened.overdue()  # due anew from the reopening
+    assert reopened.received_at == case.received_at
 
 
 def test_a_disabled_owner_is_refused_beside_the_field(db: None) -> None:
@@ -201,3 +203,26 @@ def test_the_case_pages_speak_chinese(db: None) -> None:
     page = clerk.get(f"/cases/{pk}/").content.decode()
     assert "受理" in page and "已收到 → 已受理" in page and "处理记录" in page
     assert "住户投诉处理" in clerk.get("/cases/").content.decode()
+
+
+def test_residents_of_the_unit_are_linked_and_a_future_receipt_refused(db: None) -> None:
+    from agent.office.web.cases.models import Case
+
+    clerk = signed_in(C)
+    resident = a_resident()
+    owner = make_staff("owner", M)
+    unit = resident.household.unit
+    assert _complaint(clerk, owner, unit, residents=str(resident.pk)).status_code == 302
+    case = Case.objects.get()
+    assert list(case.residents.all()) == [resident]
+    assert f'href="/residents/{resident.pk}/"' in clerk.get(f"/cases/{case.pk}/").content.decode()
+    from agent.office.web.register.models import Unit
+
+    other = Unit.objects.create(building="4", room="101")
+    refused = _complaint(clerk, owner, other, residents=str(resident.pk))
+    assert "Only residents of the chosen unit can be linked." in refused.content.decode()
+    future = _complaint(clerk, owner, unit, received_at="2099-01-01T09:00")
+    assert "cannot be received in the future" in future.content.decode()
+    assert Case.objects.count() == 1
+    supervisor = signed_in(G).get("/cases/complaints/new/").content.decode()
+    assert "residents concerned" not in supervisor and "张三" not in supervisor

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import forms
 from django.contrib.auth.models import User
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from agent.office.web.cases import flow
 from agent.office.web.cases.models import STEP_LABELS, Case
+from agent.office.web.register.models import Resident
+
+
+class ResidentsField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
+    """Residents shown with their unit."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name} ({obj.household.unit})"
 
 
 class ComplaintForm(forms.ModelForm[Case]):
@@ -19,10 +29,44 @@ class ComplaintForm(forms.ModelForm[Case]):
         queryset=User.objects.order_by("username"), label=_("person in charge")
     )
 
+    residents = ResidentsField(
+        queryset=Resident.objects.filter(move_out__isnull=True).select_related("household__unit"),
+        label=_("residents concerned"),
+        required=False,
+    )
+
     class Meta:
         model = Case
-        fields = ["title", "resident_name", "unit", "description", "received_at", "owner"]
+        fields = [
+            "title",
+            "resident_name",
+            "unit",
+            "residents",
+            "description",
+            "received_at",
+            "owner",
+        ]
         widgets = {"received_at": forms.DateTimeInput(attrs={"type": "datetime-local"})}
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not user.has_perm("register.view_resident"):  # names are the register's to show
+            del self.fields["residents"]
+
+    def clean_received_at(self) -> datetime:
+        received: datetime = self.cleaned_data["received_at"]
+        if received > timezone.now():
+            raise forms.ValidationError(_("A complaint cannot be received in the future."))
+        return received
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        unit = data.get("unit")
+        if unit is not None and any(
+            r.household.unit_id != unit.pk for r in data.get("residents", [])
+        ):
+            self.add_error("residents", _("Only residents of the chosen unit can be linked."))
+        return data
 
     def clean_owner(self) -> User:
         owner: User = self.cleaned_data["owner"]

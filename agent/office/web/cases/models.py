@@ -63,10 +63,11 @@ class Case(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.title}"
 
-    def set_due(self) -> None:
-        """The due time of this kind counted from ``received_at`` in working days."""
+    def set_due(self, start: datetime | None = None) -> None:
+        """The due time of this kind counted in working days from ``start`` (by default
+        ``received_at``; a reopened case from its reopening)."""
         days: dict[str, int] = settings.GATE_OFFICE_CASE_DUE_DAYS
-        received = timezone.localtime(self.received_at)
+        received = timezone.localtime(start or self.received_at)
         holidays = due.parse_holidays(settings.GATE_OFFICE_HOLIDAYS)
         self.due_at = due.due_at(received, days.get(self.kind, 3), holidays)
 

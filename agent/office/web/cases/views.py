@@ -34,7 +34,11 @@ def case_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("cases.add_case", raise_exception=True)
 def complaint_new(request: HttpRequest) -> HttpResponseBase:
-    form = ComplaintForm(request.POST or None, initial={"received_at": timezone.localtime()})
+    form = ComplaintForm(
+        request.POST or None,
+        initial={"received_at": timezone.localtime().replace(second=0, microsecond=0)},
+        user=_staff(request),
+    )
     if request.method == "POST" and form.is_valid():
         actor = _staff(request).get_username()
         with transaction.atomic():
@@ -42,6 +46,7 @@ def complaint_new(request: HttpRequest) -> HttpResponseBase:
             case.kind = Case.Kind.COMPLAINT
             case.set_due()
             case.save()
+            form.save_m2m()
             CaseStep.objects.create(
                 case=case, actor=actor, action="received", state_after=case.state
             )
@@ -90,6 +95,8 @@ def case_step(request: HttpRequest, pk: int) -> HttpResponseBase:
             return case_page(request, case, form)
         data = form.cleaned_data
         before, case.state = case.state, data["state"]
+        if data["action"] == "reopen":  # the reopened case is due anew from now
+            case.set_due(start=timezone.now())
         if data["action"] == "answer":
             case.answer, case.told_at, case.told_how = (
                 data["answer"],
