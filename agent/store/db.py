@@ -3,19 +3,37 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+BUSY_S = 5.0
 
 
 def connect(path: Path, synchronous: str = "normal") -> sqlite3.Connection:
     """A connection in autocommit mode; callers open transactions with BEGIN themselves."""
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA busy_timeout=5000")
+    conn.execute(f"PRAGMA busy_timeout={int(BUSY_S * 1000)}")
+    _into_wal(conn)
     conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
     return conn
+
+
+def _into_wal(conn: sqlite3.Connection) -> None:
+    """WAL mode, waiting as the busy timeout would: switching a file still in rollback mode
+    (one another process is creating right now) fails at once while that process writes,
+    because SQLite does not call the busy handler for it."""
+    deadline = time.monotonic() + BUSY_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
 
 
 @contextmanager
