@@ -9,7 +9,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.contrib.auth.models import User
 from django.db import IntegrityError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
@@ -21,14 +20,9 @@ from agent.office.web.cards import desk_nfc, lifecycle, planning
 from agent.office.web.cards.forms import EndCardForm, IssueCardForm, ReissueForm
 from agent.office.web.cards.models import Card, CardChange, Delivery
 from agent.office.web.register.models import Resident
+from agent.office.web.staff.accounts import signed_in_account
 
 ISSUE = "cards.issue_card"
-
-
-def _staff(request: HttpRequest) -> User:
-    """The signed-in account (every view here requires one)."""
-    assert isinstance(request.user, User)
-    return request.user
 
 
 def _sim_reader() -> bool:
@@ -126,7 +120,9 @@ def resident_cards(request: HttpRequest, pk: int) -> HttpResponseBase:
         until = form.cleaned_data["valid_until"]
         made = _save(
             form,
-            lambda: lifecycle.issue(resident, form.credential, form.masked, _staff(request), until),
+            lambda: lifecycle.issue(
+                resident, form.credential, form.masked, signed_in_account(request), until
+            ),
         )
         if made is not None:
             messages.success(request, _("Card %(card)s issued.") % {"card": form.masked})
@@ -147,7 +143,7 @@ def reissue(request: HttpRequest, pk: int) -> HttpResponseBase:
         made = _save(
             form,
             lambda: lifecycle.reissue(
-                old, form.credential, form.masked, _staff(request), lost, until
+                old, form.credential, form.masked, signed_in_account(request), lost, until
             ),
         )
         if made is not None:
@@ -172,7 +168,7 @@ def end(request: HttpRequest, pk: int) -> HttpResponseBase:
     form = EndCardForm(request.POST)
     if not form.is_valid():
         return HttpResponse(status=400)
-    made = lifecycle.end(card, form.cleaned_data["status"], _staff(request))
+    made = lifecycle.end(card, form.cleaned_data["status"], signed_in_account(request))
     return redirect("cards:change", made.pk)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
-from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from agent.office.web.audit import chain
 from agent.office.web.cases.models import Case, CaseAttachment, CaseStep
+from agent.office.web.staff.accounts import signed_in_account
 
 # the signatures of the types a case may hold
 SIGNATURES = [
@@ -57,14 +57,14 @@ class AttachmentForm(forms.Form):
 def attach(request: HttpRequest, pk: int) -> HttpResponseBase:
     from agent.office.web.cases.views import case_page
 
-    assert isinstance(request.user, User)
+    staff = signed_in_account(request)
     case = get_object_or_404(Case, pk=pk)
     form = AttachmentForm(request.POST, request.FILES)
     if not form.is_valid():
         return case_page(request, case, attachment_form=form)
     upload = form.cleaned_data["file"]
     upload.seek(0)
-    actor = request.user.get_username()
+    actor = staff.get_username()
     with transaction.atomic():
         CaseAttachment.objects.create(
             case=case,

@@ -4,7 +4,6 @@ steps, and the timeline alone (for the auditor)."""
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required, permission_required
-from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,11 +15,7 @@ from agent.office.web.cases import flow
 from agent.office.web.cases.attachments import AttachmentForm
 from agent.office.web.cases.forms import ComplaintForm, StepForm
 from agent.office.web.cases.models import Case, CaseStep
-
-
-def _staff(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
+from agent.office.web.staff.accounts import signed_in_account
 
 
 @login_required
@@ -37,10 +32,10 @@ def complaint_new(request: HttpRequest) -> HttpResponseBase:
     form = ComplaintForm(
         request.POST or None,
         initial={"received_at": timezone.localtime().replace(second=0, microsecond=0)},
-        user=_staff(request),
+        user=signed_in_account(request),
     )
     if request.method == "POST" and form.is_valid():
-        actor = _staff(request).get_username()
+        actor = signed_in_account(request).get_username()
         with transaction.atomic():
             case = form.save(commit=False)
             case.kind = Case.Kind.COMPLAINT
@@ -87,7 +82,7 @@ def case(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("cases.handle_case", raise_exception=True)
 @require_POST
 def case_step(request: HttpRequest, pk: int) -> HttpResponseBase:
-    actor = _staff(request).get_username()
+    actor = signed_in_account(request).get_username()
     with transaction.atomic():
         case = get_object_or_404(Case.objects.select_for_update(), pk=pk)
         form = StepForm(request.POST, case=case)

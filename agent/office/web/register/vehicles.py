@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
-from django.contrib.auth.models import User
 from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,6 +22,7 @@ from agent.office.web.audit import chain
 from agent.office.web.audit.models import AuditEntry
 from agent.office.web.register.plates import mask_plate, normalise_plate
 from agent.office.web.register.sealing import blind_index, seal
+from agent.office.web.staff.accounts import signed_in_account
 
 if TYPE_CHECKING:
     from agent.office.web.register.search import Hit
@@ -75,8 +75,7 @@ def vehicle_new(request: HttpRequest, pk: int) -> HttpResponseBase:
     from agent.office.web.register.models import Household
 
     found = get_object_or_404(Household.objects.select_related("unit"), pk=pk)
-    staff = request.user
-    assert isinstance(staff, User)  # login_required
+    staff = signed_in_account(request)
     form = VehicleForm(request.POST)
     if form.is_valid():
         plate = form.cleaned_data["plate"]

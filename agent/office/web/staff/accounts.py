@@ -10,6 +10,12 @@ from agent.office.web.audit.models import AuditEntry
 from agent.office.web.staff.roles import MANAGER, ROLES
 
 
+def signed_in_account(request: HttpRequest) -> User:
+    """The staff account of a request that ``login_required`` let through."""
+    assert isinstance(request.user, User)
+    return request.user
+
+
 def role_of(user: User) -> str:
     """The account's role ('' for none)."""
     names = [g.name for g in user.groups.all()]
