@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from agent.models.base import Strict
+from agent.models.workplace import WorkplaceConfig
 
 
 class OfficeBroker(Strict):
@@ -41,3 +42,4 @@ class OfficeConfig(Strict):
     signing_key_file: Path  # the office's Ed25519 private key (gate-office keygen)
     broker: OfficeBroker = OfficeBroker()
     alerts: OfficeAlerts = OfficeAlerts()
+    workplace: WorkplaceConfig = WorkplaceConfig()  # gate-office web's own settings

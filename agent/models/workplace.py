@@ -1,0 +1,14 @@
+"""``[workplace]`` in ``office.toml``: what the office workplace (``gate-office web``) is
+configured with beyond its command flags: cases, plans, alerts and the daily digest.
+
+Each section is a model of its own module's making; this one only gathers them so that the
+office config stays one strict document (an unknown key is refused, not ignored).
+"""
+
+from __future__ import annotations
+
+from agent.models.base import Strict
+
+
+class WorkplaceConfig(Strict):
+    """The whole ``[workplace]`` table; every section has defaults, so it may be left out."""
