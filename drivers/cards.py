@@ -121,6 +121,31 @@ def _facility_card(text: str) -> CardNumber:
     return CardNumber.from_prox(facility << 16 | card, 24)
 
 
+GENUINE = "genuine"
+
+
+@dataclass(frozen=True, slots=True)
+class SecureProof:
+    """What a reader learnt from a card that proves a key (DESFire EV2/EV3, NTAG 424 DNA).
+
+    ``verdict`` is ``GENUINE`` or the reason the card failed (``card_not_genuine``,
+    ``card_torn``, ``relay_suspected``); the gate decides with it and keeps ``counter``
+    (NTAG 424's read counter) to refuse a replayed message. No key is ever carried here.
+    """
+
+    kind: str  # "desfire" or "ntag424"
+    verdict: str
+    credential_id: str | None = None  # named by the card's MACed data file (DESFire)
+    counter: int | None = None  # NTAG 424 DNA's SUN read counter
+    originality: bool | None = None  # NXP's originality signature held (None: not checked)
+    elapsed_s: float = 0.0  # the exchange with the card, for the relay budget
+
+    @property
+    def genuine(self) -> bool:
+        """Whether the card proved the site's key."""
+        return self.verdict == GENUINE
+
+
 @dataclass(frozen=True, slots=True)
 class CardRead:
     """One card seen by one reader, stamped with the reader's monotonic time."""
@@ -129,3 +154,4 @@ class CardRead:
     reader: str
     at: float
     read_id: int = 0  # per reader, from 1: lets an answer name the very read it is about
+    proof: SecureProof | None = None  # a secure card's proof; None for a number-only read
