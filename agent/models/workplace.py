@@ -8,7 +8,10 @@ office config stays one strict document (an unknown key is refused, not ignored)
 from __future__ import annotations
 
 from agent.models.base import Strict
+from agent.models.behaviour_ladder import BehaviourConfig
 
 
 class WorkplaceConfig(Strict):
     """The whole ``[workplace]`` table; every section has defaults, so it may be left out."""
+
+    behaviour: BehaviourConfig = BehaviourConfig()

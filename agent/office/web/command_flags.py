@@ -72,7 +72,8 @@ def web_parser() -> argparse.ArgumentParser:
     where(p)
     p.add_argument("username")
     p.add_argument("--role", required=True,
-                   choices=["manager", "clerk", "guard supervisor", "auditor"])  # fmt: skip
+                   choices=["manager", "clerk", "guard supervisor", "auditor",
+                            "case officer"])  # fmt: skip
     p.add_argument("--password-file", help="read the password from this file (else asked)")
     p.add_argument("--language", choices=["zh-hans", "en"], default="zh-hans")
     p = sub.add_parser("demo", help="load the demo register into an empty SQLite database")

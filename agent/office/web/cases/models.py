@@ -90,6 +90,8 @@ STEP_LABELS = {
     "close": _("Close"),
     "reopen": _("Reopen"),
     "attach": _("Attachment added"),
+    "measure": _("Measure recorded"),
+    "police": _("Reported to the police"),
 }
 
 
@@ -140,3 +142,11 @@ class CaseAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# abnormal behaviour cases: their details, measures and police reports (a module of their own)
+from agent.office.web.cases.behaviour_models import (  # noqa: E402, F401
+    BehaviourDetails,
+    BehaviourMeasure,
+    PoliceReport,
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from agent.office.web.cases import attachments, views
+from agent.office.web.cases import attachments, behaviour, police_pdf, views
 
 app_name = "cases"
 urlpatterns = [
@@ -15,4 +15,9 @@ urlpatterns = [
     path("<int:pk>/timeline/", views.timeline, name="timeline"),
     path("<int:pk>/attachments/", attachments.attach, name="attach"),
     path("<int:pk>/attachments/<int:file_pk>/", attachments.attachment, name="attachment"),
+    path("behaviour/new/", behaviour.behaviour_new, name="behaviour_new"),
+    path("<int:pk>/measures/", behaviour.measure_new, name="measure"),
+    path("<int:pk>/police/", behaviour.police_new, name="police"),
+    path("<int:pk>/police/report.pdf", police_pdf.police_report, name="police_pdf"),
+    path("behaviour/residents/<int:pk>/", behaviour.resident_measures, name="resident_measures"),
 ]

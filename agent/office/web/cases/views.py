@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from agent.office.web.audit import chain
-from agent.office.web.cases import flow
+from agent.office.web.cases import access, flow
 from agent.office.web.cases.attachments import AttachmentForm
 from agent.office.web.cases.forms import ComplaintForm, StepForm
 from agent.office.web.cases.models import Case, CaseStep
@@ -22,7 +22,8 @@ from agent.office.web.staff.accounts import signed_in_account
 @permission_required("cases.view_case", raise_exception=True)
 def case_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    cases = [(case, case.overdue(now)) for case in Case.objects.select_related("unit", "owner")]
+    listed = access.readable(request.user, Case.objects.select_related("unit", "owner"))
+    cases = [(case, case.overdue(now)) for case in listed]
     return render(request, "cases/list.html", {"cases": cases})
 
 
@@ -75,7 +76,7 @@ def case_page(
 @login_required
 @permission_required("cases.view_case", raise_exception=True)
 def case(request: HttpRequest, pk: int) -> HttpResponse:
-    return case_page(request, get_object_or_404(Case, pk=pk))
+    return case_page(request, access.check(request.user, get_object_or_404(Case, pk=pk)))
 
 
 @login_required
@@ -85,6 +86,7 @@ def case_step(request: HttpRequest, pk: int) -> HttpResponseBase:
     actor = signed_in_account(request).get_username()
     with transaction.atomic():
         case = get_object_or_404(Case.objects.select_for_update(), pk=pk)
+        access.check(request.user, case)
         form = StepForm(request.POST, case=case)
         if not form.is_valid():
             return case_page(request, case, form)
@@ -117,5 +119,5 @@ def case_step(request: HttpRequest, pk: int) -> HttpResponseBase:
 @login_required
 @permission_required("cases.view_timeline", raise_exception=True)
 def timeline(request: HttpRequest, pk: int) -> HttpResponse:
-    case = get_object_or_404(Case, pk=pk)
+    case = access.check(request.user, get_object_or_404(Case, pk=pk))
     return render(request, "cases/timeline.html", {"case": case, "steps": case.steps.all()})

@@ -7,6 +7,7 @@ MANAGER = "manager"
 CLERK = "clerk"
 GUARD_SUPERVISOR = "guard supervisor"
 AUDITOR = "auditor"
+CASE_OFFICER = "case officer"
 
 _READ_REGISTER = [
     ("register", "view_unit"),
@@ -86,3 +87,15 @@ ROLES[MANAGER] += _HANDLE_CASES
 ROLES[CLERK] += _HANDLE_CASES
 ROLES[GUARD_SUPERVISOR] += [("cases", "view_case"), ("cases", "add_case")]
 ROLES[AUDITOR] += [("cases", "view_timeline")]
+
+# abnormal behaviour cases (issue 19) are read only with cases.view_behaviour: managers, and
+# the case officer, who enters and handles them (and complaints) and reads the register's names;
+# clerks enter behaviour cases but do not read them unless given the role
+ROLES[MANAGER] += [("cases", "view_behaviour")]
+ROLES[CASE_OFFICER] = [
+    ("register", "view_unit"),
+    ("register", "view_household"),
+    ("register", "view_resident"),
+    *_HANDLE_CASES,
+    ("cases", "view_behaviour"),
+]

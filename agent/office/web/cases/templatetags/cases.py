@@ -6,6 +6,7 @@ from typing import Any
 
 from django import template
 
+from agent.office.web.cases import access
 from agent.office.web.cases.models import Case
 
 register = template.Library()
@@ -15,4 +16,6 @@ register = template.Library()
 def overdue_cases(context: template.Context) -> dict[str, Any]:
     """The count of overdue cases, for staff who may see the cases."""
     user = context["request"].user
-    return {"overdue": Case.overdue_cases().count() if user.has_perm("cases.view_case") else 0}
+    if not user.has_perm("cases.view_case"):
+        return {"overdue": 0}
+    return {"overdue": access.readable(user, Case.overdue_cases()).count()}
