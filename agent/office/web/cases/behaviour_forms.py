@@ -3,6 +3,7 @@ the report to the police. Times in the future are refused beside the field."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -57,21 +58,27 @@ class BehaviourCaseForm(forms.ModelForm[Case]):
         return data
 
 
+class ResidentField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    """A resident of the case, by name (who may read the case may read the names)."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.name)
+
+
 class MeasureForm(forms.Form):
     """A measure of the ladder (short of the police, which has its own form) against one of
     the case's residents."""
 
-    resident = forms.ModelChoiceField(queryset=Resident.objects.none(), label=_("resident"))
+    resident = ResidentField(queryset=Resident.objects.none(), label=_("resident"))
     rung = forms.ChoiceField(label=_("measure"))
     at = forms.DateTimeField(label=_("when"), widget=WHEN)
     note = forms.CharField(label=_("note"), widget=forms.Textarea, required=False)
 
-    def __init__(self, *args: Any, case: Case, ladder: list[str], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, case: Case, ladder: Sequence[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["resident"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = case.residents.all()
-        field.label_from_instance = lambda r: r.name  # type: ignore[method-assign]
         rung = self.fields["rung"]
         assert isinstance(rung, forms.ChoiceField)
         rung.choices = [(r, Rung(r).label) for r in ladder if r != Rung.POLICE]
