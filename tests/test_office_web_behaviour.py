@@ -7,6 +7,7 @@ import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import override_settings
@@ -20,7 +21,19 @@ __all__ = ["db", "office_web"]
 M, C, G, A = ROLES  # manager, clerk, guard supervisor, auditor
 CO = "case officer"
 SCRIPT = "<script>alert(1)</script>"
-INCIDENT = datetime(2026, 12, 4, 13, 30, tzinfo=UTC)  # 21:30 in Shanghai, as entered
+# times relative to now: the ladder counts the measures of the last months before now
+INCIDENT = (datetime.now(UTC) - timedelta(days=3)).replace(second=0, microsecond=0)
+SITE = ZoneInfo("Asia/Shanghai")  # the workplace's zone, in which times are typed
+
+
+def local(at: datetime) -> str:
+    """``at`` as a datetime-local field takes it."""
+    return at.astimezone(SITE).strftime("%Y-%m-%dT%H:%M")
+
+
+OCCURRED = local(INCIDENT)
+MEASURED = local(INCIDENT + timedelta(days=1))
+REPORTED = local(INCIDENT + timedelta(days=1, hours=1))
 
 
 def _case(client: Any, resident: Any, owner: Any, **extra: Any) -> Any:
@@ -29,7 +42,7 @@ def _case(client: Any, resident: Any, owner: Any, **extra: Any) -> Any:
         "unit": str(resident.household.unit_id),
         "residents": [str(resident.pk)],
         "behaviour": "harassment",
-        "occurred_at": "2026-12-04T21:30",
+        "occurred_at": OCCURRED,
         "description": "Shouted at the neighbours.",
         "owner": str(owner.pk),
         **extra,
@@ -38,13 +51,13 @@ def _case(client: Any, resident: Any, owner: Any, **extra: Any) -> Any:
 
 
 def _measure(client: Any, pk: int, resident: Any, rung: str, **extra: str) -> Any:
-    form = {"resident": str(resident.pk), "rung": rung, "at": "2026-12-05T10:00", **extra}
+    form = {"resident": str(resident.pk), "rung": rung, "at": MEASURED, **extra}
     return client.post(f"/cases/{pk}/measures/", form)
 
 
 def _police(client: Any, pk: int, **extra: str) -> Any:
     form = {
-        "reported_at": "2026-12-05T11:00",
+        "reported_at": REPORTED,
         "station": "Xinjiekou station",
         "officer": "Officer Li",
         "number": "JX-2026-0042",
@@ -206,6 +219,7 @@ def test_behaviour_cases_are_read_only_with_their_permission(db: None, role: str
         ("get", f"/cases/{case.pk}/police/", {}, readers),
         ("get", f"/cases/behaviour/residents/{resident.pk}/", {}, readers),
         ("post", f"/cases/{case.pk}/step/", {"action": "accept"}, readers),
+        ("post", f"/cases/{case.pk}/attachments/", {}, readers),
         ("get", "/cases/behaviour/new/", {}, {M, C, CO}),
     ]
     for method, path, form, allowed in pages:
@@ -295,3 +309,26 @@ def test_a_residents_measures_are_listed_on_their_own_page(db: None) -> None:
     # the written warning of the first case counts: the police come next in the second
     page = manager.get(f"/cases/{second}/measures/").content.decode()
     assert 'class="suggested">reported to the police<' in page
+
+
+def test_measures_older_than_the_window_no_longer_count(db: None) -> None:
+    from agent.office.web.cases.models import Case
+
+    manager = signed_in(M)
+    resident = a_resident()
+    _case(manager, resident, make_staff("owner", CO))
+    pk = Case.objects.get().pk
+    _measure(manager, pk, resident, "written_warning", at=local(INCIDENT - timedelta(days=400)))
+    page = manager.get(f"/cases/{pk}/measures/").content.decode()
+    assert 'class="suggested">dissuasion<' in page  # a year and more ago: the ladder anew
+    assert "written warning" in page  # still listed
+
+
+def test_an_overdue_behaviour_case_is_counted_only_for_who_may_read_it(db: None) -> None:
+    from agent.office.web.cases.models import Case
+
+    manager = signed_in(M)
+    _case(manager, a_resident(), make_staff("owner", CO))
+    Case.objects.update(due_at=INCIDENT)
+    assert "1 case is overdue." in manager.get("/").content.decode()
+    assert 'id="cases-overdue"' not in signed_in(C).get("/").content.decode()

@@ -15,6 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -27,7 +28,19 @@ from tests.office_web_rig import ROOT, gate_office, own_environment
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "a long enough pass 42"
-INCIDENT = datetime(2026, 12, 4, 13, 30, tzinfo=UTC)  # 21:30 in Shanghai, as entered
+# times relative to now: the ladder counts the measures of the last months before now
+INCIDENT = (datetime.now(UTC) - timedelta(days=3)).replace(second=0, microsecond=0)
+SITE = ZoneInfo("Asia/Shanghai")  # the workplace's zone, in which times are typed
+
+
+def local(at: datetime) -> str:
+    """``at`` as a datetime-local field takes it."""
+    return at.astimezone(SITE).strftime("%Y-%m-%dT%H:%M")
+
+
+OCCURRED = local(INCIDENT)
+MEASURED = local(INCIDENT + timedelta(days=1))
+REPORTED = local(INCIDENT + timedelta(days=1, hours=1))
 expect.set_options(timeout=15_000)
 
 WORDS = {
@@ -135,7 +148,7 @@ def _measure(page: Page, rung: str, suggested: str) -> None:
     expect(page.locator("#standing .suggested")).to_have_text(suggested)
     page.select_option("#id_resident", label="王伟")
     page.select_option("#id_rung", rung)
-    page.fill("#id_at", "2026-12-05T10:00")
+    page.fill("#id_at", MEASURED)
     page.fill("#id_note", f"<b>{rung}</b>")
     page.click("#measure-form button[type=submit]")
     expect(page.locator("#measures")).to_contain_text(f"<b>{rung}</b>")
@@ -158,7 +171,7 @@ def test_a_behaviour_case_warned_reported_and_refused_to_a_clerk(
     page.select_option("#id_owner", label="officer")
     page.click("#behaviour-form button[type=submit]")
     expect(page.locator("#behaviour-form")).to_contain_text(words["future"])
-    page.fill("#id_occurred_at", "2026-12-04T21:30")
+    page.fill("#id_occurred_at", OCCURRED)
     page.click("#behaviour-form button[type=submit]")
     expect(page.locator("main h1")).to_contain_text("<script>alert(1)</script> stairwell")
     expect(page.locator("#behaviour h2")).to_have_text(words["section"])
@@ -166,7 +179,7 @@ def test_a_behaviour_case_warned_reported_and_refused_to_a_clerk(
     _measure(page, "dissuasion", words["dissuasion"])
     _measure(page, "verbal_warning", words["verbal"])  # the ladder's next rung
     page.click("#police-new")
-    page.fill("#id_reported_at", "2026-12-05T11:00")
+    page.fill("#id_reported_at", REPORTED)
     page.fill("#id_station", "新街口派出所")
     page.fill("#id_officer", "李警官")
     page.fill("#id_number", "JX-2026-0042")
