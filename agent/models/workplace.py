@@ -8,7 +8,10 @@ office config stays one strict document (an unknown key is refused, not ignored)
 from __future__ import annotations
 
 from agent.models.base import Strict
+from agent.models.workplace_incidents import IncidentsConfig
 
 
 class WorkplaceConfig(Strict):
     """The whole ``[workplace]`` table; every section has defaults, so it may be left out."""
+
+    incidents: IncidentsConfig = IncidentsConfig()  # gate-office web watch

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from agent.office.web.cases import attachments, views
+from agent.office.web.cases import attachments, incident_views, views
 
 app_name = "cases"
 urlpatterns = [
@@ -15,4 +15,5 @@ urlpatterns = [
     path("<int:pk>/timeline/", views.timeline, name="timeline"),
     path("<int:pk>/attachments/", attachments.attach, name="attach"),
     path("<int:pk>/attachments/<int:file_pk>/", attachments.attachment, name="attachment"),
+    path("<int:pk>/acknowledge/", incident_views.acknowledge, name="acknowledge"),
 ]

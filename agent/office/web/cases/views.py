@@ -22,7 +22,10 @@ from agent.office.web.staff.accounts import signed_in_account
 @permission_required("cases.view_case", raise_exception=True)
 def case_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    cases = [(case, case.overdue(now)) for case in Case.objects.select_related("unit", "owner")]
+    cases = [
+        (case, case.overdue(now))
+        for case in Case.objects.select_related("unit", "owner").prefetch_related("sources")
+    ]
     return render(request, "cases/list.html", {"cases": cases})
 
 
