@@ -102,7 +102,7 @@ def test_a_console_incident_is_one_case_with_the_guards_steps_and_a_restart_repe
 
     case = Case.objects.get()
     assert (case.kind, case.owner, case.state, case.unit) == ("incident", boss, "received", None)
-    assert "theft" in case.title and "north/g1 main" in case.title
+    assert case.title == "事件：失窃 · north/g1 main"  # written in the site's language
     assert case.description == "bike taken from rack"
     steps = list(case.steps.values_list("action", "actor", "note"))
     assert [s[0] for s in steps] == ["received", "gate_note", "police", "gate_closed"]
