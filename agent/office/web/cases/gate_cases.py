@@ -66,7 +66,7 @@ def _what(event: dict[str, Any]) -> str:
         return _("Incident: %(kind)s") % {"kind": kinds.get(kind, kind)}
     if event["type"] == COMPLAINT:
         return _("Complaint taken at the gate")
-    return names.get(event["type"], event["type"])
+    return names.get(str(event["type"]), str(event["type"]))
 
 
 def _place(event: dict[str, Any]) -> str:
