@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.office_events_rig import event, event_store_at
-from tests.office_web_rig import db, gate_office, make_staff, office_web, signed_in
+from tests.office_web_rig import a_resident, db, gate_office, make_staff, office_web, signed_in
 
 __all__ = ["db", "office_web"]
 
@@ -102,7 +102,7 @@ def test_a_console_incident_is_one_case_with_the_guards_steps_and_a_restart_repe
 
     case = Case.objects.get()
     assert (case.kind, case.owner, case.state, case.unit) == ("incident", boss, "received", None)
-    assert case.title == "事件：失窃 · north/g1 main"  # written in the site's language
+    assert case.title == "事件：失窃 · north/g1 main"  # noqa: RUF001 (the site's language)
     assert case.description == "bike taken from rack"
     steps = list(case.steps.values_list("action", "actor", "note"))
     assert [s[0] for s in steps] == ["received", "gate_note", "police", "gate_closed"]
@@ -254,3 +254,33 @@ def test_watch_once_from_the_command_line(tmp_path: Path) -> None:
     bad = gate_office("web", "watch", "--state", str(state), "--once", env={"GATE_OFFICE_DB": ""})
     assert bad.returncode == 2 and bad.stderr.startswith("error: no event store")
     assert "Traceback" not in bad.stderr
+
+
+def test_a_complaint_taken_at_the_gate_is_a_complaint_case_once(db: None, store: Any) -> None:
+    from agent.office.web.cases.models import Case
+
+    make_staff("mgr", "manager")
+    resident = a_resident()  # lives in 3-2-501
+    taken = event("north", "g1", 1, T0, "complaint_taken", door=None, complaint="0123456789",
+                  guard="wang", unit="3-2-501", what="loud music after 23:00")  # fmt: skip
+    elsewhere = event("north", "g1", 2, T0, "complaint_taken", door=None, complaint="abcdef0123",
+                      guard="wang", unit="9-9-999", what="a broken lamp")  # fmt: skip
+    forged = event("north", "g1", 3, T0, "complaint_taken", door=None, guard="wang",
+                   unit="3-2-501", what="call 13800138000")  # fmt: skip
+    _add(store, taken, elsewhere, forged)
+    _watch(store).catch_up()
+    from agent.office.web.cases.gate_models import WatchCursor
+
+    WatchCursor.objects.all().delete()
+    _watch(store).catch_up()  # read again: still one case each
+    first, second = Case.objects.order_by("pk")
+    assert (first.kind, first.state, first.unit) == (
+        "complaint",
+        "received",
+        resident.household.unit,
+    )
+    assert first.description == "loud music after 23:00"
+    assert first.title == "门岗受理的投诉 · 3-2-501"
+    assert first.due_at > first.received_at
+    assert "wang" in first.steps.get().actor
+    assert (second.unit, second.title) == (None, "门岗受理的投诉 · 9-9-999")

@@ -8,6 +8,7 @@ add later (notes, police called, the gate's close, an alarm acknowledged) become
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,16 +16,20 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import translation
 from django.utils.translation import gettext as _
+from pydantic import ValidationError
 
 from agent.errors import ConfigError
+from agent.models.complaints import ComplaintTaken
 from agent.models.workplace_incidents import IncidentsConfig
 from agent.office.db import OfficeDb
 from agent.office.web.audit import chain
 from agent.office.web.cases import flow
 from agent.office.web.cases.gate_models import CaseSource
 from agent.office.web.cases.models import Case, CaseStep
+from agent.office.web.register.models import Unit
 from agent.office.web.staff.roles import MANAGER
 
+log = logging.getLogger(__name__)
 WORKER = "gate-office web watch"
 INCIDENT_ALARMS = ("door_forced_open", "reader_tamper", "security_alert")
 ACK = "alarm_acknowledged"
@@ -100,11 +105,11 @@ def _source(case: Case, kind: str, key: str, event: dict[str, Any]) -> CaseSourc
     )  # fmt: skip
 
 
-def _new_case(kind: str, event: dict[str, Any], config: IncidentsConfig, note: str) -> Case:
+def _new_case(
+    kind: str, event: dict[str, Any], config: IncidentsConfig, note: str, where: str = ""
+) -> Case:
     d = event["details"] or {}
-    title = f"{_what(event)} · {_place(event)}"
-    if kind == Case.Kind.COMPLAINT and d.get("unit"):
-        title = f"{_what(event)} · {d['unit']}"
+    title = f"{_what(event)} · {where or _place(event)}"
     case = Case(
         kind=kind, title=title[:200], description=note or title, owner=owner(config),
         received_at=event["time"],
@@ -198,11 +203,25 @@ def _ack(event: dict[str, Any]) -> None:
 def _complaint(event: dict[str, Any], config: IncidentsConfig) -> None:
     if CaseSource.objects.filter(kind=CaseSource.Kind.COMPLAINT, key=event["id"]).exists():
         return
-    d = event["details"] or {}
-    unit = str(d.get("unit") or "")
-    note = f"{unit}: {d.get('what') or ''}" if unit else str(d.get("what") or "")
-    case = _new_case(Case.Kind.COMPLAINT, event, config, note)
+    try:
+        taken = ComplaintTaken.model_validate(event["details"] or {})
+    except ValidationError:
+        log.warning("complaint_taken %s: details not as the console writes them", event["id"])
+        return
+    case = _new_case(Case.Kind.COMPLAINT, event, config, taken.what, where=taken.unit)
+    case.unit = _unit(taken.unit)  # the register's unit when the guard wrote it as it is
+    case.save(update_fields=["unit"])
     _source(case, CaseSource.Kind.COMPLAINT, event["id"], event)
+
+
+def _unit(text: str) -> Unit | None:
+    """The unit written as the register writes it (3-2-501, or A-12 without an entrance)."""
+    parts = text.strip().split("-")
+    if len(parts) not in (2, 3):
+        return None
+    building, room = parts[0], parts[-1]
+    entrance = parts[1] if len(parts) == 3 else ""
+    return Unit.objects.filter(building=building, entrance=entrance, room=room).first()
 
 
 def apply(event: dict[str, Any], config: IncidentsConfig, db: OfficeDb) -> None:
