@@ -7,6 +7,7 @@ database; the clock is injected, so no test waits for the alarm's minutes to pas
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.mqtt_helpers import wait_for
 from tests.office_events_rig import event, event_store_at
 from tests.office_web_rig import a_resident, db, gate_office, make_staff, office_web, signed_in
 
@@ -232,7 +234,8 @@ def test_the_office_acknowledges_an_incident_case_and_sees_the_gate_side(
     assert 'id="case-acknowledge"' not in page
 
 
-def test_watch_once_from_the_command_line(tmp_path: Path) -> None:
+def test_watch_once_from_the_command_line_alerts_through_the_hook(tmp_path: Path) -> None:
+    """The store, the hook and the minutes from office.toml; the alert is the hook's JSON."""
     from agent.office.db import open_store
 
     state = tmp_path / "web"
@@ -242,18 +245,38 @@ def test_watch_once_from_the_command_line(tmp_path: Path) -> None:
     made = gate_office("web", "createstaff", "boss", "--role", "manager", "--state",
                        str(state), "--password-file", str(pw))  # fmt: skip
     assert made.returncode == 0, made.stderr
+    alarm = _forced(1, 0)
+    alarm["time"] = (datetime.now(UTC) - timedelta(minutes=10)).isoformat()
     store = open_store(tmp_path / "office.db")
-    store.add_events([_forced(1, 0)])
+    store.add_events([alarm])
     store.close()
-    flags = ["--state", str(state), "--events-db", str(tmp_path / "office.db"), "--once"]
-    first = gate_office("web", "watch", *flags)
+    heard = tmp_path / "alerts.jsonl"
+    office = tmp_path / "office.toml"
+    office.write_text(
+        f'store = "{tmp_path / "office.db"}"\nsigning_key_file = "{tmp_path / "office.key"}"\n'
+        f'[alerts]\nhook = ["/bin/sh", "-c", "cat >> {heard}"]\n'
+        '[workplace.incidents]\nowner = "boss"\nunacknowledged_alarm_minutes = 1\n'
+    )
+    flags = ["--state", str(state), "--office-config", str(office), "--once"]
+    first = gate_office("web", "watch", *flags, env={"GATE_OFFICE_DB": ""})
     assert first.returncode == 0, first.stderr
     assert "1 event(s) read, 1 unacknowledged alarm(s) alerted" in first.stdout
-    again = gate_office("web", "watch", *flags)
+    assert "ALERT unacknowledged_alarm at north/g1" in first.stderr  # the log line
+    line = wait_for(lambda: heard.exists() and heard.read_text(), 20, "the hook's input")
+    alert = json.loads(line)
+    assert (alert["alert"], alert["site"], alert["gate"]) == ("unacknowledged_alarm", "north", "g1")
+    assert (alert["door"], alert["seq"], alert["type"], alert["minutes"]) == (
+        "main",
+        1,
+        "door_forced_open",
+        1.0,
+    )
+    again = gate_office("web", "watch", *flags, env={"GATE_OFFICE_DB": ""})
     assert "0 event(s) read, 0 unacknowledged alarm(s) alerted" in again.stdout
     bad = gate_office("web", "watch", "--state", str(state), "--once", env={"GATE_OFFICE_DB": ""})
     assert bad.returncode == 2 and bad.stderr.startswith("error: no event store")
     assert "Traceback" not in bad.stderr
+    assert len(heard.read_text().splitlines()) == 1  # once
 
 
 def test_a_complaint_taken_at_the_gate_is_a_complaint_case_once(db: None, store: Any) -> None:
