@@ -307,3 +307,20 @@ def test_a_complaint_taken_at_the_gate_is_a_complaint_case_once(db: None, store:
     assert first.due_at > first.received_at
     assert "wang" in first.steps.get().actor
     assert (second.unit, second.title) == (None, "门岗受理的投诉 · 9-9-999")
+
+
+def test_batches_read_every_event_once_and_the_cursor_ends_at_the_newest(
+    db: None, store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent.office.web.cases import watch as watch_module
+    from agent.office.web.cases.models import Case
+
+    make_staff("mgr", "manager")
+    monkeypatch.setattr(watch_module, "BATCH", 2)
+    for seq in range(1, 6):
+        _add(store, _forced(2 * seq, 0, door=f"d{seq}"),
+             event("north", "g1", 2 * seq + 1, T0, "access_granted", holder_id="r1"))  # fmt: skip
+    watch = _watch(store)
+    assert watch.catch_up() == 5
+    assert Case.objects.count() == 5
+    assert watch.cursor() == store.last_serial()

@@ -60,9 +60,13 @@ class Watch:
         while True:
             with transaction.atomic():
                 cursor, _ = WatchCursor.objects.select_for_update().get_or_create(name=CURSOR)
+                # read before the query (serials are handed out in commit order): every
+                # event up to it is in this answer unless the answer is a full batch
+                top = self.db.last_serial()
                 events = self.db.query_events(types=gate_cases.WATCHED, after=cursor.serial,
                                               limit=BATCH)  # fmt: skip
-                top = self.db.last_serial() if len(events) < BATCH else 0
+                if len(events) == BATCH:
+                    top = 0
                 for event in events:
                     gate_cases.apply(event, config, self.db)
                 newest = max([e["serial"] for e in events] + [top, cursor.serial])
