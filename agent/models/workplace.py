@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from agent.models.base import Strict
 from agent.models.behaviour_ladder import BehaviourConfig
+from agent.models.workplace_incidents import IncidentsConfig
 
 
 class WorkplaceConfig(Strict):
     """The whole ``[workplace]`` table; every section has defaults, so it may be left out."""
 
     behaviour: BehaviourConfig = BehaviourConfig()
+    incidents: IncidentsConfig = IncidentsConfig()  # gate-office web watch

@@ -108,6 +108,9 @@ def web_parser() -> argparse.ArgumentParser:
     from agent.office.web.cards import deliver_cmd
 
     deliver_cmd.add_parser(sub, where)
+    from agent.office.web.cases import watch_cmd
+
+    watch_cmd.add_parser(sub, where)
     return parser
 
 

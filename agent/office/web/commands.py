@@ -128,6 +128,10 @@ def web_main(argv: list[str]) -> int:
         from agent.office.web.cards import deliver_cmd
 
         return deliver_cmd.main(args, _setup)
+    if args.web_cmd == "watch":
+        from agent.office.web.cases import watch_cmd
+
+        return watch_cmd.main(args, _setup)
     _setup(args)
     if args.web_cmd in ("init", "migrate"):
         _migrate()

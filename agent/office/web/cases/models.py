@@ -38,7 +38,11 @@ class Case(models.Model):
     description = models.TextField(_("what happened"))
     resident_name = models.CharField(_("resident's name as written"), max_length=100, blank=True)
     unit = models.ForeignKey(
-        "register.Unit", on_delete=models.PROTECT, related_name="cases", verbose_name=_("unit")
+        "register.Unit",
+        on_delete=models.PROTECT,
+        related_name="cases",
+        verbose_name=_("unit"),
+        null=True,  # a case the gates raised (an incident, an alarm) concerns no unit
     )
     residents = models.ManyToManyField("register.Resident", blank=True, related_name="cases")
     owner = models.ForeignKey(
@@ -150,3 +154,22 @@ from agent.office.web.cases.behaviour_models import (  # noqa: E402, F401
     BehaviourMeasure,
     PoliceReport,
 )
+
+from agent.office.web.cases.gate_models import (  # noqa: E402
+    GATE_STEP_LABELS,
+    CaseSource,
+    WatchCursor,
+)
+
+STEP_LABELS.update(GATE_STEP_LABELS)
+
+__all__ = [
+    "BehaviourDetails",
+    "BehaviourMeasure",
+    "Case",
+    "CaseAttachment",
+    "CaseSource",
+    "CaseStep",
+    "PoliceReport",
+    "WatchCursor",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from agent.office.web.cases import attachments, behaviour, police_pdf, views
+from agent.office.web.cases import attachments, behaviour, incident_views, police_pdf, views
 
 app_name = "cases"
 urlpatterns = [
@@ -20,4 +20,5 @@ urlpatterns = [
     path("<int:pk>/police/", behaviour.police_new, name="police"),
     path("<int:pk>/police/report.pdf", police_pdf.police_report, name="police_pdf"),
     path("behaviour/residents/<int:pk>/", behaviour.resident_measures, name="resident_measures"),
+    path("<int:pk>/acknowledge/", incident_views.acknowledge, name="acknowledge"),
 ]

@@ -22,7 +22,9 @@ from agent.office.web.staff.accounts import signed_in_account
 @permission_required("cases.view_case", raise_exception=True)
 def case_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    listed = access.readable(request.user, Case.objects.select_related("unit", "owner"))
+    listed = access.readable(
+        request.user, Case.objects.select_related("unit", "owner").prefetch_related("sources")
+    )
     cases = [(case, case.overdue(now)) for case in listed]
     return render(request, "cases/list.html", {"cases": cases})
 
