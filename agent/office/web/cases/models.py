@@ -149,12 +149,11 @@ class CaseAttachment(models.Model):
 
 
 # abnormal behaviour cases: their details, measures and police reports (a module of their own)
-from agent.office.web.cases.behaviour_models import (  # noqa: E402, F401
+from agent.office.web.cases.behaviour_models import (  # noqa: E402
     BehaviourDetails,
     BehaviourMeasure,
     PoliceReport,
 )
-
 from agent.office.web.cases.gate_models import (  # noqa: E402
     GATE_STEP_LABELS,
     CaseSource,
