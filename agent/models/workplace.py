@@ -8,7 +8,12 @@ office config stays one strict document (an unknown key is refused, not ignored)
 from __future__ import annotations
 
 from agent.models.base import Strict
+from agent.models.case_settings import CaseSettings
+from agent.models.digest import DigestSettings
 
 
 class WorkplaceConfig(Strict):
     """The whole ``[workplace]`` table; every section has defaults, so it may be left out."""
+
+    cases: CaseSettings = CaseSettings()
+    digest: DigestSettings = DigestSettings()

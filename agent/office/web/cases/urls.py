@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from agent.office.web.cases import attachments, views
+from agent.office.web.cases import attachments, manage, new_case, views
 
 app_name = "cases"
 urlpatterns = [
@@ -15,4 +15,7 @@ urlpatterns = [
     path("<int:pk>/timeline/", views.timeline, name="timeline"),
     path("<int:pk>/attachments/", attachments.attach, name="attach"),
     path("<int:pk>/attachments/<int:file_pk>/", attachments.attachment, name="attachment"),
+    path("new/", new_case.case_new, name="case_new"),
+    path("<int:pk>/owner/", manage.reassign, name="reassign"),
+    path("<int:pk>/due/", manage.set_due, name="set_due"),
 ]

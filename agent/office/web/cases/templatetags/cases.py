@@ -16,3 +16,17 @@ def overdue_cases(context: template.Context) -> dict[str, Any]:
     """The count of overdue cases, for staff who may see the cases."""
     user = context["request"].user
     return {"overdue": Case.overdue_cases().count() if user.has_perm("cases.view_case") else 0}
+
+
+@register.inclusion_tag("office/dashboard.html", takes_context=True)
+def case_dashboard(context: template.Context) -> dict[str, Any]:
+    """The dashboard for staff who may see the cases (the gates' part if they may see gates)."""
+    from django.utils import timezone
+
+    from agent.office.web.cases import dashboard
+
+    user = context["request"].user
+    if not user.has_perm("cases.view_case"):
+        return {"dashboard": None}
+    board = dashboard.build(timezone.now(), with_gates=user.has_perm("fleet.view_fleet"))
+    return {"dashboard": board, "ages": dashboard.AGES}
