@@ -180,13 +180,15 @@ def test_the_person_in_charge_is_changed_on_the_timeline_and_a_disabled_one_refu
     gone.is_active = False
     gone.save()
     case = _case(unit, first)
-    refused = clerk.post(f"/cases/{case.pk}/owner/", {"owner": str(gone.pk)})
+    refused = clerk.post(f"/cases/{case.pk}/owner/", {"owner-owner": str(gone.pk)})
     assert refused.status_code == 200
     assert _errors(refused, "owner") == ["This account is disabled; choose another owner."]
     assert 'id="case-owner"' in refused.content.decode()
-    same = clerk.post(f"/cases/{case.pk}/owner/", {"owner": str(first.pk)})
+    same = clerk.post(f"/cases/{case.pk}/owner/", {"owner-owner": str(first.pk)})
     assert _errors(same, "owner") == ["This person is in charge already."]
-    done = clerk.post(f"/cases/{case.pk}/owner/", {"owner": str(second.pk), "note": "Holiday."})
+    done = clerk.post(
+        f"/cases/{case.pk}/owner/", {"owner-owner": str(second.pk), "owner-note": "Holiday."}
+    )
     assert done.status_code == 302
     case.refresh_from_db()
     assert case.owner == second and case.state == "received"
@@ -196,7 +198,8 @@ def test_the_person_in_charge_is_changed_on_the_timeline_and_a_disabled_one_refu
     assert (audit.target, audit.reason) == (f"case {case.pk}", "first -> second")
     assert "Person in charge changed" in clerk.get(f"/cases/{case.pk}/timeline/").content.decode()
     assert (
-        signed_in(G).post(f"/cases/{case.pk}/owner/", {"owner": str(first.pk)}).status_code == 403
+        signed_in(G).post(f"/cases/{case.pk}/owner/", {"owner-owner": str(first.pk)}).status_code
+        == 403
     )
 
 
@@ -205,16 +208,16 @@ def test_a_due_time_set_by_hand_must_lie_ahead_and_is_a_step(db: None) -> None:
 
     clerk = signed_in(C)
     case = _case(a_resident().household.unit, make_staff("owner", M))
-    past = clerk.post(f"/cases/{case.pk}/due/", {"due_at": "2020-01-01T09:00"})
+    past = clerk.post(f"/cases/{case.pk}/due/", {"due-due_at": "2020-01-01T09:00"})
     assert _errors(past, "due_at") == ["The due time must be in the future."]
     ahead = (timezone.localtime() + timedelta(days=20)).replace(second=0, microsecond=0)
-    done = clerk.post(f"/cases/{case.pk}/due/", {"due_at": ahead.strftime("%Y-%m-%dT%H:%M")})
+    done = clerk.post(f"/cases/{case.pk}/due/", {"due-due_at": ahead.strftime("%Y-%m-%dT%H:%M")})
     assert done.status_code == 302
     case.refresh_from_db()
     assert case.due_at == ahead and case.steps.get().action == "due"
     case.state = "closed"
     case.save()
-    closed = clerk.post(f"/cases/{case.pk}/due/", {"due_at": "2099-01-01T09:00"})
+    closed = clerk.post(f"/cases/{case.pk}/due/", {"due-due_at": "2099-01-01T09:00"})
     assert (
         closed.status_code == 200 and "Only an open case can be changed." in closed.content.decode()
     )
@@ -241,17 +244,21 @@ def test_html_in_every_text_field_is_escaped_on_every_page(db: None) -> None:
     assert clerk.post(f"/cases/{case.pk}/step/", {"action": "reopen"}).status_code == 302
     other = make_staff("other", C)
     assert (
-        clerk.post(f"/cases/{case.pk}/owner/", {"owner": str(other.pk), "note": bad}).status_code
+        clerk.post(
+            f"/cases/{case.pk}/owner/", {"owner-owner": str(other.pk), "owner-note": bad}
+        ).status_code
         == 302
     )
     assert (
         clerk.post(
-            f"/cases/{case.pk}/due/", {"due_at": "2099-01-01T09:00", "note": bad}
+            f"/cases/{case.pk}/due/", {"due-due_at": "2099-01-01T09:00", "due-note": bad}
         ).status_code
         == 302
     )
     Case.objects.filter(pk=case.pk).update(due_at=case.received_at)  # overdue: on the dashboard
-    refused = clerk.post(f"/cases/{case.pk}/due/", {"due_at": "2020-01-01T09:00", "note": bad})
+    refused = clerk.post(
+        f"/cases/{case.pk}/due/", {"due-due_at": "2020-01-01T09:00", "due-note": bad}
+    )
     for page in [clerk.get(p) for p in ("/", "/cases/", f"/cases/{case.pk}/",
                                         f"/cases/{case.pk}/timeline/")] + [refused]:  # fmt: skip
         html = page.content.decode()

@@ -54,6 +54,7 @@ class OwnerForm(_OpenCaseForm):
         queryset=User.objects.order_by("username"), label=_("new person in charge")
     )
     field_order = ["owner", "note"]
+    prefix = "owner"  # beside the step form on the case page: ids of its own
 
     def clean_owner(self) -> User:
         owner = active_owner(self.cleaned_data["owner"])
@@ -69,6 +70,7 @@ class DueForm(_OpenCaseForm):
         label=_("new due time"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
     field_order = ["due_at", "note"]
+    prefix = "due"
 
     def clean_due_at(self) -> datetime:
         due_at: datetime = self.cleaned_data["due_at"]
