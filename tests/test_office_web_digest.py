@@ -199,3 +199,22 @@ def test_the_command_sends_and_fails_in_one_line(
         assert done.stderr.startswith(told) and "Traceback" not in done.stderr
     printed = gate_office("web", "digest", "--state", str(web_state), "--print")
     assert printed.returncode == 0 and printed.stdout.startswith("[gate-office] 每日摘要 ")
+
+
+def test_the_digest_unit_and_its_timer() -> None:
+    import shlex
+
+    from tests.office_web_rig import ROOT
+
+    service = (ROOT / "systemd" / "gate-office-web-digest.service").read_text()
+    timer = (ROOT / "systemd" / "gate-office-web-digest.timer").read_text()
+    (start,) = [line[len("ExecStart=") :] for line in service.splitlines()
+                if line.startswith("ExecStart=")]  # fmt: skip
+    argv = shlex.split(start)[1:]
+    assert argv[:2] == ["web", "digest"] and "--office-config" in argv
+    assert gate_office(*argv, "--help").returncode == 0
+    assert (
+        "Type=oneshot" in service
+        and "Environment=GATE_OFFICE_WEB_FIELD_KEY=%d/field.key" in service
+    )
+    assert "Persistent=true" in timer and "OnCalendar=" in timer
