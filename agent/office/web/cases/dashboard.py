@@ -32,8 +32,12 @@ class KindRow:
     """The open cases of one kind, counted per age."""
 
     kind: str
-    label: str
     ages: tuple[int, ...]
+
+    @property
+    def label(self) -> str:
+        """The kind in the language current when it is shown."""
+        return kinds.label(self.kind)
 
     @property
     def total(self) -> int:
@@ -51,6 +55,11 @@ class OverdueRow:
     owner: str
     due_at: datetime
     days_over: int
+
+    @property
+    def kind_label(self) -> str:
+        """The kind in the language current when it is shown."""
+        return kinds.label(self.kind)
 
 
 @dataclass(frozen=True)
@@ -88,7 +97,7 @@ def open_by_kind(now: datetime) -> list[KindRow]:
     opened = Case.objects.filter(state__in=flow.OPEN_STATES).values_list("kind", "received_at")
     for kind, received in opened:
         counts.setdefault(kind, [0] * len(AGES))[age_bucket(received, now)] += 1
-    return [KindRow(k, kinds.label(k), tuple(ages)) for k, ages in counts.items()]
+    return [KindRow(k, tuple(ages)) for k, ages in counts.items()]
 
 
 def overdue(now: datetime) -> list[OverdueRow]:
@@ -98,7 +107,7 @@ def overdue(now: datetime) -> list[OverdueRow]:
         OverdueRow(
             pk=case.pk,
             title=case.title,
-            kind=case.get_kind_display(),
+            kind=case.kind,
             unit=str(case.unit),
             owner=case.owner.get_username(),
             due_at=case.due_at,

@@ -46,7 +46,7 @@ def compose(board: dashboard.Dashboard, language: str) -> tuple[str, str]:
             lines.append(
                 "  "
                 + _("#%(pk)d %(kind)s: %(title)s; unit %(unit)s; in charge: %(owner)s; due %(due)s")
-                % {"pk": case.pk, "kind": case.kind, "title": mask(case.title),
+                % {"pk": case.pk, "kind": case.kind_label, "title": mask(case.title),
                    "unit": case.unit, "owner": case.owner, "due": _when(case.due_at)}
             )  # fmt: skip
         ages = " / ".join(str(age) for age in dashboard.AGES)
