@@ -268,3 +268,17 @@ def test_html_in_every_text_field_is_escaped_on_every_page(db: None) -> None:
             in html
         )
     assert 'id="dashboard-overdue"' in clerk.get("/").content.decode()
+
+
+def test_a_broken_office_config_is_told_in_one_line_on_the_home_page(
+    db: None, tmp_path: Path
+) -> None:
+    from django.test import override_settings
+
+    broken = tmp_path / "office.toml"
+    broken.write_text(KINDS_TOML.replace('key = "parking"', 'key = "incident"'))
+    with override_settings(GATE_OFFICE_CONFIG=str(broken)):
+        answer = signed_in(C).get("/")
+    page = answer.content.decode()
+    assert answer.status_code == 200 and 'id="dashboard-problem"' in page
+    assert "invalid configuration" in page and "Traceback" not in page

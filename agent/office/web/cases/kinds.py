@@ -8,6 +8,7 @@ are the defaults; ``[workplace.cases]`` overrides the days it names and adds its
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from django.conf import settings
 from django.utils.translation import get_language
@@ -24,10 +25,23 @@ BUILT_IN = {
 }
 EXTRA_DAYS = 3  # an added kind's working days when due_days does not name it
 
+_READ: dict[tuple[str, int], CaseSettings] = {}  # the last read, by file and its mtime
+
 
 def case_settings() -> CaseSettings:
-    """``[workplace.cases]`` of the office config (defaults without one)."""
-    return workplace_config().cases
+    """``[workplace.cases]`` of the office config (defaults without one); read again only
+    when the file changed (a list of cases names each case's kind)."""
+    where = str(settings.GATE_OFFICE_CONFIG)
+    if not where:
+        return CaseSettings()
+    try:
+        key = (where, Path(where).stat().st_mtime_ns)
+    except OSError:
+        return workplace_config().cases  # tells the missing file (ConfigError)
+    if key not in _READ:
+        _READ.clear()
+        _READ[key] = workplace_config().cases
+    return _READ[key]
 
 
 def extra_kinds() -> list[tuple[str, str]]:

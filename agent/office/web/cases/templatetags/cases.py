@@ -6,6 +6,7 @@ from typing import Any
 
 from django import template
 
+from agent.errors import GateError
 from agent.office.web.cases.models import Case
 
 register = template.Library()
@@ -28,5 +29,8 @@ def case_dashboard(context: template.Context) -> dict[str, Any]:
     user = context["request"].user
     if not user.has_perm("cases.view_case"):
         return {"dashboard": None}
-    board = dashboard.build(timezone.now(), with_gates=user.has_perm("fleet.view_fleet"))
+    try:
+        board = dashboard.build(timezone.now(), with_gates=user.has_perm("fleet.view_fleet"))
+    except GateError as exc:  # a broken office config: told in one line, the page still works
+        return {"dashboard": None, "problem": str(exc).splitlines()[0]}
     return {"dashboard": board, "ages": dashboard.AGES}
