@@ -5,6 +5,8 @@ person in charge and its due time set by hand, and every text field escaped ever
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,9 +15,20 @@ from typing import Any
 import pytest
 
 from tests.office_events_rig import event, event_store_at
-from tests.office_web_rig import ROLES, a_resident, db, make_staff, office_web, signed_in
+from tests.office_web_rig import (
+    ROLES,
+    ROOT,
+    a_resident,
+    db,
+    gate_office,
+    make_staff,
+    office_web,
+    own_environment,
+    signed_in,
+)
+from tests.test_office_web_postgres import pg_url
 
-__all__ = ["db", "office_web"]
+__all__ = ["db", "office_web", "pg_url"]
 
 M, C, G, A = ROLES
 KINDS_TOML = """
@@ -282,3 +295,22 @@ def test_a_broken_office_config_is_told_in_one_line_on_the_home_page(
     page = answer.content.decode()
     assert answer.status_code == 200 and 'id="dashboard-problem"' in page
     assert "invalid configuration" in page and "Traceback" not in page
+
+
+def test_case_audit_actions_fit_the_column_on_postgresql(pg_url: str, tmp_path: Path) -> None:
+    """``case.reassign`` and the like are longer than the register's actions: PostgreSQL,
+    unlike SQLite, refuses a value longer than its column."""
+    state = tmp_path / "web"
+    assert gate_office("web", "init", "--state", str(state), "--database", pg_url).returncode == 0
+    script = (
+        "import sys; from pathlib import Path; from agent.office.web import boot; "
+        "boot.configure(sys.argv[1], Path(sys.argv[2])); "
+        "from agent.office.web.audit import chain; "
+        "[chain.append('clerk', a, 'case 1', 'x') for a in "
+        "('case.received', 'case.investigate', 'case.reassign', 'case.due')]"
+    )
+    argv = [sys.executable, "-c", script, pg_url, str(state)]
+    done = subprocess.run(
+        argv, cwd=ROOT, env=own_environment(), capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-300:]
