@@ -6,6 +6,7 @@ demo register."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -90,8 +91,10 @@ def _step(page: Page, action: str, **fields: str) -> None:
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
 def test_a_complaint_from_the_form_to_answered_and_closed(
-    office: str, page: Page, language: str
+    office: str, page: Page, language: str, tmp_path: Path
 ) -> None:
+    shots = Path(os.environ.get("OFFICE_SHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
     page.goto(office + "/signin/")
     _choose(page, language)
     page.fill("#id_username", "clerk")
@@ -123,3 +126,5 @@ def test_a_complaint_from_the_form_to_answered_and_closed(
     expect(overdue).to_contain_text("Water leak")
     expect(overdue).to_contain_text(WORDS[language]["overdue"])
     expect(overdue).not_to_contain_text("Noise at night")
+    if language == "zh-hans":
+        page.screenshot(path=str(shots / "dashboard.png"), full_page=True)

@@ -170,6 +170,24 @@ def test_a_kind_from_the_config_is_entered_with_its_own_due_days(
     assert "停车纠纷" in zh
 
 
+def test_the_environment_gives_the_defaults_and_the_config_overrides_them(
+    db: None, tmp_path: Path
+) -> None:
+    from django.test import override_settings
+
+    from agent.office.web.cases import kinds
+
+    env_days = {"complaint": 4, "behaviour": 5, "incident": 1}
+    with override_settings(GATE_OFFICE_CASE_DUE_DAYS=env_days, GATE_OFFICE_HOLIDAYS="2027-01-01"):
+        assert (kinds.due_days("complaint"), kinds.due_days("incident")) == (4, 1)
+        path = tmp_path / "office.toml"
+        path.write_text(KINDS_TOML)
+        with override_settings(GATE_OFFICE_CONFIG=str(path)):
+            assert (kinds.due_days("complaint"), kinds.due_days("incident")) == (2, 1)
+            assert kinds.due_days("parking") == 5
+            assert sorted(str(d) for d in kinds.holidays()) == ["2026-12-08", "2027-01-01"]
+
+
 def test_a_kind_the_config_cannot_have_is_refused() -> None:
     from pydantic import ValidationError
 

@@ -54,7 +54,6 @@ class OverdueRow:
     unit: str
     owner: str
     due_at: datetime
-    days_over: int
 
     @property
     def kind_label(self) -> str:
@@ -111,7 +110,6 @@ def overdue(now: datetime) -> list[OverdueRow]:
             unit=str(case.unit),
             owner=case.owner.get_username(),
             due_at=case.due_at,
-            days_over=(now - case.due_at).days,
         )
         for case in found.select_related("unit", "owner").order_by("due_at")
     ]
