@@ -332,3 +332,12 @@ def test_case_audit_actions_fit_the_column_on_postgresql(pg_url: str, tmp_path: 
         argv, cwd=ROOT, env=own_environment(), capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr[-300:]
+
+
+def test_a_refused_step_is_one_of_the_projects_errors_and_still_a_value_error() -> None:
+    from agent.errors import GateError
+    from agent.office.web.cases import flow
+
+    with pytest.raises(GateError) as refused:
+        flow.next_state(flow.CLOSED, "close")
+    assert isinstance(refused.value, ValueError) and refused.value.state == flow.CLOSED
