@@ -218,3 +218,22 @@ def test_the_digest_unit_and_its_timer() -> None:
         and "Environment=GATE_OFFICE_WEB_FIELD_KEY=%d/field.key" in service
     )
     assert "Persistent=true" in timer and "OnCalendar=" in timer
+
+
+def test_the_digest_names_gates_offline_and_alarms_not_acknowledged(office_web: Path) -> None:
+    from datetime import UTC, datetime
+
+    from agent.office.web.cases import dashboard, digest
+
+    now = datetime(2026, 12, 7, 0, 30, tzinfo=UTC)  # 08:30 in Shanghai
+    gates = dashboard.Gates(
+        offline=[dashboard.GateLine("s1/north", since=now - timedelta(hours=2))],
+        alarms=[dashboard.GateLine("s1/south", alarms=2), dashboard.GateLine("s2/east", alarms=1)],
+    )
+    subject, body = digest.compose(dashboard.Dashboard(now, [], [], gates), "en")
+    assert subject == "[gate-office] Daily digest 2026-12-07"
+    assert "Gates offline: 1\n  s1/north (2026-12-07 06:30)\n" in body
+    assert "Alarms not acknowledged: 3\n  s1/south: 2\n  s2/east: 1\n" in body
+    sent = digest.payload(dashboard.Dashboard(now, [], [], gates), subject, body)
+    assert sent["gates_offline"] == ["s1/north"]
+    assert sent["alarms_unacknowledged"] == {"s1/south": 2, "s2/east": 1}
