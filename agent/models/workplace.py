@@ -10,6 +10,8 @@ from __future__ import annotations
 from agent.models.base import Strict
 from agent.models.behaviour_ladder import BehaviourConfig
 from agent.models.workplace_incidents import IncidentsConfig
+from agent.models.case_settings import CaseSettings
+from agent.models.digest import DigestSettings
 
 
 class WorkplaceConfig(Strict):
@@ -17,3 +19,5 @@ class WorkplaceConfig(Strict):
 
     behaviour: BehaviourConfig = BehaviourConfig()
     incidents: IncidentsConfig = IncidentsConfig()  # gate-office web watch
+    cases: CaseSettings = CaseSettings()
+    digest: DigestSettings = DigestSettings()

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from django.urls import path
 
-from agent.office.web.cases import attachments, behaviour, incident_views, police_pdf, views
+from agent.office.web.cases import (
+    attachments,
+    behaviour,
+    incident_views,
+    manage,
+    new_case,
+    police_pdf,
+    views,
+)
 
 app_name = "cases"
 urlpatterns = [
@@ -21,4 +29,7 @@ urlpatterns = [
     path("<int:pk>/police/report.pdf", police_pdf.police_report, name="police_pdf"),
     path("behaviour/residents/<int:pk>/", behaviour.resident_measures, name="resident_measures"),
     path("<int:pk>/acknowledge/", incident_views.acknowledge, name="acknowledge"),
+    path("new/", new_case.case_new, name="case_new"),
+    path("<int:pk>/owner/", manage.reassign, name="reassign"),
+    path("<int:pk>/due/", manage.set_due, name="set_due"),
 ]

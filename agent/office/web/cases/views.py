@@ -11,9 +11,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from agent.office.web.audit import chain
-from agent.office.web.cases import access, flow
+from agent.office.web.cases import access, flow, kinds
 from agent.office.web.cases.attachments import AttachmentForm
 from agent.office.web.cases.forms import ComplaintForm, StepForm
+from agent.office.web.cases.manage import DueForm, OwnerForm
 from agent.office.web.cases.models import Case, CaseStep
 from agent.office.web.staff.accounts import signed_in_account
 
@@ -26,7 +27,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
         request.user, Case.objects.select_related("unit", "owner").prefetch_related("sources")
     )
     cases = [(case, case.overdue(now)) for case in listed]
-    return render(request, "cases/list.html", {"cases": cases})
+    extra = kinds.extra_kinds()
+    return render(request, "cases/list.html", {"cases": cases, "extra_kinds": extra})
 
 
 @login_required
@@ -58,6 +60,8 @@ def case_page(
     case: Case,
     form: StepForm | None = None,
     attachment_form: AttachmentForm | None = None,
+    owner_form: OwnerForm | None = None,
+    due_form: DueForm | None = None,
 ) -> HttpResponse:
     """A case with its steps, attachments and the forms of the next step."""
     return render(
@@ -71,6 +75,9 @@ def case_page(
             "actions": flow.actions_from(case.state),
             "attachments": case.attachments.only("pk", "name", "added_by", "added_at"),
             "attachment_form": attachment_form or AttachmentForm(),
+            "open": case.state in flow.OPEN_STATES or bool(owner_form or due_form),
+            "owner_form": owner_form or OwnerForm(case=case),
+            "due_form": due_form or DueForm(case=case),
         },
     )
 
