@@ -341,3 +341,21 @@ def test_a_refused_step_is_one_of_the_projects_errors_and_still_a_value_error() 
     with pytest.raises(GateError) as refused:
         flow.next_state(flow.CLOSED, "close")
     assert isinstance(refused.value, ValueError) and refused.value.state == flow.CLOSED
+
+
+def test_behaviour_cases_stay_off_the_dashboard_of_who_may_not_read_them(db: None) -> None:
+    # a clerk handles complaints but reads no abnormal behaviour case (issue 19's own role)
+    unit = a_resident().household.unit
+    owner = make_staff("owner", M)
+    _case(unit, owner, kind="behaviour", due_in=-timedelta(days=1), title="Fight on stairs")
+    _case(unit, owner, due_in=-timedelta(days=1), title="Lift noise")
+    clerk_page = signed_in(C).get("/").content.decode()
+    manager_page = signed_in(M).get("/").content.decode()
+
+    def behaviour_row(page: str) -> list[str]:
+        row = re.search(r'<tr data-kind="behaviour">(.*?)</tr>', page, re.S)
+        return re.findall(r"<td[^>]*>(.*?)</td>", row[1]) if row else []
+
+    assert "Lift noise" in clerk_page and "Fight on stairs" not in clerk_page
+    assert behaviour_row(clerk_page)[1:] == ["0"] * 5
+    assert "Fight on stairs" in manager_page and behaviour_row(manager_page)[-1] == "1"

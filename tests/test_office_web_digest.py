@@ -237,3 +237,20 @@ def test_the_digest_names_gates_offline_and_alarms_not_acknowledged(office_web: 
     sent = digest.payload(dashboard.Dashboard(now, [], [], gates), subject, body)
     assert sent["gates_offline"] == ["s1/north"]
     assert sent["alarms_unacknowledged"] == {"s1/south": 2, "s2/east": 1}
+
+
+def test_the_digest_counts_a_behaviour_case_but_never_carries_its_title(
+    db: None, tmp_path: Path
+) -> None:
+    from django.utils import timezone
+
+    from agent.office.web.cases import dashboard, digest
+    from agent.office.web.cases.models import Case
+
+    case = _overdue_case("Fight on the stairs")
+    Case.objects.filter(pk=case.pk).update(kind=Case.Kind.BEHAVIOUR)
+    board = dashboard.build(timezone.now())
+    subject, body = digest.compose(board, "en")
+    sent = digest.payload(board, subject, body)
+    assert f"#{case.pk}" in body and "Fight on the stairs" not in body
+    assert sent["overdue"][0]["title"] == "-" and "Fight" not in json.dumps(sent)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from agent.models.base import Strict
 from agent.models.behaviour_ladder import BehaviourConfig
-from agent.models.workplace_incidents import IncidentsConfig
 from agent.models.case_settings import CaseSettings
 from agent.models.digest import DigestSettings
+from agent.models.workplace_incidents import IncidentsConfig
 
 
 class WorkplaceConfig(Strict):

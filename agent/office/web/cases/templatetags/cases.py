@@ -6,8 +6,8 @@ from typing import Any
 
 from django import template
 
-from agent.office.web.cases import access
 from agent.errors import GateError
+from agent.office.web.cases import access
 from agent.office.web.cases.models import Case
 
 register = template.Library()
