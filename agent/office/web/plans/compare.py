@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.models.drills import door_released
+
 ON_TIME, LATE, NOT_RELEASED, MISSING = "on_time", "late", "not_released", "missing"
 LOCKED, RELEASED_NOT_LOCKED = "locked", "released_not_locked"
 
@@ -64,8 +66,9 @@ class Comparison:
 
 
 def released(report: dict[str, Any]) -> bool:
-    """The gate's word for one door: released when its relay showed the unlocked state."""
-    return report.get("released") is True or report.get("released_s") is not None
+    """The gate's word for one door: released when its relay showed the unlocked state
+    (older reports: ``relay_s``, see ``door_released``)."""
+    return door_released(report) or report.get("released_s") is not None
 
 
 def _number(value: Any) -> float | None:
@@ -89,6 +92,8 @@ def door_result(
             problem = "this kind of drill does not release the door"
         return DoorResult(**where, state=NOT_RELEASED, contact=contact, problem=problem)
     at, took = _number(report.get("released_s")), _number(report.get("took_s"))
+    if at is None:  # an older report: the relay's time is the release
+        at, took = _number(report.get("relay_s")), None
     commanded = round(at - took, 2) if at is not None and took is not None else None
     # the target counts from the command: how long the gate took to release the door
     measure = took if took is not None else at
