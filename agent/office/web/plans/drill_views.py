@@ -75,6 +75,7 @@ def drill_page(
             "ticks": ticks,
             "store_error": store_error,
             "complete": drill.complete(),
+            "awaiting": drill.awaiting(timezone.now()),
             "running": bool(start) and not drill.complete(),
             "tick_form": tick_form or TickForm(steps=v.steps, initial={"at": now}),
             "notes_form": WentWrongForm(initial={"went_wrong": drill.went_wrong}),

@@ -3,6 +3,7 @@ an approved version, and the steps the staff on duty ticked off during a drill."
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import models
@@ -115,6 +116,13 @@ class Drill(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version} @ {self.scheduled_at:%Y-%m-%d %H:%M}"
+
+    def awaiting(self, now: datetime) -> bool:
+        """Started, neither stopped here nor past its length, and not every report in: a
+        door without a report yet is waited for, not missing."""
+        if self.started_at is None or self.stopped_at is not None or self.complete():
+            return False
+        return now < self.started_at + timedelta(minutes=self.version.drill_minutes)
 
     def complete(self) -> bool:
         """Every gate of the plan has sent its report."""
