@@ -79,18 +79,18 @@ def door_result(
     plan_door: dict[str, str], report: dict[str, Any] | None, target_s: float
 ) -> DoorResult:
     """One door of the plan against its gate's report (None: the report lacks it)."""
-    where = {k: plan_door[k] for k in ("site", "gate", "door", "action")}
+    where = (plan_door["site"], plan_door["gate"], plan_door["door"], plan_door["action"])
     if report is None:
-        return DoorResult(**where, state=MISSING)
+        return DoorResult(*where, state=MISSING)
     contact = report.get("contact") is not False
     if plan_door["action"] == "lock":
         state = RELEASED_NOT_LOCKED if released(report) else LOCKED
-        return DoorResult(**where, state=state, contact=contact)
+        return DoorResult(*where, state=state, contact=contact)
     if not released(report):
         problem = str(report.get("problem") or "")
         if report.get("expected") is False:
             problem = "this kind of drill does not release the door"
-        return DoorResult(**where, state=NOT_RELEASED, contact=contact, problem=problem)
+        return DoorResult(*where, state=NOT_RELEASED, contact=contact, problem=problem)
     at, took = _number(report.get("released_s")), _number(report.get("took_s"))
     if at is None:  # an older report: the relay's time is the release
         at, took = _number(report.get("relay_s")), None
@@ -99,7 +99,7 @@ def door_result(
     measure = took if took is not None else at
     state = LATE if measure is not None and measure > target_s else ON_TIME
     return DoorResult(
-        **where, state=state, commanded_s=commanded, released_s=at, took_s=took, contact=contact
+        *where, state=state, commanded_s=commanded, released_s=at, took_s=took, contact=contact
     )
 
 
@@ -116,8 +116,7 @@ def compare(
     step counts)."""
     out = Comparison()
     for d in doors:
-        report = reports.get(f"{d['site']}/{d['gate']}")
-        per_door = (report or {}).get("doors") if report is not None else None
+        per_door = (reports.get(f"{d['site']}/{d['gate']}") or {}).get("doors")
         one = per_door.get(d["door"]) if isinstance(per_door, dict) else None
         out.doors.append(door_result(d, one if isinstance(one, dict) else None, target_s))
     first: dict[int, dict[str, Any]] = {}
@@ -125,10 +124,10 @@ def compare(
         first.setdefault(int(tick["step"]), tick)
     for n, step in enumerate(steps):
         target = float(step["minutes"])
-        tick = first.get(n)
-        if tick is None:
+        if n not in first:
             out.steps.append(StepResult(n, step["text"], step["role"], target))
             continue
+        tick = first[n]
         done = float(tick["minutes"])
         out.steps.append(
             StepResult(
