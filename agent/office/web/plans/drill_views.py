@@ -64,7 +64,7 @@ def drill_page(
         for t in ticks
     ]
     result = compare(v.doors, float(v.release_within_s), drill.reports, v.steps, tick_rows)
-    now = timezone.localtime().replace(second=0, microsecond=0)
+    now = timezone.localtime().replace(microsecond=0)
     return render(
         request,
         "plans/drill.html",

@@ -160,7 +160,8 @@ class ScheduleForm(forms.Form):
     """When a drill of the approved version is to run."""
 
     scheduled_at = forms.DateTimeField(
-        label=_("scheduled for"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        label=_("scheduled for"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
 
     def clean_scheduled_at(self) -> datetime:
@@ -175,7 +176,10 @@ class TickForm(forms.Form):
 
     step = forms.TypedChoiceField(label=_("step"), coerce=int)
     at = forms.DateTimeField(
-        label=_("done at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        label=_("done at"),
+        widget=forms.DateTimeInput(
+            attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"
+        ),
     )
     note = forms.CharField(label=_("note"), max_length=200, required=False)
 
