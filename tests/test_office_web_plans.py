@@ -242,3 +242,23 @@ def test_a_door_the_report_lacks_and_the_calendar_and_last_drills(store: Any) ->
     assert '<td class="done">0</td>' in last_year and '<span class="bad">4</span>' in last_year
     pairs = dict(last_drill_per_plan())
     assert pairs[EmergencyPlan.objects.get(scenario="fire")] == done
+
+
+def test_a_plan_that_releases_no_door_is_drilled_by_its_steps_only(store: Any) -> None:
+    from agent.office.web.plans.models import Drill, PlanVersion
+
+    manager = signed_in(M)
+    make_staff("duty-guard", G)
+    lockdown = {**PLAN, "title": "Intruder", "doors": "lock s1/g1/main\nlock s1/g1/side"}
+    assert manager.post("/plans/intrusion/draft/", lockdown).status_code == 302
+    version = PlanVersion.objects.get(plan__scenario="intrusion")
+    manager.post(f"/plans/versions/{version.pk}/approve/")
+    soon = _local(datetime.now(UTC) + timedelta(hours=1))
+    manager.post(f"/plans/versions/{version.pk}/drills/new/", {"scheduled_at": soon})
+    drill = Drill.objects.get()
+    page = manager.post(f"/plans/drills/{drill.pk}/start/", follow=True).content.decode()
+    assert "This plan releases no doors: nothing was sent to the gates" in page
+    assert "no broker" not in page and "not in the report" not in page and 'id="stop"' not in page
+    drill.refresh_from_db()
+    assert drill.started_at is not None and drill.request_id == ""
+    assert 'id="tick"' in page

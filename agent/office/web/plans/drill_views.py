@@ -110,6 +110,18 @@ def start(request: HttpRequest, pk: int) -> HttpResponseBase:
         if drill.version.approved_at is None:
             messages.error(request, _("Only an approved version can be drilled."))
             return redirect("plans:drill", pk=drill.pk)
+        if not drill.version.releases():  # a lockdown plan: no drill command for the gates
+            drill.started_at, drill.started_by = timezone.now(), actor
+            drill.save()
+            chain.append(actor, "drill.start", f"drill {drill.pk}", "steps only")
+            messages.success(
+                request,
+                _(
+                    "This plan releases no doors: nothing was sent to the "
+                    "gates; tick off its steps."
+                ),
+            )
+            return redirect("plans:drill", pk=drill.pk)
         drill.request_id, drill.started_at, drill.started_by = (
             uuid.uuid4().hex,
             timezone.now(),

@@ -87,6 +87,10 @@ class PlanVersion(models.Model):
                 raise ValueError("an approved plan version is never changed")
         super().save(*args, **kwargs)
 
+    def releases(self) -> bool:
+        """The plan releases a door: its drill runs at the gates (else only its steps)."""
+        return any(d["action"] == "release" for d in self.doors)
+
     def gates(self) -> list[tuple[str, str]]:
         """The gates the plan's doors are at, in the plan's order."""
         seen: dict[tuple[str, str], None] = {}
@@ -120,7 +124,9 @@ class Drill(models.Model):
     def awaiting(self, now: datetime) -> bool:
         """Started, neither stopped here nor past its length, and not every report in: a
         door without a report yet is waited for, not missing."""
-        if self.started_at is None or self.stopped_at is not None or self.complete():
+        if not self.request_id or self.started_at is None or self.stopped_at is not None:
+            return False
+        if self.complete():
             return False
         return now < self.started_at + timedelta(minutes=self.version.drill_minutes)
 
