@@ -262,3 +262,40 @@ def test_a_plan_that_releases_no_door_is_drilled_by_its_steps_only(store: Any) -
     drill.refresh_from_db()
     assert drill.started_at is not None and drill.request_id == ""
     assert 'id="tick"' in page
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_plan_page_is_refused_to_the_roles_that_lack_it(store: Any, role: str) -> None:
+    from agent.office.web.plans.models import Drill
+
+    make_staff("duty-guard", G)
+    writer = signed_in(M) if role != M else None
+    version = _approved(writer) if writer else None
+    client = signed_in(role)
+    if version is None:
+        version = _approved(client)
+    drill = Drill.objects.create(
+        version=version, scheduled_by="x", scheduled_at=datetime.now(UTC) + timedelta(hours=2)
+    )
+    v, d = version.pk, drill.pk
+    soon = _local(datetime.now(UTC) + timedelta(hours=3))
+    pages = [
+        ("get", "/plans/", {}, {M, C, G}),
+        ("get", "/plans/calendar/", {}, {M, C, G}),
+        ("get", "/plans/fire/", {}, {M, C, G}),
+        ("get", f"/plans/versions/{v}/", {}, {M, C, G}),
+        ("get", f"/plans/versions/{v}/print/", {}, {M, C, G}),
+        ("get", f"/plans/drills/{d}/", {}, {M, C, G}),
+        ("get", "/plans/fire/draft/", {}, {M}),
+        ("post", "/plans/fire/draft/", PLAN, {M}),
+        ("post", f"/plans/versions/{v}/approve/", {}, {M}),
+        ("post", f"/plans/versions/{v}/drills/new/", {"scheduled_at": soon}, {M, G}),
+        ("post", f"/plans/drills/{d}/start/", {}, {M, G}),
+        ("post", f"/plans/drills/{d}/stop/", {}, {M, G}),
+        ("post", f"/plans/drills/{d}/tick/", {"step": "0", "at": soon}, {M, C, G}),
+        ("post", f"/plans/drills/{d}/notes/", {"went_wrong": "x"}, {M, C, G}),
+    ]
+    for method, path, form, allowed in pages:
+        response = getattr(client, method)(path, form)
+        expected = (200, 302) if role in allowed else (403,)
+        assert response.status_code in expected, (role, method, path)
