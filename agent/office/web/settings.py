@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "agent.office.web.fleet",
     "agent.office.web.cards",
     "agent.office.web.cases",
+    "agent.office.web.plans",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

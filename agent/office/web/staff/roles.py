@@ -99,3 +99,11 @@ ROLES[CASE_OFFICER] = [
     *_HANDLE_CASES,
     ("cases", "view_behaviour"),
 ]
+
+# emergency plans and drills (issue 19): managers write and approve plans; clerks and guard
+# supervisors read them and tick off a drill's steps; managers and guard supervisors run drills
+_READ_PLANS = [("plans", "view_emergencyplan"), ("plans", "tick_drill")]
+ROLES[MANAGER] += [*_READ_PLANS, ("plans", "write_plan"), ("plans", "approve_plan"),
+                   ("plans", "run_drill")]  # fmt: skip
+ROLES[CLERK] += _READ_PLANS
+ROLES[GUARD_SUPERVISOR] += [*_READ_PLANS, ("plans", "run_drill")]

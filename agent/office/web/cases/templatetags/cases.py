@@ -40,4 +40,9 @@ def case_dashboard(context: template.Context) -> dict[str, Any]:
         )
     except GateError as exc:  # a broken office config: told in one line, the page still works
         return {"dashboard": None, "problem": str(exc).splitlines()[0]}
-    return {"dashboard": board, "ages": dashboard.AGES}
+    drills = None
+    if user.has_perm("plans.view_emergencyplan"):
+        from agent.office.web.plans.calendar import last_drill_per_plan
+
+        drills = last_drill_per_plan()
+    return {"dashboard": board, "ages": dashboard.AGES, "drills": drills}
