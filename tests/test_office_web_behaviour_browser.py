@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -20,21 +19,9 @@ from agent.office.db import open_store
 from agent.office.web.demo import DEMO_PASSWORD
 from tests.office_browser_rig import PASSWORD, VIEWPORT, browser, served, sign_in, workplace
 from tests.office_events_rig import event
+from tests.test_office_web_behaviour import INCIDENT, MEASURED, OCCURRED, REPORTED
 
 __all__ = ["browser"]
-# times relative to now: the ladder counts the measures of the last months before now
-INCIDENT = (datetime.now(UTC) - timedelta(days=3)).replace(second=0, microsecond=0)
-SITE = ZoneInfo("Asia/Shanghai")  # the workplace's zone, in which times are typed
-
-
-def local(at: datetime) -> str:
-    """``at`` as a datetime-local field takes it."""
-    return at.astimezone(SITE).strftime("%Y-%m-%dT%H:%M")
-
-
-OCCURRED = local(INCIDENT)
-MEASURED = local(INCIDENT + timedelta(days=1))
-REPORTED = local(INCIDENT + timedelta(days=1, hours=1))
 expect.set_options(timeout=15_000)
 
 WORDS = {
