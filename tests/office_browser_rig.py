@@ -8,6 +8,7 @@ page`` with ``__all__ = ["page"]``).
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -28,6 +29,13 @@ CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "a long enough pass 42"
 SIGN_IN = {"zh-hans": "登录", "en": "Sign in"}  # the sign-in page's heading
 VIEWPORT: ViewportSize = {"width": 1100, "height": 900}
+
+
+def shots_folder(tmp_path: Path) -> Path:
+    """Where screenshots go: ``$OFFICE_SHOTS`` (docs/office/ for the docs), else ``tmp_path``."""
+    shots = Path(os.environ.get("OFFICE_SHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    return shots
 
 
 def free_port() -> int:

@@ -11,7 +11,6 @@ card and grants the new one.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from tests.office_browser_rig import (
     page,
     send_sign_in,
     served,
+    shots_folder,
     workplace,
 )
 from tests.office_web_rig import ROOT, own_environment
@@ -106,8 +106,7 @@ def test_a_card_issued_in_the_browser_is_granted_at_the_gate(
     site: dict[str, Any], page: Page, tmp_path: Path
 ) -> None:
     expect.set_options(timeout=15_000)
-    shots = Path(os.environ.get("OFFICE_SHOTS") or tmp_path)  # docs/office/ for the docs
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = shots_folder(tmp_path)
     rounds = (("zh-hans", "04A224B2C15E80", "04AB0001"), ("en", "04C0FFEE01", "04AB0002"))
     for language, card, new_card in rounds:
         _sign_in(page, site["base"], language)

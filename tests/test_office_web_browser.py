@@ -12,7 +12,6 @@ test's temporary folder; docs/office/ comes from
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.office_browser_rig import browser, page, served, sign_in, workplace
+from tests.office_browser_rig import browser, page, served, shots_folder, sign_in, workplace
 from tests.office_web_rig import GOOD_ID, gate_office
 
 __all__ = ["browser", "page"]
@@ -70,8 +69,7 @@ def _add_resident(page: Page, name: str, id_number: str, documents: list[str]) -
 def test_register_a_household_and_an_audited_reveal(
     office: str, page: Page, language: str, tmp_path: Path
 ) -> None:
-    shots = Path(os.environ.get("OFFICE_SHOTS") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = shots_folder(tmp_path)
     sign_in(page, office, "clerk", language)
     if language == "zh-hans":
         page.screenshot(path=str(shots / "home.png"))

@@ -6,7 +6,6 @@ demo register."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from agent.office.web.demo import DEMO_PASSWORD
-from tests.office_browser_rig import browser, page, served, sign_in, workplace
+from tests.office_browser_rig import browser, page, served, shots_folder, sign_in, workplace
 
 __all__ = ["browser", "page"]
 
@@ -58,8 +57,7 @@ def _step(page: Page, action: str, **fields: str) -> None:
 def test_a_complaint_from_the_form_to_answered_and_closed(
     office: str, page: Page, language: str, tmp_path: Path
 ) -> None:
-    shots = Path(os.environ.get("OFFICE_SHOTS") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = shots_folder(tmp_path)
     sign_in(page, office, "clerk", language, DEMO_PASSWORD)
     now = datetime.now()
     _enter(page, office, "Noise at night", (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
