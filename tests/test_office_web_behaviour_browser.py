@@ -7,45 +7,25 @@ is then refused the case and does not see it listed."""
 from __future__ import annotations
 
 import io
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from pypdf import PdfReader
 
 from agent.office.db import open_store
 from agent.office.web.demo import DEMO_PASSWORD
+from tests.office_browser_rig import PASSWORD, VIEWPORT, browser, served, sign_in, workplace
 from tests.office_events_rig import event
-from tests.office_web_rig import ROOT, gate_office, own_environment
+from tests.test_office_web_behaviour import INCIDENT, MEASURED, OCCURRED, REPORTED
 
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "a long enough pass 42"
-# times relative to now: the ladder counts the measures of the last months before now
-INCIDENT = (datetime.now(UTC) - timedelta(days=3)).replace(second=0, microsecond=0)
-SITE = ZoneInfo("Asia/Shanghai")  # the workplace's zone, in which times are typed
-
-
-def local(at: datetime) -> str:
-    """``at`` as a datetime-local field takes it."""
-    return at.astimezone(SITE).strftime("%Y-%m-%dT%H:%M")
-
-
-OCCURRED = local(INCIDENT)
-MEASURED = local(INCIDENT + timedelta(days=1))
-REPORTED = local(INCIDENT + timedelta(days=1, hours=1))
+__all__ = ["browser"]
 expect.set_options(timeout=15_000)
 
 WORDS = {
     "zh-hans": {
-        "sign_in": "登录",
         "section": "住户异常行为",
         "dissuasion": "劝阻",
         "verbal": "口头批评教育",
@@ -54,7 +34,6 @@ WORDS = {
         "refused": "无权访问",
     },
     "en": {
-        "sign_in": "Sign in",
         "section": "Abnormal behaviour",
         "dissuasion": "dissuasion",
         "verbal": "verbal warning",
@@ -65,23 +44,11 @@ WORDS = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def office(tmp_path: Path) -> Iterator[str]:
     """The demo register served, a case officer, and an event store with the incident's
     window: a guard opening the lobby remotely."""
-    state = str(tmp_path / "web")
-    assert gate_office("web", "init", "--state", state).returncode == 0
-    assert gate_office("web", "demo", "--state", state).returncode == 0
-    (tmp_path / "pw").write_text(PASSWORD)
-    made = gate_office("web", "createstaff", "officer", "--role", "case officer",
-                       "--password-file", str(tmp_path / "pw"), "--state", state)  # fmt: skip
-    assert made.returncode == 0, made.stderr
+    state = workplace(tmp_path, ("officer", "case officer"), demo=True)
     events = tmp_path / "events.sqlite3"
     store = open_store(events)
     store.add_events([
@@ -91,56 +58,14 @@ def office(tmp_path: Path) -> Iterator[str]:
               door="lobby", by="guard:wang", request_id="r1"),
     ])  # fmt: skip
     store.close()
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "agent.office.cli", "web", "serve", "--state", state,
-         "--port", str(port), "--events-db", str(events)],
-        cwd=ROOT, env=own_environment(),
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(base + "/signin/", timeout=2).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline and server.poll() is None, "server did not start"
-                time.sleep(0.2)
+    with served(state, "--events-db", str(events)) as base:
         yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as play:
-        chromium = play.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def _sign_in(browser: Browser, base: str, username: str, password: str, language: str) -> Page:
-    page = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
-    page.goto(base + "/signin/")
-    _choose(page, language)
-    expect(page.locator("h1")).to_have_text(WORDS[language]["sign_in"])
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("main button[type=submit]")
-    expect(page.locator("header")).to_contain_text(username)
-    _choose(page, language)  # the account's own language wins over the sign-in page's cookie
+    page = browser.new_context(viewport=VIEWPORT).new_page()
+    sign_in(page, base, username, language, password)
     return page
-
-
-def _choose(page: Page, language: str) -> None:
-    switch = page.locator(f"header button[value={language}]")
-    if switch.count():
-        switch.click()
-    expect(page.locator("html")).to_have_attribute("lang", language)
 
 
 def _measure(page: Page, rung: str, suggested: str) -> None:

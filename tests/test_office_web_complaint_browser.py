@@ -6,21 +6,17 @@ demo register."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from agent.office.web.demo import DEMO_PASSWORD
-from tests.office_web_rig import ROOT, gate_office, own_environment
-from tests.test_office_web_browser import CHROMIUM, _choose, _free_port
+from tests.office_browser_rig import browser, page, served, shots_folder, sign_in, workplace
+
+__all__ = ["browser", "page"]
 
 expect.set_options(timeout=15_000)
 
@@ -33,40 +29,8 @@ WORDS = {
 @pytest.fixture
 def office(tmp_path: Path) -> Iterator[str]:
     """The demo register served; its base URL."""
-    state = str(tmp_path / "web")
-    for command in ("init", "demo"):
-        made = gate_office("web", command, "--state", state)
-        assert made.returncode == 0, made.stderr
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "agent.office.cli", "web", "serve", "--state", state,
-         "--port", str(port)],
-        cwd=ROOT, env=own_environment(),
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(base + "/signin/", timeout=2).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline and server.poll() is None, "server did not start"
-                time.sleep(0.2)
+    with served(workplace(tmp_path, demo=True)) as base:
         yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    with sync_playwright() as play:
-        browser = play.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield browser.new_page(viewport={"width": 1100, "height": 900})
-        finally:
-            browser.close()
 
 
 def _enter(page: Page, base: str, title: str, received: str) -> None:
@@ -93,15 +57,8 @@ def _step(page: Page, action: str, **fields: str) -> None:
 def test_a_complaint_from_the_form_to_answered_and_closed(
     office: str, page: Page, language: str, tmp_path: Path
 ) -> None:
-    shots = Path(os.environ.get("OFFICE_SHOTS") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
-    page.goto(office + "/signin/")
-    _choose(page, language)
-    page.fill("#id_username", "clerk")
-    page.fill("#id_password", DEMO_PASSWORD)
-    page.click("main button[type=submit]")
-    expect(page.locator("header")).to_contain_text("clerk")
-    _choose(page, language)
+    shots = shots_folder(tmp_path)
+    sign_in(page, office, "clerk", language, DEMO_PASSWORD)
     now = datetime.now()
     _enter(page, office, "Noise at night", (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
     _step(page, "accept")

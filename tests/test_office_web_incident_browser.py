@@ -5,8 +5,6 @@ closed by a manager in ``gate-office web serve``. Every part is the real command
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,14 +12,20 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from agent.link.signing import public_key_text
 from tests.helpers import AgentProcess, cli, write_sim_config
 from tests.mqtt_helpers import wait_for
+from tests.office_browser_rig import (
+    browser,
+    gate_mqtt,
+    office_cli,
+    page,
+    served,
+    sign_in,
+    workplace,
+)
 from tests.office_proc import OfficeProcess
-from tests.office_web_rig import ROOT, gate_office, own_environment
-from tests.test_office_web_browser import PASSWORD, _choose, _free_port, page
 
-__all__ = ["page"]
+__all__ = ["browser", "page"]
 
 WORDS = {
     "zh-hans": {"seen": "物业管理处已确认收到", "acknowledge": "确认收到", "accepted": "已受理",
@@ -31,11 +35,6 @@ WORDS = {
 }  # fmt: skip
 
 
-def _started(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "agent.office.cli", *argv], cwd=ROOT,
-                            env=own_environment(), stderr=log.open("w"))  # fmt: skip
-
-
 @pytest.fixture
 def site(tmp_path: Path, broker: Any, office_key: Any) -> Iterator[tuple[str, Path]]:
     """The simulated gate, the office service, the workplace and its watch worker; the
@@ -43,44 +42,20 @@ def site(tmp_path: Path, broker: Any, office_key: Any) -> Iterator[tuple[str, Pa
     office = OfficeProcess(tmp_path / "office", broker, office_key)
     office.start()
     office.wait_subscribed()
-    mqtt = (
-        f'[mqtt]\nenabled = true\nhost = "{broker.host}"\nport = {broker.port}\n'
-        f'office_public_key = "{public_key_text(office_key)}"\nreconnect_max_s = 1\n'
-    )
-    agent = AgentProcess(write_sim_config(tmp_path, mqtt=mqtt))
-    state, port = str(tmp_path / "web"), _free_port()
-    assert gate_office("web", "init", "--state", state).returncode == 0
-    (tmp_path / "pw").write_text(PASSWORD)
-    made = gate_office("web", "createstaff", "boss", "--role", "manager",
-                       "--password-file", str(tmp_path / "pw"), "--state", state)  # fmt: skip
-    assert made.returncode == 0, made.stderr
-    where = ["--state", state, "--office-config", str(office.config), "--events-db", str(office.db)]
-    workers = [
-        _started(["web", "watch", *where, "--poll", "0.2"], tmp_path / "watch.log"),
-        _started(["web", "serve", *where, "--port", str(port)], tmp_path / "web.log"),
-    ]
+    agent = AgentProcess(write_sim_config(tmp_path, mqtt=gate_mqtt(broker, office_key)))
+    state = workplace(tmp_path, ("boss", "manager"))
+    where = ["--office-config", str(office.config), "--events-db", str(office.db)]
+    watch = office_cli("web", "watch", "--state", state, *where, "--poll", "0.2",
+                       log=tmp_path / "watch.log")  # fmt: skip
     try:
-        base = f"http://127.0.0.1:{port}"
-        wait_for(lambda: _answers(base), 30, "the workplace")
-        yield base, agent.config
+        with served(state, *where, log=tmp_path / "web.log") as base:
+            yield base, agent.config
     finally:
-        for worker in workers:
-            worker.terminate()
-        assert workers[0].wait(timeout=10) == 0  # the watch worker stops cleanly on SIGTERM
-        workers[1].wait(timeout=10)
+        watch.terminate()
+        assert watch.wait(timeout=10) == 0  # the watch worker stops cleanly on SIGTERM
         agent.terminate()
         office.stop()
     assert "Traceback" not in (tmp_path / "watch.log").read_text()
-
-
-def _answers(base: str) -> bool:
-    import urllib.request
-
-    try:
-        urllib.request.urlopen(base + "/signin/", timeout=2).close()
-        return True
-    except OSError:
-        return False
 
 
 def _case_listed(page: Page, base: str) -> bool:
@@ -94,13 +69,7 @@ def test_a_forced_door_arrives_as_a_case_acknowledged_and_closed(
 ) -> None:
     base, gate = site
     w = WORDS[language]
-    page.goto(base + "/signin/")
-    _choose(page, language)
-    page.fill("#id_username", "boss")
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-    expect(page.locator("header")).to_contain_text("boss")
-    _choose(page, language)
+    sign_in(page, base, "boss", language)
 
     cli(gate, "sim", "door", "open", "--door", "pedestrian")  # locked: forced open
     cli(gate, "sim", "door", "close", "--door", "pedestrian")

@@ -7,8 +7,6 @@ then compares the gate's report with the plan. Real parts: ``gate-office web ser
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,15 +16,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Page, expect
 
-from agent.link.signing import public_key_text
 from tests.helpers import AgentProcess, write_sim_config
+from tests.office_browser_rig import browser, gate_mqtt, page, served, sign_in, workplace
 from tests.office_proc import OfficeProcess
-from tests.office_web_rig import ROOT, gate_office, own_environment
-from tests.test_office_cards_browser import _started
-from tests.test_office_web_browser import PASSWORD, _free_port, _sign_in, page
 from tests.test_office_web_plans_gate import GATE, _doors_known, _until
 
-__all__ = ["page"]
+__all__ = ["browser", "page"]
 
 WORDS = {
     "zh-hans": {"bad_door": "物业中心不知道门", "approved": "版本已批准",
@@ -44,31 +39,14 @@ def office(tmp_path: Path, broker: Any, office_key: Any) -> Iterator[str]:
     service = OfficeProcess(tmp_path / "office", broker, office_key)
     service.start()
     service.wait_subscribed()
-    mqtt = (
-        f'[mqtt]\nenabled = true\nhost = "{broker.host}"\nport = {broker.port}\n'
-        f'office_public_key = "{public_key_text(office_key)}"\nreconnect_max_s = 1\n'
-    )
-    agent = AgentProcess(write_sim_config(tmp_path, mqtt=mqtt))
-    state = str(tmp_path / "web")
-    assert gate_office("web", "init", "--state", state).returncode == 0
-    (tmp_path / "pw").write_text(PASSWORD)
-    made = gate_office("web", "createstaff", "manager", "--role", "manager",
-                       "--password-file", str(tmp_path / "pw"), "--state", state)  # fmt: skip
-    assert made.returncode == 0, made.stderr
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "agent.office.cli", "web", "serve", "--state", state, "--port",
-         str(port), "--events-db", str(service.db), "--office-config", str(service.config)],
-        cwd=ROOT, env=own_environment(),
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    agent = AgentProcess(write_sim_config(tmp_path, mqtt=gate_mqtt(broker, office_key)))
+    state = workplace(tmp_path, ("manager", "manager"))
+    flags = ("--events-db", str(service.db), "--office-config", str(service.config))
     try:
-        _until(lambda: _doors_known(service.db), "the office never heard the gate's doors")
-        _started(base, server)
-        yield base
+        with served(state, *flags) as base:
+            _until(lambda: _doors_known(service.db), "the office never heard the gate's doors")
+            yield base
     finally:
-        server.terminate()
-        server.wait(timeout=10)
         agent.terminate(9)
         service.kill()
 
@@ -78,7 +56,7 @@ def test_a_plan_written_approved_and_drilled_at_the_gate(
     office: str, page: Page, language: str, tmp_path: Path
 ) -> None:
     words = WORDS[language]
-    _sign_in(page, office, "manager", language)
+    sign_in(page, office, "manager", language)
     page.goto(office + "/plans/fire/draft/")
     page.fill("#id_title", "疏散 / Evacuation")
     page.select_option("#id_drill_kind", "evacuation")

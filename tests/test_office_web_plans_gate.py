@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from agent.link.signing import public_key_text
 from agent.office.store import OfficeStore
 from tests.helpers import AgentProcess, write_sim_config
+from tests.office_browser_rig import gate_mqtt
 from tests.office_proc import OfficeProcess
 from tests.office_web_rig import db, gate_office, make_staff, office_web, signed_in
 
@@ -63,11 +63,7 @@ def site(db: None, tmp_path: Path, broker: Any, office_key: Any) -> Iterator[Off
     office = OfficeProcess(tmp_path / "office", broker, office_key)
     office.start()
     office.wait_subscribed()
-    mqtt = (
-        f'[mqtt]\nenabled = true\nhost = "{broker.host}"\nport = {broker.port}\n'
-        f'office_public_key = "{public_key_text(office_key)}"\nreconnect_max_s = 1\n'
-    )
-    agent = AgentProcess(write_sim_config(tmp_path, mqtt=mqtt))
+    agent = AgentProcess(write_sim_config(tmp_path, mqtt=gate_mqtt(broker, office_key)))
     overrides = {
         "GATE_OFFICE_CONFIG": str(office.config),
         "GATE_OFFICE_EVENTS_DB": str(office.db),

@@ -30,6 +30,7 @@ from agent.office.web.cases.behaviour_models import (
     Rung,
 )
 from agent.office.web.cases.models import Case, CaseStep
+from agent.office.web.cases.opening import open_case
 from agent.office.web.register.models import Resident
 from agent.office.web.staff.accounts import signed_in_account
 from agent.office.web.workplace import workplace_config
@@ -69,21 +70,12 @@ def behaviour_new(request: HttpRequest) -> HttpResponseBase:
     if request.method == "POST" and form.is_valid():
         actor = signed_in_account(request).get_username()
         with transaction.atomic():
-            case = form.save(commit=False)
-            case.kind = Case.Kind.BEHAVIOUR
-            case.received_at = timezone.now()
-            case.set_due()
-            case.save()
-            form.save_m2m()
+            case = open_case(form, actor, kind=Case.Kind.BEHAVIOUR, received_at=timezone.now())
             BehaviourDetails.objects.create(
                 case=case,
                 kind=form.cleaned_data["behaviour"],
                 occurred_at=form.cleaned_data["occurred_at"],
             )
-            CaseStep.objects.create(
-                case=case, actor=actor, action="received", state_after=case.state
-            )
-            chain.append(actor, "case.received", f"case {case.pk}", case.kind)
         if access.may_read(request.user, case):
             return redirect("cases:case", pk=case.pk)
         messages.success(request, _("Case %(pk)s recorded and handed on.") % {"pk": case.pk})

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from agent.office.web.cases.behaviour_models import BehaviourKind, Rung
-from agent.office.web.cases.forms import ResidentsField
+from agent.office.web.cases.forms import ResidentsField, residents_of_unit
 from agent.office.web.cases.models import Case
 from agent.office.web.register.models import Resident
 
@@ -50,11 +50,7 @@ class BehaviourCaseForm(forms.ModelForm[Case]):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        unit = data.get("unit")
-        if unit is not None and any(
-            r.household.unit_id != unit.pk for r in data.get("residents", [])
-        ):
-            self.add_error("residents", _("Only residents of the chosen unit can be linked."))
+        residents_of_unit(self, data)
         return data
 
 

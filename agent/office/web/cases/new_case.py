@@ -13,10 +13,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from agent.office.web.audit import chain
 from agent.office.web.cases import kinds
 from agent.office.web.cases.forms import ComplaintForm
-from agent.office.web.cases.models import CaseStep
+from agent.office.web.cases.opening import open_case
 from agent.office.web.staff.accounts import signed_in_account
 
 
@@ -43,13 +42,6 @@ def case_new(request: HttpRequest) -> HttpResponseBase:
     if request.method == "POST" and form.is_valid():
         actor = staff.get_username()
         with transaction.atomic():
-            case = form.save(commit=False)
-            case.set_due()
-            case.save()
-            form.save_m2m()
-            CaseStep.objects.create(
-                case=case, actor=actor, action="received", state_after=case.state
-            )
-            chain.append(actor, "case.received", f"case {case.pk}", case.kind)
+            case = open_case(form, actor)
         return redirect("cases:case", pk=case.pk)
     return render(request, "cases/new_case.html", {"form": form})

@@ -16,6 +16,7 @@ from agent.office.web.cases.attachments import AttachmentForm
 from agent.office.web.cases.forms import ComplaintForm, StepForm
 from agent.office.web.cases.manage import DueForm, OwnerForm
 from agent.office.web.cases.models import Case, CaseStep
+from agent.office.web.cases.opening import open_case
 from agent.office.web.staff.accounts import signed_in_account
 
 
@@ -42,15 +43,7 @@ def complaint_new(request: HttpRequest) -> HttpResponseBase:
     if request.method == "POST" and form.is_valid():
         actor = signed_in_account(request).get_username()
         with transaction.atomic():
-            case = form.save(commit=False)
-            case.kind = Case.Kind.COMPLAINT
-            case.set_due()
-            case.save()
-            form.save_m2m()
-            CaseStep.objects.create(
-                case=case, actor=actor, action="received", state_after=case.state
-            )
-            chain.append(actor, "case.received", f"case {case.pk}", case.kind)
+            case = open_case(form, actor, kind=Case.Kind.COMPLAINT)
         return redirect("cases:case", pk=case.pk)
     return render(request, "cases/new.html", {"form": form})
 
