@@ -61,7 +61,12 @@ class Ev2Link:
     channel: SecureChannel
 
     def command(
-        self, cmd: int, header: bytes = b"", data: bytes = b"", mode: str = "mac", *,
+        self,
+        cmd: int,
+        header: bytes = b"",
+        data: bytes = b"",
+        mode: str = "mac",
+        *,
         response: str = "mac",
     ) -> bytes:
         """Send ``cmd`` in ``mode`` ("mac" or "full" for the data), check the answer.
@@ -129,7 +134,9 @@ def read_desfire(
     uid = read_card_uid(link)
     channel = authenticate(transport, keys.card_key_no, keys.card_key(uid), rng)
     data = read_file(
-        Ev2Link(transport, channel), keys.credential_file, keys.credential_size,
+        Ev2Link(transport, channel),
+        keys.credential_file,
+        keys.credential_size,
         keys.credential_mode,
     )
     return uid, decode_credential(data)

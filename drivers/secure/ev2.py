@@ -13,8 +13,17 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
-from drivers.secure.aes import cbc_decrypt, cbc_encrypt, cmac, cmac_t, ecb_encrypt, pad80, rotl
-from drivers.secure.aes import unpad80, xor
+from drivers.secure.aes import (
+    cbc_decrypt,
+    cbc_encrypt,
+    cmac,
+    cmac_t,
+    ecb_encrypt,
+    pad80,
+    rotl,
+    unpad80,
+    xor,
+)
 
 
 class ProtocolViolation(ValueError):

@@ -36,6 +36,7 @@ class SiteKeys:
     credential_mode: str = "full"  # "full" (encrypted + MAC) or "mac" for ReadData
     credential_size: int = 32
     relay_budget_s: float = 0.3  # longer than this for the whole exchange: a relay
+    ntag_url: bytes = b"gate.example/s?"  # the SUN URL the office writes (after https://)
     originality_key: bytes = field(default=NXP_NTAG424_PUBLIC_KEY, repr=False)
 
     def __post_init__(self) -> None:

@@ -10,6 +10,7 @@ message repeats an old counter: the gate keeps the last one it saw.
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -77,6 +78,32 @@ def verify_sun(
     if not hmac.compare_digest(expected, mac):
         raise SunInvalid("SDMMAC does not match")
     return message
+
+
+_SUN_HEX = re.compile(rb"e=([0-9A-F]{32})&c=([0-9A-F]{16})")
+
+
+def sun_ndef(url: bytes, picc_data: bytes, mac: bytes) -> bytes:
+    """The NDEF file of a SUN tag: NLEN, one URI record ``https://<url>e=<PICC>&c=<MAC>``."""
+    params = b"e=" + picc_data.hex().upper().encode() + b"&c=" + mac.hex().upper().encode()
+    payload = b"\x04" + url + params
+    record = bytes([0xD1, 0x01, len(payload), 0x55]) + payload
+    return len(record).to_bytes(2, "big") + record
+
+
+def parse_sun_ndef(url: bytes, ndef: bytes) -> tuple[bytes, bytes]:
+    """(PICCData, SDMMAC) of an NDEF file that is exactly what the office wrote.
+
+    Anything else in the file (another URL, lower-case hex, a stray byte) is refused:
+    a genuine tag mirrors into the template and changes nothing around it.
+    """
+    match = _SUN_HEX.search(ndef)
+    if match is None:
+        raise SunInvalid("no SUN message in the NDEF file")
+    picc, mac = bytes.fromhex(match.group(1).decode()), bytes.fromhex(match.group(2).decode())
+    if sun_ndef(url, picc, mac) != ndef:
+        raise SunInvalid("the NDEF file is not the site's SUN template")
+    return picc, mac
 
 
 def originality_holds(uid: bytes, signature: bytes, public_key: bytes) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+from drivers.secure.aes import xor
 from drivers.secure.base import CardTransport
 from drivers.secure.desfire import (
     Ev2Link,
@@ -22,7 +23,6 @@ from drivers.secure.ev2 import ProtocolViolation
 from drivers.secure.keys import NTAG_DF_NAME, SiteKeys
 from drivers.secure.session import iso_select_df
 from drivers.secure.softcard import jamcrc
-from drivers.secure.aes import xor
 
 CREATE_APPLICATION, CREATE_STD_DATA_FILE, WRITE_DATA, CHANGE_KEY = 0xCA, 0xCD, 0x8D, 0xC4
 FACTORY_KEY = bytes(16)

@@ -4,7 +4,8 @@ Which card is it? The gate first asks for the site's DESFire application
 (SelectApplication, native ``90 5A``): a DESFire card that the office provisioned
 answers ``91 00``. Otherwise it selects NTAG 424 DNA's NDEF application by DF name
 (ISO SelectFile ``00 A4 04 00 ... D2760000850101``): ``90 00`` makes it an NTAG 424.
-A card that answers neither (a UID-only clone, a blank or foreign card) is not genuine.
+A card that answers neither (a UID-only clone, a blank or foreign card) is not genuine,
+and so is one whose refusal of the DESFire probe is not a known refusal code.
 Working on the answers alone keeps the driver free of reader-specific ATS parsing.
 
 Everything that goes wrong on the card's side ends as one ``SecureFailure``: a
@@ -15,7 +16,6 @@ message that does not verify is ``card_not_genuine``, a card that leaves mid-exc
 from __future__ import annotations
 
 import os
-import re
 
 from drivers.cards import GENUINE, SecureProof
 from drivers.secure.base import (
@@ -29,15 +29,18 @@ from drivers.secure.base import (
     native,
     split_status,
 )
-from drivers.secure.desfire import Random, read_desfire, select_application
+from drivers.secure.desfire import SELECT_APPLICATION, Random, read_desfire
 from drivers.secure.ev2 import ProtocolViolation
 from drivers.secure.keys import NTAG_DF_NAME, SiteKeys
-from drivers.secure.ntag424 import originality_holds, verify_sun
+from drivers.secure.ntag424 import originality_holds, parse_sun_ndef, verify_sun
 
 DESFIRE, NTAG424 = "desfire", "ntag424"
 NDEF_FILE = bytes.fromhex("E104")
 READ_SIG = 0x3C
-_SUN = re.compile(rb"[?&]e=([0-9A-Fa-f]{32})&c=([0-9A-Fa-f]{16})(?:[&#]|$)")
+# answers to the DESFire probe that send the gate on to NTAG 424: illegal command,
+# application not found, ISO "instruction / class not supported". Anything else (a
+# flipped bit, a stray 91 00 with data) is a card that does not behave: not genuine.
+PROBE_REFUSALS = frozenset({b"\x91\x1c", b"\x91\xa0", b"\x6d\x00", b"\x6e\x00"})
 
 __all__ = ["CardGone", "CardTransport", "SecureFailure", "SiteKeys", "read_secure"]
 
@@ -63,36 +66,34 @@ def read_ndef(transport: CardTransport) -> bytes:
 
 
 def read_ntag424(transport: CardTransport, keys: SiteKeys) -> tuple[bytes, int, bool | None]:
-    """After the NDEF application is selected: (UID, SUN counter, originality)."""
-    match = _SUN.search(read_ndef(transport))
-    if match is None:
-        raise ProtocolViolation("no SUN message in the NDEF file")
-    sun = verify_sun(
-        keys.ntag_meta_key(),
-        keys.ntag_file_key,
-        bytes.fromhex(match.group(1).decode()),
-        bytes.fromhex(match.group(2).decode()),
-    )
-    originality: bool | None = None
-    if keys.originality_key:
-        signature, sw1, sw2 = split_status(transport.exchange(native(READ_SIG, b"\x00")))
-        originality = (sw1, sw2) == (0x91, 0x00) and originality_holds(
-            sun.uid, signature, keys.originality_key
-        )
-    return sun.uid, sun.counter, originality
+    """After the NDEF application is selected: (UID, SUN counter, originality).
+
+    With an originality key in ``keys`` (NXP's by default) the chip must also show
+    NXP's signature over its UID (Read_Sig, sent plain here); otherwise the tag is not
+    genuine whatever its keys. Without one, originality is ``None`` (not checked).
+    """
+    picc_data, mac = parse_sun_ndef(keys.ntag_url, read_ndef(transport))
+    sun = verify_sun(keys.ntag_meta_key(), keys.ntag_file_key, picc_data, mac)
+    if not keys.originality_key:
+        return sun.uid, sun.counter, None
+    signature, sw1, sw2 = split_status(transport.exchange(native(READ_SIG, b"\x00")))
+    if (sw1, sw2) != (0x91, 0x00) or not originality_holds(
+        sun.uid, signature, keys.originality_key
+    ):
+        raise ProtocolViolation("NXP's originality signature does not hold: not an NXP chip")
+    return sun.uid, sun.counter, True
 
 
 def _read(
     transport: CardTransport, keys: SiteKeys, rng: Random, kinds: list[str]
 ) -> tuple[bytes, SecureProof]:
-    try:
-        status = select_application(transport, keys.aid)
-    except ProtocolViolation:  # not even a DESFire status word: try the NTAG below
-        status = -1
-    if status == 0x00:
+    probe = transport.exchange(native(SELECT_APPLICATION, keys.aid))
+    if probe == b"\x91\x00":
         uid, credential_id = read_desfire(transport, keys, rng)
         return uid, SecureProof(kind=DESFIRE, verdict=GENUINE, credential_id=credential_id)
     kinds.append(NTAG424)
+    if probe not in PROBE_REFUSALS:
+        raise ProtocolViolation(f"unexpected answer to SelectApplication: {probe.hex()}")
     if not iso_select_df(transport, NTAG_DF_NAME):
         raise ProtocolViolation("neither the site's application nor an NTAG 424 DNA")
     uid, counter, originality = read_ntag424(transport, keys)

@@ -19,10 +19,10 @@ import os
 import zlib
 from dataclasses import dataclass, field
 
+from drivers.secure.aes import xor
 from drivers.secure.base import split_status
 from drivers.secure.desfire import Random
 from drivers.secure.ev2 import ProtocolViolation, SecureChannel, card_part1, card_part2
-from drivers.secure.aes import xor
 
 OK, MORE = 0x00, 0xAF
 NO_SUCH_KEY, PERMISSION_DENIED, APP_NOT_FOUND = 0x40, 0x9D, 0xA0
@@ -233,7 +233,10 @@ class SoftDesfire(SoftCardBase):
         file = files[header[0]]
         if self.auth_key_no != (file.read_key if cmd == 0xAD else file.write_key):
             raise CardRefusal(PERMISSION_DENIED)
-        offset, length = int.from_bytes(header[1:4], "little"), int.from_bytes(header[4:7], "little")
+        offset, length = (
+            int.from_bytes(header[1:4], "little"),
+            int.from_bytes(header[4:7], "little"),
+        )
         if cmd == 0x8D:
             content = self.open_command(cmd, header, data[7:], file.mode)
             if len(content) != length or offset + length > len(file.data):

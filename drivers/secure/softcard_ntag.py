@@ -15,13 +15,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from drivers.secure.aes import cbc_encrypt
 from drivers.secure.desfire import Random
 from drivers.secure.keys import NTAG_DF_NAME
-from drivers.secure.ntag424 import PICC_DATA_TAG, originality_sign, sdm_mac
+from drivers.secure.ntag424 import PICC_DATA_TAG, originality_sign, sdm_mac, sun_ndef
 from drivers.secure.softcard import ILLEGAL_COMMAND, OK, Application, CardRefusal, SoftCardBase
 
 _OK = b"\x90\x00"
 _NOT_FOUND = b"\x6a\x82"
 NDEF_FILE = b"\xe1\x04"
-URL_PREFIX = b"gate.example/s?"
 
 
 class SoftNtag424(SoftCardBase):
@@ -38,11 +37,13 @@ class SoftNtag424(SoftCardBase):
         keys: list[bytes] | None = None,
         signer: ec.EllipticCurvePrivateKey | None = None,
         counter: int = 0,
+        url: bytes = b"gate.example/s?",
     ) -> None:
         super().__init__(uid, rng)
         self.ndef_app = Application(list(keys) if keys else [bytes(16)] * 5)
         self.app = None
         self.counter = counter
+        self.url = url
         self.signature = originality_sign(uid, signer) if signer else bytes(56)
         self._file: bytes | None = None
 
@@ -61,20 +62,13 @@ class SoftNtag424(SoftCardBase):
             return self.ndef() + _OK
         return b"\x6d\x00"
 
-    def sun_parameters(self) -> bytes:
-        """``e=<PICCData>&c=<SDMMAC>`` for the current counter (upper-case hex)."""
+    def ndef(self) -> bytes:
+        """The NDEF file after one more read, with a fresh SUN message."""
+        self.counter = (self.counter + 1) & 0xFFFFFF
         keys = self.ndef_app.keys
         plain = bytes([PICC_DATA_TAG]) + self.uid + self.counter.to_bytes(3, "little")
         picc = cbc_encrypt(keys[1], plain + self.rng(16 - len(plain)))
-        mac = sdm_mac(keys[2], self.uid, self.counter)
-        return b"e=" + picc.hex().upper().encode() + b"&c=" + mac.hex().upper().encode()
-
-    def ndef(self) -> bytes:
-        """The NDEF file after one more read: NLEN, then a URI record (https://)."""
-        self.counter = (self.counter + 1) & 0xFFFFFF
-        payload = b"\x04" + URL_PREFIX + self.sun_parameters()
-        record = bytes([0xD1, 0x01, len(payload), 0x55]) + payload
-        return len(record).to_bytes(2, "big") + record
+        return sun_ndef(self.url, picc, sdm_mac(keys[2], self.uid, self.counter))
 
     def native(self, cmd: int, data: bytes) -> tuple[bytes, int]:
         if cmd == 0x3C:
