@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.errors import GateError
+from agent.errors import CardFormatError, GateError
 from drivers.cards import SecureProof
-from drivers.secure.base import CardTransport, SecureFailure
+from drivers.secure.base import CardGone, CardTransport, SecureFailure
 from drivers.secure.hostile import BitFlip, ManualClock, Recorder, Replayer, Slow, Tearing
 from drivers.secure.keys import SiteKeys
 from drivers.secure.provision import provision_desfire, provision_ntag424
@@ -143,8 +143,18 @@ def test_failures_are_gate_errors_and_keys_stay_hidden() -> None:
 
 def test_provisioning_refuses_bad_credential_ids() -> None:
     for bad in ["", "x" * 33, "naïve", "tab\there"]:
-        with pytest.raises(ValueError):
+        with pytest.raises(CardFormatError, match="printable ASCII"):
             provision_desfire(SoftDesfire(UID), KEYS, bad)
+
+
+def test_provisioning_a_torn_or_foreign_card_fails_with_one_line() -> None:
+    with pytest.raises(CardGone):
+        provision_desfire(Tearing(SoftDesfire(UID), 3), KEYS, "R-1")
+    with pytest.raises(GateError) as caught:
+        provision_desfire(desfire(OTHER_SITE), KEYS, "R-1")  # no longer blank
+    assert "\n" not in str(caught.value)
+    with pytest.raises(GateError):
+        provision_ntag424(SoftDesfire(UID), KEYS)  # not an NTAG 424
 
 
 def test_provisioned_card_no_longer_opens_with_factory_keys() -> None:
@@ -166,6 +176,32 @@ def _flip_refused(make: Callable[[], CardTransport], data: st.DataObject) -> Non
     bit = data.draw(st.integers(0, 7))
     with pytest.raises(SecureFailure) as caught:
         read_secure(BitFlip(make(), exchange_no, byte, bit), KEYS, ManualClock(), rng(9))
+    assert caught.value.reason in ("card_not_genuine", "card_torn")
+
+
+class Garble:
+    """Replaces one answer by arbitrary bytes (truncated, lengthened, nonsense)."""
+
+    def __init__(self, card: CardTransport, exchange_no: int, answer: bytes) -> None:
+        self.card, self.exchange_no, self.answer, self.count = card, exchange_no, answer, 0
+
+    def exchange(self, apdu: bytes) -> bytes:
+        response = self.card.exchange(apdu)
+        self.count += 1
+        return self.answer if self.count - 1 == self.exchange_no else response
+
+
+@FLIP
+@given(st.sampled_from([desfire, ntag]), st.integers(0, 6), st.binary(max_size=80))
+def test_any_garbled_answer_is_refused_without_another_exception(
+    make: Callable[[], CardTransport], exchange_no: int, answer: bytes
+) -> None:
+    recorder = Recorder(make())
+    read_secure(recorder, KEYS, ManualClock(), rng(9))
+    if exchange_no >= len(recorder.transcript) or recorder.transcript[exchange_no][1] == answer:
+        return
+    with pytest.raises(SecureFailure) as caught:
+        read_secure(Garble(make(), exchange_no, answer), KEYS, ManualClock(), rng(9))
     assert caught.value.reason in ("card_not_genuine", "card_torn")
 
 

@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from agent.errors import CardFormatError
 from drivers.secure.base import CardTransport, native, split_status
 from drivers.secure.ev2 import ProtocolViolation, SecureChannel, reader_part1, reader_part2
 from drivers.secure.keys import SiteKeys
@@ -108,10 +109,11 @@ def read_file(link: Ev2Link, file_no: int, length: int, mode: str) -> bytes:
 
 def encode_credential(credential_id: str, size: int) -> bytes:
     """The credential file's content: the id in ASCII, zero-filled to the file size."""
-    raw = credential_id.encode("ascii")
-    if not raw or len(raw) > size or not raw.isascii() or not credential_id.isprintable():
-        raise ValueError(f"a credential id is 1 to {size} printable ASCII characters")
-    return raw + bytes(size - len(raw))
+    if not 0 < len(credential_id) <= size or not credential_id.isascii():
+        raise CardFormatError(f"a credential id is 1 to {size} printable ASCII characters")
+    if not credential_id.isprintable():
+        raise CardFormatError(f"a credential id is 1 to {size} printable ASCII characters")
+    return credential_id.encode("ascii") + bytes(size - len(credential_id))
 
 
 def decode_credential(data: bytes) -> str:

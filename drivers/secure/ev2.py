@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
+from agent.errors import GateError
 from drivers.secure.aes import (
     cbc_decrypt,
     cbc_encrypt,
@@ -26,7 +27,7 @@ from drivers.secure.aes import (
 )
 
 
-class ProtocolViolation(ValueError):
+class ProtocolViolation(GateError, ValueError):
     """The other side's message does not verify (wrong key, MAC, length or padding)."""
 
 

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_dss_signature
 
+from agent.errors import GateError
 from drivers.secure.aes import cbc_decrypt, cmac, cmac_t
 
 PICC_DATA_TAG = 0xC7  # UID mirrored, counter mirrored, UID length 7
@@ -32,7 +33,7 @@ NXP_NTAG424_PUBLIC_KEY = bytes.fromhex(
 )
 
 
-class SunInvalid(ValueError):
+class SunInvalid(GateError, ValueError):
     """A SUN message whose PICCData or MAC does not verify."""
 
 

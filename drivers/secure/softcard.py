@@ -19,6 +19,7 @@ import os
 import zlib
 from dataclasses import dataclass, field
 
+from agent.errors import GateError
 from drivers.secure.aes import xor
 from drivers.secure.base import split_status
 from drivers.secure.desfire import Random
@@ -55,7 +56,7 @@ class Application:
     files: dict[int, StdFile] = field(default_factory=dict)
 
 
-class CardRefusal(Exception):
+class CardRefusal(GateError):
     """Internal: the emulated card answers with this status and no data."""
 
     def __init__(self, status: int) -> None:
