@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from drivers.secure.an10922 import diversification_input, diversify
+from drivers.secure.desfire import Ev2Link
 from drivers.secure.ev2 import SecureChannel, reader_part1, reader_part2
 from drivers.secure.ntag424 import (
     NXP_NTAG424_PUBLIC_KEY,
@@ -20,6 +21,7 @@ from drivers.secure.ntag424 import (
     sdm_mac,
     verify_sun,
 )
+from drivers.secure.provision import change_key
 
 H = bytes.fromhex
 ZERO = bytes(16)
@@ -168,3 +170,39 @@ def test_get_card_uid_full_response() -> None:  # AN12196 §7.3
     channel.advance()
     data = channel.check_response(0x00, H("70756055688505B52A5E26E59E329CD6595F672298EA41B7"))
     assert channel.decrypt_response(data) == H("04958CAA5C5E80")
+
+
+class OneAnswer:
+    """A transport that keeps the command it is sent and answers ``91 00``."""
+
+    def __init__(self) -> None:
+        self.sent = b""
+
+    def exchange(self, apdu: bytes) -> bytes:
+        self.sent = apdu
+        return b"\x91\x00"
+
+
+@pytest.mark.parametrize(
+    ("enc", "mac", "ti", "counter", "new", "version", "sent"),
+    [
+        (  # AN12196 Table 26: key 0 while authenticated with it, CmdCtr 3
+            "4CF3CB41A22583A61E89B158D252FC53", "5529860B2FC5FB6154B7F28361D30BF9", "7614281A", 3,
+            "5004BF991F408672B1EF00F08F9E8647", 1,
+            "C0EB4DEEFEDDF0B513A03A95A75491818580503190D4D05053FF75668A01D6FD" "A6610234BDED6432",
+        ),
+        (  # AN12343 Table 40: key 0, CmdCtr 0
+            "E156C8522F7C8DC82B0C99BA847DE723", "45D50C1570000D2F173DF949288E3CAD", "94297F4D", 0,
+            "01234567890123456789012345678901", 0,
+            "BF5400DC97A1FBD65BE870716D6F11F8161BB4CA472856DB94AB94B2EC1A13E6" "27CE07CF56C11091",
+        ),
+    ],
+)  # fmt: skip
+def test_change_key_in_use(
+    enc: str, mac: str, ti: str, counter: int, new: str, version: int, sent: str
+) -> None:
+    # numbers as quoted in drusifer/ntag424_sdm_provisioner tests/test_crypto_components.py
+    transport = OneAnswer()
+    link = Ev2Link(transport, SecureChannel(H(enc), H(mac), ti=H(ti), counter=counter))
+    change_key(link, 0, H(new), ZERO, in_use=True, version=version)
+    assert transport.sent == H("90C4000029") + b"\x00" + H(sent) + b"\x00"

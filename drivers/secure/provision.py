@@ -29,13 +29,15 @@ FACTORY_KEY = bytes(16)
 _MODE_BYTE = {"mac": 1, "full": 3}
 
 
-def change_key(link: Ev2Link, key_no: int, new: bytes, old: bytes, in_use: bool) -> None:
+def change_key(
+    link: Ev2Link, key_no: int, new: bytes, old: bytes, in_use: bool, version: int = 0
+) -> None:
     """ChangeKey (full mode): the key in use as ``new || version``, another as the XOR
     with its old value, the version and the CRC32 of the new key."""
     if in_use:
-        data, response = new + b"\x00", "none"
+        data, response = new + bytes([version]), "none"
     else:
-        data, response = xor(new, old) + b"\x00" + jamcrc(new), "mac"
+        data, response = xor(new, old) + bytes([version]) + jamcrc(new), "mac"
     link.command(CHANGE_KEY, bytes([key_no]), data, "full", response=response)
 
 
