@@ -136,6 +136,19 @@ def test_exchange_within_budget_is_genuine_with_its_time() -> None:
     assert proof.genuine and proof.elapsed_s == pytest.approx(0.07)  # 7 exchanges
 
 
+def test_site_keys_refuse_what_cannot_work() -> None:
+    for bad in [
+        {"master": bytes(15)},
+        {"aid": b"\x01\x02"},
+        {"system_id": b"x" * 20},
+        {"card_key_no": 0},
+        {"uid_key_no": 2},
+        {"credential_mode": "plain"},
+    ]:
+        with pytest.raises(ValueError):
+            dataclasses.replace(KEYS, **bad)  # type: ignore[arg-type]
+
+
 def test_failures_are_gate_errors_and_keys_stay_hidden() -> None:
     assert issubclass(SecureFailure, GateError)
     assert bytes(range(16)).hex() not in repr(KEYS)

@@ -44,6 +44,10 @@ class SiteKeys:
             raise ValueError("the site master key is AES-128: 16 bytes")
         if len(self.aid) != 3 or len(self.system_id) > 19:
             raise ValueError("an AID has 3 bytes and the system identifier at most 19")
+        if not 0 < self.uid_key_no < 14 or not 0 < self.card_key_no < 14:
+            raise ValueError("key numbers are 1 to 13 (0 is the application's own key)")
+        if self.uid_key_no == self.card_key_no:
+            raise ValueError("the UID key and the card key must be different keys")
         if self.credential_mode not in ("full", "mac"):
             raise ValueError("credential_mode is 'full' or 'mac'")
 
