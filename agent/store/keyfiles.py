@@ -18,9 +18,14 @@ from agent.store.credentials import read_key_file
 DEMO_CREDENTIAL_KEY_SHA256 = "261ff77bace1864f637be7bef4fd7a2db861e03b9f044715017f0c3849f93b77"
 
 
+MASTER_KEY = "secure.master_key_file"
+
+
 def secret_files(config: GateConfig) -> list[tuple[str, Path]]:
     """(key path, file) for every secret the config names."""
     files = [("security.credential_key_file", config.security.credential_key_file)]
+    if config.secure.master_key_file is not None:  # kept out of routine backups (backup.py)
+        files.append((MASTER_KEY, config.secure.master_key_file))
     mqtt = config.mqtt
     if mqtt.enabled and mqtt.password_file is not None:
         files.append(("mqtt.password_file", mqtt.password_file))
