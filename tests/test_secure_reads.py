@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from agent.console.words import event_text
 from agent.core.clock import ManualClock
 from agent.gate.app import App
 from agent.models.config import GateConfig
@@ -149,6 +150,22 @@ def test_plain_cards_at_secure_and_migrating_doors(gate: App) -> None:
     assert (refused["granted"], refused["reason"]) == (False, "secure_card_required")
     assert tap(gate, CARD, reader="side-in")["granted"]  # secure_preferred: let in, noted
     (used,) = events(gate, "plain_card_used")
-    assert used == {"reader": "side-in", "holder_id": "R-1", "unit": None}
+    assert used == {"reader": "side-in", "holder_id": "R-1", "kind": "resident", "unit": None}
     assert show(gate, CARD, ntag(1), reader="side-in")["granted"]
     assert len(events(gate, "plain_card_used")) == 1  # a secure card is not noted
+
+
+def test_the_console_says_it_in_plain_words(gate: App) -> None:
+    from agent.console.render import catalogue
+    from agent.console.words import reason_words
+
+    enroll(gate, CARD, unit="B-12")
+    show(gate, CARD, SecureProof("desfire", "card_not_genuine"))
+    tap(gate, CARD, reader="side-in")
+    (clone,) = [e for e in gate.events.recent(100) if e.type.value == "clone_suspected"]
+    (plain,) = [e for e in gate.events.recent(100) if e.type.value == "plain_card_used"]
+    zh = catalogue("zh-Hans").gettext
+    assert event_text(clone) == "A copied card was shown at main (resident R-1, unit B-12)"
+    assert event_text(clone, zh).startswith("main 出现复制卡") and "R-1" in event_text(clone, zh)
+    assert event_text(plain) == "Plain card used at side by resident R-1, unit B-12"
+    assert reason_words("secure_card_required", zh) == "此门需要使用加密卡"

@@ -203,6 +203,7 @@ class ReadHandler:
         seq = self._events.record(granted, place.door, details, now)
         if read.proof is not None or ctx.door_policy != "plain" or facts.counter is not None:
             card = {"card": masked, "credential": credential, "holder_id": holder}
+            card |= {"kind": kind, "unit": unit}
             self.secure.after(self._events.record, read, facts, decision, entry, ctx, card, mono)
         if not decision.granted and decision.reason in SUSPICIOUS:
             self._counted.append(self.watch.mark(read.reader, credential))

@@ -87,7 +87,11 @@ class SecureReads:
         if proof is None:
             preferred = CredentialPolicy.SECURE_PREFERRED
             if entry is not None and decision.granted and policy_for(entry, ctx) is preferred:
-                holder = {"holder_id": entry.holder_id, "unit": entry.unit}  # no number
+                holder = {
+                    "holder_id": entry.holder_id,
+                    "kind": entry.kind.value,
+                    "unit": entry.unit,
+                }
                 stage(EventType.PLAIN_CARD_USED, door, {"reader": read.reader, **holder}, now)
             return
         reason = decision.reason.value
