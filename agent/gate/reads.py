@@ -201,7 +201,7 @@ class ReadHandler:
         }
         granted = EventType.ACCESS_GRANTED if decision.granted else EventType.ACCESS_DENIED
         seq = self._events.record(granted, place.door, details, now)
-        if read.proof is not None or ctx.door_policy != "plain" or facts.counter is not None:
+        if self.secure.concerns(read, entry, ctx):
             card = {"card": masked, "credential": credential, "holder_id": holder}
             card |= {"kind": kind, "unit": unit}
             self.secure.after(self._events.record, read, facts, decision, entry, ctx, card, mono)

@@ -64,6 +64,13 @@ class SecureReads:
         keep = proof.counter if proof.genuine and not facts.replayed else None
         return ReadFacts(facts, keep, restored and keep is not None)
 
+    @staticmethod
+    def concerns(read: CardRead, entry: AllowEntry | None, ctx: DecisionContext) -> bool:
+        """Whether ``after`` has anything to do: a proof, or a policy other than plain."""
+        if read.proof is not None:
+            return True
+        return entry is not None and policy_for(entry, ctx) is not CredentialPolicy.PLAIN
+
     def after(
         self,
         stage: Stage,
