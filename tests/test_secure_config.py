@@ -121,3 +121,15 @@ def test_check_config_refuses_a_secure_door_with_a_wiegand_reader(tmp_path: Path
     ok = _cli("check-config", str(_write(tmp_path, migrating)))
     assert ok.returncode == 0, ok.stderr
     assert "warning: doors.0.readers.0: " in ok.stderr
+
+
+def test_the_secure_table_in_credentials_md_is_taken(tmp_path: Path) -> None:
+    import tomllib
+
+    from tests.conftest import ROOT
+
+    text = (ROOT / "docs" / "credentials.md").read_text()
+    example = next(b for b in text.split("```toml\n")[1:] if b.startswith("[secure]"))
+    table = tomllib.loads(example.split("```", 1)[0])["secure"]
+    config = config_with(tmp_path, "secure_preferred", secure={**table, "master_key_file": "m.key"})
+    assert config.secure.relay_budget_ms == 60 and config.secure.not_nxp == "deny"
