@@ -138,6 +138,10 @@ def test_relay_torn_and_foreign_chips(gate: App) -> None:
     relay = show(gate, CARD, SecureProof("desfire", "relay_suspected", elapsed_s=0.25))
     assert relay["reason"] == "relay_suspected"
     assert events(gate, "relay_suspected")[0]["elapsed_ms"] == 250.0
+    slow = show(gate, CARD, SecureProof("desfire", GENUINE, elapsed_s=0.061))  # budget 60 ms
+    assert slow["reason"] == "relay_suspected"  # the gate checks the driver's timing again
+    assert events(gate, "relay_suspected")[1]["elapsed_ms"] == 61.0
+    assert show(gate, CARD, SecureProof("desfire", GENUINE, elapsed_s=0.059))["granted"]
     assert show(gate, CARD, SecureProof("desfire", "card_torn"))["reason"] == "card_torn"
     foreign = show(gate, CARD, ntag(20, originality=False))
     assert foreign["reason"] == "card_not_nxp"

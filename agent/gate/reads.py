@@ -74,7 +74,7 @@ class ReadHandler:
         readers: Mapping[str, CardReader],
         modes: Modes,
         events: EventSink,
-        counters: CardCounters | None = None,
+        counters: CardCounters,
     ) -> None:
         self._clock = clock
         self._loop = loop

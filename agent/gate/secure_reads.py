@@ -9,7 +9,9 @@ group, so they share the commit, and the fsync, of the read's own event.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from agent.core.decision import AllowEntry, Decision, DecisionContext, policy_for
@@ -29,39 +31,44 @@ class ReadFacts:
     restarted: bool = False  # the first counter after a restore, taken as it came
 
 
-Stage = Any  # EventSink.record: (type, door, details, when) -> seq
+# EventSink.record: stage an event in the open group, (type, door, details, when) -> seq
+Stage = Callable[[EventType, str | None, dict[str, Any], datetime], int]
 
 
 class SecureReads:
     """The secure-credential side of ``ReadHandler``: facts in, counters and events out."""
 
-    def __init__(self, config: GateConfig, counters: CardCounters | None) -> None:
+    def __init__(self, config: GateConfig, counters: CardCounters) -> None:
         self._counters = counters
         self.limiter = AlarmLimiter()
         self.door_policy: dict[str, str] = {}
         self._deny_not_nxp = True
+        self._relay_budget_s = 0.06
         self.reconfigure(config)
 
     def reconfigure(self, config: GateConfig) -> None:
         self.door_policy = {d.id: d.credential.value for d in config.doors}
         self._deny_not_nxp = config.secure.not_nxp == "deny"
         self.limiter.every_s = config.secure.alarm_every_s
+        self._relay_budget_s = config.secure.relay_budget_ms / 1000
 
     def facts(self, read: CardRead, credential: str) -> ReadFacts:
         """The proof of ``read`` with its counter judged (no proof: a plain read)."""
         proof = read.proof
         if proof is None:
             return ReadFacts(None)
+        # the driver times the exchange against the budget too; the gate checks it again
+        slow = proof.genuine and proof.elapsed_s > self._relay_budget_s
         last, restored = (None, False)
-        if proof.counter is not None and proof.genuine and self._counters is not None:
+        if proof.counter is not None and proof.genuine and not slow:
             last, restored = self._counters.last(credential)
         facts = ProofFacts(
-            proof.verdict,
+            "relay_suspected" if slow else proof.verdict,
             replayed=not restored and replayed(proof.counter, last),
             not_nxp=proof.originality is False,
             deny_not_nxp=self._deny_not_nxp,
         )
-        keep = proof.counter if proof.genuine and not facts.replayed else None
+        keep = proof.counter if facts.genuine and not facts.replayed else None
         return ReadFacts(facts, keep, restored and keep is not None)
 
     @staticmethod
@@ -85,7 +92,7 @@ class SecureReads:
         """Keep the card's counter and stage the proof's events in the open group."""
         door, now = ctx.door, ctx.now
         who = {"reader": read.reader, **card}
-        if facts.counter is not None and self._counters is not None:
+        if facts.counter is not None:
             self._counters.keep(card["credential"], facts.counter)
             if facts.restarted:
                 restart = {**who, "counter": facts.counter}
