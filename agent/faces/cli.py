@@ -123,12 +123,16 @@ GPIO_DRIVERS = frozenset({"gpio", "wiegand"})
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = local.load_config(args.file)
     from agent.faces.checks import warnings
+    from agent.models.secure import reader_warnings
     from agent.store.credentials import CredentialHasher
-    from agent.store.keyfiles import check_secret_files
+    from agent.store.keyfiles import check_secret_files, secure_site
 
     # the same checks `run` makes: present, private, not the demo key; hex, long enough
     check_secret_files(config)
     CredentialHasher.from_file(config.security.credential_key_file)
+    secure_site(config)
+    if errors := reader_warnings(config)[0]:  # secure doors whose readers give numbers
+        raise ConfigError(f"{args.file}: invalid configuration", errors)
     if _uses_gpio(config):
         from agent.models.lines import gpio_pins
         from drivers.gpio import probe_pin_factory, unknown_pins

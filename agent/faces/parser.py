@@ -153,6 +153,11 @@ def build(commands: Commands) -> argparse.ArgumentParser:
     command(sub, "safe-state", "lock every relay (systemd ExecStopPost)", commands.safe_state)
     p = command(sub, "backup", "copy state, config and keys into a new folder", cmd_backup)
     p.add_argument("dir", help="a new or empty folder")
+    p.add_argument(
+        "--with-master-key",
+        action="store_true",
+        help="also copy the secure cards' site master key (left out unless asked)",
+    )
     p = command(sub, "restore", "put a backup in place (agent stopped)", cmd_restore)
     p.add_argument("dir", help="a folder made by `gate-agent backup`")
 
