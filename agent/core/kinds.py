@@ -77,6 +77,7 @@ class EventType(StrEnum):
     INCIDENT_OPENED = "incident_opened"
     INCIDENT_UPDATED = "incident_updated"
     INCIDENT_CLOSED = "incident_closed"
+    COMPLAINT_TAKEN = "complaint_taken"  # a resident's complaint, taken by a guard
     # fire and evacuation drills: the events a drill causes carry ``drill: {id, kind}``
     DRILL_STARTED = "drill_started"
     DRILL_ENDED = "drill_ended"

@@ -76,6 +76,7 @@ TEMPLATES: Mapping[EventType, str] = {
     _E.INCIDENT_OPENED: "incident {incident} opened by {guard}: {kind}, police: {police_called}",
     _E.INCIDENT_UPDATED: "incident {incident} updated by {guard} ({status})",
     _E.INCIDENT_CLOSED: "incident {incident} closed by {guard}",
+    _E.COMPLAINT_TAKEN: "complaint {complaint} taken by {guard} for unit {unit}",
     _E.DRILL_STARTED: "{kind} drill started by {by} until {ends_at}; releases: {doors}",
     _E.CLONE_SUSPECTED: (
         "SUSPECTED CLONE: {card} at {door} ({reader}) failed the key check; "
