@@ -30,9 +30,9 @@ SECURE_DOOR = {
 
 
 def config_with(tmp_path: Path, credential: str, **extra: Any) -> Any:
-    for name in ("master.key", "site.key"):
+    for name, size in (("master.key", 16), ("site.key", 32)):
         if not (tmp_path / name).exists():
-            write_new_key(tmp_path / name)
+            write_new_key(tmp_path / name, size)
     door = {**SECURE_DOOR, "credential": credential}
     table = {"doors": [door], "secure": {"master_key_file": "master.key"}, **extra}
     return validate_config(merge(REAL, table), tmp_path)
@@ -81,12 +81,15 @@ def test_which_readers_carry_a_proof(driver: str, options: dict[str, object], se
 def test_the_master_key_file_is_checked_like_the_others(tmp_path: Path) -> None:
     config = config_with(tmp_path, "secure")
     site = secure_site(config)
-    assert site is not None and len(site.master_key) == 32
+    assert site is not None and len(site.master_key) == 16
     assert "master_key" not in repr(site) and site.master_key.hex() not in repr(site)
     os.chmod(tmp_path / "master.key", 0o644)
     assert [p for p, _ in secret_file_problems(config)] == [MASTER_KEY]
     (tmp_path / "master.key").write_text("00" * 8)
     with pytest.raises(FatalError):
+        secure_site(config)
+    (tmp_path / "master.key").write_text("00" * 32)  # a credential key: not AES-128
+    with pytest.raises(FatalError, match="16 bytes expected"):
         secure_site(config)
 
 
@@ -112,7 +115,7 @@ SECURE_TOML = GATE_TOML.replace(
 
 def test_check_config_refuses_a_secure_door_with_a_wiegand_reader(tmp_path: Path) -> None:
     write_new_key(tmp_path / "site.key")
-    write_new_key(tmp_path / "master.key")
+    write_new_key(tmp_path / "master.key", 16)
     strict_toml = SECURE_TOML.replace("CREDENTIAL", "secure")
     strict = _cli("check-config", str(_write(tmp_path, strict_toml)))
     assert strict.returncode == 2 and "Traceback" not in strict.stderr
@@ -132,4 +135,21 @@ def test_the_secure_table_in_credentials_md_is_taken(tmp_path: Path) -> None:
     example = next(b for b in text.split("```toml\n")[1:] if b.startswith("[secure]"))
     table = tomllib.loads(example.split("```", 1)[0])["secure"]
     config = config_with(tmp_path, "secure_preferred", secure={**table, "master_key_file": "m.key"})
-    assert config.secure.relay_budget_ms == 60 and config.secure.not_nxp == "deny"
+    assert config.secure.relay_budget_ms == 300 and config.secure.not_nxp == "deny"
+
+
+def test_keygen_makes_a_secure_master_key_the_gate_reads(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    made = subprocess.run(
+        [sys.executable, "-m", "agent.faces.cli", "keygen", "--secure-master",
+         str(tmp_path / "master.key")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert (
+        made.stdout
+        == f"wrote a new 16-byte secure-card master key to {tmp_path}/master.key (mode 0600)\n"
+    )
+    assert len(bytes.fromhex((tmp_path / "master.key").read_text())) == 16

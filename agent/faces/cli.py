@@ -169,11 +169,12 @@ def _uses_gpio(config: GateConfig) -> bool:
 def cmd_keygen(args: argparse.Namespace) -> int:
     from agent.store.credentials import write_new_key
 
+    size, what = (16, "secure-card master") if args.secure_master else (32, "credential")
     try:
-        write_new_key(Path(args.file))
+        write_new_key(Path(args.file), size)
     except FileExistsError:
         raise GateError(f"{args.file} exists; refusing to overwrite a site key") from None
-    print(f"wrote a new 32-byte credential key to {args.file} (mode 0600)")
+    print(f"wrote a new {size}-byte {what} key to {args.file} (mode 0600)")
     return 0
 
 

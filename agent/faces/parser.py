@@ -116,6 +116,8 @@ def build(commands: Commands) -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, nargs="?", help="default: the config file -c would read")
     p = command(sub, "keygen", "create a site credential key file", commands.keygen, False)
     p.add_argument("file")
+    p.add_argument("--secure-master", action="store_true",
+                   help="a site master key for secure cards (AES-128: 16 bytes)")  # fmt: skip
 
     allow = command(sub, "allowlist", "the local allow-list").add_subparsers(
         dest="allow_cmd", required=True, metavar="ACTION"

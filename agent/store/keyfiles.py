@@ -87,6 +87,6 @@ def secure_site(config: GateConfig) -> SecureSite | None:
     if secure.master_key_file is None:
         return None
     key = read_key_file(secure.master_key_file)
-    if len(key) not in (16, 32):
-        raise FatalError(f"site master key {secure.master_key_file}: 16 or 32 bytes expected")
+    if len(key) != 16:  # AN10922 diversifies AES-128 keys from an AES-128 master
+        raise FatalError(f"site master key {secure.master_key_file}: 16 bytes expected")
     return SecureSite(key, secure.application_id, secure.relay_budget_ms / 1000)
