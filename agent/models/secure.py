@@ -38,10 +38,10 @@ def needs_secure(config: GateConfig) -> bool:
 
 
 def can_carry_secure(driver: str, options: dict[str, object]) -> bool:
-    """Whether a reader can deliver a secure card's proof: nfc (nfcpy) readers, and
-    OSDP readers in transparent mode (the gate speaks to the card through them)."""
-    if driver == "osdp":
-        return options.get("transparent") is True
+    """Whether a reader can deliver a secure card's proof: nfc (nfcpy) readers, which the
+    gate speaks to the card through. OSDP readers deliver numbers here: transparent mode
+    (osdp_XWR/XRD) would carry the APDUs, but libosdp 3.2 has no such command."""
+    del options  # no reader option changes it today
     return driver in SECURE_DRIVERS
 
 
