@@ -153,8 +153,8 @@ def cmd_card_provision(args: argparse.Namespace) -> int:
                 uid = provision_ntag424(card, keys)
     except CardGone:
         raise CardDeskError(
-            "card torn: it left the reader mid-way; it is not a credential now "
-            "(an NTAG 424 may be provisioned again, a DESFire needs formatting)"
+            "card torn: it left the reader mid-way and is no credential: "
+            "put it aside and start again on a new blank"
         ) from None
     except ProtocolViolation as exc:
         raise CardDeskError(f"the card is not a blank {args.kind}: {exc}") from None
