@@ -116,9 +116,11 @@ def test_errors_are_one_line(keys: Path) -> None:
     one_line_error(read(keys, "absent.json"), 2, "no sim card")
     (keys / "junk.json").write_text("{}")
     one_line_error(read(keys, "junk.json"), 2, "not a sim card's state")
-    for reader, words in (("bogus", "unknown reader"), ("nfc:usb:0000:0000", "no reader found")):
+    cases = (("bogus", "unknown reader", "desfire"), ("nfc:usb:0000:0000", "no reader found",
+             "desfire"), ("nfc:usb:0000:0000", "SDM file settings", "ntag424"))  # fmt: skip
+    for reader, words, kind in cases:
         done = gate_office(
-            "card", "provision", "--kind", "ntag424", "--reader", reader,
+            "card", "provision", "--kind", kind, "--reader", reader,
             "--site-master-key", str(keys / "master.key"), "--site-key", str(keys / "site.key"),
         )  # fmt: skip
-        one_line_error(done, 2 if reader == "bogus" else 1, words)
+        one_line_error(done, 1 if words == "no reader found" else 2, words)
