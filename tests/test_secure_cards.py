@@ -170,6 +170,29 @@ def test_provisioning_a_torn_or_foreign_card_fails_with_one_line() -> None:
         provision_ntag424(SoftDesfire(UID), KEYS)  # not an NTAG 424
 
 
+@pytest.mark.parametrize("kind", ["desfire", "ntag424"])
+def test_a_card_torn_at_any_point_of_provisioning_never_reads_genuine(kind: str) -> None:
+    """The key that makes a card genuine goes on last, after the card's own key 0."""
+
+    def fresh() -> SoftCardBase:
+        signer = SIGNER if kind == "ntag424" else None
+        return SoftDesfire(UID) if kind == "desfire" else SoftNtag424(UID, signer=signer)
+
+    def provision(card: CardTransport) -> None:
+        if kind == "desfire":
+            provision_desfire(card, KEYS, "R-1")
+        else:
+            provision_ntag424(card, KEYS)
+
+    recorder = Recorder(fresh())
+    provision(recorder)
+    for tear in range(len(recorder.transcript)):
+        card = fresh()
+        with pytest.raises(CardGone):
+            provision(Tearing(card, tear))
+        assert refused(card).reason == "card_not_genuine", tear
+
+
 def test_provisioned_card_no_longer_opens_with_factory_keys() -> None:
     card = desfire()
     factory = dataclasses.replace(KEYS, master=bytes(16))

@@ -174,7 +174,7 @@ def cmd_cmd(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from agent.office import fleet, guards
+    from agent.office import card_desk, fleet, guards
     from agent.office.drills import cmd_drills
     from agent.office.incidents import cmd_incidents
     from agent.office.lists import cmd_allowlist_push, cmd_revoke
@@ -203,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
             "pass issue": cmd_pass_issue,
             "pass push": cmd_pass_push,
             "pass revoke": cmd_pass_revoke,
+            "card keygen": card_desk.cmd_card_keygen,
+            "card provision": card_desk.cmd_card_provision,
+            "card read": card_desk.cmd_card_read,
             "web": cmd_web,
             "audit": cmd_audit,
             "plain-cards": cmd_plain_cards,

@@ -125,6 +125,7 @@ def build(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
     p.add_argument("--chunk", type=int, default=CHUNK, help=argparse.SUPPRESS)
 
     _pass_commands(sub, commands)
+    _card_commands(sub, commands)
 
     config = sub.add_parser(
         "config", help="config push: send config sections to a gate"
@@ -218,6 +219,28 @@ def _pass_commands(
     p = _sub(psub, "revoke", commands["pass revoke"], "refuse a pass from now on")
     p.add_argument("pass_", metavar="PASS", help="the pass id (16 hex digits) or its code")
     p.add_argument("--to", help=TO_HELP + " (default the pass's gate, else --site/--gate)")
+
+
+def _card_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], commands: Mapping[str, Command]
+) -> None:
+    card = sub.add_parser("card", help="card keygen | provision | read: secure cards at the desk")
+    csub = card.add_subparsers(dest="card_cmd", required=True)
+    p = _sub(csub, "keygen", commands["card keygen"], "make the site master key file")
+    p.add_argument("--out", required=True, help="the new key file (refused if it exists)")
+    for name, what in (("provision", "make a blank DESFire or NTAG 424 a site credential"),
+                       ("read", "read a secure card as the gate does: its proof")):  # fmt: skip
+        p = _sub(csub, name, commands[f"card {name}"], what)
+        p.add_argument("--site-master-key", default=env("SITE_MASTER_KEY"), help="key file")
+        p.add_argument("--reader", required=True, help="sim, or nfc:PATH (nfcpy: usb, tty:...)")
+        p.add_argument("--aid", default="A1C0DE", help="DESFire application (default A1C0DE)")
+        p.add_argument("--sim-card", default="sim-card.json", help="the sim card's state file")
+        p.add_argument("--sim-tear-after", type=int, help="sim: leave the field after N APDUs")
+        p.add_argument("--wait", type=float, default=10.0, help="nfc: seconds to wait for a card")
+        if name == "provision":
+            p.add_argument("--kind", choices=["desfire", "ntag424"], required=True)
+            p.add_argument("--credential-id", help="DESFire: the id written (default random)")
+            p.add_argument("--site-key", default=env("SITE_KEY"), help="hashes the UID")
 
 
 def _drill_flags(p: argparse.ArgumentParser) -> None:

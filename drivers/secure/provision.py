@@ -1,8 +1,12 @@
 """Desk provisioning: turn a blank card into a site credential, through APDUs only.
 
-The office calls these with a desk reader's ``CardTransport``. Keys go on last, so a
-card torn away halfway still opens with the factory key and can be provisioned again
-(a DESFire card keeps its created application: ``provision_desfire`` expects a blank).
+The office calls these with a desk reader's ``CardTransport``. Keys go on last, and
+among them the card's own key 0 first and the per-card key that makes a card genuine
+(the credential file's read key, the SDM file-read key) last: a card torn away at
+any point before that last ChangeKey never reads as genuine, and none is left
+genuine with a factory key 0 (which would let anyone rewrite it). A torn DESFire
+keeps its created application (``provision_desfire`` expects a blank); a torn NTAG
+424 opens with its diversified key 0 once that went on.
 """
 
 from __future__ import annotations
@@ -67,9 +71,10 @@ def provision_desfire(
     )
     header = bytes([keys.credential_file]) + bytes(3) + len(content).to_bytes(3, "little")
     link.command(WRITE_DATA, header, content, keys.credential_mode)
+    change_key(link, 0, keys.app_key(uid), FACTORY_KEY, in_use=True)  # ends the session
+    link = Ev2Link(transport, authenticate(transport, 0, keys.app_key(uid), rng))
     change_key(link, keys.uid_key_no, keys.uid_key(), FACTORY_KEY, in_use=False)
     change_key(link, keys.card_key_no, keys.card_key(uid), FACTORY_KEY, in_use=False)
-    change_key(link, 0, keys.app_key(uid), FACTORY_KEY, in_use=True)
     return uid
 
 
@@ -88,7 +93,8 @@ def provision_ntag424(
         raise ProtocolViolation("not an NTAG 424 DNA")
     link = Ev2Link(transport, authenticate(transport, 0, factory_key, rng))
     uid = read_card_uid(link)
+    change_key(link, 0, keys.ntag_app_key(uid), factory_key, in_use=True)  # ends the session
+    link = Ev2Link(transport, authenticate(transport, 0, keys.ntag_app_key(uid), rng))
     change_key(link, 1, keys.ntag_meta_key(), factory_key, in_use=False)
     change_key(link, 2, keys.ntag_file_key(uid), factory_key, in_use=False)
-    change_key(link, 0, keys.ntag_app_key(uid), factory_key, in_use=True)
     return uid

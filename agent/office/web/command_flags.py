@@ -111,6 +111,9 @@ def web_parser() -> argparse.ArgumentParser:
                    help="wedge: a keyboard-wedge reader types into the card field; sim: "
                    "a simulated desk reader on the page (demo, tests); nfc:PATH: a USB NFC "
                    "reader on this PC through nfcpy (nfc:usb, nfc:tty:USB0:pn532)")  # fmt: skip
+    p.add_argument("--site-master-key", default=env("SITE_MASTER_KEY"),
+                   help="secure cards' site master key: the sim desk reader makes DESFire "
+                   "and NTAG 424 cards (docs/secure-cards.md)")  # fmt: skip
     from agent.office.web.cards import deliver_cmd
 
     deliver_cmd.add_parser(sub, where)

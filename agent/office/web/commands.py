@@ -23,6 +23,8 @@ def _setup(args: argparse.Namespace) -> None:
     state = Path(args.state)
     if args.site_key:
         os.environ["GATE_OFFICE_WEB_SITE_KEY"] = str(Path(args.site_key).resolve())
+    if getattr(args, "site_master_key", None):
+        os.environ["GATE_OFFICE_WEB_SITE_MASTER_KEY"] = str(Path(args.site_master_key).resolve())
     if getattr(args, "desk_reader", None):
         os.environ["GATE_OFFICE_WEB_DESK_READER"] = args.desk_reader
     if getattr(args, "web_cmd", "") == "init":

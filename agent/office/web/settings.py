@@ -143,6 +143,8 @@ LOGGING = {
 # the office store knows) and the minutes a delivery may stay pending before it alerts
 GATE_OFFICE_SITE_KEY_FILE = os.environ.get("GATE_OFFICE_WEB_SITE_KEY", "")
 GATE_OFFICE_DESK_READER = os.environ.get("GATE_OFFICE_WEB_DESK_READER", "wedge")
+# the site master key of secure cards (docs/secure-cards.md): the sim desk reader makes them
+GATE_OFFICE_SITE_MASTER_KEY_FILE = os.environ.get("GATE_OFFICE_WEB_SITE_MASTER_KEY", "")
 GATE_OFFICE_DESK_READER_WAIT_S = 10.0  # "nfc:PATH" (an nfcpy reader): how long a read waits
 GATE_OFFICE_CARDS_SITE = os.environ.get("GATE_OFFICE_SITE", "")
 GATE_OFFICE_CARDS_ALERT_MINUTES = float(os.environ.get("GATE_OFFICE_WEB_CARDS_ALERT_MINUTES", "10"))

@@ -11,10 +11,17 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from agent.errors import CardFormatError, ConfigError
+from agent.office.web.cards import secure_desk
 from agent.office.web.cards.hashing import card_identity
 from agent.office.web.cards.models import Card
 from agent.office.web.register.models import Resident
 
+SECURE_PROBLEMS = {
+    "not_blank": _("This card is not a blank secure card: use a new one."),
+    "torn": _("The card left the reader before it was ready: use a new one."),
+    "no_uid": _("A secure card is read on the reader by its UID."),
+    "no_key": _("Secure cards cannot be made: the site master key cannot be read."),
+}
 READER_PROBLEMS = {
     "none": _("No card on the desk reader: hold it there and press read again."),
     "broken": _("The desk reader cannot be used: check its cable, or type the number."),
@@ -34,6 +41,12 @@ class CardNumberInput(forms.TextInput):
 class IssueCardForm(forms.Form):
     """A card for a resident: its number (reader or typed) and, for a temporary card, an end."""
 
+    kind = forms.ChoiceField(
+        label=_("kind"),
+        choices=Card.Kind.choices,
+        required=False,
+        help_text=_("A secure card is made on the desk reader before it is issued."),
+    )
     card_number = forms.CharField(
         label=_("card number"),
         max_length=64,
@@ -50,6 +63,8 @@ class IssueCardForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.resident = resident
         self.credential = self.masked = ""
+        if not secure_desk.available():
+            del self.fields["kind"]
 
     def clean_card_number(self) -> str:
         reader = str(self.data.get("reader", ""))
@@ -74,6 +89,14 @@ class IssueCardForm(forms.Form):
         )
         if holder is not None:
             raise self.taken(holder)
+        kind = self.cleaned_data.get("kind") or Card.Kind.PLAIN
+        if kind != Card.Kind.PLAIN:
+            try:
+                secure_desk.provision(kind, str(self.cleaned_data["card_number"]))
+            except secure_desk.ProvisionFailed as failed:
+                raise forms.ValidationError(
+                    SECURE_PROBLEMS[failed.code], code=failed.code
+                ) from None
         return self.masked  # the raw number goes no further than this method
 
     def taken(self, holder: Card) -> forms.ValidationError:

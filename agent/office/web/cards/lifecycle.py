@@ -50,6 +50,7 @@ def issue(
     masked: str,
     by: User,
     valid_until: date | None = None,
+    kind: str = Card.Kind.PLAIN,
 ) -> CardChange:
     """A new card for ``resident`` (the form has refused duplicates already)."""
     with transaction.atomic():
@@ -58,6 +59,7 @@ def issue(
             credential=credential,
             masked=masked,
             valid_until=valid_until,
+            kind=kind,
             issued_by=by,
         )
         return _record(CardChange.Kind.ISSUE, [card], by.get_username())
@@ -70,6 +72,7 @@ def reissue(
     by: User,
     lost: bool = True,
     valid_until: date | None = None,
+    kind: str = Card.Kind.PLAIN,
 ) -> CardChange:
     """A new card for a lost (or damaged) one: the old card off the gates in the same change."""
     with transaction.atomic():
@@ -79,6 +82,7 @@ def reissue(
             credential=credential,
             masked=masked,
             valid_until=valid_until,
+            kind=kind,
             issued_by=by,
             replaces=old,
         )

@@ -27,6 +27,11 @@ class Card(models.Model):
         REVOKED = "revoked", _("revoked")
         ENDED = "ended", _("temporary card ended")
 
+    class Kind(models.TextChoices):
+        PLAIN = "plain", _("plain card (its number)")
+        DESFIRE = "desfire", _("secure card: DESFire")
+        NTAG424 = "ntag424", _("secure card: NTAG 424")
+
     resident = models.ForeignKey(
         Resident, on_delete=models.PROTECT, related_name="cards", verbose_name=_("resident")
     )
@@ -36,6 +41,7 @@ class Card(models.Model):
         _("status"), max_length=8, choices=Status.choices, default=Status.ISSUED
     )
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.PLAIN)
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

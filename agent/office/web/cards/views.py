@@ -118,10 +118,11 @@ def resident_cards(request: HttpRequest, pk: int) -> HttpResponseBase:
     form = IssueCardForm(resident, _reader_data(request))
     if form.is_valid():
         until = form.cleaned_data["valid_until"]
+        kind = form.cleaned_data.get("kind") or Card.Kind.PLAIN
         made = _save(
             form,
             lambda: lifecycle.issue(
-                resident, form.credential, form.masked, signed_in_account(request), until
+                resident, form.credential, form.masked, signed_in_account(request), until, kind
             ),
         )
         if made is not None:
@@ -140,10 +141,11 @@ def reissue(request: HttpRequest, pk: int) -> HttpResponseBase:
     form = ReissueForm(old.resident, _reader_data(request) if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         lost, until = form.cleaned_data["reason"] == "lost", form.cleaned_data["valid_until"]
+        kind = form.cleaned_data.get("kind") or Card.Kind.PLAIN
         made = _save(
             form,
             lambda: lifecycle.reissue(
-                old, form.credential, form.masked, signed_in_account(request), lost, until
+                old, form.credential, form.masked, signed_in_account(request), lost, until, kind
             ),
         )
         if made is not None:
