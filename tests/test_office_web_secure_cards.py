@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,7 @@ def test_a_secure_card_is_issued_by_its_hashed_uid_and_reissued_as_any_card(
     master: Path, kind: str
 ) -> None:
     from agent.office.web.cards.models import Card
+    from agent.office.web.cards.planning import gate_list
 
     clerk, resident = signed_in("clerk"), a_resident()
     page = clerk.get(f"/cards/residents/{resident.pk}/")
@@ -64,11 +66,16 @@ def test_a_secure_card_is_issued_by_its_hashed_uid_and_reissued_as_any_card(
     assert (card.kind, card.credential, card.masked) == (kind, hashed, "uid:****5E80")
     label = {"desfire": "secure card: DESFire", "ntag424": "secure card: NTAG 424"}[kind]
     assert label in clerk.get(f"/cards/residents/{resident.pk}/").content.decode()
+    # the gates are told to ask this card for its proof at every door (a UID copy is refused)
+    (entry,) = gate_list(date.today())
+    assert (entry.credential, entry.credential_policy) == (hashed, "secure")
     again = clerk.post(f"/cards/{card.pk}/reissue/", {"tap": "04" + "11" * 6, "reason": "lost"})
     assert again.status_code == 302
     card.refresh_from_db()
     new = Card.objects.get(status="issued")
     assert card.status == "lost" and new.kind == "plain" and new.replaces == card
+    (entry,) = gate_list(date.today())
+    assert entry.credential == new.credential and entry.credential_policy == "plain"
 
 
 def test_a_plain_card_stays_plain_and_no_choice_without_a_master_key(master: Path) -> None:

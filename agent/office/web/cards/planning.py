@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from agent.core.secure import CredentialPolicy
 from agent.errors import GateError
 from agent.models.wire import AllowListEntry
 from agent.office.web.cards.models import Card, CardChange, Delivery
@@ -68,7 +69,9 @@ def _last_day(card_end: date | None, move_out: date | None) -> date | None:
 
 
 def gate_list(today: date) -> list[AllowListEntry]:
-    """The allow-list every gate of the site gets, from the register alone."""
+    """The allow-list every gate of the site gets, from the register alone. A secure card's
+    entry asks for its proof at every door: a copy of its UID on a plain blank is refused
+    even where plain cards are still let in."""
     return [
         AllowListEntry(
             credential=card.credential,
@@ -76,6 +79,9 @@ def gate_list(today: date) -> list[AllowListEntry]:
             holder_id=card.resident.holder_id,
             unit=str(card.resident.household.unit),
             valid_until=_last_day(card.valid_until, card.resident.move_out),
+            credential_policy=(
+                CredentialPolicy.PLAIN if card.kind == Card.Kind.PLAIN else CredentialPolicy.SECURE
+            ),
         )
         for card in live_cards(today)
     ]
