@@ -13,7 +13,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
-from drivers.cards import CardNumber, CardRead
+from drivers.cards import CardNumber, CardRead, SecureProof
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,18 @@ class DriverContext:
 
     clock: MonotonicClock
     pin_factory: object | None = None  # a gpiozero Factory; None means gpiozero's default
+    secure: SecureSite | None = None  # the site's secure-card keys, for readers that can
+
+
+@dataclass(frozen=True)
+class SecureSite:
+    """What a reader needs to verify secure cards (``[secure]``): the site master key,
+    which each card's keys are diversified from, the card application and the relay
+    budget. Read by the gate from its key file; never logged (no key in its repr)."""
+
+    master_key: bytes = field(repr=False)
+    application_id: int
+    relay_budget_s: float
 
 
 class Device(ABC):
@@ -131,9 +143,11 @@ class CardReader(Device):
     def feedback(self, result: Feedback) -> None:
         """Show a decision (LED, buzzer) if the reader can; must not block."""
 
-    def _deliver(self, card: CardNumber) -> CardRead:
-        """Stamp a decoded card with this reader, the time and a fresh read id; pass it on."""
-        read = CardRead(card, self.name, self.context.clock.monotonic(), next(self._read_ids))
+    def _deliver(self, card: CardNumber, proof: SecureProof | None = None) -> CardRead:
+        """Stamp a decoded card (and a secure card's proof) with this reader, the time and
+        a fresh read id; pass it on."""
+        at, read_id = self.context.clock.monotonic(), next(self._read_ids)
+        read = CardRead(card, self.name, at, read_id, proof)
         if self._hooks is not None:
             self._hooks.read(read)
         return read

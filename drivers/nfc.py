@@ -20,7 +20,10 @@ from pydantic import Field, StrictBool
 
 from agent.errors import CardFormatError
 from drivers.base import DriverContext, DriverOptions
-from drivers.cards import CardNumber
+from drivers.cards import CardNumber, SecureProof
+from drivers.nfc_secure import Activator, activate_iso_dep, site_keys, speaks_iso_dep
+from drivers.secure.base import SecureFailure
+from drivers.secure.session import read_secure
 from drivers.streaming import ReaderOptions, RepeatFilter, StreamingReader
 
 log = logging.getLogger(__name__)
@@ -29,6 +32,7 @@ log = logging.getLogger(__name__)
 # udp[:host][:port] (nfcpy's emulator link, used by the tests).
 _DEVICE_PATH = r"^(usb(:[0-9A-Fa-f]{1,4}){0,2}|(tty|com):[\w.-]+(:\w+)?|udp(:[\w.-]*)?(:\d{1,5})?)$"
 _RANDOM_UID_FIRST_BYTE = 0x08  # ISO 14443-3: a 4-byte NUID starting 08h is random per activation
+_RANDOM_SECURE = "random secure card"  # a random-UID card whose session ran this presentation
 
 
 class NfcOptions(ReaderOptions):
@@ -60,6 +64,10 @@ class NfcReader(StreamingReader):
         self.random_uids = 0  # presentations of a random (per-activation) UID, not delivered
         self._clf: Any = None  # nfc.ContactlessFrontend while connected
         self._clf_lock = threading.Lock()
+        # with [secure] keys, ISO-DEP cards prove the site's key (docs/credentials.md)
+        self.site_keys = site_keys(context.secure) if context.secure else None
+        self.activate: Activator = activate_iso_dep  # the seam tests put a software card at
+        self.secure_reads = 0  # card sessions run
 
     # -- StreamingReader ---------------------------------------------------------------
     def _connect(self) -> None:
@@ -108,6 +116,8 @@ class NfcReader(StreamingReader):
             if previous != str(exc):  # once per presentation, not once per poll
                 self._frame_error(str(exc))
             return str(exc)
+        if self.site_keys is not None and speaks_iso_dep(target):
+            return self._handle_secure(target, card, previous)
         if card is None:
             if previous != "random":
                 self.random_uids += 1
@@ -118,6 +128,38 @@ class NfcReader(StreamingReader):
         else:
             self._seen(card)
         return card
+
+
+    def _handle_secure(
+        self, target: Any, card: CardNumber | None, previous: CardNumber | str | None
+    ) -> CardNumber | str:
+        """An ISO-DEP card: its session runs once per presentation (an NTAG 424 counts
+        every read), a random-UID card's real UID coming from inside the session."""
+        held = self.repeats.new(card) is False if card is not None else False
+        if card is not None and (held or card == previous):
+            return card  # still on the reader: no new session
+        if card is None and previous == _RANDOM_SECURE:
+            return _RANDOM_SECURE
+        self._secure_read(target, card)
+        return card if card is not None else _RANDOM_SECURE
+
+    def _secure_read(self, target: Any, sensed: CardNumber | None) -> None:
+        assert self.site_keys is not None
+        transport = self.activate(self._clf, target)
+        if transport is None:  # not ISO-DEP after all: a number, as any other card
+            if sensed is not None:
+                self._deliver(sensed)
+            return
+        self.secure_reads += 1
+        proof: SecureProof
+        try:
+            uid, proof = read_secure(transport, self.site_keys, self.context.clock.monotonic)
+            number = CardNumber.from_uid(uid)
+        except SecureFailure as failure:
+            proof = failure.proof()
+            # the sensed UID (random per activation for some cards): the gate denies it
+            number = sensed or CardNumber.from_uid(bytes(target.sdd_res))
+        self._deliver(number, proof)
 
 
 def card_of(target: Any) -> CardNumber | None:

@@ -14,7 +14,7 @@ from drivers.base import (
     Relay,
     Scan,
 )
-from drivers.cards import CardRead, parse_card
+from drivers.cards import CardRead, SecureProof, parse_card
 
 
 class SimCardReader(CardReader):
@@ -25,10 +25,11 @@ class SimCardReader(CardReader):
         self.presented: list[tuple[float, str]] = []  # (monotonic time, masked card)
         self.shown: list[tuple[float, Feedback]] = []  # feedback the gate gave, with its time
 
-    def present(self, card: str) -> CardRead:
-        """Tap a card given in any notation ``parse_card`` reads."""
+    def present(self, card: str, proof: SecureProof | None = None) -> CardRead:
+        """Tap a card given in any notation ``parse_card`` reads; ``proof``: what a
+        secure reader would have learnt from it."""
         number = parse_card(card)
-        read = self._deliver(number)
+        read = self._deliver(number, proof)
         self.presented.append((read.at, number.masked()))
         return read
 

@@ -172,6 +172,17 @@ def test_reports_of_earlier_gates_still_read() -> None:
     assert "  main: released at +4.0 s, took 4.0 s (contact)\n" in text
 
 
+def test_an_earlier_report_of_a_relay_that_released_is_never_did_not_release() -> None:
+    """Gates before 2026-12 said ``released: false`` for a door whose relay released when
+    nobody opened it (its ``relay_s`` says the relay did): the office reads it as released."""
+    door = {"released": False, "problem": "the door contact never showed the door open",
+            "relay_s": 0.3}  # fmt: skip
+    report = {"kind": "fire", "doors": {"main": door}, "not_released": ["main"]}
+    text = "\n".join(drill_lines(report))
+    assert "DID NOT RELEASE" not in text and "not released: main" not in text
+    assert "  main: released at +0.3 s (relay)" in text and "every door released" in text
+
+
 def test_stop_early_restores_lockdown(gate: App, clock: ManualClock) -> None:
     gate.set_lockdown(True, by="office", request_id="r-1")
     started = gate.start_drill(DrillKind.FIRE, "local", minutes=30)

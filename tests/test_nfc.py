@@ -40,10 +40,11 @@ wait_for = partial(reader_rig.wait_for, timeout=10.0)
 EMULATOR = """
 import sys, nfc, nfc.clf
 port, kind, ident = sys.argv[1], sys.argv[2], bytearray.fromhex(sys.argv[3])
+sak = bytes.fromhex(sys.argv[4] if len(sys.argv) > 4 else "00")
 clf = nfc.ContactlessFrontend("udp:127.0.0.1:" + port)
 if kind == "A":
     sens_res = bytearray.fromhex("0400" if len(ident) == 4 else "4400")
-    tag = nfc.clf.LocalTarget("106A", sens_res=sens_res, sdd_res=ident, sel_res=b"\\x00")
+    tag = nfc.clf.LocalTarget("106A", sens_res=sens_res, sdd_res=ident, sel_res=sak)
 else:
     tag = nfc.clf.LocalTarget("212F", sensf_res=b"\\x01" + ident + bytes(8) + b"\\x12\\xfc")
 print("listening", flush=True)
@@ -65,10 +66,11 @@ class TagEmulator:
         self.port = port
         self.process: subprocess.Popen[str] | None = None
 
-    def present(self, ident: bytes, kind: str = "A") -> None:
+    def present(self, ident: bytes, kind: str = "A", sak: int = 0) -> None:
+        """Present a card: ``sak`` 0x20 makes it an ISO 14443-4 (ISO-DEP) card."""
         self.remove()
         self.process = subprocess.Popen(
-            [sys.executable, "-c", EMULATOR, str(self.port), kind, ident.hex()],
+            [sys.executable, "-c", EMULATOR, str(self.port), kind, ident.hex(), f"{sak:02x}"],
             stdout=subprocess.PIPE,
             text=True,
         )

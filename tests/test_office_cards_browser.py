@@ -11,26 +11,32 @@ card and grants the new one.
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from agent.link.signing import public_key_text
 from agent.office.store import OfficeStore
 from tests.helpers import AgentProcess, cli, write_sim_config
-from tests.office_web_rig import ROOT, gate_office, own_environment
+from tests.office_browser_rig import (
+    browser,
+    choose,
+    gate_mqtt,
+    office_cli,
+    page,
+    send_sign_in,
+    served,
+    shots_folder,
+    workplace,
+)
+from tests.office_web_rig import ROOT, own_environment
 
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "a long enough pass 42"
+__all__ = ["browser", "page"]
 WORDS = {"zh-hans": {"applied": "已生效", "issue": "发放门禁卡"},
          "en": {"applied": "applied", "issue": "Issue card"}}  # fmt: skip
 SEED = """
@@ -49,93 +55,40 @@ print(resident.pk)
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _started(base: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(base + "/signin/", timeout=2).close()
-            return
-        except OSError:
-            assert time.monotonic() < deadline and server.poll() is None, "server did not start"
-            time.sleep(0.2)
-
-
 @pytest.fixture
 def site(tmp_path: Path, broker: Any, office_key: Any) -> Iterator[dict[str, Any]]:
     """The gate, the served workplace with a clerk and a resident, the delivery worker."""
-    mqtt = (
-        f'[mqtt]\nenabled = true\nhost = "{broker.host}"\nport = {broker.port}\n'
-        f'office_public_key = "{public_key_text(office_key)}"\nreconnect_max_s = 1\n'
-    )
-    config = write_sim_config(tmp_path, mqtt=mqtt)
+    config = write_sim_config(tmp_path, mqtt=gate_mqtt(broker, office_key))
     store = OfficeStore(tmp_path / "office.db")
     store.db.update_gate("palm-grove", "main-gate", online=True)  # as `gate-office serve` does
     store.close()
-    state = str(tmp_path / "web")
-    assert gate_office("web", "init", "--state", state).returncode == 0
-    (tmp_path / "pw").write_text(PASSWORD)
-    made = gate_office("web", "createstaff", "clerk", "--role", "clerk",
-                       "--password-file", str(tmp_path / "pw"), "--state", state)  # fmt: skip
-    assert made.returncode == 0, made.stderr
+    state = workplace(tmp_path, ("clerk", "clerk"))
     seeded = subprocess.run(
         [sys.executable, "-c", SEED.format(state=state)],
         cwd=ROOT, env=own_environment(), capture_output=True, text=True, check=True,
     )  # fmt: skip
     env = {**own_environment(), "GATE_OFFICE_SITE": "palm-grove"}
-    port = _free_port()
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "agent.office.cli", "web", "serve", "--state", state,
-             "--port", str(port), "--desk-reader", "sim", "--events-db",
-             str(tmp_path / "office.db"), "--site-key", str(ROOT / "config" / "sim-site.key")],
-            cwd=ROOT, env=env,
-        ),
-        subprocess.Popen(
-            [sys.executable, "-m", "agent.office.cli", "web", "deliver", "--state", state,
-             "--host", broker.host, "--port", str(broker.port), "--key",
-             str(tmp_path / "office.key"), "--db", str(tmp_path / "office.db"),
-             "--poll", "0.2", "--retry", "1"],
-            cwd=ROOT, env=env, stderr=(tmp_path / "deliver.log").open("w"),
-        ),
-    ]  # fmt: skip
+    deliver = office_cli(
+        "web", "deliver", "--state", state, "--host", broker.host, "--port", str(broker.port),
+        "--key", str(tmp_path / "office.key"), "--db", str(tmp_path / "office.db"),
+        "--poll", "0.2", "--retry", "1", env=env, log=tmp_path / "deliver.log",
+    )  # fmt: skip
     agent = AgentProcess(config)
-    base = f"http://127.0.0.1:{port}"
+    flags = ("--desk-reader", "sim", "--events-db", str(tmp_path / "office.db"),
+             "--site-key", str(ROOT / "config" / "sim-site.key"))  # fmt: skip
     try:
-        _started(base, procs[0])
-        yield {"base": base, "config": config, "resident": int(seeded.stdout.strip())}
+        with served(state, *flags, env=env) as base:
+            yield {"base": base, "config": config, "resident": int(seeded.stdout.strip())}
     finally:
         agent.terminate(9)
-        for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=10)
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    with sync_playwright() as play:
-        browser = play.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield browser.new_page(viewport={"width": 1100, "height": 900})
-        finally:
-            browser.close()
+        deliver.terminate()
+        deliver.wait(timeout=10)
 
 
 def _sign_in(page: Page, base: str, language: str) -> None:
     page.goto(base + "/signin/")
-    page.fill("#id_username", "clerk")
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-    expect(page.locator("header")).to_contain_text("clerk")
-    switch = page.locator(f"header button[value={language}]")
-    if switch.count():
-        switch.click()
-    expect(page.locator("html")).to_have_attribute("lang", language)
+    send_sign_in(page, "clerk")
+    choose(page, language)
 
 
 def _applied(page: Page, language: str) -> None:
@@ -153,8 +106,7 @@ def test_a_card_issued_in_the_browser_is_granted_at_the_gate(
     site: dict[str, Any], page: Page, tmp_path: Path
 ) -> None:
     expect.set_options(timeout=15_000)
-    shots = Path(os.environ.get("OFFICE_SHOTS") or tmp_path)  # docs/office/ for the docs
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = shots_folder(tmp_path)
     rounds = (("zh-hans", "04A224B2C15E80", "04AB0001"), ("en", "04C0FFEE01", "04AB0002"))
     for language, card, new_card in rounds:
         _sign_in(page, site["base"], language)

@@ -12,23 +12,17 @@ test's temporary folder; docs/office/ comes from
 
 from __future__ import annotations
 
-import os
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from tests.office_web_rig import GOOD_ID, ROOT, gate_office, own_environment
+from tests.office_browser_rig import browser, page, served, shots_folder, sign_in, workplace
+from tests.office_web_rig import GOOD_ID, gate_office
 
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "a long enough pass 42"
+__all__ = ["browser", "page"]
 expect.set_options(timeout=15_000)
 
 WORDS = {
@@ -47,70 +41,11 @@ WORDS = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def office(tmp_path: Path) -> Iterator[str]:
     """A served workplace with a clerk and an auditor; its base URL."""
-    state = str(tmp_path / "web")
-    assert gate_office("web", "init", "--state", state).returncode == 0
-    (tmp_path / "pw").write_text(PASSWORD)
-    for name, role in (("clerk", "clerk"), ("auditor", "auditor")):
-        made = gate_office("web", "createstaff", name, "--role", role,
-                           "--password-file", str(tmp_path / "pw"), "--state", state)  # fmt: skip
-        assert made.returncode == 0, made.stderr
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "agent.office.cli", "web", "serve", "--state", state,
-         "--port", str(port)],
-        cwd=ROOT, env=own_environment(),
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(base + "/signin/", timeout=2).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline and server.poll() is None, "server did not start"
-                time.sleep(0.2)
+    with served(workplace(tmp_path, ("clerk", "clerk"), ("auditor", "auditor"))) as base:
         yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    with sync_playwright() as play:
-        browser = play.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield browser.new_page(viewport={"width": 1100, "height": 900})
-        finally:
-            browser.close()
-
-
-def _sign_in(page: Page, base: str, username: str, language: str) -> None:
-    page.goto(base + "/signin/")
-    _choose(page, language)
-    expect(page.locator("h1")).to_have_text(WORDS[language]["sign_in"])
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-    expect(page.locator("header")).to_contain_text(username)
-    _choose(page, language)  # the account's own language wins over the sign-in page's cookie
-
-
-def _choose(page: Page, language: str) -> None:
-    switch = page.locator(f"header button[value={language}]")
-    if switch.count():
-        switch.click()
-    expect(page.locator("html")).to_have_attribute("lang", language)
 
 
 def _add_resident(page: Page, name: str, id_number: str, documents: list[str]) -> None:
@@ -134,9 +69,8 @@ def _add_resident(page: Page, name: str, id_number: str, documents: list[str]) -
 def test_register_a_household_and_an_audited_reveal(
     office: str, page: Page, language: str, tmp_path: Path
 ) -> None:
-    shots = Path(os.environ.get("OFFICE_SHOTS") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
-    _sign_in(page, office, "clerk", language)
+    shots = shots_folder(tmp_path)
+    sign_in(page, office, "clerk", language)
     if language == "zh-hans":
         page.screenshot(path=str(shots / "home.png"))
     page.goto(office + "/units/")
@@ -176,7 +110,7 @@ def test_register_a_household_and_an_audited_reveal(
     expect(page.locator("main h1")).to_have_text(WORDS[language]["refused"])
     page.click("form[action='/signout/'] button")
 
-    _sign_in(page, office, "auditor", language)
+    sign_in(page, office, "auditor", language)
     page.goto(office + "/audit/")
     newest = page.locator("main table tr").nth(1)
     expect(newest).to_contain_text("card re-issue at the desk")

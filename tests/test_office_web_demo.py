@@ -103,5 +103,6 @@ def test_dev_sim_brings_up_a_broker_the_office_service_and_the_workplace(tmp_pat
         out, _ = shell.communicate(input="", timeout=30)
     assert f"office workplace: {base}/" in out and "demo register: 5 residents" in out
     assert "error" not in (tmp_path / "sim" / "office-deliver.log").read_text().lower()
+    assert "error" not in (tmp_path / "sim" / "office-watch.log").read_text().lower()
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(base + "/signin/", timeout=2)

@@ -5,10 +5,6 @@ the event page, open in the browser, shows an event the moment the store has it.
 from __future__ import annotations
 
 import base64
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,12 +16,11 @@ from playwright.sync_api import Page, expect
 
 from agent.models.pass_codec import decode
 from agent.office.db import open_store
+from tests.office_browser_rig import browser, choose, page, served, sign_in, workplace
 from tests.office_events_rig import event, gate_with_doors
-from tests.office_web_rig import ROOT, gate_office, own_environment
-from tests.test_office_web_browser import PASSWORD, _choose, _free_port, _sign_in, page
 from tests.test_pass_office import png_pixels
 
-__all__ = ["page"]
+__all__ = ["browser", "page"]
 
 WORDS = {
     "zh-hans": {"issue": "发放访客通行证", "issued": "访客通行证已发放", "live": "实时更新中"},
@@ -40,49 +35,26 @@ WORDS = {
 @pytest.fixture
 def office(tmp_path: Path, office_key: Ed25519PrivateKey) -> Iterator[str]:
     """A served workplace with a clerk, the office key and an event store knowing g1."""
-    state, events = str(tmp_path / "web"), tmp_path / "events.db"
-    assert gate_office("web", "init", "--state", state).returncode == 0
-    (tmp_path / "pw").write_text(PASSWORD)
-    made = gate_office("web", "createstaff", "clerk", "--role", "clerk",
-                       "--password-file", str(tmp_path / "pw"), "--state", state)  # fmt: skip
-    assert made.returncode == 0, made.stderr
+    state, events = workplace(tmp_path, ("clerk", "clerk")), tmp_path / "events.db"
     store = open_store(events)
     gate_with_doors(store, "test-site", "g1", "main", "side")
     store.close()
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "agent.office.cli", "web", "serve", "--state", state,
-         "--port", str(port), "--events-db", str(events), "--key", str(tmp_path / "office.key")],
-        cwd=ROOT, env=own_environment(),
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(base + "/signin/", timeout=2).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline and server.poll() is None, "server did not start"
-                time.sleep(0.2)
+    with served(state, "--events-db", str(events), "--key", str(tmp_path / "office.key")) as base:
         yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
 def test_issue_a_visitor_pass_and_see_its_qr_code_then_events_live(
     office: str, page: Page, language: str, tmp_path: Path, office_key: Ed25519PrivateKey
 ) -> None:
-    _sign_in(page, office, "clerk", language)
+    sign_in(page, office, "clerk", language)
     page.goto(office + "/units/")
     page.fill("#id_building", "3")
     page.fill("#id_entrance", "2")
     page.fill("#id_room", "501")
     page.click("main button[type=submit]")
     page.goto(office + "/visitors/new/")
-    _choose(page, language)
+    choose(page, language)
     page.fill("#id_visitor_name", "王五")
     page.fill("#id_unit", "3-2-501")
     page.select_option("#id_gate", "test-site/g1")

@@ -53,6 +53,7 @@ OK_MESSAGES = {  # only known messages: a link cannot put words on a page
     "pass": "Pass accepted: the door opened.",
     "drill": "Drill started: the doors it covers are released.",
     "drill-stopped": "Drill stopped: its report is recorded.",
+    "complaint": "Complaint sent to the office.",
     "signed-out": "Signed out.",
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
+from agent.console.complaints import ComplaintScreen
 from agent.console.desk import Desk
 from agent.console.drills import DrillScreen
 from agent.console.port import PassDesk
@@ -73,6 +74,7 @@ def attach_console(host: ConsoleHost) -> ConsolePart:
     passes = host if isinstance(host, PassDesk) else None
     console = Console(gate, desk, config.console, passes, config.gate.site, config.gate.gate_id)
     DrillScreen(console, gate, host, config.zone()).install()
+    ComplaintScreen(console, gate).install()
     part = ConsolePart(console, config.console)
     host.add_part(part)
     return part

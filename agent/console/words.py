@@ -38,6 +38,12 @@ REASONS: Mapping[str, str] = {
     "reader_locked_out": N_("reader locked after repeated denials"),
     "card_locked_out": N_("card locked after repeated denials"),
     "clock_untrusted": N_("the gate's clock is not synchronised yet"),
+    "card_not_genuine": N_("the card is not genuine (a copy?)"),
+    "card_torn": N_("the card was taken away too soon: tap again"),
+    "relay_suspected": N_("the card answered too slowly (relayed from elsewhere?)"),
+    "replayed_card": N_("the card's message was seen before (replayed)"),
+    "card_not_nxp": N_("the card's chip is not an original NXP chip"),
+    "secure_card_required": N_("this door needs a secure card"),
 }
 # alarm events the console shows until a guard acknowledges them, and their label
 ALARM_KINDS: Mapping[EventType, str] = {
@@ -47,6 +53,10 @@ ALARM_KINDS: Mapping[EventType, str] = {
     _E.READER_TAMPER: "tamper",
     _E.SECURITY_ALERT: "security",
     _E.GUARD_LOCKED: "security",
+    _E.CLONE_SUSPECTED: "security",
+    _E.RELAY_SUSPECTED: "security",
+    _E.REPLAYED_CARD: "security",
+    _E.CARD_NOT_NXP: "security",
 }
 ALARM_LABELS: Mapping[str, str] = {
     "forced": N_("DOOR FORCED"), "held": N_("DOOR LEFT OPEN"), "fire": N_("FIRE"),
@@ -59,6 +69,13 @@ ALERT_REASONS: Mapping[str, str] = {
     "stale": N_("an out-of-date command was refused"),
     "csrf": N_("a console form sent from elsewhere was refused"),
     "breakglass_failed": N_("a wrong break-glass password was typed"),
+}
+# a secure card's alarms, for a guard
+CARD_ALARMS: Mapping[EventType, str] = {
+    _E.CLONE_SUSPECTED: N_("A copied card was shown at %(door)s (%(holder)s)"),
+    _E.RELAY_SUSPECTED: N_("A card was relayed from elsewhere at %(door)s (%(holder)s)"),
+    _E.REPLAYED_CARD: N_("A card's old message was replayed at %(door)s (%(holder)s)"),
+    _E.CARD_NOT_NXP: N_("A card with a non-NXP chip was shown at %(door)s (%(holder)s)"),
 }
 # who did something, in plain words
 BY: Mapping[str, str] = {
@@ -158,6 +175,10 @@ def event_text(event: Event, _: Gettext = _noop) -> str:
     if t is _E.GUARD_LOCKED:
         return _("Console sign-in for %(who)s locked after %(n)s wrong passwords") % {
             "who": d.get("subject", "?"), "n": d.get("failures", "?")}  # fmt: skip
+    if (card_alarm := CARD_ALARMS.get(t)) is not None:
+        return _(card_alarm) % (v | {"holder": holder(d, _)})
+    if t is _E.PLAIN_CARD_USED:
+        return _("Plain card used at %(door)s by %(holder)s") % (v | {"holder": holder(d, _)})
     if t is _E.MODE_CHANGED:
         return _("The gate is now in %(mode)s mode (by %(by)s)") % {
             "mode": mode_words(d.get("mode"), _), "by": by_words(d.get("by"), _)}  # fmt: skip

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from agent.core.kinds import HolderKind
 from agent.core.schedules import Schedule
+from agent.core.secure import CredentialPolicy, ProofFacts, proof_refusal, stricter
 
 
 class GateMode(StrEnum):
@@ -32,6 +33,13 @@ class Reason(StrEnum):
     CARD_LOCKED_OUT = "card_locked_out"
     CLOCK_UNTRUSTED = "clock_untrusted"
     LIST_STALE = "list_stale"  # restored from a backup: the office may have revoked it since
+    # secure credentials (issue 20): the proof a reader brought, or the policy
+    CARD_NOT_GENUINE = "card_not_genuine"
+    CARD_TORN = "card_torn"
+    RELAY_SUSPECTED = "relay_suspected"
+    REPLAYED_CARD = "replayed_card"
+    CARD_NOT_NXP = "card_not_nxp"
+    SECURE_CARD_REQUIRED = "secure_card_required"
 
 
 # Denials that say something about the card or the person presenting it; the
@@ -45,6 +53,8 @@ SUSPICIOUS = frozenset(
         Reason.SUSPENDED,
         Reason.WRONG_DOOR,
         Reason.CLOCK_UNTRUSTED,
+        Reason.CARD_NOT_GENUINE,
+        Reason.REPLAYED_CARD,
     }
 )
 
@@ -64,6 +74,7 @@ class AllowEntry:
     suspended: bool = False
     lockdown_override: bool = False
     masked: str = ""
+    credential_policy: str = CredentialPolicy.PLAIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +97,13 @@ class DecisionContext:
     card_locked: bool = False
     list_stale: bool = False  # only lockdown_override holders until the office resends
     schedules: Mapping[str, Schedule] | None = None
+    proof: ProofFacts | None = None  # None: the reader delivered only a number
+    door_policy: str = CredentialPolicy.PLAIN
+
+
+def policy_for(entry: AllowEntry, ctx: DecisionContext) -> CredentialPolicy:
+    """The stricter of the holder's and the door's credential policy."""
+    return stricter(entry.credential_policy, ctx.door_policy)
 
 
 def _deny(reason: Reason) -> Decision:
@@ -96,7 +114,10 @@ GRANT = Decision(True, Reason.GRANTED)
 
 
 def decide(entry: AllowEntry | None, ctx: DecisionContext) -> Decision:
-    """Decide one read. Order matters: life safety, lockouts, identity, rights, time."""
+    """Decide one read. Order matters: a failed proof (a clone opens nothing, and in a
+    release the doors are held open anyway), life safety, lockouts, identity, rights, time."""
+    if ctx.proof is not None and (refusal := proof_refusal(ctx.proof)) is not None:
+        return _deny(Reason(refusal))
     if ctx.mode is GateMode.RELEASE:
         return Decision(True, Reason.RELEASED)
     if ctx.reader_locked:
@@ -105,6 +126,8 @@ def decide(entry: AllowEntry | None, ctx: DecisionContext) -> Decision:
         return _deny(Reason.UNKNOWN)
     if ctx.card_locked:
         return _deny(Reason.CARD_LOCKED_OUT)
+    if ctx.proof is None and policy_for(entry, ctx) is CredentialPolicy.SECURE:
+        return _deny(Reason.SECURE_CARD_REQUIRED)
     if entry.suspended:
         return _deny(Reason.SUSPENDED)
     if ctx.mode is GateMode.LOCKDOWN and not entry.lockdown_override:

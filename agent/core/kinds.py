@@ -77,9 +77,17 @@ class EventType(StrEnum):
     INCIDENT_OPENED = "incident_opened"
     INCIDENT_UPDATED = "incident_updated"
     INCIDENT_CLOSED = "incident_closed"
+    COMPLAINT_TAKEN = "complaint_taken"  # a resident's complaint, taken by a guard
     # fire and evacuation drills: the events a drill causes carry ``drill: {id, kind}``
     DRILL_STARTED = "drill_started"
     DRILL_ENDED = "drill_ended"
+    # secure credentials (issue 20): what a card's proof showed
+    CLONE_SUSPECTED = "clone_suspected"
+    RELAY_SUSPECTED = "relay_suspected"
+    REPLAYED_CARD = "replayed_card"
+    CARD_NOT_NXP = "card_not_nxp"
+    PLAIN_CARD_USED = "plain_card_used"
+    CARD_COUNTER_RESTARTED = "card_counter_restarted"
 
 
 class DrillKind(StrEnum):
@@ -108,5 +116,9 @@ ALARMS = frozenset(
         EventType.PASS_GUESSING,
         EventType.CONFIG_ROLLBACK,
         EventType.GUARD_LOCKED,
+        EventType.CLONE_SUSPECTED,
+        EventType.RELAY_SUSPECTED,
+        EventType.REPLAYED_CARD,
+        EventType.CARD_NOT_NXP,
     }
 )

@@ -13,7 +13,8 @@ from agent.store.backup import SEQ_GAP, backup, restore
 def cmd_backup(args: argparse.Namespace) -> int:
     config = config_of(args)
     folder = Path(args.dir)
-    manifest = backup(config, Path(args.config), folder, datetime.now(UTC))
+    master_key = bool(getattr(args, "with_master_key", False))
+    manifest = backup(config, Path(args.config), folder, datetime.now(UTC), master_key)
     print(f"backup of gate {manifest['site']}/{manifest['gate']} in {folder}:")
     for name in manifest["files"]:
         print(f"  {name}")

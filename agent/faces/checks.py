@@ -10,6 +10,7 @@ import ipaddress
 from pathlib import Path
 
 from agent.models.config import GateConfig
+from agent.models.secure import reader_warnings
 
 _DEVICE_OPTIONS = ("port", "device")
 # config/gate.example.toml's values marked CHANGE that no real site keeps
@@ -53,7 +54,7 @@ def warnings(config: GateConfig) -> list[tuple[str, str]]:
              f"not set: every visitor pass is refused as forged at {', '.join(scanners)} "
              "(a pass is checked against the office's key, with or without the link)")
         )  # fmt: skip
-    found += _door_timing(config) + _template_left(config)
+    found += _door_timing(config) + _template_left(config) + reader_warnings(config)[1]
     if problem := _plain_password(config):
         found.append(problem)
     return found

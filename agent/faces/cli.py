@@ -123,12 +123,16 @@ GPIO_DRIVERS = frozenset({"gpio", "wiegand"})
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = local.load_config(args.file)
     from agent.faces.checks import warnings
+    from agent.models.secure import reader_warnings
     from agent.store.credentials import CredentialHasher
-    from agent.store.keyfiles import check_secret_files
+    from agent.store.keyfiles import check_secret_files, secure_site
 
     # the same checks `run` makes: present, private, not the demo key; hex, long enough
     check_secret_files(config)
     CredentialHasher.from_file(config.security.credential_key_file)
+    secure_site(config)
+    if errors := reader_warnings(config)[0]:  # secure doors whose readers give numbers
+        raise ConfigError(f"{args.file}: invalid configuration", errors)
     if _uses_gpio(config):
         from agent.models.lines import gpio_pins
         from drivers.gpio import probe_pin_factory, unknown_pins
@@ -165,11 +169,12 @@ def _uses_gpio(config: GateConfig) -> bool:
 def cmd_keygen(args: argparse.Namespace) -> int:
     from agent.store.credentials import write_new_key
 
+    size, what = (16, "secure-card master") if args.secure_master else (32, "credential")
     try:
-        write_new_key(Path(args.file))
+        write_new_key(Path(args.file), size)
     except FileExistsError:
         raise GateError(f"{args.file} exists; refusing to overwrite a site key") from None
-    print(f"wrote a new 32-byte credential key to {args.file} (mode 0600)")
+    print(f"wrote a new {size}-byte {what} key to {args.file} (mode 0600)")
     return 0
 
 

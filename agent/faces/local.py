@@ -73,6 +73,8 @@ def cmd_allowlist_list(args: argparse.Namespace) -> int:
     for r in rows:
         flags = " SUSPENDED" if r["suspended"] else ""
         flags += " lockdown-override" if r["lockdown_override"] else ""
+        policy = r.get("credential_policy") or "plain"
+        flags += f" {policy}-card" if policy != "plain" else ""
         print(
             f"  {r['masked'] or r['credential'][:12]:<16} {r['holder_id']:<10} {r['kind']:<10} "
             f"unit={r['unit'] or '-'} doors={r['doors'] or '*'} schedule={r['schedule'] or '-'}"

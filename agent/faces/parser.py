@@ -116,6 +116,8 @@ def build(commands: Commands) -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, nargs="?", help="default: the config file -c would read")
     p = command(sub, "keygen", "create a site credential key file", commands.keygen, False)
     p.add_argument("file")
+    p.add_argument("--secure-master", action="store_true",
+                   help="a site master key for secure cards (AES-128: 16 bytes)")  # fmt: skip
 
     allow = command(sub, "allowlist", "the local allow-list").add_subparsers(
         dest="allow_cmd", required=True, metavar="ACTION"
@@ -153,6 +155,11 @@ def build(commands: Commands) -> argparse.ArgumentParser:
     command(sub, "safe-state", "lock every relay (systemd ExecStopPost)", commands.safe_state)
     p = command(sub, "backup", "copy state, config and keys into a new folder", cmd_backup)
     p.add_argument("dir", help="a new or empty folder")
+    p.add_argument(
+        "--with-master-key",
+        action="store_true",
+        help="also copy the secure cards' site master key (left out unless asked)",
+    )
     p = command(sub, "restore", "put a backup in place (agent stopped)", cmd_restore)
     p.add_argument("dir", help="a folder made by `gate-agent backup`")
 

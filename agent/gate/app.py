@@ -101,6 +101,7 @@ class App(PassMethods, DrillMethods):
             readers=hardware.readers,
             modes=self.inputs.modes,
             events=self.journal,
+            counters=stores.events.counters,
         )
         reader_door = {r: p.door for r, p in self.reads.places.items()}
         self.monitor = ReaderMonitor(

@@ -8,7 +8,7 @@ from agent.gate.build import build_hardware, open_stores
 from agent.gate.systemd import Notifier
 from agent.models.config import GateConfig
 from agent.store.credentials import CredentialHasher
-from agent.store.keyfiles import check_secret_files
+from agent.store.keyfiles import check_secret_files, secure_site
 from drivers.base import DriverContext
 
 
@@ -29,7 +29,8 @@ def build_app(
     )
     stores = open_stores(config, clock)
     try:
-        hardware = build_hardware(config, DriverContext(clock, pin_factory))
+        context = DriverContext(clock, pin_factory, secure_site(config))
+        hardware = build_hardware(config, context)
     except BaseException:
         stores.close()
         raise

@@ -76,7 +76,19 @@ TEMPLATES: Mapping[EventType, str] = {
     _E.INCIDENT_OPENED: "incident {incident} opened by {guard}: {kind}, police: {police_called}",
     _E.INCIDENT_UPDATED: "incident {incident} updated by {guard} ({status})",
     _E.INCIDENT_CLOSED: "incident {incident} closed by {guard}",
+    _E.COMPLAINT_TAKEN: "complaint {complaint} taken by {guard} for unit {unit}",
     _E.DRILL_STARTED: "{kind} drill started by {by} until {ends_at}; releases: {doors}",
+    _E.CLONE_SUSPECTED: (
+        "SUSPECTED CLONE: {card} at {door} ({reader}) failed the key check; "
+        "{held_back} more held back since the last alarm"
+    ),
+    _E.RELAY_SUSPECTED: "relay suspected: {card} at {door} ({reader}) took {elapsed_ms} ms",
+    _E.REPLAYED_CARD: "REPLAYED card {card} at {door} ({reader}): read counter {counter} not new",
+    _E.CARD_NOT_NXP: "card {card} at {door} ({reader}) has no NXP signature; denied: {denied}",
+    _E.PLAIN_CARD_USED: "plain card used at {door} ({reader}) by holder {holder_id}",
+    _E.CARD_COUNTER_RESTARTED: (
+        "read counter of {card} taken anew at {counter} after a restore ({reader} at {door})"
+    ),
     _E.DRILL_ENDED: "{kind} drill ended ({reason}, by {ended_by}); not released: {not_released}",
 }
 

@@ -19,9 +19,11 @@ from agent.core.modes import Modes
 from agent.core.schedules import Schedule, compile_all
 from agent.errors import StorageFault
 from agent.gate.ports import DecisionRecord
+from agent.gate.secure_reads import SecureReads
 from agent.models.config import GateConfig
 from agent.models.wire import Event
 from agent.store.allowlist import AllowListStore
+from agent.store.counters import CardCounters
 from agent.store.credentials import CredentialHasher
 from drivers.base import CardReader, Feedback
 from drivers.cards import CardRead
@@ -72,6 +74,7 @@ class ReadHandler:
         readers: Mapping[str, CardReader],
         modes: Modes,
         events: EventSink,
+        counters: CardCounters,
     ) -> None:
         self._clock = clock
         self._loop = loop
@@ -96,6 +99,7 @@ class ReadHandler:
         self._schedules: dict[str, Schedule] = {}
         self._policy = config.clock.untrusted_policy
         self._override_only = True
+        self.secure = SecureReads(config, counters)
         self.reconfigure(config)
 
     def reconfigure(self, config: GateConfig) -> None:
@@ -103,6 +107,7 @@ class ReadHandler:
         self._policy = config.clock.untrusted_policy
         self._override_only = config.storage.after_restore == "override_only"
         self.watch.reconfigure(config.alarms)
+        self.secure.reconfigure(config)
 
     def handle(self, read: CardRead) -> DecisionRecord | None:
         """Decide one read: its event is durable before its relay moves."""
@@ -161,6 +166,7 @@ class ReadHandler:
         door = self._doors[place.door]
         credential, masked = self._hasher.identify(read.card)
         entry, restored = self._allowlist.lookup_marked(credential)
+        facts = self.secure.facts(read, credential)
         mono = self._clock.monotonic()
         now = self._clock.now()  # the one wall-clock read: decision and event share it
         self.last_read[read.reader] = now
@@ -175,6 +181,8 @@ class ReadHandler:
             card_locked=self.watch.locked("card", credential, mono),
             list_stale=restored and self._override_only,
             schedules=self._schedules,
+            proof=facts.proof,
+            door_policy=self.secure.door_policy.get(place.door, "plain"),
         )
         decision = decide(entry, ctx)
         holder = entry.holder_id if entry else None
@@ -193,6 +201,10 @@ class ReadHandler:
         }
         granted = EventType.ACCESS_GRANTED if decision.granted else EventType.ACCESS_DENIED
         seq = self._events.record(granted, place.door, details, now)
+        if self.secure.concerns(read, entry, ctx):
+            card = {"card": masked, "credential": credential, "holder_id": holder}
+            card |= {"kind": kind, "unit": unit}
+            self.secure.after(self._events.record, read, facts, decision, entry, ctx, card, mono)
         if not decision.granted and decision.reason in SUSPICIOUS:
             self._counted.append(self.watch.mark(read.reader, credential))
             for trip in self.watch.record(read.reader, credential, mono):

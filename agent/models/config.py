@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from agent.core.kinds import FailMode
+from agent.core.secure import CredentialPolicy
 from agent.errors import ConfigError, DriverError
 from agent.models.base import Slug, Strict
 from agent.models.console import ConsoleConfig
@@ -26,6 +27,7 @@ from agent.models.logs import LoggingConfig
 from agent.models.mqtt import MqttConfig
 from agent.models.paths import resolve_paths, state_dir_problem
 from agent.models.problems import error_list
+from agent.models.secure import SecureConfig, secure_problems
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -90,6 +92,7 @@ class DoorConfig(Strict):
     # a fail-safe (maglock) door kept locked in a fire must say why it may be: nobody
     # leaves through it (a vehicle gate) or a break-glass unit cuts its lock's power
     release_on_fire_waived: StrictBool = False
+    credential: CredentialPolicy = CredentialPolicy.PLAIN  # the cards this door requires
 
 
 class VisitorButton(InputSpec):
@@ -184,6 +187,7 @@ class GateConfig(Strict):
     inputs: InputsConfig = InputsConfig()
     storage: StorageConfig = StorageConfig()
     security: SecurityConfig
+    secure: SecureConfig = SecureConfig()
     schedules: dict[Slug, ScheduleConfig] = {}
     holidays: dict[Slug, list[date]] = {}
     alarms: AlarmsConfig = AlarmsConfig()
@@ -210,7 +214,7 @@ class GateConfig(Strict):
         for name, sched in self.schedules.items():
             if sched.holidays and sched.holidays not in self.holidays:
                 problems.append(f"schedules.{name}.holidays {sched.holidays!r} is not defined")
-        problems += shared_lines(self)
+        problems += shared_lines(self) + secure_problems(self)
         problems += [
             f"doors.{i}.release_on_fire: false on a fail-safe (maglock) door: it stays locked "
             "in a fire and has no handle to open it; set it to true, or release_on_fire_waived "

@@ -115,9 +115,18 @@ def door_report(d: DoorDrill) -> dict[str, Any]:
     return out
 
 
+def door_released(d: dict[str, Any]) -> bool:
+    """A door's report says it released: ``released``, or (reports from before 2026-12,
+    which said ``released: false`` when nobody opened a door with a contact) a relay that
+    showed the unlocked state (``relay_s``)."""
+    return d.get("released") is True or d.get("relay_s") is not None
+
+
 def _door_line(name: str, d: dict[str, Any]) -> str:
     if d.get("expected") is False:
         return f"  {name}: not released by this kind of drill"
+    if d.get("released") is not True and d.get("relay_s") is not None:
+        return f"  {name}: released at +{d['relay_s']} s (relay)"
     if d.get("released"):
         # reports from before 2026-12 measured doors with a contact by their opening
         how = f" ({d['measured_by']})" if "measured_by" in d else ""
@@ -148,6 +157,8 @@ def drill_lines(details: dict[str, Any]) -> list[str]:
     for name, d in doors.items() if isinstance(doors, dict) else ():
         lines.append(_door_line(name, d if isinstance(d, dict) else {"expected": False}))
     missing = details.get("not_released") or []
+    if isinstance(doors, dict):  # a door whose relay released is never "not released"
+        missing = [n for n in missing if not door_released(doors.get(n) or {})]
     lines.append(f"  not released: {', '.join(map(str, missing))}" if missing
                  else "  every door released")  # fmt: skip
     if details.get("real_fire_at_s") is not None:

@@ -17,6 +17,9 @@ def resolve_paths(config: GateConfig, base_dir: Path) -> GateConfig:
     security = config.security.model_copy(
         update={"credential_key_file": fix(config.security.credential_key_file)}
     )
+    secure = config.secure.model_copy(
+        update={"master_key_file": fix(config.secure.master_key_file)}
+    )
     mqtt = config.mqtt.model_copy(update={"password_file": fix(config.mqtt.password_file)})
     if tls := mqtt.tls:
         files = {k: fix(getattr(tls, k)) for k in ("ca_file", "cert_file", "key_file")}
@@ -25,7 +28,13 @@ def resolve_paths(config: GateConfig, base_dir: Path) -> GateConfig:
         update={k: fix(getattr(config.console, k)) for k in ("tls_cert_file", "tls_key_file")}
     )
     return config.model_copy(
-        update={"storage": storage, "security": security, "mqtt": mqtt, "console": console}
+        update={
+            "storage": storage,
+            "security": security,
+            "secure": secure,
+            "mqtt": mqtt,
+            "console": console,
+        }
     )
 
 

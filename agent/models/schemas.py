@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.models.base import Strict
+from agent.models.complaints import ComplaintTaken
 from agent.models.config import GateConfig
 from agent.models.delivery import EventBatch, OfficeOnline, Receipt, ReplayAck, ReplayRequest
 from agent.models.drills import DrillCommand
@@ -21,6 +22,7 @@ DELIVERY: dict[str, type[Strict]] = {
     "office-online": OfficeOnline,
     "pass-update": PassUpdate,  # cmd/pass: visitor passes revoked or delivered ahead
     "drill-command": DrillCommand,  # cmd/drill: a fire or evacuation drill started or stopped
+    "complaint-taken": ComplaintTaken,  # the details of a complaint_taken event
 }
 
 

@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from agent.core.kinds import EventType, HolderKind
+from agent.core.secure import CredentialPolicy
 from agent.models.base import Slug, Strict
 
 Credential = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -82,6 +83,10 @@ class EntryFields(Strict):
     schedule: Annotated[Slug | None, BeforeValidator(_blank_none)] = None
     suspended: Flag = False
     lockdown_override: Flag = False
+    # secure cards (issue 20): plain, secure_preferred or secure; a door's may be stricter
+    credential_policy: Annotated[
+        CredentialPolicy, BeforeValidator(lambda v: "plain" if v in ("", None) else v)
+    ] = CredentialPolicy.PLAIN
 
     @model_validator(mode="after")
     def _ordered(self) -> EntryFields:

@@ -38,6 +38,7 @@ from agent.office.answers import (
     status_text,
 )
 from agent.office.drills import drill_ack_text, drill_body
+from agent.office.plain_cards import cmd_plain_cards
 from agent.office.presence import gate_status, online_status, site_statuses
 from agent.office.tail import cmd_events_tail
 from agent.office.zone import site_zone
@@ -207,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
             "card read": card_desk.cmd_card_read,
             "web": cmd_web,
             "audit": cmd_audit,
+            "plain-cards": cmd_plain_cards,
         }
     )
 

@@ -164,6 +164,9 @@ def build(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
     _sub(sub, "fleet", commands["fleet"], "every gate: online, since, backlog, versions, alarms")
     p = _sub(sub, "drills", commands["drills"], "drill reports from the gates (the store)")
     p.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    plain_help = "who still uses a plain card where a secure one is wanted (secure_preferred)"
+    p = _sub(sub, "plain-cards", commands["plain-cards"], plain_help)
+    p.add_argument("--since", help="ISO 8601 time (default: every stored event)")
     p = _sub(sub, "incidents", commands["incidents"], "incidents from gate consoles (the store)")
     p.add_argument("--status", action="append", choices=["open", "acknowledged", "closed"],
                    help="only these (default: all; live ones first)")  # fmt: skip

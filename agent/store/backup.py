@@ -28,7 +28,7 @@ from agent.store.catalog import RESTORED, live_list
 from agent.store.eventlog import STEPS as EVENTS_STEPS
 from agent.store.instance import InstanceLock
 from agent.store.integrity import move_aside
-from agent.store.keyfiles import secret_files
+from agent.store.keyfiles import MASTER_KEY, secret_files
 from agent.store.listfile import generations, list_path
 from agent.store.paths import StatePaths
 from agent.store.schema import upgrade
@@ -57,8 +57,11 @@ def _copy_private(source: Path, target: Path) -> None:
     os.chmod(target, 0o600)
 
 
-def backup(config: GateConfig, config_file: Path, folder: Path, now: datetime) -> dict[str, Any]:
-    """Write a backup of the gate of ``config`` into ``folder`` (new or empty)."""
+def backup(
+    config: GateConfig, config_file: Path, folder: Path, now: datetime, master_key: bool = False
+) -> dict[str, Any]:
+    """Write a backup of the gate of ``config`` into ``folder`` (new or empty). The site
+    master key of secure cards goes in only when ``master_key`` asks for it."""
     if folder.exists() and any(folder.iterdir()):
         raise BackupError(f"{folder} is not empty; give a new folder")
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -82,6 +85,8 @@ def backup(config: GateConfig, config_file: Path, folder: Path, now: datetime) -
     files["gate.toml"] = _digest(folder / "gate.toml")
     secrets: dict[str, str] = {}
     for key, path in secret_files(config):
+        if key == MASTER_KEY and not master_key:
+            continue
         name = f"secrets/{key}"
         _copy_private(path, folder / name)
         files[name] = _digest(folder / name)
@@ -162,7 +167,7 @@ def restore(config: GateConfig, folder: Path, now: datetime) -> list[str]:
             version = _mark_restored(paths.allowlist_db, str(manifest.get("created")), now)
             done.append(
                 f"allow-list v{version} marked stale: the office resends its current list "
-                "when the gate connects (docs/install.md, \"Recovery\")"
+                'when the gate connects (docs/install.md, "Recovery")'
             )
         reserve = SeqReserve(paths.events_seq)
         above = max(reserve.value, _last_seq(paths.events_db)) + SEQ_GAP
@@ -216,6 +221,7 @@ def _continue_above(events_db: Path, seq: int) -> None:
         upgrade(conn, "events", EVENTS_STEPS)  # a backup without events.db gets a new one
         conn.execute("DELETE FROM sqlite_sequence WHERE name = 'events'")
         conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?)", (seq,))
+        conn.execute("UPDATE card_counters SET restored = 1")  # taken anew, and said so
     except sqlite3.Error as exc:
         raise BackupError(f"cannot set the event seq in {events_db}: {exc}") from None
     finally:

@@ -21,6 +21,7 @@ from pathlib import Path
 from agent.errors import StorageError
 from agent.store.db import connect, transaction
 from agent.store.listfile import (
+    ADDED_COLUMNS,
     ENTRY_COLUMNS,
     ListBuilder,
     generations,
@@ -150,11 +151,21 @@ class Catalog:
         if self._live is not None:
             self._live[1].execute("PRAGMA wal_checkpoint(PASSIVE)")
 
+    def _add_columns(self, live: str) -> None:
+        """Give a list file of an older release the columns added since (no rewrite:
+        SQLite's ADD COLUMN only changes the schema; old rows read NULL)."""
+        conn = self.live(live)
+        have = {row[1] for row in conn.execute("PRAGMA table_info(allowlist)")}
+        for name, kind in ADDED_COLUMNS.items():
+            if name not in have:
+                conn.execute(f"ALTER TABLE allowlist ADD COLUMN {name} {kind}")
+
     def _adopt(self) -> None:
         """Give the catalog a live list: the rows of an older layout's table (a file
         from before list files, or a restored backup), or an empty list."""
         with self.locked() as live:
             if live is not None and (self.folder / live).exists():
+                self._add_columns(live)
                 remove_stale(self.folder, keep=live)
                 return
             remove_stale(self.folder, keep=None)

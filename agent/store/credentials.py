@@ -50,8 +50,8 @@ def read_key_file(path: Path) -> bytes:
         raise FatalError(f"credential key {path} is not hex") from None
 
 
-def write_new_key(path: Path) -> None:
-    """Create a fresh 32-byte site key readable by its owner only."""
+def write_new_key(path: Path, size: int = 32) -> None:
+    """Create a fresh ``size``-byte site key (hex) readable by its owner only."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:
-        out.write(secrets.token_hex(32) + "\n")
+        out.write(secrets.token_hex(size) + "\n")

@@ -48,6 +48,12 @@ STEPS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE events_v3 RENAME TO events",
         "CREATE INDEX events_unreceived ON events (seq) WHERE sent < 2",
     ),
+    (  # 4: NTAG 424 DNA read counters, per card's credential (its HMAC, never the UID),
+        # written in the commit of the read's event; ``restored`` after a restore: the
+        # next counter is taken as it comes (and said so)
+        "CREATE TABLE IF NOT EXISTS card_counters (credential TEXT PRIMARY KEY, "
+        "counter INTEGER NOT NULL, restored INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
+    ),
 )
 
 

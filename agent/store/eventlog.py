@@ -28,6 +28,7 @@ from agent.core.kinds import EventType
 from agent.errors import StorageFault
 from agent.models.wire import Event
 from agent.store import delivery
+from agent.store.counters import CardCounters
 from agent.store.db import connect, transaction
 from agent.store.event_schema import STEPS as STEPS  # backup.py and tests use it here
 from agent.store.event_schema import Stored, from_row, wire_event
@@ -37,6 +38,7 @@ from agent.store.seq_reserve import MARGIN, SeqReserve
 log = logging.getLogger(__name__)
 
 _COLUMNS = "seq, id, time, type, door, details"  # the order ``from_row`` reads
+_LAST_SEQ = "SELECT seq FROM sqlite_sequence WHERE name='events'"
 _INSERT = "INSERT INTO events (id, time, type, door, details, sent) VALUES (?,?,?,?,?,?)"
 # A checkpoint is I/O beside the decision path's fsyncs, on the same storage: fold
 # the WAL every few hundred events (or after a quiet spell), not every few seconds.
@@ -81,6 +83,7 @@ class EventLog:
             raise
         self._append_conn.execute("PRAGMA wal_autocheckpoint=0")
         self._append_lock = threading.Lock()
+        self.counters = CardCounters(self._append_conn)  # only inside ``together``
         self._conn = connect(path, "normal")
         self._conn.execute("PRAGMA wal_autocheckpoint=0")
         self._lock = threading.Lock()
@@ -287,9 +290,7 @@ class EventLog:
 
     def last_seq(self) -> int:
         with self._lock:
-            row = self._conn.execute(
-                "SELECT seq FROM sqlite_sequence WHERE name='events'"
-            ).fetchone()
+            row = self._conn.execute(_LAST_SEQ).fetchone()
         return int(row[0]) if row else 0
 
     def prune(self, max_rows: int, max_age: timedelta) -> int:

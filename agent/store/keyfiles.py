@@ -13,14 +13,20 @@ from pathlib import Path
 from agent.errors import ConfigError, FatalError
 from agent.models.config import GateConfig
 from agent.store.credentials import read_key_file
+from drivers.base import SecureSite
 
 # SHA-256 of the key bytes in config/sim-site.key, which anyone can read in the repository
 DEMO_CREDENTIAL_KEY_SHA256 = "261ff77bace1864f637be7bef4fd7a2db861e03b9f044715017f0c3849f93b77"
 
 
+MASTER_KEY = "secure.master_key_file"
+
+
 def secret_files(config: GateConfig) -> list[tuple[str, Path]]:
     """(key path, file) for every secret the config names."""
     files = [("security.credential_key_file", config.security.credential_key_file)]
+    if config.secure.master_key_file is not None:  # kept out of routine backups (backup.py)
+        files.append((MASTER_KEY, config.secure.master_key_file))
     mqtt = config.mqtt
     if mqtt.enabled and mqtt.password_file is not None:
         files.append(("mqtt.password_file", mqtt.password_file))
@@ -73,3 +79,14 @@ def check_secret_files(config: GateConfig) -> None:
     """Raise ConfigError (exit 2) naming every secret file problem."""
     if problems := secret_file_problems(config):
         raise ConfigError("secret files", problems)
+
+
+def secure_site(config: GateConfig) -> SecureSite | None:
+    """The ``[secure]`` keys for reader drivers (None: the site names no master key)."""
+    secure = config.secure
+    if secure.master_key_file is None:
+        return None
+    key = read_key_file(secure.master_key_file)
+    if len(key) != 16:  # AN10922 diversifies AES-128 keys from an AES-128 master
+        raise FatalError(f"site master key {secure.master_key_file}: 16 bytes expected")
+    return SecureSite(key, secure.application_id, secure.relay_budget_ms / 1000)

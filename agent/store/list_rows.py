@@ -34,6 +34,7 @@ def fields_row(
         int(fields.suspended),
         int(fields.lockdown_override),
         masked,
+        fields.credential_policy.value,
     )
 
 
@@ -50,4 +51,5 @@ def from_row(row: Sequence[Any]) -> AllowEntry:
         suspended=bool(row[8]),
         lockdown_override=bool(row[9]),
         masked=row[10] or "",
+        credential_policy=row[11] or "plain",
     )

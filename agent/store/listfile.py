@@ -42,13 +42,19 @@ COLUMNS = (
     "suspended",
     "lockdown_override",
     "masked",
+    "credential_policy",  # NULL: plain (files from before secure cards lack the column)
 )
+# the layout of the first release's table (the catalog's schema steps keep it)
 ENTRY_COLUMNS = """holder_id TEXT NOT NULL, kind TEXT NOT NULL, unit TEXT, doors TEXT,
     valid_from TEXT, valid_until TEXT, schedule TEXT, suspended INTEGER,
     lockdown_override INTEGER, masked TEXT"""
+ADDED_COLUMNS = {"credential_policy": "TEXT"}  # since: added to older files on opening
 # ``line``: where the row came from (a file's line, a snapshot's chunk and place), so a
 # duplicate can be reported with both of its places
-_TABLE = f"CREATE TABLE allowlist (credential TEXT NOT NULL, {ENTRY_COLUMNS}, line INTEGER)"
+_TABLE = (
+    f"CREATE TABLE allowlist (credential TEXT NOT NULL, {ENTRY_COLUMNS}, "
+    "credential_policy TEXT, line INTEGER)"
+)
 _INDEX = "CREATE UNIQUE INDEX allowlist_credential ON allowlist (credential)"
 _ADD = (
     f"INSERT INTO allowlist ({', '.join(COLUMNS)}, line) "
@@ -167,9 +173,11 @@ class ListBuilder:
         conn.execute("ATTACH ? AS old", (uri(source, "ro"),))
         try:
             cols = ", ".join(COLUMNS)
+            have = {r[1] for r in conn.execute("PRAGMA old.table_info(allowlist)")}
+            picks = ", ".join(c if c in have else "NULL" for c in COLUMNS)
             before = conn.total_changes
             conn.execute(
-                f"INSERT INTO allowlist ({cols}, line) SELECT {cols}, rowid FROM old.allowlist"
+                f"INSERT INTO allowlist ({cols}, line) SELECT {picks}, rowid FROM old.allowlist"
             )
             self.size += conn.total_changes - before
             row = conn.execute("SELECT value FROM old.meta WHERE key = 'version'").fetchone()

@@ -72,7 +72,8 @@ def web_parser() -> argparse.ArgumentParser:
     where(p)
     p.add_argument("username")
     p.add_argument("--role", required=True,
-                   choices=["manager", "clerk", "guard supervisor", "auditor"])  # fmt: skip
+                   choices=["manager", "clerk", "guard supervisor", "auditor",
+                            "case officer"])  # fmt: skip
     p.add_argument("--password-file", help="read the password from this file (else asked)")
     p.add_argument("--language", choices=["zh-hans", "en"], default="zh-hans")
     p = sub.add_parser("demo", help="load the demo register into an empty SQLite database")
@@ -85,6 +86,12 @@ def web_parser() -> argparse.ArgumentParser:
     p.add_argument("--retention-months", type=int, default=None,
                    help="months kept after a move-out (default: the setting, 12)")  # fmt: skip
     p.add_argument("--dry-run", action="store_true", help="only count who would be purged")
+    p = sub.add_parser("digest", help="send the daily digest of cases and gates "
+                       "([workplace.digest]: by mail and/or to the alert hook)")  # fmt: skip
+    where(p)
+    p.add_argument("--office-config", default=env("OFFICE_CONFIG"),
+                   help="office.toml: its [workplace.digest] and [alerts] hook")  # fmt: skip
+    p.add_argument("--print", action="store_true", help="print the digest; send nothing")
     p = sub.add_parser("serve", help="serve the workplace (uvicorn, ASGI)")
     where(p)
     p.add_argument("--host", default=env("BIND", "127.0.0.1"))
@@ -110,6 +117,9 @@ def web_parser() -> argparse.ArgumentParser:
     from agent.office.web.cards import deliver_cmd
 
     deliver_cmd.add_parser(sub, where)
+    from agent.office.web.cases import watch_cmd
+
+    watch_cmd.add_parser(sub, where)
     return parser
 
 

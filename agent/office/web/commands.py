@@ -126,10 +126,16 @@ def web_main(argv: list[str]) -> int:
     if args.web_cmd == "serve":
         _serve(args)
         return OK
+    if args.web_cmd == "digest" and args.office_config:
+        os.environ["GATE_OFFICE_WEB_OFFICE_CONFIG"] = str(Path(args.office_config).resolve())
     if args.web_cmd == "deliver":
         from agent.office.web.cards import deliver_cmd
 
         return deliver_cmd.main(args, _setup)
+    if args.web_cmd == "watch":
+        from agent.office.web.cases import watch_cmd
+
+        return watch_cmd.main(args, _setup)
     _setup(args)
     if args.web_cmd in ("init", "migrate"):
         _migrate()
@@ -146,6 +152,10 @@ def web_main(argv: list[str]) -> int:
         _purge(args)
     elif args.web_cmd == "push-guards":
         return _push_guards()
+    elif args.web_cmd == "digest":
+        from agent.office.web.cases import digest
+
+        return digest.main(args)
     return OK
 
 

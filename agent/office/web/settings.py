@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "agent.office.web.fleet",
     "agent.office.web.cards",
     "agent.office.web.cases",
+    "agent.office.web.plans",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -158,3 +159,9 @@ GATE_OFFICE_HOLIDAYS = os.environ.get("GATE_OFFICE_WEB_HOLIDAYS", "")
 GATE_OFFICE_CASE_ATTACHMENT_BYTES = int(
     os.environ.get("GATE_OFFICE_WEB_ATTACHMENT_BYTES", "5000000")
 )
+# the police report of a behaviour case (PDF): a font with Chinese (Debian's fonts-noto-cjk)
+# and which font of the collection (2: Simplified Chinese in NotoSansCJK-Regular.ttc)
+GATE_OFFICE_PDF_FONT = os.environ.get(
+    "GATE_OFFICE_WEB_PDF_FONT", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+)
+GATE_OFFICE_PDF_FONT_NUMBER = int(os.environ.get("GATE_OFFICE_WEB_PDF_FONT_NUMBER", "2"))

@@ -66,4 +66,5 @@ urlpatterns = [
     path("events/feed/", fleet.events_feed, name="events_feed"),
     path("cards/", include("agent.office.web.cards.urls")),
     path("cases/", include("agent.office.web.cases.urls")),
+    path("plans/", include("agent.office.web.plans.urls")),
 ]

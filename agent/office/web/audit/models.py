@@ -26,7 +26,8 @@ class AuditEntry(models.Model):
     position = models.PositiveBigIntegerField(unique=True)
     at = models.DateTimeField(_("time"))
     actor = models.CharField(_("staff"), max_length=150)  # text: outlives the account
-    action = models.CharField(_("action"), max_length=8, choices=Action.choices)
+    # 40: room for the cases' actions (case.reassign, ...), not only the register's four
+    action = models.CharField(_("action"), max_length=40, choices=Action.choices)
     target = models.CharField(_("record"), max_length=100)
     reason = models.TextField(_("reason"), blank=True)
     previous_hash = models.CharField(max_length=64)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from agent.office.web.audit import chain
+from agent.office.web.cases import access
 from agent.office.web.cases.models import Case, CaseAttachment, CaseStep
 from agent.office.web.staff.accounts import signed_in_account
 
@@ -58,7 +59,7 @@ def attach(request: HttpRequest, pk: int) -> HttpResponseBase:
     from agent.office.web.cases.views import case_page
 
     staff = signed_in_account(request)
-    case = get_object_or_404(Case, pk=pk)
+    case = access.check(request.user, get_object_or_404(Case, pk=pk))
     form = AttachmentForm(request.POST, request.FILES)
     if not form.is_valid():
         return case_page(request, case, attachment_form=form)
@@ -89,6 +90,7 @@ def attach(request: HttpRequest, pk: int) -> HttpResponseBase:
 @permission_required("cases.view_case", raise_exception=True)
 def attachment(request: HttpRequest, pk: int, file_pk: int) -> HttpResponse:
     found = get_object_or_404(CaseAttachment, pk=file_pk, case_id=pk)
+    access.check(request.user, found.case)
     response = HttpResponse(bytes(found.data), content_type=found.content_type)
     response["Content-Disposition"] = "attachment"
     return response

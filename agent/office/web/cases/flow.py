@@ -5,6 +5,8 @@ Pure (no Django), so the property test can walk every sequence of actions.
 
 from __future__ import annotations
 
+from agent.errors import GateError
+
 RECEIVED = "received"
 ACCEPTED = "accepted"
 INVESTIGATING = "investigating"
@@ -27,8 +29,8 @@ ACTIONS: dict[str, tuple[frozenset[str], str]] = {
 }
 
 
-class StepRefused(ValueError):
-    """An action that the case's state does not allow."""
+class StepRefused(GateError, ValueError):
+    """An action that the case's state does not allow (a ValueError too, as before)."""
 
     def __init__(self, state: str, action: str) -> None:
         super().__init__(f"{action} is not allowed from {state}")

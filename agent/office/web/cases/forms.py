@@ -22,6 +22,13 @@ class ResidentsField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
         return f"{obj.name} ({obj.household.unit})"
 
 
+def residents_of_unit(form: forms.BaseForm, data: dict[str, Any]) -> None:
+    """Refuse, beside the field, linked residents who do not live in the chosen unit."""
+    unit = data.get("unit")
+    if unit is not None and any(r.household.unit_id != unit.pk for r in data.get("residents", [])):
+        form.add_error("residents", _("Only residents of the chosen unit can be linked."))
+
+
 class ComplaintForm(forms.ModelForm[Case]):
     """A complaint as the resident wrote it on the complaint form."""
 
@@ -61,11 +68,7 @@ class ComplaintForm(forms.ModelForm[Case]):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        unit = data.get("unit")
-        if unit is not None and any(
-            r.household.unit_id != unit.pk for r in data.get("residents", [])
-        ):
-            self.add_error("residents", _("Only residents of the chosen unit can be linked."))
+        residents_of_unit(self, data)
         return data
 
     def clean_owner(self) -> User:

@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from agent.office.web.cases import due, flow
+from agent.office.web.cases import due, flow, kinds
 
 
 class Case(models.Model):
@@ -30,7 +30,8 @@ class Case(models.Model):
         CLOSED = flow.CLOSED, _("closed")
         REOPENED = flow.REOPENED, _("reopened")
 
-    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.COMPLAINT)
+    # no choices: a site adds kinds in [workplace.cases] (cases/kinds.py), checked by the forms
+    kind = models.CharField(_("kind"), max_length=20, default=Kind.COMPLAINT)
     state = models.CharField(
         _("state"), max_length=20, choices=State.choices, default=State.RECEIVED
     )
@@ -38,7 +39,11 @@ class Case(models.Model):
     description = models.TextField(_("what happened"))
     resident_name = models.CharField(_("resident's name as written"), max_length=100, blank=True)
     unit = models.ForeignKey(
-        "register.Unit", on_delete=models.PROTECT, related_name="cases", verbose_name=_("unit")
+        "register.Unit",
+        on_delete=models.PROTECT,
+        related_name="cases",
+        verbose_name=_("unit"),
+        null=True,  # a case the gates raised (an incident, an alarm) concerns no unit
     )
     residents = models.ManyToManyField("register.Resident", blank=True, related_name="cases")
     owner = models.ForeignKey(
@@ -66,10 +71,12 @@ class Case(models.Model):
     def set_due(self, start: datetime | None = None) -> None:
         """The due time of this kind counted in working days from ``start`` (by default
         ``received_at``; a reopened case from its reopening)."""
-        days: dict[str, int] = settings.GATE_OFFICE_CASE_DUE_DAYS
         received = timezone.localtime(start or self.received_at)
-        holidays = due.parse_holidays(settings.GATE_OFFICE_HOLIDAYS)
-        self.due_at = due.due_at(received, days.get(self.kind, 3), holidays)
+        self.due_at = due.due_at(received, kinds.due_days(self.kind), kinds.holidays())
+
+    def get_kind_display(self) -> str:
+        """The kind in the reader's language, built in or added by the site's config."""
+        return kinds.label(self.kind)
 
     def overdue(self, now: datetime | None = None) -> bool:
         """Still open (not answered) after its due time."""
@@ -90,6 +97,10 @@ STEP_LABELS = {
     "close": _("Close"),
     "reopen": _("Reopen"),
     "attach": _("Attachment added"),
+    "measure": _("Measure recorded"),
+    "police": _("Reported to the police"),
+    "reassign": _("Person in charge changed"),
+    "due": _("Due time set"),
 }
 
 
@@ -140,3 +151,29 @@ class CaseAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# abnormal behaviour cases: their details, measures and police reports (a module of their own)
+from agent.office.web.cases.behaviour_models import (  # noqa: E402
+    BehaviourDetails,
+    BehaviourMeasure,
+    PoliceReport,
+)
+from agent.office.web.cases.gate_models import (  # noqa: E402
+    GATE_STEP_LABELS,
+    CaseSource,
+    WatchCursor,
+)
+
+STEP_LABELS.update(GATE_STEP_LABELS)
+
+__all__ = [
+    "BehaviourDetails",
+    "BehaviourMeasure",
+    "Case",
+    "CaseAttachment",
+    "CaseSource",
+    "CaseStep",
+    "PoliceReport",
+    "WatchCursor",
+]

@@ -11,10 +11,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from agent.office.web.audit import chain
-from agent.office.web.cases import flow
+from agent.office.web.cases import access, flow, kinds
 from agent.office.web.cases.attachments import AttachmentForm
 from agent.office.web.cases.forms import ComplaintForm, StepForm
+from agent.office.web.cases.manage import DueForm, OwnerForm
 from agent.office.web.cases.models import Case, CaseStep
+from agent.office.web.cases.opening import open_case
 from agent.office.web.staff.accounts import signed_in_account
 
 
@@ -22,8 +24,12 @@ from agent.office.web.staff.accounts import signed_in_account
 @permission_required("cases.view_case", raise_exception=True)
 def case_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    cases = [(case, case.overdue(now)) for case in Case.objects.select_related("unit", "owner")]
-    return render(request, "cases/list.html", {"cases": cases})
+    listed = access.readable(
+        request.user, Case.objects.select_related("unit", "owner").prefetch_related("sources")
+    )
+    cases = [(case, case.overdue(now)) for case in listed]
+    extra = kinds.extra_kinds()
+    return render(request, "cases/list.html", {"cases": cases, "extra_kinds": extra})
 
 
 @login_required
@@ -37,15 +43,7 @@ def complaint_new(request: HttpRequest) -> HttpResponseBase:
     if request.method == "POST" and form.is_valid():
         actor = signed_in_account(request).get_username()
         with transaction.atomic():
-            case = form.save(commit=False)
-            case.kind = Case.Kind.COMPLAINT
-            case.set_due()
-            case.save()
-            form.save_m2m()
-            CaseStep.objects.create(
-                case=case, actor=actor, action="received", state_after=case.state
-            )
-            chain.append(actor, "case.received", f"case {case.pk}", case.kind)
+            case = open_case(form, actor, kind=Case.Kind.COMPLAINT)
         return redirect("cases:case", pk=case.pk)
     return render(request, "cases/new.html", {"form": form})
 
@@ -55,6 +53,8 @@ def case_page(
     case: Case,
     form: StepForm | None = None,
     attachment_form: AttachmentForm | None = None,
+    owner_form: OwnerForm | None = None,
+    due_form: DueForm | None = None,
 ) -> HttpResponse:
     """A case with its steps, attachments and the forms of the next step."""
     return render(
@@ -68,6 +68,9 @@ def case_page(
             "actions": flow.actions_from(case.state),
             "attachments": case.attachments.only("pk", "name", "added_by", "added_at"),
             "attachment_form": attachment_form or AttachmentForm(),
+            "open": case.state in flow.OPEN_STATES or bool(owner_form or due_form),
+            "owner_form": owner_form or OwnerForm(case=case),
+            "due_form": due_form or DueForm(case=case),
         },
     )
 
@@ -75,7 +78,7 @@ def case_page(
 @login_required
 @permission_required("cases.view_case", raise_exception=True)
 def case(request: HttpRequest, pk: int) -> HttpResponse:
-    return case_page(request, get_object_or_404(Case, pk=pk))
+    return case_page(request, access.check(request.user, get_object_or_404(Case, pk=pk)))
 
 
 @login_required
@@ -85,6 +88,7 @@ def case_step(request: HttpRequest, pk: int) -> HttpResponseBase:
     actor = signed_in_account(request).get_username()
     with transaction.atomic():
         case = get_object_or_404(Case.objects.select_for_update(), pk=pk)
+        access.check(request.user, case)
         form = StepForm(request.POST, case=case)
         if not form.is_valid():
             return case_page(request, case, form)
@@ -117,5 +121,5 @@ def case_step(request: HttpRequest, pk: int) -> HttpResponseBase:
 @login_required
 @permission_required("cases.view_timeline", raise_exception=True)
 def timeline(request: HttpRequest, pk: int) -> HttpResponse:
-    case = get_object_or_404(Case, pk=pk)
+    case = access.check(request.user, get_object_or_404(Case, pk=pk))
     return render(request, "cases/timeline.html", {"case": case, "steps": case.steps.all()})

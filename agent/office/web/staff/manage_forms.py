@@ -10,7 +10,13 @@ from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
 
 from agent.office.web.staff.models import LANGUAGE_CHOICES
-from agent.office.web.staff.roles import AUDITOR, CLERK, GUARD_SUPERVISOR, MANAGER
+from agent.office.web.staff.roles import (
+    AUDITOR,
+    CASE_OFFICER,
+    CLERK,
+    GUARD_SUPERVISOR,
+    MANAGER,
+)
 
 if TYPE_CHECKING:  # generic in django-stubs only
     _Creation = UserCreationForm[User]
@@ -23,6 +29,7 @@ ROLE_CHOICES = [
     (CLERK, _("clerk")),
     (GUARD_SUPERVISOR, _("guard supervisor")),
     (AUDITOR, _("auditor")),
+    (CASE_OFFICER, _("case officer")),
 ]
 
 

@@ -7,6 +7,7 @@ MANAGER = "manager"
 CLERK = "clerk"
 GUARD_SUPERVISOR = "guard supervisor"
 AUDITOR = "auditor"
+CASE_OFFICER = "case officer"
 
 _READ_REGISTER = [
     ("register", "view_unit"),
@@ -86,3 +87,23 @@ ROLES[MANAGER] += _HANDLE_CASES
 ROLES[CLERK] += _HANDLE_CASES
 ROLES[GUARD_SUPERVISOR] += [("cases", "view_case"), ("cases", "add_case")]
 ROLES[AUDITOR] += [("cases", "view_timeline")]
+
+# abnormal behaviour cases (issue 19) are read only with cases.view_behaviour: managers, and
+# the case officer, who enters and handles them (and complaints) and reads the register's names;
+# clerks enter behaviour cases but do not read them unless given the role
+ROLES[MANAGER] += [("cases", "view_behaviour")]
+ROLES[CASE_OFFICER] = [
+    ("register", "view_unit"),
+    ("register", "view_household"),
+    ("register", "view_resident"),
+    *_HANDLE_CASES,
+    ("cases", "view_behaviour"),
+]
+
+# emergency plans and drills (issue 19): managers write and approve plans; clerks and guard
+# supervisors read them and tick off a drill's steps; managers and guard supervisors run drills
+_READ_PLANS = [("plans", "view_emergencyplan"), ("plans", "tick_drill")]
+ROLES[MANAGER] += [*_READ_PLANS, ("plans", "write_plan"), ("plans", "approve_plan"),
+                   ("plans", "run_drill")]  # fmt: skip
+ROLES[CLERK] += _READ_PLANS
+ROLES[GUARD_SUPERVISOR] += [*_READ_PLANS, ("plans", "run_drill")]

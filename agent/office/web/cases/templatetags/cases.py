@@ -6,6 +6,8 @@ from typing import Any
 
 from django import template
 
+from agent.errors import GateError
+from agent.office.web.cases import access
 from agent.office.web.cases.models import Case
 
 register = template.Library()
@@ -15,4 +17,32 @@ register = template.Library()
 def overdue_cases(context: template.Context) -> dict[str, Any]:
     """The count of overdue cases, for staff who may see the cases."""
     user = context["request"].user
-    return {"overdue": Case.overdue_cases().count() if user.has_perm("cases.view_case") else 0}
+    if not user.has_perm("cases.view_case"):
+        return {"overdue": 0}
+    return {"overdue": access.readable(user, Case.overdue_cases()).count()}
+
+
+@register.inclusion_tag("office/dashboard.html", takes_context=True)
+def case_dashboard(context: template.Context) -> dict[str, Any]:
+    """The dashboard for staff who may see the cases (the gates' part if they may see gates)."""
+    from django.utils import timezone
+
+    from agent.office.web.cases import dashboard
+
+    user = context["request"].user
+    if not user.has_perm("cases.view_case"):
+        return {"dashboard": None}
+    try:
+        board = dashboard.build(
+            timezone.now(),
+            with_gates=user.has_perm("fleet.view_fleet"),
+            cases=access.readable(user, Case.objects.all()),
+        )
+    except GateError as exc:  # a broken office config: told in one line, the page still works
+        return {"dashboard": None, "problem": str(exc).splitlines()[0]}
+    drills = None
+    if user.has_perm("plans.view_emergencyplan"):
+        from agent.office.web.plans.calendar import last_drill_per_plan
+
+        drills = last_drill_per_plan()
+    return {"dashboard": board, "ages": dashboard.AGES, "drills": drills}

@@ -1,0 +1,1 @@
+"""Emergency plans (versioned, approved), drills run against them, the yearly calendar."""
