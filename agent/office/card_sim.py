@@ -33,7 +33,7 @@ def _app(app: Application) -> dict[str, Any]:
         str(no): {"data": f.data.hex(), "mode": f.mode, "read": f.read_key, "write": f.write_key}
         for no, f in app.files.items()
     }
-    return {"keys": [k.hex() for k in app.keys], "files": files}
+    return {"keys": [k.hex() for k in app.keys], "files": files, "type": app.key_type}
 
 
 def _app_of(data: dict[str, Any]) -> Application:
@@ -41,7 +41,8 @@ def _app_of(data: dict[str, Any]) -> Application:
         int(no): StdFile(bytearray.fromhex(f["data"]), f["mode"], f["read"], f["write"])
         for no, f in data["files"].items()
     }
-    return Application([bytes.fromhex(k) for k in data["keys"]], files)
+    keys = [bytes.fromhex(k) for k in data["keys"]]
+    return Application(keys, files, key_type=data.get("type", "aes"))
 
 
 def dump(card: SoftCard) -> dict[str, Any]:
@@ -52,10 +53,17 @@ def dump(card: SoftCard) -> dict[str, Any]:
             "uid": card.uid.hex(),
             "keys": [k.hex() for k in card.ndef_app.keys],
             "counter": card.counter,
-            "url": card.url.decode("ascii"),
+            "ndef": card.file.hex(),
+            "settings": card.settings.hex(),
         }
     apps = {aid.hex(): _app(app) for aid, app in card.apps.items()}
-    return {"kind": "desfire", "uid": card.uid.hex(), "picc": _app(card.picc), "apps": apps}
+    return {
+        "kind": "desfire",
+        "uid": card.uid.hex(),
+        "picc": _app(card.picc),
+        "picc_settings": card.picc_settings,
+        "apps": apps,
+    }
 
 
 def load_state(data: dict[str, Any]) -> SoftCard:
@@ -63,9 +71,9 @@ def load_state(data: dict[str, Any]) -> SoftCard:
     uid = bytes.fromhex(data["uid"])
     if data["kind"] == "ntag424":
         keys = [bytes.fromhex(k) for k in data["keys"]]
-        return SoftNtag424(uid, keys=keys, counter=data["counter"], url=data["url"].encode())
-    card = SoftDesfire(uid)
-    card.picc = card.app = _app_of(data["picc"])
+        ndef, settings = bytes.fromhex(data["ndef"]), bytes.fromhex(data["settings"])
+        return SoftNtag424(uid, keys=keys, counter=data["counter"], ndef=ndef, settings=settings)
+    card = SoftDesfire(uid, picc_settings=data["picc_settings"], picc=_app_of(data["picc"]))
     card.apps = {bytes.fromhex(aid): _app_of(app) for aid, app in data["apps"].items()}
     return card
 

@@ -96,8 +96,13 @@ def parse_sun_ndef(url: bytes, ndef: bytes) -> tuple[bytes, bytes]:
     """(PICCData, SDMMAC) of an NDEF file that is exactly what the office wrote.
 
     Anything else in the file (another URL, lower-case hex, a stray byte) is refused:
-    a genuine tag mirrors into the template and changes nothing around it.
+    a genuine tag mirrors into the template and changes nothing around it. A whole
+    file read (256 bytes) may follow the NDEF message with zero bytes, nothing else.
     """
+    end = 2 + int.from_bytes(ndef[:2], "big")
+    if ndef[end:].strip(b"\x00"):
+        raise SunInvalid("the NDEF file holds more than the site's SUN template")
+    ndef = ndef[:end]
     match = _SUN_HEX.search(ndef)
     if match is None:
         raise SunInvalid("no SUN message in the NDEF file")

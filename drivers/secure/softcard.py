@@ -7,10 +7,14 @@ SelectApplication, AuthenticateEV2First, GetCardUID, ReadData, CreateApplication
 ChangeKey, CreateStdDataFile and WriteData; the NTAG adds ISO SelectFile,
 ReadBinary of the NDEF file with a fresh SUN message per read, and Read_Sig.
 
-Simplifications, on purpose: only AES keys; a blank card's PICC master key is the
-AES zero key (real DESFire cards ship with a DES zero key and need a legacy
-authentication first); key settings are recorded, not enforced beyond file access
-rights; errors answer with the DESFire status codes the gate treats as refusals.
+Like a factory card, a blank DESFire's PICC master key is a 2K3DES zero key, which
+AuthenticateEV2First refuses (AUTH_ERROR), and its PICC key settings (0x0F) let
+CreateApplication go without authentication; with bit 2 of those settings clear it
+needs AuthenticateEV2First with an AES PICC key 0 (a MAC'd command).
+
+Simplifications, on purpose: applications have AES keys only; no legacy (DES)
+authentication; application key settings are recorded, not enforced beyond file
+access rights; errors answer with the DESFire status codes the gate treats as refusals.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ NO_SUCH_KEY, PERMISSION_DENIED, APP_NOT_FOUND = 0x40, 0x9D, 0xA0
 AUTH_ERROR, INTEGRITY_ERROR, ILLEGAL_COMMAND, LENGTH_ERROR = 0xAE, 0x1E, 0x1C, 0x7E
 FILE_NOT_FOUND, DUPLICATE = 0xF0, 0xDE
 PICC = bytes(3)
+FACTORY_PICC_SETTINGS, FREE_CREATE = 0x0F, 0x04
 COMM_MODES = {0: "plain", 1: "mac", 3: "full"}
 
 
@@ -54,6 +59,7 @@ class Application:
 
     keys: list[bytes]
     files: dict[int, StdFile] = field(default_factory=dict)
+    key_type: str = "aes"  # "2k3des" for a factory PICC master key
 
 
 class CardRefusal(GateError):
@@ -117,6 +123,8 @@ class SoftCardBase:
             raise CardRefusal(LENGTH_ERROR)
         if data[0] >= len(self.keys()):
             raise CardRefusal(NO_SUCH_KEY)
+        if self.app is not None and self.app.key_type != "aes":
+            raise CardRefusal(AUTH_ERROR)
         rnd_b = self.rng(16)
         self._pending = (data[0], rnd_b)
         return card_part1(self.keys()[data[0]], rnd_b), MORE
@@ -172,11 +180,22 @@ class SoftCardBase:
 
 
 class SoftDesfire(SoftCardBase):
-    """A DESFire EV2 card: a PICC level (key 0) and applications with standard files."""
+    """A DESFire EV2 card: a PICC level (key 0) and applications with standard files.
 
-    def __init__(self, uid: bytes, rng: Random = os.urandom, picc_key: bytes = bytes(16)) -> None:
+    ``picc_settings`` are the PICC master key settings (factory 0x0F; bit 2: free
+    CreateApplication); ``picc`` replaces the factory PICC level (2K3DES zero key).
+    """
+
+    def __init__(
+        self,
+        uid: bytes,
+        rng: Random = os.urandom,
+        picc_settings: int = FACTORY_PICC_SETTINGS,
+        picc: Application | None = None,
+    ) -> None:
         super().__init__(uid, rng)
-        self.picc = Application([picc_key])
+        self.picc = picc or Application([bytes(16)], key_type="2k3des")
+        self.picc_settings = picc_settings
         self.apps: dict[bytes, Application] = {}
         self.app = self.picc
 
@@ -204,15 +223,18 @@ class SoftDesfire(SoftCardBase):
         return b"", OK
 
     def _create_application(self, data: bytes) -> tuple[bytes, int]:
-        if self.app is not self.picc or self.auth_key_no != 0:
+        if self.app is not self.picc:
             raise CardRefusal(PERMISSION_DENIED)
-        body = self.open_command(0xCA, b"", data)
+        secured = self.channel is not None and self.auth_key_no == 0
+        if not secured and not self.picc_settings & FREE_CREATE:
+            raise CardRefusal(PERMISSION_DENIED)
+        body = self.open_command(0xCA, b"", data) if secured else data
         if len(body) != 5 or not body[4] & 0x80:
             raise CardRefusal(LENGTH_ERROR)
         if bytes(body[:3]) in self.apps:
             raise CardRefusal(DUPLICATE)
         self.apps[bytes(body[:3])] = Application([bytes(16)] * (body[4] & 0x0F))
-        return self.answer(b"", "mac")
+        return self.answer(b"", "mac") if secured else (b"", OK)
 
     def _create_file(self, data: bytes) -> tuple[bytes, int]:
         body = self.open_command(0xCD, b"", data)
