@@ -116,8 +116,10 @@ class Upkeep:
                 "asking for them again",
                 site, gate, seen.last_seq, have,
             )  # fmt: skip
-            self._publish(site, gate, "replay", {"request_id": _rid(), "from_seq": start})
+            # counted before it goes out: the replayed events can be stored (on another
+            # thread) before a count made after the publish, and a reader would miss it
             self.replays_asked += 1
+            self._publish(site, gate, "replay", {"request_id": _rid(), "from_seq": start})
 
 
 def _rid() -> str:
