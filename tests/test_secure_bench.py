@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.secure_read import BIT_S, FDT_PCD_TO_PICC_S, FDT_PICC_TO_PCD_S, air_time
+from bench.secure_read import BIT_S, CARDS, FDT_PCD_TO_PICC_S, FDT_PICC_TO_PCD_S, WARMUP, air_time
 
 ROOT = Path(__file__).resolve().parent.parent
+SMALL = ["--entries", "300", "--taps", "30"]  # the end-to-end section, small
 
 
 def test_air_time_of_one_short_exchange() -> None:
@@ -28,7 +29,7 @@ def test_long_answers_chain_in_blocks() -> None:
 
 def test_bench_prints_its_numbers() -> None:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "secure_read.py"), "--reads", "20"],
+        [sys.executable, str(ROOT / "bench" / "secure_read.py"), "--reads", "20", *SMALL],
         capture_output=True,
         text=True,
         timeout=60,
@@ -44,3 +45,12 @@ def test_bench_prints_its_numbers() -> None:
     assert air["desfire_ev2_gate_flow"]["commands"] == ["5A", "71", "AF", "51", "71", "AF", "AD"]
     assert air["authenticate_ev2_first_plus_read_data"]["exchanges"] == 3
     assert "9.44 us" in air["arithmetic"]
+    share = result["gate_share"]  # the real App: secure door, plain door, 300 holders
+    assert (share["entries"], share["synchronous"]) == (300, "full")
+    assert all(share[kind]["samples"] == 30 for kind in ("desfire_ev2", "ntag424", "plain"))
+    assert "includes the software card's side" in share["measured"]
+    assert share["commits_per_read"] >= 1  # every read's event was committed, none batched
+    reads_of_first_tag = -(-(30 + WARMUP) // CARDS)  # the tags are read in turn
+    assert share["ntag424_counters_kept"] == [reads_of_first_tag] * 2
+    assert isinstance(share["target_holds"], bool) and share["target_p99_ms"] == 5.0
+    assert result["machine"]["cores"]
