@@ -117,7 +117,7 @@ def test_errors_are_one_line(keys: Path) -> None:
     (keys / "junk.json").write_text("{}")
     one_line_error(read(keys, "junk.json"), 2, "not a sim card's state")
     cases = (("bogus", "unknown reader", "desfire"), ("nfc:usb:0000:0000", "no reader found",
-             "desfire"), ("nfc:usb:0000:0000", "SDM file settings", "ntag424"))  # fmt: skip
+             "desfire"), ("nfc:usb:0000:0000", "no reader found", "ntag424"))  # fmt: skip
     for reader, words, kind in cases:
         done = gate_office(
             "card", "provision", "--kind", kind, "--reader", reader,
