@@ -76,7 +76,7 @@ def test_postgresql_holds_the_roles_and_catches_tampering(pg_url: str, tmp_path:
     assert writer.wait(timeout=120) == 0
     with psycopg.connect(pg_url, autocommit=True) as db:
         roles = {r[0] for r in db.execute("SELECT name FROM auth_group")}
-        assert roles == {"manager", "clerk", "guard supervisor", "auditor"}
+        assert roles == {"manager", "clerk", "guard supervisor", "auditor", "case officer"}
         db.execute("UPDATE audit_auditentry SET actor = 'someone else' WHERE position = 7")
     verdict = gate_office("audit", "verify", "--state", str(state), "--database", pg_url)
     assert verdict.returncode == 1
