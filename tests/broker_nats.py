@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -125,6 +126,10 @@ def authorization(users: list[NatsUser]) -> str:
     )
 
 
+class NotReady(RuntimeError):
+    """A node running but not taking MQTT clients by the deadline."""
+
+
 class NatsNode:
     """One nats-server process: ``host`` and ``port`` are its MQTT listener."""
 
@@ -186,7 +191,7 @@ class NatsNode:
             ):
                 return
             time.sleep(0.05)
-        raise RuntimeError(f"nats-server {self.name} not ready\n{self.log()[-2000:]}")
+        raise NotReady(f"nats-server {self.name} not ready\n{self.log()[-2000:]}")
 
     def start(self, timeout: float = 30) -> None:
         self.launch()
@@ -273,17 +278,27 @@ class NatsCluster:
                         raise RuntimeError(f"nats-server {node.name} did not reload")
                     time.sleep(0.05)
 
-    def start(self, timeout: float = 30) -> None:
-        # all at once: a JetStream cluster elects its leader only when a quorum is up
-        for node in self.nodes:
-            node.launch()
-        deadline = time.monotonic() + timeout
-        try:
+    def start(self, timeout: float = 30, attempts: int = 2) -> None:
+        # all at once: a JetStream cluster elects its leader only when a quorum is up.
+        # Now and then (about one start in ten on 2 busy cores) a node keeps refusing
+        # MQTT clients with "no suitable peers for placement" although every node runs:
+        # the servers are started again once. What the tests check comes after this.
+        for attempt in range(1, attempts + 1):
             for node in self.nodes:
-                node.wait_ready(deadline)
-        except BaseException:
-            self.stop()  # no server outlives a failed start
-            raise
+                node.launch()
+            deadline = time.monotonic() + timeout
+            try:
+                for node in self.nodes:
+                    node.wait_ready(deadline)
+                return
+            except NotReady:
+                self.stop()  # no server outlives a failed start
+                if attempt == attempts:
+                    raise
+                print(f"nats cluster not ready in {timeout} s: starting it again", file=sys.stderr)
+            except BaseException:
+                self.stop()
+                raise
 
     def stop(self, kill: bool = False) -> None:
         for node in self.nodes:
