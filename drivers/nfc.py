@@ -135,8 +135,7 @@ class NfcReader(StreamingReader):
     ) -> CardNumber | str:
         """An ISO-DEP card: its session runs once per presentation (an NTAG 424 counts
         every read), a random-UID card's real UID coming from inside the session."""
-        held = self.repeats.new(card) is False if card is not None else False
-        if card is not None and (held or card == previous):
+        if card is not None and not (self.repeats.new(card) and card != previous):
             return card  # still on the reader: no new session
         if card is None and previous == _RANDOM_SECURE:
             return _RANDOM_SECURE

@@ -31,6 +31,8 @@ class ReadFacts:
     restarted: bool = False  # the first counter after a restore, taken as it came
 
 
+PLAIN_READ = ReadFacts(None)  # a number-only read: one shared value, nothing to judge
+
 # EventSink.record: stage an event in the open group, (type, door, details, when) -> seq
 Stage = Callable[[EventType, str | None, dict[str, Any], datetime], int]
 
@@ -38,13 +40,14 @@ Stage = Callable[[EventType, str | None, dict[str, Any], datetime], int]
 class SecureReads:
     """The secure-credential side of ``ReadHandler``: facts in, counters and events out."""
 
+    door_policy: dict[str, str]
+    _deny_not_nxp: bool
+    _relay_budget_s: float
+
     def __init__(self, config: GateConfig, counters: CardCounters) -> None:
         self._counters = counters
         self.limiter = AlarmLimiter()
-        self.door_policy: dict[str, str] = {}
-        self._deny_not_nxp = True
-        self._relay_budget_s = 0.06
-        self.reconfigure(config)
+        self.reconfigure(config)  # sets the policies and limits above
 
     def reconfigure(self, config: GateConfig) -> None:
         self.door_policy = {d.id: d.credential.value for d in config.doors}
@@ -56,7 +59,7 @@ class SecureReads:
         """The proof of ``read`` with its counter judged (no proof: a plain read)."""
         proof = read.proof
         if proof is None:
-            return ReadFacts(None)
+            return PLAIN_READ
         # the driver times the exchange against the budget too; the gate checks it again
         slow = proof.genuine and proof.elapsed_s > self._relay_budget_s
         last, restored = (None, False)
