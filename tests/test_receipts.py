@@ -96,6 +96,7 @@ def _gate(
     link = attach(app)
     app.start(threaded=True)
     assert link.conn.wait_connected(10)
+    wait_for(lambda: link.conn.subscriptions.complete, timeout=10, what="the gate's subscriptions")
     return app
 
 
@@ -179,12 +180,13 @@ def test_an_office_restored_from_an_older_backup_asks_by_itself(
     Nobody sends a replay by hand: the service sees it in the gate's status."""
     caplog.set_level(logging.INFO, logger="agent.link.receipts")
     store = ListStore()
-    svc = service(store, audit_s=0.5)
     # a receipt late on a busy machine makes the gate send again, and copies in flight at
     # the "restore" below would refill the store by themselves: this test is about the ask
     gate = _gate(make_app, make_config, broker, office_key, receipt_timeout_s=60)
-    # the office's "online" notice makes the gate send every event without a receipt
-    # again: heard after the 30 below, those copies would refill the store by themselves
+    # the office's "online" notice (not retained: heard only by a gate already subscribed)
+    # makes the gate send every event without a receipt again: heard after the 30 below,
+    # those copies would refill the store by themselves
+    svc = service(store, audit_s=0.5)
     wait_for(
         lambda: any("is online" in r.getMessage() for r in caplog.records),
         timeout=10,

@@ -54,6 +54,12 @@ class Subscriptions:
         with self._lock:
             return sorted(self._delay)
 
+    @property
+    def complete(self) -> bool:
+        """Whether every topic this session wants is granted."""
+        with self._lock:
+            return self._session > 0 and not self._missing
+
     def hold(self, topics: list[tuple[str, int]]) -> None:
         with self._lock:
             self._session += 1
