@@ -40,6 +40,9 @@ class Reason(StrEnum):
     REPLAYED_CARD = "replayed_card"
     CARD_NOT_NXP = "card_not_nxp"
     SECURE_CARD_REQUIRED = "secure_card_required"
+    # presence (issue 21): where the holder was last seen, and how full the area is
+    PASSBACK = "passback"
+    AREA_FULL = "area_full"
 
 
 # Denials that say something about the card or the person presenting it; the
@@ -99,6 +102,8 @@ class DecisionContext:
     schedules: Mapping[str, Schedule] | None = None
     proof: ProofFacts | None = None  # None: the reader delivered only a number
     door_policy: str = CredentialPolicy.PLAIN
+    passback: bool = False  # anti-passback refuses this holder here (a hard or timed area)
+    area_full: bool = False  # the area this reader leads into is full and refuses this holder
 
 
 def policy_for(entry: AllowEntry, ctx: DecisionContext) -> CredentialPolicy:
@@ -137,7 +142,8 @@ def decide(entry: AllowEntry | None, ctx: DecisionContext) -> Decision:
     if entry.doors is not None and ctx.door not in entry.doors:
         return _deny(Reason.WRONG_DOOR)
     if not ctx.clock_trusted:
-        return _decide_untrusted(entry, ctx.untrusted_policy)
+        untrusted = _decide_untrusted(entry, ctx.untrusted_policy)
+        return _decide_presence(ctx) if untrusted.granted else untrusted
     if entry.valid_from is not None and ctx.now < entry.valid_from:
         return _deny(Reason.NOT_YET_VALID)
     if entry.valid_until is not None and ctx.now >= entry.valid_until:
@@ -148,6 +154,15 @@ def decide(entry: AllowEntry | None, ctx: DecisionContext) -> Decision:
             return _deny(Reason.UNKNOWN_SCHEDULE)  # fail closed on a dangling name
         if not schedule.allows(ctx.local):
             return _deny(Reason.OUTSIDE_SCHEDULE)
+    return _decide_presence(ctx)
+
+
+def _decide_presence(ctx: DecisionContext) -> Decision:
+    """Last: only a card that may otherwise pass is held to where its holder is."""
+    if ctx.passback:
+        return _deny(Reason.PASSBACK)
+    if ctx.area_full:
+        return _deny(Reason.AREA_FULL)
     return GRANT
 
 

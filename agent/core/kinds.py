@@ -88,6 +88,9 @@ class EventType(StrEnum):
     CARD_NOT_NXP = "card_not_nxp"
     PLAIN_CARD_USED = "plain_card_used"
     CARD_COUNTER_RESTARTED = "card_counter_restarted"
+    # presence (issue 21): anti-passback, occupancy, muster
+    PASSBACK_VIOLATION = "passback_violation"
+    PASSBACK_FORGIVEN = "passback_forgiven"
 
 
 class DrillKind(StrEnum):

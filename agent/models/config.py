@@ -26,6 +26,7 @@ from agent.models.lines import shared_lines, simulated_parts
 from agent.models.logs import LoggingConfig
 from agent.models.mqtt import MqttConfig
 from agent.models.paths import resolve_paths, state_dir_problem
+from agent.models.presence import PresenceConfig, presence_problems
 from agent.models.problems import error_list
 from agent.models.secure import SecureConfig, secure_problems
 
@@ -195,6 +196,7 @@ class GateConfig(Strict):
     mqtt: MqttConfig = MqttConfig(enabled=False)
     logging: LoggingConfig = LoggingConfig()
     console: ConsoleConfig = ConsoleConfig()
+    presence: PresenceConfig = PresenceConfig()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> GateConfig:
@@ -214,7 +216,7 @@ class GateConfig(Strict):
         for name, sched in self.schedules.items():
             if sched.holidays and sched.holidays not in self.holidays:
                 problems.append(f"schedules.{name}.holidays {sched.holidays!r} is not defined")
-        problems += shared_lines(self) + secure_problems(self)
+        problems += shared_lines(self) + secure_problems(self) + presence_problems(self)
         problems += [
             f"doors.{i}.release_on_fire: false on a fail-safe (maglock) door: it stays locked "
             "in a fire and has no handle to open it; set it to true, or release_on_fire_waived "

@@ -54,6 +54,13 @@ STEPS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE IF NOT EXISTS card_counters (credential TEXT PRIMARY KEY, "
         "counter INTEGER NOT NULL, restored INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
     ),
+    (  # 5: presence (issue 21): each holder's last move, by holder id only, written in the
+        # commit of the move's event; ``at_us`` the event's time; ``area`` NULL: forgiven
+        "CREATE TABLE IF NOT EXISTS presence (holder TEXT PRIMARY KEY, area TEXT, "
+        "kind TEXT, at_us INTEGER NOT NULL, gate TEXT NOT NULL, seq INTEGER NOT NULL) "
+        "WITHOUT ROWID",
+        "CREATE INDEX IF NOT EXISTS presence_area ON presence (area, at_us)",
+    ),
 )
 
 

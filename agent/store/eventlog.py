@@ -1,13 +1,11 @@
 """The event log and upload outbox in one SQLite table.
 
-Each event gets a random id (the office de-duplicates on it) and a per-gate
-sequence from AUTOINCREMENT, which SQLite never hands out twice, not even after
-the newest rows were deleted or the process restarted. A reservation file beside
-the database (``seq_reserve``) carries the sequence over a lost or damaged file.
+Each event gets a random id (the office de-duplicates on it) and a per-gate sequence
+from AUTOINCREMENT, never handed out twice, not even after the newest rows were deleted
+or a restart. A reservation file (``seq_reserve``) carries it over a lost or damaged file.
 
-An append writes about three pages to the WAL (the row, the sequence, the unreceived
-index) and syncs once. Several events may share one transaction (``together``): the
-decision path writes the events of reads that arrived together with one fsync.
+An append writes about three pages to the WAL and syncs once; the events of reads that
+arrived together share one transaction (``together``) and its fsync.
 """
 
 from __future__ import annotations
@@ -32,6 +30,7 @@ from agent.store.counters import CardCounters
 from agent.store.db import connect, transaction
 from agent.store.event_schema import STEPS as STEPS  # backup.py and tests use it here
 from agent.store.event_schema import Stored, from_row, wire_event
+from agent.store.presence import PresenceStore
 from agent.store.schema import upgrade
 from agent.store.seq_reserve import MARGIN, SeqReserve
 
@@ -75,15 +74,16 @@ class EventLog:
         # checkpoints (a checkpoint inside a commit is a latency spike). Everything else
         # (upload marks, reads, retention, checkpoints) uses a second connection: a lost
         # "sent" mark costs only a duplicate upload, so it need not wait for fsync.
-        self._append_conn = connect(path, synchronous)
+        self._append_conn = conn = connect(path, synchronous)
         try:
-            upgrade(self._append_conn, "events", STEPS)
+            upgrade(conn, "events", STEPS)
         except BaseException:
-            self._append_conn.close()
+            conn.close()
             raise
-        self._append_conn.execute("PRAGMA wal_autocheckpoint=0")
+        conn.execute("PRAGMA wal_autocheckpoint=0")
         self._append_lock = threading.Lock()
-        self.counters = CardCounters(self._append_conn)  # only inside ``together``
+        # only inside ``together``: staged in the transaction of the event that moves them
+        self.counters, self.presence = CardCounters(conn), PresenceStore(conn)
         self._conn = connect(path, "normal")
         self._conn.execute("PRAGMA wal_autocheckpoint=0")
         self._lock = threading.Lock()
