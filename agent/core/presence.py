@@ -10,10 +10,18 @@ gates never share a gate id, one gate never reuses a seq).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 OUTSIDE = "outside"  # every site's implicit area: beyond its fences
 US = 1_000_000  # microseconds per second: record times are whole microseconds
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_us(when: datetime) -> int:
+    """An aware time as whole microseconds since the epoch: exact, unlike a float, so
+    the gate that made a move and the office that relays it stamp it alike."""
+    return (when - _EPOCH) // timedelta(microseconds=1)
 
 
 class Passback(StrEnum):

@@ -102,6 +102,7 @@ class App(PassMethods, DrillMethods):
             modes=self.inputs.modes,
             events=self.journal,
             counters=stores.events.counters,
+            presence=stores.events.presence,
         )
         reader_door = {r: p.door for r, p in self.reads.places.items()}
         self.monitor = ReaderMonitor(

@@ -16,15 +16,18 @@ from agent.core.door import Door
 from agent.core.kinds import EventType
 from agent.core.loop import CoreLoop
 from agent.core.modes import Modes
+from agent.core.presence import Verdict
 from agent.core.schedules import Schedule, compile_all
 from agent.errors import StorageFault
 from agent.gate.ports import DecisionRecord
+from agent.gate.presence import PresenceKeeper
 from agent.gate.secure_reads import SecureReads
 from agent.models.config import GateConfig
 from agent.models.wire import Event
 from agent.store.allowlist import AllowListStore
 from agent.store.counters import CardCounters
 from agent.store.credentials import CredentialHasher
+from agent.store.presence import PresenceStore
 from drivers.base import CardReader, Feedback
 from drivers.cards import CardRead
 
@@ -75,6 +78,7 @@ class ReadHandler:
         modes: Modes,
         events: EventSink,
         counters: CardCounters,
+        presence: PresenceStore,
     ) -> None:
         self._clock = clock
         self._loop = loop
@@ -100,6 +104,7 @@ class ReadHandler:
         self._policy = config.clock.untrusted_policy
         self._override_only = True
         self.secure = SecureReads(config, counters)
+        self.presence = PresenceKeeper(config, presence)
         self.reconfigure(config)
 
     def reconfigure(self, config: GateConfig) -> None:
@@ -108,6 +113,7 @@ class ReadHandler:
         self._override_only = config.storage.after_restore == "override_only"
         self.watch.reconfigure(config.alarms)
         self.secure.reconfigure(config)
+        self.presence.reconfigure(config)
 
     def handle(self, read: CardRead) -> DecisionRecord | None:
         """Decide one read: its event is durable before its relay moves."""
@@ -170,6 +176,7 @@ class ReadHandler:
         mono = self._clock.monotonic()
         now = self._clock.now()  # the one wall-clock read: decision and event share it
         self.last_read[read.reader] = now
+        passage, verdict = self.presence.verdict(read.reader, entry, now)
         ctx = DecisionContext(
             door=place.door,
             now=now,
@@ -183,12 +190,13 @@ class ReadHandler:
             schedules=self._schedules,
             proof=facts.proof,
             door_policy=self.secure.door_policy.get(place.door, "plain"),
+            passback=verdict is Verdict.DENY,
         )
         decision = decide(entry, ctx)
         holder = entry.holder_id if entry else None
         kind = entry.kind.value if entry else None
         unit = entry.unit if entry else None
-        details = {
+        details: dict[str, Any] = {
             "granted": decision.granted,
             "reason": decision.reason.value,
             "reader": read.reader,
@@ -199,8 +207,19 @@ class ReadHandler:
             "kind": kind,
             "unit": unit,
         }
+        if passage is not None:  # the office relays the move to the site's other gates
+            details["passage"] = [passage.from_area, passage.to_area]
         granted = EventType.ACCESS_GRANTED if decision.granted else EventType.ACCESS_DENIED
         seq = self._events.record(granted, place.door, details, now)
+        if decision.granted and passage is not None and entry is not None:
+            self.presence.moved(passage, entry, now, seq)
+            if verdict is Verdict.VIOLATION:  # a soft area (or cut off): admitted, reported
+                violation = {k: details[k] for k in ("holder_id", "kind", "unit", "reader")}
+                violation |= {
+                    "passage": details["passage"],
+                    "partitioned": self.presence.partitioned(),
+                }
+                self._events.record(EventType.PASSBACK_VIOLATION, place.door, violation, now)
         if self.secure.concerns(read, entry, ctx):
             card = {"card": masked, "credential": credential, "holder_id": holder}
             card |= {"kind": kind, "unit": unit}
