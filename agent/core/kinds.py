@@ -88,6 +88,9 @@ class EventType(StrEnum):
     CARD_NOT_NXP = "card_not_nxp"
     PLAIN_CARD_USED = "plain_card_used"
     CARD_COUNTER_RESTARTED = "card_counter_restarted"
+    # tailgating (issue 21): more door cycles than authorisations; an exit never entered
+    TAILGATE_SUSPECTED = "tailgate_suspected"
+    EXIT_WITHOUT_ENTRY = "exit_without_entry"
 
 
 class DrillKind(StrEnum):
@@ -120,5 +123,6 @@ ALARMS = frozenset(
         EventType.RELAY_SUSPECTED,
         EventType.REPLAYED_CARD,
         EventType.CARD_NOT_NXP,
+        EventType.TAILGATE_SUSPECTED,
     }
 )
