@@ -57,10 +57,12 @@ ALARM_KINDS: Mapping[EventType, str] = {
     _E.RELAY_SUSPECTED: "security",
     _E.REPLAYED_CARD: "security",
     _E.CARD_NOT_NXP: "security",
+    _E.TAILGATE_SUSPECTED: "tailgate",
 }
 ALARM_LABELS: Mapping[str, str] = {
     "forced": N_("DOOR FORCED"), "held": N_("DOOR LEFT OPEN"), "fire": N_("FIRE"),
     "tamper": N_("READER TAMPERED"), "security": N_("SECURITY"),
+    "tailgate": N_("TAILGATING"),
 }  # fmt: skip
 # what refused messages mean, for a guard (security alerts name a reason code)
 ALERT_REASONS: Mapping[str, str] = {
@@ -143,6 +145,25 @@ def _alert(d: Mapping[str, Any], _: Gettext) -> str:
         "what": what, "count": count}  # fmt: skip
 
 
+def _tailgate(d: Mapping[str, Any], door: str, _: Gettext) -> str:
+    if d.get("reason") == "held_for_several":
+        text = _(
+            "Door %(door)s stood open %(s)s s after one person was let in: others may "
+            "have followed. Go and look"
+        )
+        return text % {"door": door, "s": d.get("open_s", "?")}
+    text = _(
+        "Door %(door)s opened %(cycles)s times in %(window)s s for %(grants)s let in: "
+        "someone may have followed. Go and look"
+    )
+    return text % {
+        "door": door,
+        "cycles": d.get("cycles", "?"),
+        "window": d.get("window_s", "?"),
+        "grants": d.get("grants", "?"),
+    }
+
+
 def event_text(event: Event, _: Gettext = _noop) -> str:
     """One line for the live feed and the alarm panel."""
     d, door, t = event.details, event.door or "-", event.type
@@ -175,6 +196,8 @@ def event_text(event: Event, _: Gettext = _noop) -> str:
     if t is _E.GUARD_LOCKED:
         return _("Console sign-in for %(who)s locked after %(n)s wrong passwords") % {
             "who": d.get("subject", "?"), "n": d.get("failures", "?")}  # fmt: skip
+    if t is _E.TAILGATE_SUSPECTED:
+        return _tailgate(d, door, _)
     if (card_alarm := CARD_ALARMS.get(t)) is not None:
         return _(card_alarm) % (v | {"holder": holder(d, _)})
     if t is _E.PLAIN_CARD_USED:

@@ -50,6 +50,13 @@ class Emit(Protocol):
     def __call__(self, type_: EventType, door: str | None = None, /, **details: Any) -> object: ...
 
 
+class DoorWatch(Protocol):
+    """Sees a door's authorisations and contact changes (the tailgating watch)."""
+
+    def authorised(self, door: Door) -> None: ...
+    def contact(self, door: Door, is_open: bool) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class DoorState:
     """A door as status reports it."""
@@ -85,6 +92,7 @@ class Door:
         self._relock: Timer | None = None
         self._held_timer: Timer | None = None
         self._authorised_until = 0.0
+        self.watch: DoorWatch | None = None
 
     # -- lock -------------------------------------------------------------
     def _drive(self, locked: bool) -> None:
@@ -112,6 +120,8 @@ class Door:
         self._drive(False)
         self._authorised_until = self._clock.monotonic() + seconds + OPEN_GRACE_S
         self._relock = self._loop.call_later(seconds, self._pulse_over)
+        if self.watch is not None:  # every cause of a pulse lets someone through
+            self.watch.authorised(self)
         log.debug("door %s: unlocked for %.1fs (%s)", self.id, seconds, cause)
 
     def _pulse_over(self) -> None:
@@ -155,6 +165,8 @@ class Door:
             self._opened()
         else:
             self._closed()
+        if self.watch is not None:  # after the door's own events: they come first
+            self.watch.contact(self, is_open)
 
     def _opened(self) -> None:
         if self._authorised():

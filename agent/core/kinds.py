@@ -91,6 +91,9 @@ class EventType(StrEnum):
     # presence (issue 21): anti-passback, occupancy, muster
     PASSBACK_VIOLATION = "passback_violation"
     PASSBACK_FORGIVEN = "passback_forgiven"
+    # tailgating (issue 21): more door cycles than authorisations; an exit never entered
+    TAILGATE_SUSPECTED = "tailgate_suspected"
+    EXIT_WITHOUT_ENTRY = "exit_without_entry"
 
 
 class DrillKind(StrEnum):
@@ -123,5 +126,6 @@ ALARMS = frozenset(
         EventType.RELAY_SUSPECTED,
         EventType.REPLAYED_CARD,
         EventType.CARD_NOT_NXP,
+        EventType.TAILGATE_SUSPECTED,
     }
 )

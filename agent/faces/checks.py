@@ -11,6 +11,7 @@ from pathlib import Path
 
 from agent.models.config import GateConfig
 from agent.models.secure import reader_warnings
+from agent.models.tailgate import tailgate_warnings
 
 _DEVICE_OPTIONS = ("port", "device")
 # config/gate.example.toml's values marked CHANGE that no real site keeps
@@ -55,6 +56,7 @@ def warnings(config: GateConfig) -> list[tuple[str, str]]:
              "(a pass is checked against the office's key, with or without the link)")
         )  # fmt: skip
     found += _door_timing(config) + _template_left(config) + reader_warnings(config)[1]
+    found += tailgate_warnings(config)
     if problem := _plain_password(config):
         found.append(problem)
     return found

@@ -149,6 +149,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             seen = f", last read {local_iso(r.last_read, zone, 'seconds')}" if r.last_read else ""
             problem = f" ({r.last_error})" if r.last_error else ""
             print(f"  reader {name} ({r.driver}) at {r.door}: {r.state}{problem}{seen}")
+    if running and status.exits_without_entry is not None:
+        print(f"exits without a recorded entry since start: {status.exits_without_entry}")
     if running and (link := status.office_link) is not None:
         print("office link: " + office_link_line(link, zone))
     for event in status.recent_events:

@@ -35,6 +35,7 @@ from agent.gate.readers import ReaderMonitor
 from agent.gate.reads import ReadHandler
 from agent.gate.status import live_status, with_stores
 from agent.gate.systemd import Notifier
+from agent.gate.tailgating import watch_tailgating
 from agent.models.config import GateConfig
 from agent.models.messages import GateStatus, OfficeLinkStatus
 from agent.models.wire import Event
@@ -104,6 +105,7 @@ class App(PassMethods, DrillMethods):
             counters=stores.events.counters,
             presence=stores.events.presence,
         )
+        self.tailgating = watch_tailgating(self)  # door cycles against grants; exits
         reader_door = {r: p.door for r, p in self.reads.places.items()}
         self.monitor = ReaderMonitor(
             hardware.readers,

@@ -90,6 +90,11 @@ TEMPLATES: Mapping[EventType, str] = {
         "read counter of {card} taken anew at {counter} after a restore ({reader} at {door})"
     ),
     _E.DRILL_ENDED: "{kind} drill ended ({reason}, by {ended_by}); not released: {not_released}",
+    _E.TAILGATE_SUSPECTED: (
+        "TAILGATING suspected at {door} ({reason}): {cycles} door cycle(s), {grants} "
+        "authorisation(s) in {window_s} s"
+    ),
+    _E.EXIT_WITHOUT_ENTRY: "holder {holder_id} left by {door} with no recorded entry",
 }
 
 

@@ -48,6 +48,9 @@ def live_status(app: App) -> GateStatus:
             )
             for r in app.hardware.readers.values()
         },
+        exits_without_entry=app.tailgating.exits_without_entry
+        if app.tailgating.directional
+        else None,
     )
 
 

@@ -29,6 +29,7 @@ from agent.models.paths import resolve_paths, state_dir_problem
 from agent.models.presence import PresenceConfig, presence_problems
 from agent.models.problems import error_list
 from agent.models.secure import SecureConfig, secure_problems
+from agent.models.tailgate import TailgateConfig, tailgate_problems
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -94,6 +95,7 @@ class DoorConfig(Strict):
     # leaves through it (a vehicle gate) or a break-glass unit cuts its lock's power
     release_on_fire_waived: StrictBool = False
     credential: CredentialPolicy = CredentialPolicy.PLAIN  # the cards this door requires
+    tailgate: TailgateConfig | None = None  # watch for tailgating (needs the contact)
 
 
 class VisitorButton(InputSpec):
@@ -217,6 +219,7 @@ class GateConfig(Strict):
             if sched.holidays and sched.holidays not in self.holidays:
                 problems.append(f"schedules.{name}.holidays {sched.holidays!r} is not defined")
         problems += shared_lines(self) + secure_problems(self) + presence_problems(self)
+        problems += tailgate_problems(self)
         problems += [
             f"doors.{i}.release_on_fire: false on a fail-safe (maglock) door: it stays locked "
             "in a fire and has no handle to open it; set it to true, or release_on_fire_waived "

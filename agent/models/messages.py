@@ -188,6 +188,11 @@ class GateStatus(Strict):
     readers: dict[str, ReaderStatus] = {}
     recent_events: list[Event] = []
     office_link: OfficeLinkStatus | None = None
+    exits_without_entry: int | None = Field(
+        None,
+        description="grants at an out reader to holders with no recorded entry since the "
+        "agent started (null: the gate has no readers both ways)",
+    )
 
 
 SCHEMAS: dict[str, type[Strict]] = {
