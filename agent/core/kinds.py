@@ -91,6 +91,10 @@ class EventType(StrEnum):
     # presence (issue 21): anti-passback, occupancy, muster
     PASSBACK_VIOLATION = "passback_violation"
     PASSBACK_FORGIVEN = "passback_forgiven"
+    # muster (issue 21): who was inside when the fire input or a drill released the doors
+    MUSTER_STARTED = "muster_started"
+    MUSTER_TICKED = "muster_ticked"
+    MUSTER_ENDED = "muster_ended"
 
 
 class DrillKind(StrEnum):

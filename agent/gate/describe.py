@@ -90,6 +90,9 @@ TEMPLATES: Mapping[EventType, str] = {
         "read counter of {card} taken anew at {counter} after a restore ({reader} at {door})"
     ),
     _E.DRILL_ENDED: "{kind} drill ended ({reason}, by {ended_by}); not released: {not_released}",
+    _E.MUSTER_STARTED: "MUSTER started ({trigger}): {total} holder(s) last seen inside",
+    _E.MUSTER_TICKED: "muster: {holder_id} accounted for ({via}, {by}); {unaccounted} left",
+    _E.MUSTER_ENDED: "muster ended ({reason}): {unaccounted} of {total} unaccounted for",
 }
 
 
