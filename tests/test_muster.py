@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agent.core.clock import ManualClock
 from agent.core.kinds import DrillKind
@@ -138,3 +140,39 @@ def test_a_muster_whose_fire_cleared_while_stopped_ends_at_start(
     (end,) = details_of(again, "muster_ended")
     assert end["reason"] == "ended_while_stopped" and end["unaccounted_ids"] == ["R-1", "R-2"]
     assert again.muster.view() is None
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                max_size=3),
+    max_leaves=12,
+)  # fmt: skip
+HOLDER = st.fixed_dictionaries({"holder_id": JSONISH}, optional={
+    "kind": JSONISH, "unit": JSONISH, "area": JSONISH, "since": JSONISH})  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    holders=st.lists(HOLDER, max_size=4) | JSONISH,
+    ticks=st.lists(st.fixed_dictionaries({"holder_id": JSONISH, "by": JSONISH}), max_size=4),
+    muster=JSONISH,
+)
+def test_the_office_rebuilds_any_muster_a_gate_sends_without_failing(
+    holders: object, ticks: list[dict[str, object]], muster: object
+) -> None:
+    """What a gate sends is outside input to the office: whatever its details hold, the
+    muster is rebuilt (a tick counts only for a listed holder of the same muster)."""
+    from datetime import UTC, datetime
+
+    from agent.office.web.plans.muster import build
+
+    when = datetime(2026, 12, 7, tzinfo=UTC)
+    started = {"site": "s", "gate": "g", "time": when, "seq": 1, "type": "muster_started",
+               "details": {"muster": "m1", "trigger": "fire", "holders": holders}}  # fmt: skip
+    later = [{"time": when, "seq": i + 2, "type": "muster_ticked",
+              "details": {"muster": muster, **t}} for i, t in enumerate(ticks)]  # fmt: skip
+    out = build(started, later)
+    assert out.accounted + out.unaccounted == out.total == len({r.holder_id for r in out.rows})
+    if muster != "m1":
+        assert out.accounted == 0

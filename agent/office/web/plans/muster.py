@@ -20,7 +20,7 @@ class MusterRow:
     kind: str
     unit: str
     area: str
-    since: str
+    since: datetime | None  # when the gate saw them enter (None: the gate's text was bad)
     ticked_at: datetime | None = None
     by: str = ""
     via: str = ""
@@ -62,6 +62,14 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _when(value: Any) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
 def build(started: dict[str, Any], later: list[dict[str, Any]]) -> Muster:
     """The muster of event ``started`` with the ticks and end among ``later`` (events of
     the same gate, any muster: only this one's count)."""
@@ -76,7 +84,7 @@ def build(started: dict[str, Any], later: list[dict[str, Any]]) -> Muster:
     for h in holders:
         if isinstance(h, dict) and h.get("holder_id"):
             row = MusterRow(_text(h["holder_id"]), _text(h.get("kind")), _text(h.get("unit")),
-                            _text(h.get("area")), _text(h.get("since")))  # fmt: skip
+                            _text(h.get("area")), _when(h.get("since")))  # fmt: skip
             by_id.setdefault(row.holder_id, row)
     out.rows = list(by_id.values())
     for ev in sorted(later, key=lambda e: int(e.get("seq") or 0)):  # the gate's own order
