@@ -44,6 +44,7 @@ def test_the_muster_page_lists_ticks_and_prints(
     app.settle()
     live = guard.get("/")[1]
     assert "MUSTER open: 3 of 3 not yet accounted for" in live and 'href="/muster"' in live
+    assert "MUSTER: 3 holder(s) last seen inside" in live  # the feed says it too
     present(app, CARD["R-2"], "assembly")
     status, page = guard.get("/muster")
     assert status == 200 and "3 on the list, 1 accounted for, 2 not yet" in page
@@ -59,6 +60,8 @@ def test_the_muster_page_lists_ticks_and_prints(
     status, printed = guard.get("/muster/print")
     assert status == 200 and "Muster list: test-site / g1" in printed and "Printed" in printed
     assert "<nav>" not in printed and "<form" not in printed
+    feed = guard.get("/")[1]
+    assert "Muster: resident R-1, unit A-101 accounted for (guard alice); 1 left" in feed
     zh = guard.get("/muster?lang=zh-Hans")[1]
     assert "人员清点" in zh and "已确认 2 人" in zh
     set_fire(app, False)
