@@ -176,3 +176,30 @@ def test_the_office_rebuilds_any_muster_a_gate_sends_without_failing(
     assert out.accounted + out.unaccounted == out.total == len({r.holder_id for r in out.rows})
     if muster != "m1":
         assert out.accounted == 0
+
+
+def test_a_fire_already_on_at_start_opens_a_muster(
+    make_app: Callable[..., App], make_config: Callable[..., GateConfig], gate: App
+) -> None:
+    gate.stop()  # no fire when it stopped: nothing kept
+    again = make_app(muster_config(make_config))
+    set_fire(again, True)
+    again.start(threaded=False)
+    again.loop.pump()
+    (started,) = details_of(again, "muster_started")
+    assert started["trigger"] == "fire" and started["total"] == 2
+
+
+def test_a_real_fire_keeps_the_muster_open_past_the_drills_end(
+    gate: App, clock: ManualClock
+) -> None:
+    gate.start_drill(DrillKind.EVACUATION, "office", minutes=5)
+    fire(gate, True)  # a real fire during an evacuation drill
+    clock.advance(300)
+    gate.loop.pump()
+    (report,) = details_of(gate, "drill_ended")
+    assert report["muster"] == {"total": 2, "accounted": 0, "unaccounted": 2, "open": True}
+    assert "(the muster goes on: the fire input is still active)" in drill_lines(report)[-1]
+    assert details_of(gate, "muster_ended") == [] and gate.muster.view() is not None
+    fire(gate, False)
+    assert details_of(gate, "muster_ended")[0]["reason"] == "fire_cleared"
