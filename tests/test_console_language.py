@@ -56,7 +56,7 @@ def test_every_page_in_both_languages(make_app, make_config, lang: str,  # type:
     status, page = guard.get("/login")
     assert status == 200 and f'lang="{lang}"' in page and all(w in page for w in words)
     assert guard.sign_in("alice") == 303
-    for path in ("/", "/visitor", "/incidents", "/drill"):
+    for path in ("/", "/visitor", "/incidents", "/drill", "/muster"):
         status, page = guard.get(path)
         assert status == 200 and f'<html lang="{lang}">' in page, path
         if lang == "zh-Hans":

@@ -54,6 +54,7 @@ OK_MESSAGES = {  # only known messages: a link cannot put words on a page
     "drill": "Drill started: the doors it covers are released.",
     "drill-stopped": "Drill stopped: its report is recorded.",
     "complaint": "Complaint sent to the office.",
+    "muster-tick": "Ticked off: accounted for.",
     "signed-out": "Signed out.",
 }
 
@@ -94,6 +95,8 @@ class Console:
             self.get_routes["/pass"] = screens.pass_page
             self.post_routes["/pass"] = screens.admit_pass
         self.screens = screens
+        # lines the live view shows prominently while they say something (the muster)
+        self.banners: list[Callable[[Gettext], str | None]] = []
 
     # -- language -------------------------------------------------------------------
     def lang(self, request: Request) -> str:
@@ -210,7 +213,8 @@ class Console:
                 "kind": _(str(status.drill.get("kind", ""))).upper(),
                 "by": status.drill.get("by", "")}  # fmt: skip
         panel = self.desk.panel(_)
-        return self.page(s, "live.html", _("Gate"), live=True, mode=status.mode,
+        banners = [line for banner in self.banners if (line := banner(_))]
+        return self.page(s, "live.html", _("Gate"), live=True, mode=status.mode, banners=banners,
                          mode_words=_("mode %(mode)s") % {"mode": mode_words(status.mode, _)},
                          link=link_words(status.office_link, _), doors=doors, drill=drill,
                          alarms=panel["alarms"], pending=panel["pending"],

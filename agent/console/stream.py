@@ -44,6 +44,7 @@ def state_of(console: Console, _: Gettext) -> dict[str, Any]:
         "link": link_words(status.office_link, _),
         "doors": {door: door_words(d, _) for door, d in status.doors.items()},
         "alarm_doors": [door for door, d in status.doors.items() if door_alarm(d)],
+        "banners": [line for banner in console.banners if (line := banner(_))],
     }
 
 

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from agent.console.complaints import ComplaintScreen
 from agent.console.desk import Desk
 from agent.console.drills import DrillScreen
+from agent.console.muster import MusterHost, MusterScreen
 from agent.console.port import PassDesk
 from agent.console.routes import Console
 from agent.console.server import ConsolePart
@@ -75,6 +76,8 @@ def attach_console(host: ConsoleHost) -> ConsolePart:
     console = Console(gate, desk, config.console, passes, config.gate.site, config.gate.gate_id)
     DrillScreen(console, gate, host, config.zone()).install()
     ComplaintScreen(console, gate).install()
+    if isinstance(host, MusterHost):
+        MusterScreen(console, host.muster, config.zone()).install()
     part = ConsolePart(console, config.console)
     host.add_part(part)
     return part

@@ -90,9 +90,16 @@ FEED = frozenset(
         _E.ACCESS_GRANTED, _E.ACCESS_DENIED, _E.VISITOR_REGISTERED, _E.REMOTE_OPEN,
         _E.ALARM_ACKNOWLEDGED, _E.INCIDENT_OPENED, _E.INCIDENT_UPDATED, _E.INCIDENT_CLOSED,
         _E.MODE_CHANGED, _E.FIRE_ALARM_CLEARED, _E.DOOR_FORCED_CLEARED, _E.PASS_USED,
-        _E.PASS_REFUSED, *ALARM_KINDS,
+        _E.PASS_REFUSED, *ALARM_KINDS, _E.MUSTER_STARTED, _E.MUSTER_TICKED, _E.MUSTER_ENDED,
     }
 )  # fmt: skip
+# the muster, for a guard (n: on the list, left: not yet accounted for)
+MUSTER_WORDS: Mapping[EventType, str] = {
+    _E.MUSTER_STARTED: N_("MUSTER: %(n)s holder(s) last seen inside: tick them off on the "
+                          "Muster page"),
+    _E.MUSTER_TICKED: N_("Muster: %(holder)s accounted for (%(by)s); %(left)s left"),
+    _E.MUSTER_ENDED: N_("Muster ended: %(left)s of %(n)s not accounted for"),
+}  # fmt: skip
 
 
 def reason_words(code: object, _: Gettext = _noop) -> str:
@@ -202,6 +209,9 @@ def event_text(event: Event, _: Gettext = _noop) -> str:
         return _(card_alarm) % (v | {"holder": holder(d, _)})
     if t is _E.PLAIN_CARD_USED:
         return _("Plain card used at %(door)s by %(holder)s") % (v | {"holder": holder(d, _)})
+    if (muster := MUSTER_WORDS.get(t)) is not None:
+        return _(muster) % {"n": d.get("total", "?"), "left": d.get("unaccounted", "?"),
+                            "holder": holder(d, _), "by": by_words(d.get("by"), _)}  # fmt: skip
     if t is _E.MODE_CHANGED:
         return _("The gate is now in %(mode)s mode (by %(by)s)") % {
             "mode": mode_words(d.get("mode"), _), "by": by_words(d.get("by"), _)}  # fmt: skip

@@ -94,6 +94,10 @@ class EventType(StrEnum):
     # tailgating (issue 21): more door cycles than authorisations; an exit never entered
     TAILGATE_SUSPECTED = "tailgate_suspected"
     EXIT_WITHOUT_ENTRY = "exit_without_entry"
+    # muster (issue 21): who was inside when the fire input or a drill released the doors
+    MUSTER_STARTED = "muster_started"
+    MUSTER_TICKED = "muster_ticked"
+    MUSTER_ENDED = "muster_ended"
 
 
 class DrillKind(StrEnum):

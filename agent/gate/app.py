@@ -28,6 +28,7 @@ from agent.gate.inputs import InputRouter
 from agent.gate.journal import Journal
 from agent.gate.lanes import LANE_DEPTH, ReaderLanes
 from agent.gate.learning import learn_card
+from agent.gate.muster import MusterDesk
 from agent.gate.parts import CorePart, DevicePart, log_close_error
 from agent.gate.passes import PassDesk, PassMethods
 from agent.gate.ports import ConfigState, DecisionRecord, DeviceMap, LearnedCard
@@ -123,6 +124,7 @@ class App(PassMethods, DrillMethods):
         self.drills = DrillDesk(config, clock=clock, loop=self.loop, state=stores.state,
                                 doors=self.doors, inputs=self.inputs,
                                 journal=self.journal)  # fmt: skip
+        self.muster = MusterDesk.attach(self)  # after the drills: it reads their reports
         self.devices = DeviceMap(
             readers=dict(hardware.readers),
             reader_door=reader_door,

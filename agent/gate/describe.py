@@ -95,6 +95,9 @@ TEMPLATES: Mapping[EventType, str] = {
         "authorisation(s) in {window_s} s"
     ),
     _E.EXIT_WITHOUT_ENTRY: "holder {holder_id} left by {door} with no recorded entry",
+    _E.MUSTER_STARTED: "MUSTER started ({trigger}): {total} holder(s) last seen inside",
+    _E.MUSTER_TICKED: "muster: {holder_id} accounted for ({via}, {by}); {unaccounted} left",
+    _E.MUSTER_ENDED: "muster ended ({reason}): {unaccounted} of {total} unaccounted for",
 }
 
 

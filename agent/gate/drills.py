@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -62,6 +62,8 @@ class DrillDesk:
         self._t0 = 0.0  # the drill's start on this run's monotonic clock
         self._end_timer: Timer | None = None
         self._relay_timer: Timer | None = None
+        # what else ``drill_ended`` says (the muster's counts), asked once the release ended
+        self.report_extra: Callable[[], Mapping[str, Any]] | None = None
 
     def summary(self) -> dict[str, Any] | None:
         """The drill running, for status and the console; None when there is none."""
@@ -127,6 +129,7 @@ class DrillDesk:
         ended_s = self._offset()
         mode = self._inputs.set_drill(None, by)  # marked: the drill is still the cause
         report = rec.report(ended_s, by, reason, mode.value)
+        report.update(self.report_extra() if self.report_extra is not None else {})
         self._journal.emit(EventType.DRILL_ENDED, None, **report)
         self._forget()
         log.info("drill %s ended (%s): not released: %s", rec.id, reason,

@@ -56,6 +56,8 @@ class InputRouter:
         # who switched lockdown on: a later change into lockdown (a release ending) credits them
         self._lockdown_by = (state.get("lockdown_by") or "", state.get("lockdown_request_id") or "")
         self.routes: dict[str, Route] = {}
+        # told after each change of the mode's causes, once the doors followed (the muster)
+        self.mode_hooks: list[Callable[[], None]] = []
         for door in config.doors:
             if door.contact is not None:
                 self.routes[f"{door.id}.contact"] = Route(
@@ -158,3 +160,8 @@ class InputRouter:
                       fault)  # fmt: skip
             self._emit(EventType.AGENT_FAULT, door_id, error=type(fault).__name__,
                        message=str(fault)[:200])  # fmt: skip
+        for hook in self.mode_hooks:
+            try:
+                hook()
+            except Exception:  # never a fault of the change itself: the doors stay as set
+                log.exception("a mode hook failed")

@@ -77,6 +77,7 @@ class DevicePart:
             device.start(partial(app.loop.post, app.inputs.changed, name))
         app.loop.run_sync(self._sync_inputs)
         app.loop.run_sync(app.drills.resume)  # after the inputs: a fire at boot is real
+        app.loop.run_sync(app.muster.resume)  # after both: a cause may still be there
         for name, reader in app.hardware.readers.items():
             reader.start(app.monitor.hooks(name, app.lanes), threads)
         app.devices_ready.set()  # simulated stimuli may come now (the control socket)

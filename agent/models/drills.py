@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, Field, StrictBool, StrictInt, model_validato
 
 from agent.core.kinds import DrillKind
 from agent.models.base import Strict
+from agent.models.muster import muster_lines
 from agent.models.wire import Text
 
 MAX_MINUTES = 240  # a drill holds doors open: past four hours it is no drill
@@ -163,4 +164,4 @@ def drill_lines(details: dict[str, Any]) -> list[str]:
                  else "  every door released")  # fmt: skip
     if details.get("real_fire_at_s") is not None:
         lines.append(f"  a real fire input at +{details['real_fire_at_s']} s took over")
-    return lines
+    return lines + muster_lines(details)

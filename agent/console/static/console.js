@@ -131,7 +131,22 @@
         cell.className = s.alarm_doors.indexOf(door) >= 0 ? "door-alarm" : "";
       }
     });
+    showBanners(s.banners || []);
   });
+  function showBanners(lines) {  /* the muster's banner: shown, counted, gone as it changes */
+    var box = document.getElementById("banners");
+    var now = lines.join("\n");
+    if (!box || box.getAttribute("data-shown") === now) { return; }
+    box.setAttribute("data-shown", now);
+    while (box.firstChild) { box.removeChild(box.firstChild); }
+    lines.forEach(function (line) {
+      var p = el("p", {"class": "alarm banner", "role": "alert"});
+      p.appendChild(el("b", {}, line));
+      p.appendChild(document.createTextNode(" "));
+      p.appendChild(el("a", {"class": "button", "href": "/muster"}, T["Open the muster list"]));
+      box.appendChild(p);
+    });
+  }
   source.addEventListener("feed", function (ev) {
     var item = JSON.parse(ev.data);
     var list = document.getElementById("feed");

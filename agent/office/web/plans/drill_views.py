@@ -20,6 +20,7 @@ from agent.office.web.plans import calendar, gates
 from agent.office.web.plans.compare import compare
 from agent.office.web.plans.forms import ScheduleForm, TickForm, WentWrongForm
 from agent.office.web.plans.models import Drill, DrillTick, PlanVersion
+from agent.office.web.plans.muster import drill_musters
 from agent.office.web.staff.accounts import signed_in_account
 
 
@@ -79,6 +80,7 @@ def drill_page(
             "running": bool(start) and not drill.complete(),
             "tick_form": tick_form or TickForm(steps=v.steps, initial={"at": now}),
             "notes_form": WentWrongForm(initial={"went_wrong": drill.went_wrong}),
+            "musters": drill_musters(drill.reports),
         },
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from agent.office.web.plans import drill_views, views
+from agent.office.web.plans import drill_views, muster_views, views
 
 app_name = "plans"
 urlpatterns = [
@@ -19,6 +19,13 @@ urlpatterns = [
     path("drills/<int:pk>/stop/", drill_views.stop, name="stop"),
     path("drills/<int:pk>/tick/", drill_views.tick, name="tick"),
     path("drills/<int:pk>/notes/", drill_views.notes, name="notes"),
+    path("muster/", muster_views.muster_list, name="musters"),
+    path("muster/<slug:site>/<slug:gate>/<slug:ident>/", muster_views.muster, name="muster"),
+    path(
+        "muster/<slug:site>/<slug:gate>/<slug:ident>/print/",
+        muster_views.printable,
+        name="muster_print",
+    ),
     path("<str:scenario>/", views.plan, name="plan"),
     path("<str:scenario>/draft/", views.draft, name="draft"),
 ]
