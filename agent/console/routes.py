@@ -55,6 +55,8 @@ OK_MESSAGES = {  # only known messages: a link cannot put words on a page
     "drill-stopped": "Drill stopped: its report is recorded.",
     "complaint": "Complaint sent to the office.",
     "signed-out": "Signed out.",
+    "forgiven": "Forgiven: the holder's next tap is taken as it comes.",
+    "corrected": "Count corrected.",
 }
 
 

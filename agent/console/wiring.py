@@ -9,6 +9,7 @@ from agent.console.complaints import ComplaintScreen
 from agent.console.desk import Desk
 from agent.console.drills import DrillScreen
 from agent.console.port import PassDesk
+from agent.console.presence import PresenceScreen
 from agent.console.routes import Console
 from agent.console.server import ConsolePart
 from agent.core.clock import Clock
@@ -75,6 +76,7 @@ def attach_console(host: ConsoleHost) -> ConsolePart:
     console = Console(gate, desk, config.console, passes, config.gate.site, config.gate.gate_id)
     DrillScreen(console, gate, host, config.zone()).install()
     ComplaintScreen(console, gate).install()
+    PresenceScreen(console, gate, host).install()
     part = ConsolePart(console, config.console)
     host.add_part(part)
     return part

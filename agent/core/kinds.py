@@ -91,6 +91,7 @@ class EventType(StrEnum):
     # presence (issue 21): anti-passback, occupancy, muster
     PASSBACK_VIOLATION = "passback_violation"
     PASSBACK_FORGIVEN = "passback_forgiven"
+    OCCUPANCY_CORRECTED = "occupancy_corrected"  # a guard's correction of an area's count
 
 
 class DrillKind(StrEnum):

@@ -28,6 +28,7 @@ from agent.gate.inputs import InputRouter
 from agent.gate.journal import Journal
 from agent.gate.lanes import LANE_DEPTH, ReaderLanes
 from agent.gate.learning import learn_card
+from agent.gate.occupancy import OccupancyDesk, PresenceMethods
 from agent.gate.parts import CorePart, DevicePart, log_close_error
 from agent.gate.passes import PassDesk, PassMethods
 from agent.gate.ports import ConfigState, DecisionRecord, DeviceMap, LearnedCard
@@ -47,7 +48,7 @@ from drivers.cards import CardRead
 log = logging.getLogger(__name__)
 
 
-class App(PassMethods, DrillMethods):
+class App(PassMethods, DrillMethods, PresenceMethods):
     """One gate agent instance: implements ``GatePort`` for the parts around it."""
 
     def __init__(
@@ -115,6 +116,9 @@ class App(PassMethods, DrillMethods):
         self.passes = PassDesk(config, clock=clock, loop=self.loop, store=stores.passes,
                                doors=self.doors, readers=hardware.readers, reader_door=reader_door,
                                modes=self.inputs.modes, emit=self.emit)  # fmt: skip
+        self.occupancy = OccupancyDesk(config, clock=clock, loop=self.loop, journal=self.journal,
+                                       keeper=self.reads.presence, reader_door=reader_door)
+        self.passes.area_full = self.occupancy.refuses_pass  # visitors' passes, when full
         self.lanes = ReaderLanes(self.loop, clock, reader_door, self.emit)
         self.lanes.on_reads = self.reads.handle_all
         self.lanes.on_scan = self.passes.scanned
@@ -215,6 +219,7 @@ class App(PassMethods, DrillMethods):
         )
         if lost:
             self.loop.post(partial(self.emit, EventType.EVENTS_DROPPED, count=lost))
+        self.loop.post(self.occupancy.forget_old)  # presence: on the loop, its connection's
 
     @property
     def mode(self) -> GateMode:
@@ -233,6 +238,7 @@ class App(PassMethods, DrillMethods):
         self.config = config
         self.config_revision = revision
         self.reads.reconfigure(config)
+        self.occupancy.reconfigure(config)
         self.inputs.config = config
         for door_cfg in config.doors:
             self.doors[door_cfg.id].config = door_cfg

@@ -90,6 +90,12 @@ TEMPLATES: Mapping[EventType, str] = {
         "read counter of {card} taken anew at {counter} after a restore ({reader} at {door})"
     ),
     _E.DRILL_ENDED: "{kind} drill ended ({reason}, by {ended_by}); not released: {not_released}",
+    _E.PASSBACK_VIOLATION: "anti-passback: holder {holder_id} admitted at {door} ({reader}) "
+    "though last seen elsewhere",
+    _E.PASSBACK_FORGIVEN: "anti-passback of holder {holder_id} forgiven by {by}: {reason}",
+    _E.OCCUPANCY_CORRECTED: (
+        "{area} count of {kind} corrected by {by}: {was} -> {count} ({delta:+d}): {reason}"
+    ),
 }
 
 

@@ -33,6 +33,12 @@ class PresenceKeeper:
         self.gate = config.gate.gate_id
         # whether this gate is cut off from the others; the office link sets it
         self.partitioned: Callable[[], bool] = lambda: False
+        # whether the area a passage leads into is full for this holder (occupancy sets it)
+        self.area_full: Callable[[Passage | None, AllowEntry | None], bool] = lambda p, e: False
+        self.changes = 0  # bumped by every change of the records (own moves, merged ones)
+        # told of each change (occupancy): (old, new) for one holder's move, (None, None)
+        # for changes it cannot name (a merge): then it counts again
+        self.listeners: list[Callable[[Presence | None, Presence | None], None]] = []
         self.passages: dict[str, Passage] = {}
         self.rules: dict[str, AreaRule] = {}
         self.reconfigure(config)
@@ -62,5 +68,14 @@ class PresenceKeeper:
         """Stage the holder's move (in the open group: durable with event ``seq``)."""
         record = Presence(entry.holder_id, passage.to_area, entry.kind.value, to_us(now),
                           self.gate, seq)  # fmt: skip
-        self.store.put(record)
+        old = self.store.get(entry.holder_id) if self.listeners else None
+        if self.store.put(record):
+            self.changed(old, record)
         return record
+
+    def changed(self, old: Presence | None = None, new: Presence | None = None) -> None:
+        """The records changed: a holder's move from ``old`` to ``new``, or (neither
+        given) changes of many holders (a merge). Occupancy counts follow."""
+        self.changes += 1
+        for listener in self.listeners:
+            listener(old, new)

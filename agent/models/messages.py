@@ -9,6 +9,7 @@ from pydantic import Field, StrictBool, model_validator
 
 from agent.core.kinds import FailMode
 from agent.models.base import Slug, Strict
+from agent.models.occupancy import AreaOccupancy
 from agent.models.wire import AllowListEntry, Credential, Event
 
 MAX_CHUNK_ENTRIES = 20_000
@@ -188,6 +189,9 @@ class GateStatus(Strict):
     readers: dict[str, ReaderStatus] = {}
     recent_events: list[Event] = []
     office_link: OfficeLinkStatus | None = None
+    occupancy: dict[str, AreaOccupancy] = Field(
+        {}, description="per area of [presence]: holders inside by kind, capacity, full"
+    )
 
 
 SCHEMAS: dict[str, type[Strict]] = {
