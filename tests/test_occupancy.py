@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from agent.core.clock import ManualClock
 from agent.core.occupancy import change_for, tally
@@ -170,6 +172,25 @@ def test_expired_presence_and_corrections_leave_the_count(
     assert counts(app) == {"resident": 0, "staff": 0, "visitor": 0, "contractor": 0}
 
 
+def test_records_that_expire_between_full_counts_leave_it_one_by_one(
+    gate: Callable[..., App], clock: ManualClock
+) -> None:
+    app = gate(expiry_hours=0.5)
+    assert tap(app, CARD["R-1"])["granted"]
+    clock.advance(1000)
+    app.loop.pump()
+    assert tap(app, CARD["R-2"])["granted"]
+    assert counts(app)["resident"] == 2
+    clock.advance(1000)  # R-1's record is 2000 s old: expired; R-2's is not
+    app.loop.pump()
+    assert counts(app)["resident"] == 1
+    assert tap(app, CARD["R-1"])["granted"]  # their expired record was counted out already
+    assert tap(app, CARD["R-2"], "main-out")["granted"]
+    assert counts(app)["resident"] == 1
+    app.occupancy.recount()  # the full count agrees with the one kept move by move
+    assert counts(app)["resident"] == 1
+
+
 def test_forgiving_lets_a_held_holder_through(gate: Callable[..., App]) -> None:
     app = gate(passback="hard")
     assert tap(app, CARD["R-1"])["granted"]
@@ -253,3 +274,32 @@ def test_the_pure_counting_rules() -> None:
     assert change_for(3, 5, None) == 2 and change_for(3, None, -3) == -3
     with pytest.raises(ValueError, match="below 0"):
         change_for(3, None, -4)
+
+
+TEXT = st.one_of(st.text(max_size=80), st.text(alphabet=st.characters(max_codepoint=0x7F)))
+NUMBER = st.one_of(st.none(), st.integers(min_value=-(10**7), max_value=10**7))
+
+
+@pytest.fixture
+def one_gate(gate: Callable[..., App]) -> App:
+    """One gate for every example of a property test (a fixture is not made per example)."""
+    return gate(capacity=5, when_full="refuse_visitors")
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(holder=TEXT, reason=TEXT, area=TEXT, kind=TEXT, count=NUMBER, delta=NUMBER)
+def test_any_input_is_taken_or_refused_in_one_line(
+    one_gate: App, holder: str, reason: str, area: str, kind: str,
+    count: int | None, delta: int | None,
+) -> None:  # fmt: skip
+    app = one_gate
+    for call in (lambda: app.forgive_holder(holder, "guard:alice", reason),
+                 lambda: app.correct_occupancy("guard:alice", area, kind, count, delta, reason),
+                 lambda: app.correct_occupancy("guard:alice", "compound", "visitor", count,
+                                               delta, reason)):  # fmt: skip
+        try:
+            call()
+        except Rejected as exc:
+            assert "\n" not in str(exc) and len(str(exc)) <= 200
+    assert all(n >= 0 for n in counts(app).values())

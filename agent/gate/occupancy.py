@@ -5,7 +5,8 @@ corrections (``agent.store.occupancy``), so they survive a restart. A tap never 
 the counts are kept in memory, moved by one for each holder's move (the presence
 keeper tells us old and new), and counted again from the tables when many records
 changed at once (a merge from the other gates), after a correction, and every
-``RECOUNT_S`` so that expired records leave the count.
+``FULL_RECOUNT_S``. Every ``RECOUNT_S`` the records that expired since leave the counts
+(an index range of those records only).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from agent.models.problems import error_list
 from agent.store.occupancy import OccupancyStore
 
 RECOUNT_S = 30.0  # expired records leave the counts at least this often
+FULL_RECOUNT_S = 3600.0  # and everything is counted again from the tables this often
 MERGED_RECOUNT_S = 1.0  # merges coming fast are counted together, at most once a second
 
 
@@ -57,6 +59,8 @@ class OccupancyDesk:
         self._areas: Mapping[str, AreaConfig] = {}
         self._seen: dict[str, dict[str, int]] = {}  # area -> kind -> holders (no corrections)
         self._fixed: dict[str, dict[str, int]] = {}  # area -> kind -> summed corrections
+        self._bound: dict[str, int] = {}  # area -> the oldest at_us the counts hold
+        self._full_at = float("-inf")  # the last full count (monotonic)
         self._counted_at = float("-inf")
         self._recount_due = False
         self._retention_days = 30
@@ -74,20 +78,39 @@ class OccupancyDesk:
     def recount(self) -> None:
         """Count every area again from the tables (an index range per area)."""
         now_us = to_us(self._clock.now())
-        self._seen, self._fixed = {}, {}
+        self._seen, self._fixed, self._bound = {}, {}, {}
         for area in self._areas:
             since = self._since(area, now_us)
             self._seen[area] = dict(tally(self._store.seen(area, since), ()))
             self._fixed[area] = dict(self._store.corrections(area, since))
-        self._counted_at = self._clock.monotonic()
+            self._bound[area] = since
+        self._counted_at = self._full_at = self._clock.monotonic()
         self._recount_due = False
+
+    def expire(self) -> None:
+        """Take out of the counts the records that expired since the last count: an index
+        range of those only (the moves of the last ``RECOUNT_S``), not every record."""
+        now_us = to_us(self._clock.now())
+        for area in self._areas:
+            since, bound = self._since(area, now_us), self._bound.get(area)
+            if bound is None or since <= bound:
+                continue
+            kinds = self._seen.setdefault(area, {})
+            for kind, n in self._store.seen(area, bound, since):
+                key = kind if kind in kinds else "other"
+                kinds[key] = max(kinds.get(key, 0) - n, 0)
+            self._fixed[area] = dict(self._store.corrections(area, since))
+            self._bound[area] = since
 
     def _since(self, area: str, now_us: int) -> int:
         # a record counts while now - at_us < expiry (as ``AreaRule.current`` says)
         return now_us - int(self._areas[area].expiry_hours * 3600 * US) + 1
 
     def _tick(self) -> None:
-        self.recount()
+        if self._clock.monotonic() - self._full_at >= FULL_RECOUNT_S:
+            self.recount()  # whatever drifted (a commit that failed after a move) is put right
+        else:
+            self.expire()
         self._loop.call_later(RECOUNT_S, self._tick)
 
     def _moved(self, old: Presence | None, new: Presence | None) -> None:
@@ -107,7 +130,8 @@ class OccupancyDesk:
         area = record.area
         if area is None or area == OUTSIDE or area not in self._areas:
             return False
-        return record.at_us >= self._since(area, now_us)
+        # the counts hold the records at or after the bound of the last count
+        return record.at_us >= self._bound.get(area, self._since(area, now_us))
 
     def _add(self, record: Presence, n: int) -> None:
         assert record.area is not None

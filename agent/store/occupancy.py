@@ -14,6 +14,9 @@ from agent.errors import StorageFault
 
 # a range of the (area, at_us) index: the rows of one area that have not expired
 _SEEN = "SELECT kind, count(*) FROM presence WHERE area = ? AND at_us >= ? GROUP BY kind"
+_SEEN_BETWEEN = (
+    "SELECT kind, count(*) FROM presence WHERE area = ? AND at_us >= ? AND at_us < ? GROUP BY kind"
+)
 _CORRECTIONS = (
     "SELECT kind, sum(delta) FROM occupancy_corrections WHERE area = ? AND at_us >= ? GROUP BY kind"
 )
@@ -27,9 +30,14 @@ class OccupancyStore:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
-    def seen(self, area: str, since_us: int) -> list[tuple[str | None, int]]:
-        """(kind, holders) last seen moving into ``area`` at or after ``since_us``."""
-        return self._rows(_SEEN, (area, since_us))
+    def seen(
+        self, area: str, since_us: int, before_us: int | None = None
+    ) -> list[tuple[str | None, int]]:
+        """(kind, holders) last seen moving into ``area`` at or after ``since_us`` (and
+        before ``before_us``)."""
+        if before_us is None:
+            return self._rows(_SEEN, (area, since_us))
+        return self._rows(_SEEN_BETWEEN, (area, since_us, before_us))
 
     def corrections(self, area: str, since_us: int) -> list[tuple[str, int]]:
         """(kind, summed delta) of the corrections of ``area`` made at or after ``since_us``."""
@@ -50,7 +58,7 @@ class OccupancyStore:
         except sqlite3.Error as exc:
             raise StorageFault(f"cannot delete occupancy corrections: {exc}") from None
 
-    def _rows(self, sql: str, args: tuple[str, int]) -> list[tuple[str | None, int]]:
+    def _rows(self, sql: str, args: tuple[str | int, ...]) -> list[tuple[str | None, int]]:
         try:
             return [(k, int(n)) for k, n in self._conn.execute(sql, args).fetchall()]
         except sqlite3.Error as exc:
