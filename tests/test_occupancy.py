@@ -4,8 +4,12 @@ sqlite, the manual clock."""
 from __future__ import annotations
 
 import copy
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +25,8 @@ from agent.gate.occupancy import RECOUNT_S
 from agent.models.config import GateConfig
 from agent.models.wire import AllowListEntry
 from drivers.cards import parse_card
-from tests.conftest import tap
+from tests.conftest import ROOT, tap
+from tests.helpers import AgentProcess, cli, write_sim_config
 from tests.pass_rig import issue, pass_config, scan
 
 DOORS: list[dict[str, Any]] = [
@@ -303,3 +308,20 @@ def test_any_input_is_taken_or_refused_in_one_line(
         except Rejected as exc:
             assert "\n" not in str(exc) and len(str(exc)) <= 200
     assert all(n >= 0 for n in counts(app).values())
+
+
+def test_gate_agent_status_prints_each_area(tmp_path: Path) -> None:
+    """The shipped sim config's [presence] (tests cut the sim file at [mqtt]: added back)."""
+    shipped = (ROOT / "config" / "sim.toml").read_text()
+    config = write_sim_config(tmp_path, extra="\n" + shipped[shipped.index("[presence."):])
+    subprocess.run([sys.executable, "-m", "agent.faces.cli", "allowlist", "import",
+                    str(ROOT / "config" / "sim-allowlist.csv"), "-c", str(config)],
+                   check=True, capture_output=True)  # fmt: skip
+    agent = AgentProcess(config)
+    try:
+        cli(config, "sim", "tap", "uid:04A224B2C15E80", "--door", "pedestrian")
+        out = cli(config, "status").stdout
+        assert "  area compound: 1 of 400 inside (resident 1)\n" in out, out
+        assert agent.terminate() == 0
+    finally:
+        agent.terminate(signal.SIGKILL)
