@@ -313,7 +313,7 @@ def test_any_input_is_taken_or_refused_in_one_line(
 def test_gate_agent_status_prints_each_area(tmp_path: Path) -> None:
     """The shipped sim config's [presence] (tests cut the sim file at [mqtt]: added back)."""
     shipped = (ROOT / "config" / "sim.toml").read_text()
-    config = write_sim_config(tmp_path, extra="\n" + shipped[shipped.index("[presence."):])
+    config = write_sim_config(tmp_path, extra="\n" + shipped[shipped.index("[presence.") :])
     subprocess.run([sys.executable, "-m", "agent.faces.cli", "allowlist", "import",
                     str(ROOT / "config" / "sim-allowlist.csv"), "-c", str(config)],
                    check=True, capture_output=True)  # fmt: skip
