@@ -14,7 +14,7 @@ its group shares). ``--fsync-delay-ms N`` runs the whole benchmark under strace,
 which delays every fsync and fdatasync by N ms, as a slow SD card would.
 
     python bench/decision.py [--entries 100000,1000000] [--readers 1,4] [--taps N]
-                             [--synchronous full|normal] [--fsync-delay-ms N]
+                             [--synchronous full|normal] [--fsync-delay-ms N] [--passback]
 """
 
 from __future__ import annotations
@@ -265,6 +265,8 @@ def main() -> None:
     parser.add_argument("--taps", type=int, help="measured taps (default 2000; 400 delayed)")
     parser.add_argument("--synchronous", choices=["full", "normal"], default="full")
     parser.add_argument("--fsync-delay-ms", type=float, default=0.0)
+    parser.add_argument("--passback", action="store_true",
+                        help="also: anti-passback beside today's path (bench/presence_bench.py)")
     args = parser.parse_args()
     if args.fsync_delay_ms and os.environ.get(_UNDER_STRACE) is None:
         under_strace(args.fsync_delay_ms)
@@ -280,6 +282,10 @@ def main() -> None:
         "peak_rss_mb": peak_rss_mb(),
         "machine": machine(),
     }
+    if args.passback:  # issue 21: a hard area's read path beside today's, in this run
+        from bench.presence_bench import passback_runs
+
+        report["passback"] = passback_runs(args.entries, taps, args.synchronous)
     print(json.dumps(report, indent=2))
 
 

@@ -56,6 +56,8 @@ OK_MESSAGES = {  # only known messages: a link cannot put words on a page
     "complaint": "Complaint sent to the office.",
     "muster-tick": "Ticked off: accounted for.",
     "signed-out": "Signed out.",
+    "forgiven": "Forgiven: the holder's next tap is taken as it comes.",
+    "corrected": "Count corrected.",
 }
 
 

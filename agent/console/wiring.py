@@ -10,6 +10,7 @@ from agent.console.desk import Desk
 from agent.console.drills import DrillScreen
 from agent.console.muster import MusterHost, MusterScreen
 from agent.console.port import PassDesk
+from agent.console.presence import PresenceScreen
 from agent.console.routes import Console
 from agent.console.server import ConsolePart
 from agent.core.clock import Clock
@@ -78,6 +79,7 @@ def attach_console(host: ConsoleHost) -> ConsolePart:
     ComplaintScreen(console, gate).install()
     if isinstance(host, MusterHost):
         MusterScreen(console, host.muster, config.zone()).install()
+    PresenceScreen(console, gate, host).install()
     part = ConsolePart(console, config.console)
     host.add_part(part)
     return part

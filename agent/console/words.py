@@ -44,6 +44,8 @@ REASONS: Mapping[str, str] = {
     "replayed_card": N_("the card's message was seen before (replayed)"),
     "card_not_nxp": N_("the card's chip is not an original NXP chip"),
     "secure_card_required": N_("this door needs a secure card"),
+    "passback": N_("the card was not seen leaving (anti-passback)"),
+    "area_full": N_("the area is full: visitors wait"),
 }
 # alarm events the console shows until a guard acknowledges them, and their label
 ALARM_KINDS: Mapping[EventType, str] = {

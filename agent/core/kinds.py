@@ -98,6 +98,7 @@ class EventType(StrEnum):
     MUSTER_STARTED = "muster_started"
     MUSTER_TICKED = "muster_ticked"
     MUSTER_ENDED = "muster_ended"
+    OCCUPANCY_CORRECTED = "occupancy_corrected"  # a guard's correction of an area's count
 
 
 class DrillKind(StrEnum):

@@ -35,6 +35,7 @@ class PassReason(StrEnum):
     REVOKED = "revoked"
     USED_UP = "used_up"
     STORAGE_FAULT = "storage_fault"  # the use could not be counted: nothing opens
+    AREA_FULL = "area_full"  # the area behind the door is full and refuses visitors
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,6 +137,11 @@ def cmd_status(args: argparse.Namespace) -> int:
                 f"{', FORCED' if d.forced else ''}{', HELD OPEN' if d.held else ''}"
                 f"{', released' if d.released else ''}"
             )
+        for area, o in status.occupancy.items():  # issue 21: who is inside, by kind
+            kinds = ", ".join(f"{k} {n}" for k, n in o.counts.items() if n)
+            cap = f" of {o.capacity}" if o.capacity else ""
+            full = " FULL (visitors refused)" if o.refuses_visitors else " FULL" * o.full
+            print(f"  area {area}: {o.total}{cap} inside ({kinds or 'nobody'}){full}")
     stale = " (STALE: restored from a backup; waiting for the office)" * bool(
         status.allowlist_stale
     )

@@ -29,6 +29,7 @@ from agent.gate.journal import Journal
 from agent.gate.lanes import LANE_DEPTH, ReaderLanes
 from agent.gate.learning import learn_card
 from agent.gate.muster import MusterDesk
+from agent.gate.occupancy import OccupancyDesk, PresenceMethods
 from agent.gate.parts import CorePart, DevicePart, log_close_error
 from agent.gate.passes import PassDesk, PassMethods
 from agent.gate.ports import ConfigState, DecisionRecord, DeviceMap, LearnedCard
@@ -49,7 +50,7 @@ from drivers.cards import CardRead
 log = logging.getLogger(__name__)
 
 
-class App(PassMethods, DrillMethods):
+class App(PassMethods, DrillMethods, PresenceMethods):
     """One gate agent instance: implements ``GatePort`` for the parts around it."""
 
     def __init__(
@@ -108,16 +109,13 @@ class App(PassMethods, DrillMethods):
         )
         self.tailgating = watch_tailgating(self)  # door cycles against grants; exits
         reader_door = {r: p.door for r, p in self.reads.places.items()}
-        self.monitor = ReaderMonitor(
-            hardware.readers,
-            reader_door,
-            self.loop,
-            clock,
-            self.emit,
-        )
+        self.monitor = ReaderMonitor(hardware.readers, reader_door, self.loop, clock, self.emit)
         self.passes = PassDesk(config, clock=clock, loop=self.loop, store=stores.passes,
                                doors=self.doors, readers=hardware.readers, reader_door=reader_door,
                                modes=self.inputs.modes, emit=self.emit)  # fmt: skip
+        self.occupancy = OccupancyDesk(config, clock=clock, loop=self.loop, journal=self.journal,
+                                       keeper=self.reads.presence, reader_door=reader_door)  # fmt: skip
+        self.passes.area_full = self.occupancy.refuses_pass  # visitors' passes, when full
         self.lanes = ReaderLanes(self.loop, clock, reader_door, self.emit)
         self.lanes.on_reads = self.reads.handle_all
         self.lanes.on_scan = self.passes.scanned
@@ -125,12 +123,8 @@ class App(PassMethods, DrillMethods):
                                 doors=self.doors, inputs=self.inputs,
                                 journal=self.journal)  # fmt: skip
         self.muster = MusterDesk.attach(self)  # after the drills: it reads their reports
-        self.devices = DeviceMap(
-            readers=dict(hardware.readers),
-            reader_door=reader_door,
-            inputs=dict(hardware.inputs),
-            doors=tuple(self.doors),
-        )
+        self.devices = DeviceMap(readers=dict(hardware.readers), reader_door=reader_door,
+                                 inputs=dict(hardware.inputs), doors=tuple(self.doors))  # fmt: skip
 
     # -- lifecycle ----------------------------------------------------------
     def add_part(self, part: Part, *, after_devices: bool = False) -> None:
@@ -219,6 +213,7 @@ class App(PassMethods, DrillMethods):
         )
         if lost:
             self.loop.post(partial(self.emit, EventType.EVENTS_DROPPED, count=lost))
+        self.loop.post(self.occupancy.forget_old)  # presence: on the loop, its connection's
 
     @property
     def mode(self) -> GateMode:
@@ -237,6 +232,7 @@ class App(PassMethods, DrillMethods):
         self.config = config
         self.config_revision = revision
         self.reads.reconfigure(config)
+        self.occupancy.reconfigure(config)
         self.inputs.config = config
         for door_cfg in config.doors:
             self.doors[door_cfg.id].config = door_cfg

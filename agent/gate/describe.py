@@ -98,6 +98,12 @@ TEMPLATES: Mapping[EventType, str] = {
     _E.MUSTER_STARTED: "MUSTER started ({trigger}): {total} holder(s) last seen inside",
     _E.MUSTER_TICKED: "muster: {holder_id} accounted for ({via}, {by}); {unaccounted} left",
     _E.MUSTER_ENDED: "muster ended ({reason}): {unaccounted} of {total} unaccounted for",
+    _E.PASSBACK_VIOLATION: "anti-passback: holder {holder_id} admitted at {door} ({reader}) "
+    "though last seen elsewhere",
+    _E.PASSBACK_FORGIVEN: "anti-passback of holder {holder_id} forgiven by {by}: {reason}",
+    _E.OCCUPANCY_CORRECTED: (
+        "{area} count of {kind} corrected by {by}: {was} -> {count} ({delta:+d}): {reason}"
+    ),
 }
 
 

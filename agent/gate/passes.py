@@ -73,6 +73,8 @@ class PassDesk:
         self._emit = emit
         self.listeners: list[Callable[[PassOutcome], None]] = []
         self._guesses = GuessWatch()
+        # whether a visitor is refused at (door, reader) because the area is full (occupancy)
+        self.area_full: Callable[[str, str | None], bool] = lambda door, reader: False
 
     # -- showing a pass (core loop) ---------------------------------------------------
     def scanned(self, scan: Scan) -> PassOutcome:
@@ -186,6 +188,8 @@ class PassDesk:
             return reason, max(vp.uses - used, 0)  # the door is open anyway: no use counted
         if reason is not PassReason.GRANTED:
             return reason, None
+        if self.area_full(door.id, details.get("reader")):
+            return PassReason.AREA_FULL, None
         try:
             intent = {**details, "door": door.id, "reason": PassReason.GRANTED.value}
             left = self._store.consume(vp.id, vp.uses, vp.valid_until, intent)

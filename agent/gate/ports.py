@@ -200,3 +200,15 @@ class GatePort(Protocol):
     def drill(self) -> dict[str, Any] | None:
         """The drill running (id, kind, by, started_at, ends_at, note), or None."""
         ...
+
+    def forgive_holder(self, holder_id: str, by: str, reason: str = "",
+                       request_id: str | None = None) -> dict[str, Any]:  # fmt: skip
+        """Forget where a holder is (``passback_forgiven``); Rejected for a bad holder id."""
+        ...
+
+    def correct_occupancy(self, by: str, area: str, kind: str, count: int | None = None,
+                          delta: int | None = None, reason: str = "",
+                          ) -> dict[str, Any]:  # fmt: skip
+        """Correct an area's count of one kind (``occupancy_corrected``); Rejected (one line)
+        for an unknown area or kind, a negative count, or nothing to change."""
+        ...

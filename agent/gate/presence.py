@@ -33,7 +33,14 @@ class PresenceKeeper:
         self.gate = config.gate.gate_id
         # whether this gate is cut off from the others; the office link sets it
         self.partitioned: Callable[[], bool] = lambda: False
+        # whether the area a passage leads into is full for this holder (occupancy sets it)
+        self.area_full: Callable[[Passage | None, AllowEntry | None], bool] = lambda p, e: False
+        self.changes = 0  # bumped by every change of the records (own moves, merged ones)
+        # told of each change (occupancy): (old, new) for one holder's move, (None, None)
+        # for changes it cannot name (a merge): then it counts again
+        self.listeners: list[Callable[[Presence | None, Presence | None], None]] = []
         self.passages: dict[str, Passage] = {}
+        self._read: tuple[str, Presence | None] | None = None  # the verdict's last record
         self.rules: dict[str, AreaRule] = {}
         self.reconfigure(config)
 
@@ -49,6 +56,7 @@ class PresenceKeeper:
     ) -> tuple[Passage | None, Verdict]:
         """The passage ``reader`` makes (None: it moves nobody) and the anti-passback
         verdict for ``entry``'s holder there."""
+        self._read = None
         passage = self.passages.get(reader)
         if passage is None or entry is None:
             return passage, Verdict.OK
@@ -56,11 +64,25 @@ class PresenceKeeper:
         if rule.passback.value == "off":
             return passage, Verdict.OK
         record = self.store.get(entry.holder_id)
+        self._read = (entry.holder_id, record)  # ``moved`` of this read needs it again
         return passage, check_passback(record, passage, rule, to_us(now), self.partitioned())
 
     def moved(self, passage: Passage, entry: AllowEntry, now: datetime, seq: int) -> Presence:
         """Stage the holder's move (in the open group: durable with event ``seq``)."""
         record = Presence(entry.holder_id, passage.to_area, entry.kind.value, to_us(now),
                           self.gate, seq)  # fmt: skip
-        self.store.put(record)
+        old = None
+        if self.listeners:  # the record as the verdict read it, else read now
+            read, self._read = self._read, None
+            holder = entry.holder_id
+            old = read[1] if read and read[0] == holder else self.store.get(holder)
+        if self.store.put(record):
+            self.changed(old, record)
         return record
+
+    def changed(self, old: Presence | None = None, new: Presence | None = None) -> None:
+        """The records changed: a holder's move from ``old`` to ``new``, or (neither
+        given) changes of many holders (a merge). Occupancy counts follow."""
+        self.changes += 1
+        for listener in self.listeners:
+            listener(old, new)

@@ -191,6 +191,7 @@ class ReadHandler:
             proof=facts.proof,
             door_policy=self.secure.door_policy.get(place.door, "plain"),
             passback=verdict is Verdict.DENY,
+            area_full=self.presence.area_full(passage, entry),
         )
         decision = decide(entry, ctx)
         holder = entry.holder_id if entry else None

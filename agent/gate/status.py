@@ -26,6 +26,7 @@ def live_status(app: App) -> GateStatus:
         lockdown=modes.lockdown,
         fire_alarm=modes.fire,
         drill=app.drills.summary(),
+        occupancy=app.occupancy.summary(),
         clock_trusted=app.clock.is_trusted(),
         config_revision=app.config_revision,
         uptime_s=round(app.clock.monotonic() - app.started_at, 1),

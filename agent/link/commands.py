@@ -1,5 +1,6 @@
 """Office commands: open, lockdown, release, resync, status, pass (revoke or deliver
-visitor passes), and drill (start or stop a fire or evacuation drill).
+visitor passes), drill (start or stop a fire or evacuation drill), and forgive (a
+holder's anti-passback).
 
 A refusal ack carries the request id the office chose whenever the request had one,
 so the office can tell the refusal of its own command from silence. For a message
@@ -21,10 +22,11 @@ from agent.gate.ports import GatePort
 from agent.models.drills import DrillCommand
 from agent.models.jsonin import loads_bounded
 from agent.models.messages import Command, CommandAck
+from agent.models.occupancy import ForgiveCommand
 from agent.models.passes import PassUpdate
 from agent.models.problems import error_list
 
-COMMANDS = ("open", "lockdown", "release", "resync", "status", "pass", "drill")
+COMMANDS = ("open", "lockdown", "release", "resync", "status", "pass", "drill", "forgive")
 REQUEST_ID_MAX = 64  # what ``Command`` accepts
 ECHO_MAX_BYTES = 8 * 1024  # commands are small: a bigger unverified message is not read
 
@@ -69,6 +71,8 @@ class Commands:
             return CommandAck(request_id=update.request_id, command=name, ok=True, result=done)
         if name == "drill":
             return self._drill(body)
+        if name == "forgive":
+            return self._forgive(body)
         command = Command.model_validate(body)
         gate = self.gate
         if name not in COMMANDS:
@@ -121,6 +125,18 @@ class Commands:
                                            request_id=drill.request_id)  # fmt: skip
         self._request_status()
         return CommandAck(request_id=drill.request_id, command="drill", ok=True, result=result)
+
+    def _forgive(self, body: object) -> CommandAck:
+        """Forgive a holder's anti-passback; a bad body is refused in one line."""
+        try:
+            forgive = ForgiveCommand.model_validate(body)
+        except ValidationError as exc:
+            path, why = error_list(exc)[0]
+            where = "" if path == "(top level)" else f"{path}: "
+            raise Rejected(f"forgive: {where}{why}"[:200]) from None
+        result = self.gate.forgive_holder(forgive.holder_id, forgive.by, forgive.reason,
+                                          forgive.request_id)  # fmt: skip
+        return CommandAck(request_id=forgive.request_id, command="forgive", ok=True, result=result)
 
     @staticmethod
     def refusal(name: str | None, request_id: str | None, exc: Rejected) -> CommandAck:

@@ -9,6 +9,7 @@ from pydantic import Field, StrictBool, model_validator
 
 from agent.core.kinds import FailMode
 from agent.models.base import Slug, Strict
+from agent.models.occupancy import AreaOccupancy
 from agent.models.wire import AllowListEntry, Credential, Event
 
 MAX_CHUNK_ENTRIES = 20_000
@@ -192,6 +193,9 @@ class GateStatus(Strict):
         None,
         description="grants at an out reader to holders with no recorded entry since the "
         "agent started (null: the gate has no readers both ways)",
+    )
+    occupancy: dict[str, AreaOccupancy] = Field(
+        {}, description="per area of [presence]: holders inside by kind, capacity, full"
     )
 
 

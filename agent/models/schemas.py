@@ -12,6 +12,7 @@ from agent.models.config import GateConfig
 from agent.models.delivery import EventBatch, OfficeOnline, Receipt, ReplayAck, ReplayRequest
 from agent.models.drills import DrillCommand
 from agent.models.messages import SCHEMAS
+from agent.models.occupancy import ForgiveCommand
 from agent.models.passes import PassUpdate
 
 DELIVERY: dict[str, type[Strict]] = {
@@ -23,6 +24,7 @@ DELIVERY: dict[str, type[Strict]] = {
     "pass-update": PassUpdate,  # cmd/pass: visitor passes revoked or delivered ahead
     "drill-command": DrillCommand,  # cmd/drill: a fire or evacuation drill started or stopped
     "complaint-taken": ComplaintTaken,  # the details of a complaint_taken event
+    "forgive-command": ForgiveCommand,  # cmd/forgive: a holder's anti-passback forgiven
 }
 
 

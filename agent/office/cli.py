@@ -38,6 +38,7 @@ from agent.office.answers import (
     status_text,
 )
 from agent.office.drills import drill_ack_text, drill_body
+from agent.office.forgive import forgive_ack_text, forgive_body
 from agent.office.plain_cards import cmd_plain_cards
 from agent.office.presence import gate_status, online_status, site_statuses
 from agent.office.tail import cmd_events_tail
@@ -153,6 +154,8 @@ def cmd_cmd(args: argparse.Namespace) -> int:
     request_id = uuid.uuid4().hex
     if args.name == "drill":
         body = drill_body(args, request_id)
+    elif args.name == "forgive":
+        body = forgive_body(args, request_id)
     else:
         try:
             command = Command(request_id=request_id, door=args.door, on=args.on)
@@ -169,7 +172,7 @@ def cmd_cmd(args: argparse.Namespace) -> int:
             f"{args.timeout:g} s (it acks only {ACKS_PER_INTERVAL} refused messages a minute of "
             "each kind: with a wrong key or clock, the next minute tells why)"
         )
-    text = drill_ack_text if args.name == "drill" else ack_text
+    text = {"drill": drill_ack_text, "forgive": forgive_ack_text}.get(args.name, ack_text)
     return _answer(args, ack, text(_name(topics), ack))
 
 

@@ -135,13 +135,15 @@ def build(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
     p.add_argument("--revision", type=int)
 
     p = _sub(sub, "cmd", commands["cmd"],
-             "a command: open, lockdown, release, resync, status, drill")  # fmt: skip
-    p.add_argument("name", metavar="NAME", help="open, lockdown, release, resync, status or drill")
+             "a command: open, lockdown, release, resync, status, drill, forgive")  # fmt: skip
+    p.add_argument("name", metavar="NAME",
+                   help="open, lockdown, release, resync, status, drill or forgive")  # fmt: skip
     p.add_argument("--door", help="the door to open")
     switch = p.add_mutually_exclusive_group()
     switch.add_argument("--on", dest="on", action="store_true", default=None)
     switch.add_argument("--off", dest="on", action="store_false")
     _drill_flags(p)
+    _forgive_flags(p)
 
     events = sub.add_parser(
         "events", help="events tail | list | follow: the gates' events"
@@ -251,6 +253,13 @@ def _drill_flags(p: argparse.ArgumentParser) -> None:
     drill.add_argument("--until", help="or when it ends: ISO 8601 time, or +N[m|h]")
     drill.add_argument("--note", help="kept in the drill's events (who leads it, why)")
     drill.add_argument("--stop", action="store_true", help="end the drill running now")
+
+
+def _forgive_flags(p: argparse.ArgumentParser) -> None:
+    forgive = p.add_argument_group("forgive", "cmd forgive --holder ID [--reason TEXT]")
+    forgive.add_argument("--holder", help="the holder id whose anti-passback is forgiven")
+    forgive.add_argument("--reason", help="why (kept in the passback_forgiven event)")
+    forgive.add_argument("--by", help="the office user recorded (default: your login name)")
 
 
 def _event_filters(p: argparse.ArgumentParser) -> None:

@@ -61,6 +61,14 @@ STEPS: tuple[tuple[str, ...], ...] = (
         "WITHOUT ROWID",
         "CREATE INDEX IF NOT EXISTS presence_area ON presence (area, at_us)",
     ),
+    (  # 6: occupancy corrections (issue 21): a guard's change of an area's count of one
+        # kind, written in the commit of its ``occupancy_corrected`` event (``seq``)
+        "CREATE TABLE IF NOT EXISTS occupancy_corrections (id INTEGER PRIMARY KEY, "
+        "area TEXT NOT NULL, kind TEXT NOT NULL, delta INTEGER NOT NULL, "
+        "at_us INTEGER NOT NULL, seq INTEGER NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS occupancy_corrections_area "
+        "ON occupancy_corrections (area, at_us)",
+    ),
 )
 
 

@@ -43,6 +43,11 @@ class PresenceStore:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The connection, for stores that write in the same commits (occupancy)."""
+        return self._conn
+
     def get(self, holder_id: str) -> Presence | None:
         """The holder's record as this transaction sees it (its own staged moves too)."""
         try:
