@@ -91,6 +91,9 @@ class EventType(StrEnum):
     # presence (issue 21): anti-passback, occupancy, muster
     PASSBACK_VIOLATION = "passback_violation"
     PASSBACK_FORGIVEN = "passback_forgiven"
+    # presence across gates: cut off from the others (soft areas only report), and back
+    PRESENCE_PARTITIONED = "presence_partitioned"
+    PRESENCE_REJOINED = "presence_rejoined"
 
 
 class DrillKind(StrEnum):

@@ -31,6 +31,7 @@ from agent.gate.learning import learn_card
 from agent.gate.parts import CorePart, DevicePart, log_close_error
 from agent.gate.passes import PassDesk, PassMethods
 from agent.gate.ports import ConfigState, DecisionRecord, DeviceMap, LearnedCard
+from agent.gate.presence_merge import PresenceMerge
 from agent.gate.readers import ReaderMonitor
 from agent.gate.reads import ReadHandler
 from agent.gate.status import live_status, with_stores
@@ -104,6 +105,7 @@ class App(PassMethods, DrillMethods):
             counters=stores.events.counters,
             presence=stores.events.presence,
         )
+        self.presence_merge = PresenceMerge(self.loop, self.journal, self.reads.presence)
         reader_door = {r: p.door for r, p in self.reads.places.items()}
         self.monitor = ReaderMonitor(
             hardware.readers,

@@ -90,6 +90,13 @@ TEMPLATES: Mapping[EventType, str] = {
         "read counter of {card} taken anew at {counter} after a restore ({reader} at {door})"
     ),
     _E.DRILL_ENDED: "{kind} drill ended ({reason}, by {ended_by}); not released: {not_released}",
+    _E.PRESENCE_PARTITIONED: (
+        "cut off from the site's other gates (no word from the office for {silent_s} s): "
+        "soft areas report instead of refusing"
+    ),
+    _E.PRESENCE_REJOINED: (
+        "back with the site's other gates after {partitioned_s} s; {caught_up} move(s) caught up"
+    ),
 }
 
 

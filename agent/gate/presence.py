@@ -33,6 +33,7 @@ class PresenceKeeper:
         self.gate = config.gate.gate_id
         # whether this gate is cut off from the others; the office link sets it
         self.partitioned: Callable[[], bool] = lambda: False
+        self.changed = 0  # bumped when other gates' moves are merged here (presence_merge)
         self.passages: dict[str, Passage] = {}
         self.rules: dict[str, AreaRule] = {}
         self.reconfigure(config)
