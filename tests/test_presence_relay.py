@@ -5,12 +5,12 @@ last-writer-wins, paging, restarting a count, forgetting. Real mosquitto and SQL
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,12 +25,15 @@ from agent.link.mqtt import Handlers, MqttConnection, MqttSettings
 from agent.link.signing import seal
 from agent.link.topics import Topics
 from agent.models.config import GateConfig
-from agent.models.presence_sync import PresenceBatch
+from agent.models.presence_sync import PresenceAsk, PresenceBatch
 from agent.office.db import open_store
 from agent.office.db.base import EventRow
-from agent.office.db.presence import presence_of
+from agent.office.db.presence import move_of, presence_of
 from tests.mqtt_helpers import wait_for
 from tests.presence_rig import SITE, Gate, gate
+from tests.test_office_store import pg_database, target
+
+__all__ = ["pg_database", "target"]
 
 T0 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
 EAST = Topics("gate", SITE, "east")
@@ -113,6 +116,14 @@ def test_forged_replayed_stale_and_old_batches(
     wait_for(lambda: len(asks) > before, what="east to ask for the gap")
     assert json.loads(asks[-1]) == {"after": 2, "epoch": "e1"}
 
+    # the office's database was restored from an older backup: its answer starts over,
+    # and only then may the revision go back
+    answer = {**batch(0, 1, [move("R-4", "compound", 40, 13)]), "reset": True}
+    sender.publish(EAST.presence_sync, seal(office_key, EAST.presence_sync, answer,
+                                            datetime.now(UTC)))  # fmt: skip
+    wait_for(lambda: east.area("R-4") == "compound", what="the answer that starts over")
+    assert sync.rev == 1 and east.area("R-3") == "compound"  # records are kept
+
     alerts = east.events("security_alert")
     assert {a["reason"] for a in alerts if a["topic"] == "presence"} >= {
         "replayed", "bad_signature", "stale", "malformed",
@@ -128,8 +139,9 @@ def row(seq: int, holder: str, type_: str = "access_granted", **details: Any) ->
     )  # fmt: skip
 
 
-def test_the_office_table_wins_pages_restarts_and_forgets(tmp_path: Path) -> None:
-    store = open_store(tmp_path / "office.db")
+def test_the_office_table_wins_pages_restarts_and_forgets(target: str) -> None:
+    """On SQLite and on PostgreSQL (the office store's own fixtures)."""
+    store = open_store(target)
     presence = presence_of(store)
     assert presence is not None
     inside = ["outside", "compound"]
@@ -167,6 +179,10 @@ def test_the_office_table_wins_pages_restarts_and_forgets(tmp_path: Path) -> Non
     st.dictionaries(
         st.sampled_from(
             [
+                "holder_id",
+                "passage",
+                "kind",
+                "granted",
                 "epoch",
                 "site",
                 "from_rev",
@@ -187,6 +203,13 @@ def test_the_office_table_wins_pages_restarts_and_forgets(tmp_path: Path) -> Non
     )
 )
 def test_any_body_is_a_batch_or_a_validation_error(body: dict[str, Any]) -> None:
+    ask = {"after": body.get("head", 0), "epoch": body.get("epoch")}
+    with contextlib.suppress(ValidationError):  # what the office reads of a gate's ask
+        PresenceAsk.model_validate(ask)
+    details = EventRow(id="x", site=SITE, gate="east", seq=1, time=T0, type="access_granted",
+                       severity="info", door=None, details_json=json.dumps(body))  # fmt: skip
+    found = move_of(details)  # whatever a gate's event says: a move or none, never a raise
+    assert found is None or isinstance(found, Presence)
     try:
         parsed = PresenceBatch.model_validate(body)
     except ValidationError:

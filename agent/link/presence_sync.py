@@ -147,7 +147,8 @@ class PresenceSync:
             self.merged += won
             if answer and self._cut_since is not None:
                 self._caught_up += won
-            behind = new < batch.head
+            # the office ahead of us, or behind (its database restored from a backup)
+            behind = new < batch.head or (batch.head < new and not answer)
             cut = self._cut_since is not None
         if answer and batch.more:
             self.ask(force=True)

@@ -13,6 +13,7 @@ from agent.models.delivery import EventBatch, OfficeOnline, Receipt, ReplayAck, 
 from agent.models.drills import DrillCommand
 from agent.models.messages import SCHEMAS
 from agent.models.passes import PassUpdate
+from agent.models.presence_sync import PresenceAsk, PresenceBatch
 
 DELIVERY: dict[str, type[Strict]] = {
     "event-batch": EventBatch,
@@ -23,6 +24,8 @@ DELIVERY: dict[str, type[Strict]] = {
     "pass-update": PassUpdate,  # cmd/pass: visitor passes revoked or delivered ahead
     "drill-command": DrillCommand,  # cmd/drill: a fire or evacuation drill started or stopped
     "complaint-taken": ComplaintTaken,  # the details of a complaint_taken event
+    "presence-batch": PresenceBatch,  # <site>/presence and presence/sync: relayed moves
+    "presence-ask": PresenceAsk,  # presence/request: a gate's catch-up ask
 }
 
 

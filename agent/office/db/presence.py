@@ -54,6 +54,8 @@ def move_of(row: EventRow) -> Presence | None:
     """The move an event makes, or None."""
     if row.type not in MOVING:
         return None
+    if row.type == "access_granted" and '"passage"' not in row.details_json:
+        return None  # most grants move nobody: no parse for them (ingest runs at 25k/s)
     try:
         details = json.loads(row.details_json)
     except ValueError:
