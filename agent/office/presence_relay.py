@@ -105,7 +105,16 @@ class PresenceRelay:
         self.answered = 0
 
     def relay_new(self) -> int:
-        """Send every site's rows newer than its last relay; how many rows went."""
+        """Send every site's rows newer than its last relay; how many rows went. Never
+        raises: a relay that fails now goes with the next batch or tick (the rows stay),
+        and the receipts after it must not wait for it."""
+        try:
+            return self._relay_new()
+        except Exception:
+            log.exception("office: presence relay failed; trying again with the next batch")
+            return 0
+
+    def _relay_new(self) -> int:
         sent = 0
         with self._lock:  # one relayer at a time: revisions go out in order
             for site, (_epoch, head) in self.presence.heads().items():
@@ -126,7 +135,7 @@ class PresenceRelay:
     def tick(self, sites: list[str]) -> None:
         """New rows from elsewhere, then a heartbeat for each quiet site (``sites``: the
         gates' sites, so a site without any move yet hears the office too)."""
-        self.relay_new()
+        self._relay_new()
         now = self._monotonic()
         heads = self.presence.heads()
         for site in sorted(set(sites) | set(heads)):
