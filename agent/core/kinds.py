@@ -99,6 +99,9 @@ class EventType(StrEnum):
     MUSTER_TICKED = "muster_ticked"
     MUSTER_ENDED = "muster_ended"
     OCCUPANCY_CORRECTED = "occupancy_corrected"  # a guard's correction of an area's count
+    # presence across gates: cut off from the others (soft areas only report), and back
+    PRESENCE_PARTITIONED = "presence_partitioned"
+    PRESENCE_REJOINED = "presence_rejoined"
 
 
 class DrillKind(StrEnum):

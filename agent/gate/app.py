@@ -33,6 +33,7 @@ from agent.gate.occupancy import OccupancyDesk, PresenceMethods
 from agent.gate.parts import CorePart, DevicePart, log_close_error
 from agent.gate.passes import PassDesk, PassMethods
 from agent.gate.ports import ConfigState, DecisionRecord, DeviceMap, LearnedCard
+from agent.gate.presence_merge import PresenceMerge
 from agent.gate.readers import ReaderMonitor
 from agent.gate.reads import ReadHandler
 from agent.gate.status import live_status, with_stores
@@ -108,13 +109,15 @@ class App(PassMethods, DrillMethods, PresenceMethods):
             presence=stores.events.presence,
         )
         self.tailgating = watch_tailgating(self)  # door cycles against grants; exits
+        self.presence_merge = PresenceMerge(self.loop, self.journal, self.reads.presence)
         reader_door = {r: p.door for r, p in self.reads.places.items()}
         self.monitor = ReaderMonitor(hardware.readers, reader_door, self.loop, clock, self.emit)
         self.passes = PassDesk(config, clock=clock, loop=self.loop, store=stores.passes,
                                doors=self.doors, readers=hardware.readers, reader_door=reader_door,
                                modes=self.inputs.modes, emit=self.emit)  # fmt: skip
         self.occupancy = OccupancyDesk(config, clock=clock, loop=self.loop, journal=self.journal,
-                                       keeper=self.reads.presence, reader_door=reader_door)  # fmt: skip
+                                       keeper=self.reads.presence,
+                                       reader_door=reader_door)  # fmt: skip
         self.passes.area_full = self.occupancy.refuses_pass  # visitors' passes, when full
         self.lanes = ReaderLanes(self.loop, clock, reader_door, self.emit)
         self.lanes.on_reads = self.reads.handle_all

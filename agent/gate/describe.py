@@ -104,6 +104,13 @@ TEMPLATES: Mapping[EventType, str] = {
     _E.OCCUPANCY_CORRECTED: (
         "{area} count of {kind} corrected by {by}: {was} -> {count} ({delta:+d}): {reason}"
     ),
+    _E.PRESENCE_PARTITIONED: (
+        "cut off from the site's other gates (no word from the office for {silent_s} s): "
+        "soft areas report instead of refusing"
+    ),
+    _E.PRESENCE_REJOINED: (
+        "back with the site's other gates after {partitioned_s} s; {caught_up} move(s) caught up"
+    ),
 }
 
 

@@ -21,6 +21,7 @@ from agent.gate.ports import GatePort
 from agent.link.allowlist_sync import AllowListSync
 from agent.link.commands import Commands, claimed_request_id, short_request_id
 from agent.link.guards_sync import GuardSync
+from agent.link.presence_sync import PresenceSync
 from agent.link.receipts import Deliveries
 from agent.link.refusals import RefusalCounter
 from agent.link.remote_config import ConfigPush
@@ -64,6 +65,7 @@ class Inbox:
         max_payload_bytes: int,
         deliveries: Deliveries | None = None,
         guards: GuardSync | None = None,
+        presence: PresenceSync | None = None,
     ) -> None:
         self.gate = gate
         self.topics = topics
@@ -74,6 +76,7 @@ class Inbox:
         self.commands = commands
         self.deliveries = deliveries
         self.guards = guards
+        self.presence = presence
         self.max_payload_bytes = max_payload_bytes
         self._queue: queue.Queue[tuple[str, Checked, int] | None] = queue.Queue(INBOX_LIMIT)
         self._room = threading.Condition()
@@ -180,6 +183,12 @@ class Inbox:
                 reply = self.deliveries.replay(body)
             elif kind == "office_online" and self.deliveries is not None:
                 self.deliveries.office_online(body)
+                if self.presence is not None:
+                    self.presence.office_online()
+                reply = None
+            elif kind in ("presence", "presence_sync"):
+                if self.presence is not None:
+                    (self.presence.relay if kind == "presence" else self.presence.answer)(body)
                 reply = None
             elif kind == "guards" and self.guards is not None:
                 reply = self.guards.apply(body)
@@ -242,7 +251,7 @@ class Inbox:
             reply = self.allowlist.refusal(kind, exc)
         elif kind == "config":
             reply = self.config.refusal(exc)
-        elif kind in ("receipt", "office_online"):
+        elif kind in ("receipt", "office_online", "presence", "presence_sync"):
             return  # never answered
         elif kind == "guards" and self.guards is not None:
             reply = self.guards.refusal(exc)

@@ -12,6 +12,7 @@ INBOUND = {
     "receipt": "receipt",
     "replay": "replay",
     "guards/set": "guards",
+    "presence/sync": "presence_sync",
 }
 ACK_FOR = {
     "snapshot": "allowlist/ack",
@@ -21,6 +22,12 @@ ACK_FOR = {
     "replay": "replay/ack",
     "guards": "guards/ack",
 }
+
+
+def site_presence_topic(prefix: str, site: str) -> str:
+    """The office's signed relay of moves to every gate of ``site`` (three levels: never
+    a gate's topic, which has four or more)."""
+    return f"{prefix}/{site}/presence"
 
 
 def office_online_topic(prefix: str) -> str:
@@ -60,6 +67,11 @@ class Topics:
     @property
     def allowlist_request(self) -> str:
         return self._t("allowlist/request")
+
+    @property
+    def presence_request(self) -> str:
+        """Ask the office for the site's moves after a relay revision (catch-up)."""
+        return self._t("presence/request")
 
     @property
     def config_ack(self) -> str:
@@ -107,6 +119,16 @@ class Topics:
         return self._t(f"cmd/{name}")
 
     @property
+    def presence_sync(self) -> str:
+        """The office's answer to this gate's catch-up ask (moves after its revision)."""
+        return self._t("presence/sync")
+
+    @property
+    def site_presence(self) -> str:
+        """Moves of every gate of the site, relayed by the office as it stores them."""
+        return site_presence_topic(self.prefix, self.site)
+
+    @property
     def office_online(self) -> str:
         """The office (re)started or lost its session: send what has no receipt now."""
         return office_online_topic(self.prefix)
@@ -142,6 +164,8 @@ class Topics:
             self.replay,
             self.guards_set,
             self.office_online,
+            self.presence_sync,
+            self.site_presence,
         ]
 
     @property
@@ -155,12 +179,15 @@ class Topics:
             self.cmd_ack,
             self.replay_ack,
             self.guards_ack,
+            self.presence_request,
         ]
 
     def classify(self, topic: str) -> tuple[str, str | None]:
         """(kind, command name) of an inbound topic; kind "unknown" if it is not ours."""
         if topic == self.office_online:
             return "office_online", None
+        if topic == self.site_presence:
+            return "presence", None
         if not topic.startswith(self.root + "/"):
             return "unknown", None
         rest = topic[len(self.root) + 1 :]

@@ -12,12 +12,14 @@ from typing import Protocol
 
 from agent.core.runner import Part, Threads
 from agent.gate.ports import GatePort
+from agent.gate.presence_merge import PresenceMerge
 from agent.link.allowlist_sync import AllowListSync
 from agent.link.commands import Commands
 from agent.link.guards_sync import GuardSync
 from agent.link.homeassistant import HomeAssistant
 from agent.link.inbox import Inbox
 from agent.link.mqtt import Handlers, MqttConnection, MqttSettings, Will
+from agent.link.presence_sync import PresenceSync
 from agent.link.receipts import Deliveries
 from agent.link.remote_config import ConfigPush, OverlayStore
 from agent.link.signing import ReplayGuard, Verifier
@@ -60,6 +62,7 @@ class GateLink:
     # said once the broker is reached (the gate may start offline), then forgotten
     on_connect: list[tuple[str, bytes]] = field(default_factory=list)
     homeassistant: HomeAssistant | None = None
+    presence: PresenceSync | None = None
 
     def status(self) -> OfficeLinkStatus:
         """The connection and the upload as they are now (the backlog comes from the log)."""
@@ -87,10 +90,17 @@ class GateLink:
         # stopped in reverse: the inbox answers what it holds, the uplink flushes, then
         # the connection closes
         parts: list[Part] = [self.connection, self.uplink, self.inbox]
+        parts += [self.presence] if self.presence else []
         return parts + ([self.homeassistant] if self.homeassistant else [])
 
 
-def build_link(gate: GatePort, outbox: EventLog, paths: StatePaths, config: GateConfig) -> GateLink:
+def build_link(
+    gate: GatePort,
+    outbox: EventLog,
+    paths: StatePaths,
+    config: GateConfig,
+    merger: PresenceMerge | None = None,
+) -> GateLink:
     ident, mqtt = config.gate, config.mqtt
     topics = Topics(mqtt.topic_prefix, ident.site, ident.gate_id)
     offline = GateStatus(online=False, site=ident.site, gate=ident.gate_id)
@@ -119,6 +129,11 @@ def build_link(gate: GatePort, outbox: EventLog, paths: StatePaths, config: Gate
         ha = HomeAssistant(gate, conn, topics, mqtt.homeassistant, mqtt.status_interval_s)
         handlers.subscriptions += ha.subscriptions
     sync = AllowListSync(gate, topics.allowlist_request, conn.publish_quietly)
+    presence = None
+    if merger is not None:  # other gates' moves, relayed by the office (issue 21)
+        after_s = config.presence.partitioned_after_s
+        presence = PresenceSync(gate, merger, topics, conn.publish_quietly, after_s)
+        handlers.subscribed = presence.subscribed
     inbox = Inbox(
         gate,
         topics,
@@ -130,6 +145,7 @@ def build_link(gate: GatePort, outbox: EventLog, paths: StatePaths, config: Gate
         max_payload_bytes=mqtt.max_payload_bytes,
         deliveries=Deliveries(outbox, uplink.received, uplink.resend),
         guards=GuardSync(gate, GuardStore(paths)),
+        presence=presence,
     )
     # the connection exists before its listeners, so they are filled in now
     pending: list[tuple[str, bytes]] = []
@@ -157,7 +173,9 @@ def build_link(gate: GatePort, outbox: EventLog, paths: StatePaths, config: Gate
             inbox.put(topic, payload)
 
     handlers.message = message
-    return GateLink(conn, uplink, inbox, ConnectionPart(conn, guard), topics, pending, ha)
+    return GateLink(
+        conn, uplink, inbox, ConnectionPart(conn, guard), topics, pending, ha, presence
+    )
 
 
 class LinkHost(GatePort, Protocol):
@@ -165,6 +183,7 @@ class LinkHost(GatePort, Protocol):
     and a slot for the link's status (its ``status`` shows it)."""
 
     link_status: Callable[[], OfficeLinkStatus] | None
+    presence_merge: PresenceMerge
 
     @property
     def events(self) -> EventLog: ...
@@ -177,7 +196,8 @@ class LinkHost(GatePort, Protocol):
 
 def attach(host: LinkHost) -> GateLink:
     """Build the office link for ``host`` and register its parts to run with it."""
-    link = build_link(host, host.events, host.paths, host.config_state().config)
+    config = host.config_state().config
+    link = build_link(host, host.events, host.paths, config, host.presence_merge)
     for part in link.parts:
         host.add_part(part)
     host.link_status = link.status

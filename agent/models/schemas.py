@@ -14,6 +14,7 @@ from agent.models.drills import DrillCommand
 from agent.models.messages import SCHEMAS
 from agent.models.occupancy import ForgiveCommand
 from agent.models.passes import PassUpdate
+from agent.models.presence_sync import PresenceAsk, PresenceBatch
 
 DELIVERY: dict[str, type[Strict]] = {
     "event-batch": EventBatch,
@@ -25,6 +26,8 @@ DELIVERY: dict[str, type[Strict]] = {
     "drill-command": DrillCommand,  # cmd/drill: a fire or evacuation drill started or stopped
     "complaint-taken": ComplaintTaken,  # the details of a complaint_taken event
     "forgive-command": ForgiveCommand,  # cmd/forgive: a holder's anti-passback forgiven
+    "presence-batch": PresenceBatch,  # <site>/presence and presence/sync: relayed moves
+    "presence-ask": PresenceAsk,  # presence/request: a gate's catch-up ask
 }
 
 

@@ -31,3 +31,4 @@ class ServeOptions:
     lag_alert_s: float = 600.0
     audit_s: float = 30.0  # how often an idle office looks for events it lost
     hook: list[str] = field(default_factory=list)
+    presence_heartbeat_s: float = 10.0  # a quiet site's gates hear the office this often

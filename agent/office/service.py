@@ -19,6 +19,7 @@ import queue
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -30,6 +31,7 @@ from agent.link.topics import office_online_topic
 from agent.models.jsonin import loads_bounded
 from agent.office.alerts import Alerts, GateWatch
 from agent.office.intake import MAX_DEPTH, Batch, events_of, seq_ranges
+from agent.office.presence_relay import relay_for
 from agent.office.resync import PushRecord, answer_request
 from agent.office.serve_options import ServeOptions as ServeOptions
 from agent.office.serve_options import ServiceStore
@@ -38,7 +40,7 @@ from agent.office.upkeep import Upkeep
 log = logging.getLogger(__name__)
 
 OUTBOUND = ("events", "status", "cmd/ack", "allowlist/ack", "config/ack", "allowlist/request",
-            "replay/ack")  # fmt: skip
+            "replay/ack", "presence/request")  # fmt: skip
 # messages held between paho and the intake (a backlog message holds up to 100 events):
 # bounded, so the office's memory is too; beyond it the broker waits
 QUEUE_LIMIT = 1000
@@ -83,9 +85,9 @@ class OfficeService:
             store, self._publish, self.behind, self.busy, self.clock.monotonic,
             self.options.audit_s,
         )  # fmt: skip
-        self.stored = 0
-        self.receipts_sent = 0
-        self.dropped = 0
+        self.stored = self.receipts_sent = self.dropped = 0
+        # each site's presence moves, relayed to its gates (issue 21)
+        self.relay = relay_for(store, self.conn, key, self.clock, self.options)
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> None:
@@ -116,6 +118,8 @@ class OfficeService:
             try:
                 self.watch.check(self.clock.now())
                 self.upkeep.tick()
+                if self.relay is not None:
+                    self.relay.tick([site for site, _gate in list(self.watch.gates)])
             except Exception:
                 log.exception("office: upkeep failed; trying again")
 
@@ -207,6 +211,8 @@ class OfficeService:
             batch.statuses[site, gate] = data  # stored with the batch: only the newest
         elif kind == "allowlist/request" and isinstance(self.store, PushRecord):
             answer_request(self.store, self._publish, site, gate, data)
+        elif kind == "presence/request" and self.relay is not None:
+            self.relay.answer(site, data, partial(self._publish, site, gate))
         else:
             log.info("office: %s from %s/%s: %s", kind, site, gate, str(data)[:300])
 
@@ -240,6 +246,8 @@ class OfficeService:
             new = self.store.add_rows(batch.rows)  # committed before any receipt goes out
             self.stored += new
             self.watch.rows(batch.rows, self.clock.now())
+            if self.relay is not None:  # moves go to the site's gates before the receipts
+                self.relay.relay_new()
             for (site, gate), seqs in batch.by_gate.items():
                 self._receipt(site, gate, seqs)
         for (site, gate), data in batch.statuses.items():

@@ -31,6 +31,10 @@ _INSIDE = (
     "AND at_us >= ? ORDER BY area, holder"
 )
 
+# the state table of events.db (schema step 1): one row, "<epoch> <revision>"
+_REVISION = "SELECT value FROM state WHERE key = 'presence_revision'"
+_SET_REVISION = "INSERT OR REPLACE INTO state (key, value) VALUES ('presence_revision', ?)"
+
 
 def _record(row: tuple[str, str | None, str | None, int, str, int]) -> Presence:
     return Presence(row[0], row[1], row[2], int(row[3]), row[4], int(row[5]))
@@ -98,6 +102,24 @@ class PresenceStore:
             return self._conn.total_changes - before
         except sqlite3.Error as exc:
             raise StorageFault(f"cannot delete presence: {exc}") from None
+
+    def revision(self) -> tuple[str | None, int]:
+        """The office relay's (epoch, revision) this gate has merged up to ((None, 0): none)."""
+        try:
+            row = self._conn.execute(_REVISION).fetchone()
+        except sqlite3.Error as exc:
+            raise StorageFault(f"cannot read presence: {exc}") from None
+        if row is None:
+            return None, 0
+        epoch, _, rev = str(row[0]).partition(" ")
+        return epoch, int(rev or 0)
+
+    def set_revision(self, epoch: str, revision: int) -> None:
+        """Stage the relay revision merged (in the group that merged its moves)."""
+        try:
+            self._conn.execute(_SET_REVISION, (f"{epoch} {revision}",))
+        except sqlite3.Error as exc:
+            raise StorageFault(f"cannot write presence: {exc}") from None
 
     def _delete(self, sql: str, args: tuple[int]) -> int:
         try:

@@ -22,6 +22,7 @@ from typing import Any
 from agent.errors import GateError, StorageError
 from agent.office.db.base import Row, Sql
 from agent.office.db.events import clean_text, clean_value, parse_time
+from agent.office.db.presence import step_presence
 from agent.office.db.seqs import backfill
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,7 @@ def _step2_gates(sql: Sql) -> None:
     backfill(sql)
 
 
-STEPS: Sequence[Step] = (_step1_events, _step2_gates)
+STEPS: Sequence[Step] = (_step1_events, _step2_gates, step_presence)
 
 
 def version_of(sql: Sql) -> int:

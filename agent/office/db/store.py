@@ -14,6 +14,7 @@ from agent.office.db import seqs
 from agent.office.db.base import GATE_FIELDS, EventRow, GateRow, Row, Sql
 from agent.office.db.events import clean_value, parse_event, parse_time
 from agent.office.db.migrations import migrate
+from agent.office.db.presence import OfficePresence, note_moves
 
 _EVENT_COLUMNS = "serial, id, site, gate, seq, time, type, severity, door, details, received"
 _GATE_COLUMNS = (
@@ -44,6 +45,7 @@ class SqlOfficeDb:
         except BaseException:
             sql.close()
             raise
+        self.presence = OfficePresence(sql, self._lock)  # each site's holders, for the relay
 
     # -- events ------------------------------------------------------------------------
     def add_events(self, events: Sequence[Mapping[str, Any]]) -> int:
@@ -73,6 +75,7 @@ class SqlOfficeDb:
             if new:  # a batch of repeats cannot move any mark
                 for (site, gate), (seen, top, when) in per_gate.items():
                     seqs.note_batch(self._sql, site, gate, seen, top, when)
+                note_moves(self._sql, rows)  # presence moves, committed with their events
         return new
 
     def highest_contiguous_seq(self, site: str, gate: str) -> int:

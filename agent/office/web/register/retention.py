@@ -8,6 +8,9 @@ the change requests that concerned them (a household's own requests too once eve
 resident of it is purged). It keeps the holder id (the gates' events name it), the unit
 link, the dates, tenure and which documents were checked. One audit entry per purged
 resident, without personal data. A purged resident is marked, so a second run does nothing.
+With the office's event store set (``GATE_OFFICE_EVENTS_DB``), the purged residents'
+presence records are deleted there too, and the office service relays to the gates that
+they are forgotten.
 """
 
 from __future__ import annotations
@@ -16,9 +19,13 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from agent.core.presence import to_us
+from agent.office.db import open_store
+from agent.office.db.presence import presence_of
 from agent.office.web.audit import chain
 from agent.office.web.audit.models import AuditEntry
 from agent.office.web.register.models import ERASED_NAME, ChangeRequest, Resident
@@ -41,6 +48,7 @@ class Purge:
     cutoff: date
     dry_run: bool
     purged: list[int] = field(default_factory=list)
+    forgotten: int = 0  # presence records deleted in the office's event store
 
     def summary(self) -> str:
         """The one line the command prints."""
@@ -80,9 +88,26 @@ def _erase(resident: Resident, now: datetime, months: int) -> None:
 def purge(now: datetime, months: int, dry_run: bool = False) -> Purge:
     """Erase (or, dry, only list) the residents due at ``now``; each in its own transaction."""
     result = Purge(months_before(timezone.localdate(now), months), dry_run)
+    holders = []
     for resident in due(result.cutoff):
         if not dry_run:
             with transaction.atomic():
                 _erase(resident, now, months)
+            holders.append(resident.holder_id)
         result.purged.append(resident.pk)
+    result.forgotten = forget_presence(holders, now)
     return result
+
+
+def forget_presence(holders: list[str], now: datetime) -> int:
+    """Delete ``holders``' presence in the office's event store (the service relays the
+    forgetting to every gate); how many records there were. Nothing without a store."""
+    where = str(settings.GATE_OFFICE_EVENTS_DB or "")
+    if not holders or not where:
+        return 0
+    store = open_store(where)
+    try:
+        presence = presence_of(store)
+        return presence.forget(holders, to_us(now)) if presence is not None else 0
+    finally:
+        store.close()
