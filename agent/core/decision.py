@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from agent.core.kinds import HolderKind
+from agent.core.pin import PinResult
 from agent.core.schedules import Schedule
 from agent.core.secure import CredentialPolicy, ProofFacts, proof_refusal, stricter
 
@@ -40,6 +41,12 @@ class Reason(StrEnum):
     REPLAYED_CARD = "replayed_card"
     CARD_NOT_NXP = "card_not_nxp"
     SECURE_CARD_REQUIRED = "secure_card_required"
+    # card plus PIN (issue 21). PIN_REQUIRED is never recorded: the gate waits for the PIN
+    PIN_REQUIRED = "pin_required"
+    WRONG_PIN = "wrong_pin"
+    PIN_TIMEOUT = "pin_timeout"
+    PIN_NOT_SET = "pin_not_set"  # a PIN door, and the holder has no PIN on the list
+    PIN_ABANDONED = "pin_abandoned"  # another card came to the reader before the PIN ended
 
 
 # Denials that say something about the card or the person presenting it; the
@@ -75,6 +82,7 @@ class AllowEntry:
     lockdown_override: bool = False
     masked: str = ""
     credential_policy: str = CredentialPolicy.PLAIN
+    pin_hash: str | None = None  # card plus PIN: the holder's salted hash, never a PIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +107,11 @@ class DecisionContext:
     schedules: Mapping[str, Schedule] | None = None
     proof: ProofFacts | None = None  # None: the reader delivered only a number
     door_policy: str = CredentialPolicy.PLAIN
+    # card plus PIN (issue 21): whether the door asks for a PIN now, what the PIN typed
+    # turned out to be (None: not typed yet), and a card locked after wrong PINs
+    pin_required: bool = False
+    pin: PinResult | None = None
+    pin_locked: bool = False
 
 
 def policy_for(entry: AllowEntry, ctx: DecisionContext) -> CredentialPolicy:
@@ -126,6 +139,8 @@ def decide(entry: AllowEntry | None, ctx: DecisionContext) -> Decision:
         return _deny(Reason.UNKNOWN)
     if ctx.card_locked:
         return _deny(Reason.CARD_LOCKED_OUT)
+    if ctx.pin_locked:
+        return _deny(Reason.CARD_LOCKED_OUT)
     if ctx.proof is None and policy_for(entry, ctx) is CredentialPolicy.SECURE:
         return _deny(Reason.SECURE_CARD_REQUIRED)
     if entry.suspended:
@@ -137,7 +152,8 @@ def decide(entry: AllowEntry | None, ctx: DecisionContext) -> Decision:
     if entry.doors is not None and ctx.door not in entry.doors:
         return _deny(Reason.WRONG_DOOR)
     if not ctx.clock_trusted:
-        return _decide_untrusted(entry, ctx.untrusted_policy)
+        untrusted = _decide_untrusted(entry, ctx.untrusted_policy)
+        return _pin_decision(entry, ctx) if untrusted.granted and ctx.pin_required else untrusted
     if entry.valid_from is not None and ctx.now < entry.valid_from:
         return _deny(Reason.NOT_YET_VALID)
     if entry.valid_until is not None and ctx.now >= entry.valid_until:
@@ -148,7 +164,27 @@ def decide(entry: AllowEntry | None, ctx: DecisionContext) -> Decision:
             return _deny(Reason.UNKNOWN_SCHEDULE)  # fail closed on a dangling name
         if not schedule.allows(ctx.local):
             return _deny(Reason.OUTSIDE_SCHEDULE)
-    return GRANT
+    return _pin_decision(entry, ctx) if ctx.pin_required else GRANT
+
+
+_PIN_REFUSALS = {
+    PinResult.WRONG: Reason.WRONG_PIN,
+    PinResult.TIMEOUT: Reason.PIN_TIMEOUT,
+    PinResult.NOT_SET: Reason.PIN_NOT_SET,
+    PinResult.ABANDONED: Reason.PIN_ABANDONED,
+}
+
+
+def _pin_decision(entry: AllowEntry, ctx: DecisionContext) -> Decision:
+    """Last of all, so a card that would be refused anyway never waits for a PIN. A
+    duress PIN opens exactly as the right one does: the alarm is the gate's business."""
+    if entry.pin_hash is None:
+        return _deny(Reason.PIN_NOT_SET)
+    if ctx.pin is None:
+        return _deny(Reason.PIN_REQUIRED)
+    if ctx.pin in (PinResult.OK, PinResult.DURESS):
+        return GRANT
+    return _deny(_PIN_REFUSALS[ctx.pin])
 
 
 def _decide_untrusted(entry: AllowEntry, policy: str) -> Decision:

@@ -88,6 +88,10 @@ class EventType(StrEnum):
     CARD_NOT_NXP = "card_not_nxp"
     PLAIN_CARD_USED = "plain_card_used"
     CARD_COUNTER_RESTARTED = "card_counter_restarted"
+    # card plus PIN (issue 21): a duress PIN (a silent alarm: the door opens as usual),
+    # and a card locked after wrong PINs in a row
+    DURESS = "duress"
+    PIN_LOCKOUT = "pin_lockout"
 
 
 class DrillKind(StrEnum):
@@ -120,5 +124,9 @@ ALARMS = frozenset(
         EventType.RELAY_SUSPECTED,
         EventType.REPLAYED_CARD,
         EventType.CARD_NOT_NXP,
+        EventType.DURESS,
+        EventType.PIN_LOCKOUT,
     }
 )
+# alarms the office link sends ahead of everything else waiting (agent.link.uplink)
+URGENT = frozenset({EventType.DURESS})

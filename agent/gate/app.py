@@ -30,6 +30,7 @@ from agent.gate.lanes import LANE_DEPTH, ReaderLanes
 from agent.gate.learning import learn_card
 from agent.gate.parts import CorePart, DevicePart, log_close_error
 from agent.gate.passes import PassDesk, PassMethods
+from agent.gate.pin_entry import PinDesk, PinVerifier
 from agent.gate.ports import ConfigState, DecisionRecord, DeviceMap, LearnedCard
 from agent.gate.readers import ReaderMonitor
 from agent.gate.reads import ReadHandler
@@ -111,6 +112,10 @@ class App(PassMethods, DrillMethods):
             clock,
             self.emit,
         )
+        self.pins = PinDesk(config, loop=self.loop, clock=clock, emit=self.emit,
+                            reader_door=reader_door, verifier=PinVerifier(self.loop))  # fmt: skip
+        self.reads.pins, self.pins.decide = self.pins, self.reads.handle_all
+        self.monitor.on_keys = self.pins.keys
         self.passes = PassDesk(config, clock=clock, loop=self.loop, store=stores.passes,
                                doors=self.doors, readers=hardware.readers, reader_door=reader_door,
                                modes=self.inputs.modes, emit=self.emit)  # fmt: skip
@@ -137,7 +142,8 @@ class App(PassMethods, DrillMethods):
         """Start order: core loop, the extra parts, then devices (so the link is up to
         carry ``agent_started``); stop order is the reverse, so ``agent_stopped`` is
         recorded while the link can still send it."""
-        return [CorePart(self), *self._extra_parts, DevicePart(self), *self._late_parts]
+        core = [CorePart(self), self.pins.verifier]
+        return [*core, *self._extra_parts, DevicePart(self), *self._late_parts]
 
     def start(self, threaded: bool = True) -> None:
         """Run every part; ``threaded=False`` (tests) starts only the devices and lets the
@@ -232,6 +238,7 @@ class App(PassMethods, DrillMethods):
         self.config = config
         self.config_revision = revision
         self.reads.reconfigure(config)
+        self.pins.reconfigure(config)
         self.inputs.config = config
         for door_cfg in config.doors:
             self.doors[door_cfg.id].config = door_cfg

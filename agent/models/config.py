@@ -26,6 +26,7 @@ from agent.models.lines import shared_lines, simulated_parts
 from agent.models.logs import LoggingConfig
 from agent.models.mqtt import MqttConfig
 from agent.models.paths import resolve_paths, state_dir_problem
+from agent.models.pin import PinConfig, pin_problems
 from agent.models.problems import error_list
 from agent.models.secure import SecureConfig, secure_problems
 
@@ -93,6 +94,7 @@ class DoorConfig(Strict):
     # leaves through it (a vehicle gate) or a break-glass unit cuts its lock's power
     release_on_fire_waived: StrictBool = False
     credential: CredentialPolicy = CredentialPolicy.PLAIN  # the cards this door requires
+    pin: Slug | None = None  # card plus PIN: "always", or a schedule's name (while it is on)
 
 
 class VisitorButton(InputSpec):
@@ -195,6 +197,7 @@ class GateConfig(Strict):
     mqtt: MqttConfig = MqttConfig(enabled=False)
     logging: LoggingConfig = LoggingConfig()
     console: ConsoleConfig = ConsoleConfig()
+    pin: PinConfig = PinConfig()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> GateConfig:
@@ -215,6 +218,7 @@ class GateConfig(Strict):
             if sched.holidays and sched.holidays not in self.holidays:
                 problems.append(f"schedules.{name}.holidays {sched.holidays!r} is not defined")
         problems += shared_lines(self) + secure_problems(self)
+        problems += pin_problems(self)
         problems += [
             f"doors.{i}.release_on_fire: false on a fail-safe (maglock) door: it stays locked "
             "in a fire and has no handle to open it; set it to true, or release_on_fire_waived "
