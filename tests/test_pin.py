@@ -10,6 +10,8 @@ from dataclasses import asdict
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agent.core.clock import ManualClock
 from agent.core.kinds import EventType
@@ -252,3 +254,49 @@ def test_a_pin_is_checked_on_the_verifier_thread_not_the_core_loop(
     assert wait_until(lambda: bool(decisions.seen), 10)
     assert decisions.seen[0]["reason"] == "granted"
     assert "gate-pin" in [t.name for t in app._runner._started[1][1]._threads]  # type: ignore[union-attr]
+
+
+CHEAP_HASH = hash_pin(PIN, log2_n=12)  # the cheapest cost a gate accepts: many examples
+STEPS = st.one_of(
+    st.tuples(st.just("card"), st.sampled_from([CARD, OTHER, "uid:0BADCAFE"])),
+    st.tuples(st.just("keys"), st.text(alphabet="0123456789*#AZ \x00", max_size=12)),
+    st.tuples(st.just("wait"), st.floats(0, 12)),
+)
+
+
+def test_any_mix_of_cards_keys_and_waits_ends_in_one_decision_per_card(
+    make_app: Callable[..., App], make_config: Callable[..., GateConfig], clock: ManualClock
+) -> None:
+    app = make_app(make_config(doors=PIN_DOORS["doors"], schedules=NIGHT,
+                               pin={"duress": "last_digit_plus_one"}))  # fmt: skip
+    app.start(threaded=False)
+    both = [enroll(app, OTHER, holder_id="R-2", pin_hash=CHEAP_HASH),
+            enroll(app, CARD, pin_hash=CHEAP_HASH)]  # fmt: skip
+    app.allowlist.replace(both, 2)
+    decisions = Decisions(app)
+    allowed = {"granted", "wrong_pin", "pin_timeout", "pin_abandoned", "unknown",
+               "card_locked_out"}  # fmt: skip
+
+    @settings(max_examples=40, deadline=None)
+    @given(st.lists(STEPS, max_size=12))
+    def run(steps: list[tuple[str, Any]]) -> None:
+        cards = 0
+        for kind, value in steps:
+            if kind == "card":
+                present(app, value)
+                cards += 1
+            elif kind == "keys":
+                typed(app, value)
+            else:
+                clock.advance(value)
+                app.loop.pump()
+        clock.advance(app.config.pin.timeout_s + 1)  # every wait ends
+        app.loop.pump()
+        assert app.pins._waiting == {}
+        assert {d["reason"] for d in decisions.seen} <= allowed
+        assert len(decisions.seen) <= cards  # the same card twice is one wait
+        decisions.seen.clear()
+        clock.advance(app.config.pin.lockout_s + 1)
+        app.loop.pump()
+
+    run()
