@@ -44,6 +44,10 @@ REASONS: Mapping[str, str] = {
     "replayed_card": N_("the card's message was seen before (replayed)"),
     "card_not_nxp": N_("the card's chip is not an original NXP chip"),
     "secure_card_required": N_("this door needs a secure card"),
+    "wrong_pin": N_("wrong PIN"),
+    "pin_timeout": N_("no PIN typed in time"),
+    "pin_not_set": N_("this door needs a PIN and the holder has none"),
+    "pin_abandoned": N_("another card was shown before the PIN was typed"),
 }
 # alarm events the console shows until a guard acknowledges them, and their label
 ALARM_KINDS: Mapping[EventType, str] = {
@@ -57,10 +61,12 @@ ALARM_KINDS: Mapping[EventType, str] = {
     _E.RELAY_SUSPECTED: "security",
     _E.REPLAYED_CARD: "security",
     _E.CARD_NOT_NXP: "security",
+    _E.DURESS: "duress",
+    _E.PIN_LOCKOUT: "security",
 }
 ALARM_LABELS: Mapping[str, str] = {
     "forced": N_("DOOR FORCED"), "held": N_("DOOR LEFT OPEN"), "fire": N_("FIRE"),
-    "tamper": N_("READER TAMPERED"), "security": N_("SECURITY"),
+    "tamper": N_("READER TAMPERED"), "security": N_("SECURITY"), "duress": N_("DURESS"),
 }  # fmt: skip
 # what refused messages mean, for a guard (security alerts name a reason code)
 ALERT_REASONS: Mapping[str, str] = {
@@ -177,6 +183,13 @@ def event_text(event: Event, _: Gettext = _noop) -> str:
             "who": d.get("subject", "?"), "n": d.get("failures", "?")}  # fmt: skip
     if (card_alarm := CARD_ALARMS.get(t)) is not None:
         return _(card_alarm) % (v | {"holder": holder(d, _)})
+    if t is _E.DURESS:  # the guardhouse's screen: the person at the gate saw a normal entry
+        return _("DURESS code at %(door)s: %(holder)s is under threat. Act quietly, "
+                 "call for help; the door opened as usual") % (
+            v | {"holder": holder(d, _)})  # fmt: skip
+    if t is _E.PIN_LOCKOUT:
+        return _("Card %(card)s locked after %(n)s wrong PINs at %(door)s") % (
+            v | {"card": d.get("card", "?"), "n": d.get("attempts", "?")})  # fmt: skip
     if t is _E.PLAIN_CARD_USED:
         return _("Plain card used at %(door)s by %(holder)s") % (v | {"holder": holder(d, _)})
     if t is _E.MODE_CHANGED:

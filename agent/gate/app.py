@@ -142,7 +142,7 @@ class App(PassMethods, DrillMethods):
         """Start order: core loop, the extra parts, then devices (so the link is up to
         carry ``agent_started``); stop order is the reverse, so ``agent_stopped`` is
         recorded while the link can still send it."""
-        core = [CorePart(self), self.pins.verifier]
+        core: list[Part] = [CorePart(self), self.pins.verifier]
         return [*core, *self._extra_parts, DevicePart(self), *self._late_parts]
 
     def start(self, threaded: bool = True) -> None:
