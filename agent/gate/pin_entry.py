@@ -13,9 +13,12 @@ queue: no event, log line or exception carries them.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
+import os
 import queue
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -33,6 +36,7 @@ from drivers.cards import CardRead
 
 log = logging.getLogger(__name__)
 
+NICE = 10  # the verifier thread's scheduling priority: below the core loop's
 MAX_TRACKED = 10_000  # cards with wrong PINs counted at once: the oldest go first
 Done = Callable[[PinResult], None]
 
@@ -75,6 +79,10 @@ class PinVerifier:
             self._queue.put((pin, encoded, duress, done))
 
     def _run(self) -> None:
+        # Linux: a thread's own nice value. A core given to scrypt must not keep the
+        # core loop (any door's card) waiting for the scheduler's next turn
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
         while True:
             item = self._queue.get()
             if item is None:
