@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -300,3 +301,25 @@ def test_any_mix_of_cards_keys_and_waits_ends_in_one_decision_per_card(
         app.loop.pump()
 
     run()
+
+
+def test_the_simulator_types_a_pin_and_answers_with_its_decision(
+    make_app: Callable[..., App], make_config: Callable[..., GateConfig]
+) -> None:
+    from agent.core.clock import SystemClock
+    from agent.errors import GateError
+    from agent.faces.control import ControlServer
+    from agent.faces.simulate import SimControls
+
+    app = make_app(make_config(doors=PIN_DOORS["doors"], schedules=NIGHT), clock=SystemClock())
+    enroll(app, CARD, pin_hash=CHEAP_HASH)
+    app.start(threaded=True)
+    sim = SimControls(app)
+    with pytest.raises(GateError, match="waits for the PIN"):
+        sim.tap(CARD, door="main")
+    answer = sim.keys(PIN + "#", door="main")
+    assert answer["typed"] == 5 and answer["decision"]["reason"] == "granted"
+    assert sim.keys("12", door="main") == {"typed": 2, "decision": None}
+    control = ControlServer(sim, Path("/nonexistent"))
+    reply = control.handle({"op": "keys", "keys": "#" * 40, "door": "main"})
+    assert reply == {"ok": False, "error": "type 1 to 32 keys at a time"}
