@@ -294,6 +294,7 @@ def test_any_mix_of_cards_keys_and_waits_ends_in_one_decision_per_card(
         clock.advance(app.config.pin.timeout_s + 1)  # every wait ends
         app.loop.pump()
         assert app.pins._waiting == {}
+        assert "agent_fault" not in types(app)  # nothing raised on the loop either
         assert {d["reason"] for d in decisions.seen} <= allowed
         assert len(decisions.seen) <= cards  # the same card twice is one wait
         decisions.seen.clear()
@@ -323,3 +324,13 @@ def test_the_simulator_types_a_pin_and_answers_with_its_decision(
     control = ControlServer(sim, Path("/nonexistent"))
     reply = control.handle({"op": "keys", "keys": "#" * 40, "door": "main"})
     assert reply == {"ok": False, "error": "type 1 to 32 keys at a time"}
+
+
+def test_keys_typed_before_a_card_are_told_apart_from_its_pin(gate: App) -> None:
+    decisions = Decisions(gate)
+    since = gate.events.last_seq()
+    typed(gate, "99")  # someone typed first, then showed the card
+    present(gate)
+    typed(gate, PIN + "#")
+    assert types(gate, since) == ["keypad_entry", "access_granted"]
+    assert decisions.seen[-1]["reason"] == "granted"

@@ -113,3 +113,16 @@ def test_config_problems_name_their_key(make_config: Callable[..., GateConfig]) 
     assert caught.value.errors == [
         ("doors.0.pin", "'nigth' is neither 'always' nor a schedule of [schedules]")
     ]
+
+
+def test_check_config_warns_of_a_pin_door_whose_reader_has_no_keypad(
+    make_config: Callable[..., GateConfig],
+) -> None:
+    from agent.faces.checks import warnings
+
+    wedge = {"id": "main-in", "driver": "keyboard", "device": "/dev/input/event9",
+             "technology": "uid"}  # fmt: skip
+    door = {**BASE["doors"][0], "readers": [wedge], "pin": "always"}
+    found = dict(warnings(make_config(doors=[door])))
+    assert "has no keypad" in found["doors.0.readers.0"]
+    assert "doors.0.readers.0" not in dict(warnings(make_config(doors=[door | {"pin": None}])))

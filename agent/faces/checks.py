@@ -10,6 +10,7 @@ import ipaddress
 from pathlib import Path
 
 from agent.models.config import GateConfig
+from agent.models.pin import pin_warnings
 from agent.models.secure import reader_warnings
 
 _DEVICE_OPTIONS = ("port", "device")
@@ -55,6 +56,7 @@ def warnings(config: GateConfig) -> list[tuple[str, str]]:
              "(a pass is checked against the office's key, with or without the link)")
         )  # fmt: skip
     found += _door_timing(config) + _template_left(config) + reader_warnings(config)[1]
+    found += pin_warnings(config)
     if problem := _plain_password(config):
         found.append(problem)
     return found

@@ -46,3 +46,24 @@ def pin_problems(config: GateConfig) -> list[str]:
         for i, door in enumerate(config.doors)
         if door.pin is not None and door.pin != ALWAYS and door.pin not in config.schedules
     ]
+
+
+# reader drivers that deliver keys from a keypad (a Wiegand one unless ``keypad = false``)
+KEYPAD_DRIVERS = frozenset({"osdp", "wiegand", "sim"})
+
+
+def pin_warnings(config: GateConfig) -> list[tuple[str, str]]:
+    """check-config warnings: a PIN door's reader that cannot deliver keys."""
+    found = []
+    for i, door in enumerate(config.doors):
+        if door.pin is None:
+            continue
+        for j, reader in enumerate(door.readers):
+            keys = reader.driver in KEYPAD_DRIVERS and reader.options.get("keypad", True)
+            if not keys:
+                found.append((
+                    f"doors.{i}.readers.{j}",
+                    f'the "{reader.driver}" reader has no keypad, but door {door.id!r} has '
+                    f"pin = {door.pin!r}: its cards are refused (pin_timeout) while a PIN is asked",
+                ))  # fmt: skip
+    return found
