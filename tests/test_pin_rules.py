@@ -15,6 +15,7 @@ from agent.core.kinds import HolderKind
 from agent.core.pin import PinResult, duress_variant, pin_required
 from agent.core.schedules import compile_all
 from agent.errors import ConfigError
+from agent.gate.app import App
 from agent.gate.pin_entry import check_pin
 from agent.models.config import GateConfig, ScheduleConfig
 from agent.store.pins import hash_pin, verify_pin
@@ -25,6 +26,7 @@ NIGHT = {"night": ScheduleConfig.model_validate(
                   "start": "22:00", "end": "06:00"}]})}  # fmt: skip
 SCHEDULES = compile_all(NIGHT, {})
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
+CHEAP = hash_pin("4826", log2_n=12)
 ENTRY = AllowEntry("c" * 64, "R-1", HolderKind.RESIDENT, pin_hash="scrypt$...")
 
 
@@ -126,3 +128,40 @@ def test_check_config_warns_of_a_pin_door_whose_reader_has_no_keypad(
     found = dict(warnings(make_config(doors=[door])))
     assert "has no keypad" in found["doors.0.readers.0"]
     assert "doors.0.readers.0" not in dict(warnings(make_config(doors=[door | {"pin": None}])))
+
+
+def test_the_pin_hash_survives_snapshots_patches_and_older_list_files(
+    make_app: Callable[..., App],
+) -> None:
+    import sqlite3
+
+    from agent.store.allowlist import AllowListStore
+    from agent.store.catalog import live_list
+    from tests.conftest import enroll
+
+    app = make_app()
+    app.start(threaded=False)
+    entry = enroll(app, "uid:04A1B2C3", pin_hash=CHEAP)
+    store = app.allowlist
+    assert store.lookup(entry.credential).pin_hash == CHEAP  # type: ignore[union-attr]
+    other = entry.model_copy(update={"credential": "d" * 64, "holder_id": "R-2"})
+    assert store.stage("snap", 2, 0, 1, [entry, other])
+    store.commit_staged("snap", 2)
+    assert store.lookup("d" * 64).pin_hash == CHEAP  # type: ignore[union-attr]
+    store.patch(2, 3, [entry.model_copy(update={"pin_hash": None})], [])
+    assert store.lookup(entry.credential).pin_hash is None  # type: ignore[union-attr]
+    folder = store.folder
+    app.stop()
+    live = live_list(folder / "allowlist.db")
+    assert live is not None
+    conn = sqlite3.connect(live)
+    for column in ("pin_hash", "credential_policy"):  # a file of a release before both
+        conn.execute(f"ALTER TABLE allowlist DROP COLUMN {column}")
+    conn.commit()
+    conn.close()
+    reopened = AllowListStore(folder / "allowlist.db", app.config.zone())
+    try:
+        found = reopened.lookup("d" * 64)
+        assert found is not None and found.pin_hash is None
+    finally:
+        reopened.close()
