@@ -56,7 +56,9 @@ def check_pin(pin: str, encoded: str, duress: str) -> PinResult:
 
 class PinVerifier:
     """The runner's part that hashes PINs on a thread of its own and posts each result
-    to the core loop. Not started (tests pumping the loop), it checks inline."""
+    to the core loop. Its thread starts with the first PIN (a gate without PIN doors, or a
+    fleet simulation of many, has none); not started (tests pumping the loop), it checks
+    inline."""
 
     name = "pin-verifier"
 
@@ -64,19 +66,24 @@ class PinVerifier:
         self._loop = loop
         self._queue: queue.SimpleQueue[tuple[str, str, str, Done] | None] = queue.SimpleQueue()
         self._threads: Threads | None = None
+        self._running = False
 
     def start(self, threads: Threads) -> None:
         self._threads = threads
-        threads.spawn("gate-pin", self._run)
 
     def stop(self) -> None:
-        self._queue.put(None)  # the runner joins the thread after this
+        if self._running:
+            self._queue.put(None)  # the runner joins the thread after this
 
     def submit(self, pin: str, encoded: str, duress: str, done: Done) -> None:
+        """Core loop: check ``pin`` against ``encoded``; ``done`` gets the result there."""
         if self._threads is None:
             done(check_pin(pin, encoded, duress))
-        else:
-            self._queue.put((pin, encoded, duress, done))
+            return
+        if not self._running:
+            self._running = True
+            self._threads.spawn("gate-pin", self._run)
+        self._queue.put((pin, encoded, duress, done))
 
     def _run(self) -> None:
         # Linux: a thread's own nice value. A core given to scrypt must not keep the
@@ -177,7 +184,8 @@ class PinDesk:
             self._cancel(before.timer)
             if before.credential != credential:  # someone else's card: the first one ends
                 self._loop.post(self._finish, before, PinResult.ABANDONED)
-        self._drop_stray(read.reader)
+        if read.reader in self._stray:  # keys typed before this card: with no card
+            self._flush_stray(read.reader)
         token = next(self._tokens)
         waiting = _Waiting(read, credential, door, pin_hash, PinBuffer(self.settings.max_digits),
                            token)  # fmt: skip
@@ -283,11 +291,6 @@ class PinDesk:
         self.stray_entries += 1
         door = self._reader_door[reader]
         self._emit(EventType.KEYPAD_ENTRY, door, reader=reader, length=stray.keys, card=None)
-
-    def _drop_stray(self, reader: str) -> None:
-        """A card came: keys typed before it were typed with no card."""
-        if reader in self._stray:
-            self._flush_stray(reader)
 
     @staticmethod
     def _cancel(timer: Timer | None) -> None:
