@@ -8,6 +8,11 @@ commanded; the event is fsynced in between. Floor and agent taps alternate, so b
 see the same machine at the same moments. One card in five is unknown (a denial,
 timed to the reader's red light).
 
+``--scenarios card,pin`` (the default) runs today's card path (``--readers``) and then
+each further scenario on the same App, in the same run: ``pin`` is card plus PIN
+(``bench/decision_pin.py``). A scenario is a function in ``SCENARIOS``; its verdict
+compares it with the card path's one-reader result.
+
 ``--readers N`` taps N readers (a door each) at the same instant every round; with
 group commit no tap waits for more than two fsyncs (the one under way, then the one
 its group shares). ``--fsync-delay-ms N`` runs the whole benchmark under strace,
@@ -15,6 +20,7 @@ which delays every fsync and fdatasync by N ms, as a slow SD card would.
 
     python bench/decision.py [--entries 100000,1000000] [--readers 1,4] [--taps N]
                              [--synchronous full|normal] [--fsync-delay-ms N] [--passback]
+                             [--scenarios card,pin] [--scenario-taps N]
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +46,7 @@ from agent.models.config import validate_config
 from agent.models.wire import AllowListEntry
 from agent.store.credentials import read_key_file, write_new_key
 from bench.common import current_rss_mb, machine, peak_rss_mb, percentiles_ms
+from bench.decision_pin import entry_fields, pin_door, pin_scenario, pin_verdict
 from bench.floor import Floor
 from drivers.cards import CardNumber
 from drivers.sim import SimCardReader, SimRelay
@@ -71,7 +78,8 @@ def gate(folder: Path, synchronous: str, readers: int) -> App:
             "doors": [
                 {"id": f"d{n}", "readers": [{"id": f"r{n}"}], "relay": {"driver": "sim"}}
                 for n in range(1, readers + 1)
-            ],
+            ]
+            + [pin_door()],  # card plus PIN on: the PIN scenario's door
             "alarms": {"reader_denials": never, "card_denials": never},
             "mqtt": {"enabled": True, "require_signatures": False},
         },
@@ -86,7 +94,11 @@ def enroll(app: App, count: int) -> None:
             number = card(i)
             credential, masked = app.hasher.identify(number)
             yield AllowListEntry(
-                credential=credential, masked=masked, holder_id=f"R-{i}", unit=f"U-{i % 500}"
+                credential=credential,
+                masked=masked,
+                holder_id=f"R-{i}",
+                unit=f"U-{i % 500}",
+                **entry_fields(i),
             )
 
     assert app.allowlist.replace(entries(), 1) == count
@@ -199,7 +211,21 @@ def verdict(result: dict[str, Any], readers: int, delay_ms: float) -> dict[str, 
     return out
 
 
-def run(entries: int, readers: list[int], taps: int, synchronous: str) -> list[dict[str, Any]]:
+# scenarios beside the card path: (app, entries, taps, card) -> result, and its verdict
+# against the card path's one-reader read_to_relay; add one here with its own module
+SCENARIOS: dict[str, tuple[Callable[..., dict[str, Any]], Callable[..., dict[str, Any]]]] = {
+    "pin": (pin_scenario, pin_verdict),
+}
+
+
+def run(
+    entries: int,
+    readers: list[int],
+    taps: int,
+    synchronous: str,
+    scenarios: Sequence[str] = ("card", "pin"),
+    scenario_taps: int = 300,
+) -> list[dict[str, Any]]:
     delay_ms = float(os.environ.get(_UNDER_STRACE, "0"))
     results = []
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
@@ -211,7 +237,8 @@ def run(entries: int, readers: list[int], taps: int, synchronous: str) -> list[d
         assert floor.load(card(i).canonical() for i in range(entries)) == entries
         app.start(threaded=True)
         try:
-            for count in readers:
+            card_path = None
+            for count in readers if "card" in scenarios else []:
                 if count == 1:
                     result = single(app, floor, entries, taps)
                 else:
@@ -222,6 +249,13 @@ def run(entries: int, readers: list[int], taps: int, synchronous: str) -> list[d
                     | {"verdict": verdict(result, count, delay_ms)}
                     | {"rss_while_serving_mb": current_rss_mb()}
                 )
+                if count == 1:
+                    card_path = result["read_to_relay"]
+            for name in (n for n in scenarios if n != "card"):
+                scenario, judge = SCENARIOS[name]
+                result = scenario(app, entries, scenario_taps, card)
+                results.append({"entries": entries, "scenario": name} | result
+                               | {"verdict": judge(result, card_path)})  # fmt: skip
         finally:
             app.stop()
             floor.close()
@@ -265,6 +299,9 @@ def main() -> None:
     parser.add_argument("--taps", type=int, help="measured taps (default 2000; 400 delayed)")
     parser.add_argument("--synchronous", choices=["full", "normal"], default="full")
     parser.add_argument("--fsync-delay-ms", type=float, default=0.0)
+    parser.add_argument("--scenarios", default="card,pin",
+                        help=f"card and any of {sorted(SCENARIOS)}, comma-separated")  # fmt: skip
+    parser.add_argument("--scenario-taps", type=int, default=300, help="rounds per scenario")
     parser.add_argument("--passback", action="store_true",
                         help="also: anti-passback beside today's path (bench/presence_bench.py)")
     args = parser.parse_args()
@@ -272,12 +309,21 @@ def main() -> None:
         under_strace(args.fsync_delay_ms)
     taps = args.taps or (400 if args.fsync_delay_ms else 2000)
     sys.setswitchinterval(0.0005)  # as ``gate-agent run`` sets it (agent/faces/cli.py)
-    runs = [r for n in args.entries for r in run(n, args.readers, taps, args.synchronous)]
+    scenarios = [name.strip() for name in args.scenarios.split(",") if name.strip()]
+    unknown = set(scenarios) - {"card", *SCENARIOS}
+    if unknown:
+        parser.error(f"unknown scenarios {sorted(unknown)}: choose from card, {sorted(SCENARIOS)}")
+    runs = [
+        r
+        for n in args.entries
+        for r in run(n, args.readers, taps, args.synchronous, scenarios, args.scenario_taps)
+    ]
     report = {
         "benchmark": "decision",
         "synchronous": args.synchronous,
         "fsync_delay_ms": args.fsync_delay_ms,
         "taps": taps,
+        "scenarios": scenarios,
         "runs": runs,
         "peak_rss_mb": peak_rss_mb(),
         "machine": machine(),

@@ -21,10 +21,12 @@ from drivers.feedback import FeedbackPins, GpioFeedback
 from drivers.streaming import RepeatFilter
 from drivers.wiegand_format import (
     DEFAULT_FORMATS,
+    KEY_BURSTS,
     STANDARD_FORMATS,
     FormatSet,
     FrameError,
     WiegandFormat,
+    decode_key,
     split_bursts,
 )
 
@@ -43,6 +45,9 @@ class WiegandOptions(DriverOptions):
     pull_up: StrictBool = True  # False: the lines have external pull-ups (a level shifter's)
     hold_s: float = Field(0.0, ge=0, le=60)  # for readers that repeat a card held on them
     feedback: FeedbackPins | None = None
+    # 4- and 8-bit bursts are keys from the reader's keypad (card plus PIN), unless an
+    # accepted format has that length; False: they are counted as bad frames
+    keypad: StrictBool = True
 
     @model_validator(mode="after")
     def _check(self) -> WiegandOptions:
@@ -173,7 +178,14 @@ class WiegandReader(CardReader):
         if overflow:
             self._frame_error(f"line noise: over {self.MAX_EDGES} edges without a pause")
             return
+        keys: list[str] = []
         for frame in split_bursts(self._spacing(edges), timeout):
+            if self._is_key(frame):
+                try:
+                    keys.append(decode_key(frame))
+                except FrameError as exc:
+                    self._frame_error(str(exc))
+                continue
             try:
                 read = self.formats.decode(frame)
             except FrameError as exc:
@@ -183,6 +195,13 @@ class WiegandReader(CardReader):
             log.debug("reader %s: %s frame, card %s", self.name, read.format, card.masked())
             if self.repeats.new(card):
                 self._deliver(card)
+        if keys and self._hooks is not None and self._hooks.keypad is not None:
+            self._hooks.keypad("".join(keys))
+
+    def _is_key(self, frame: list[int]) -> bool:
+        length = len(frame)
+        by_length = self.formats.by_length
+        return self.wiegand_options.keypad and length in KEY_BURSTS and length not in by_length
 
     def _spacing(self, edges: list[tuple[Any, int]]) -> list[tuple[float, int]]:
         """Edges in wire order, each with the seconds since the one before it."""

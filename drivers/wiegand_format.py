@@ -240,3 +240,34 @@ def split_bursts(edges: Sequence[tuple[float, int]], gap_s: float) -> list[list[
             frames.append([])
         frames[-1].append(bit)
     return frames
+
+
+# Wiegand keypads send one burst per key: 4 bits (the key, most significant bit first),
+# or 8 bits (the key's complement first, then the key: a check against noise).
+KEY_BURSTS = (4, 8)
+_KEY_NAMES = {10: "*", 11: "#"}  # 10 is ESC or * on the keypad, 11 ENTER or #
+
+
+def decode_key(frame: Sequence[int]) -> str:
+    """One keypad burst as a key (``0``-``9``, ``*``, ``#``); FrameError says why not."""
+    value = 0
+    for bit in frame:
+        value = (value << 1) | (bit & 1)
+    if len(frame) == 8:
+        check, value = value >> 4, value & 0xF
+        if check != value ^ 0xF:
+            raise FrameError("keypad burst: the check nibble does not match the key")
+    elif len(frame) != 4:
+        raise FrameError(f"keypad burst of {len(frame)} bits")
+    if value > 11:
+        raise FrameError(f"keypad burst: {value} is no key")
+    return _KEY_NAMES.get(value, str(value))
+
+
+def encode_key(key: str, bits: int = 4) -> tuple[int, ...]:
+    """The burst a keypad sends for ``key`` (tests and simulators)."""
+    value = {"*": 10, "#": 11}.get(key)
+    value = int(key) if value is None else value
+    if bits == 8:
+        value = ((value ^ 0xF) << 4) | value
+    return tuple((value >> (bits - 1 - i)) & 1 for i in range(bits))

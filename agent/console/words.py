@@ -46,6 +46,10 @@ REASONS: Mapping[str, str] = {
     "secure_card_required": N_("this door needs a secure card"),
     "passback": N_("the card was not seen leaving (anti-passback)"),
     "area_full": N_("the area is full: visitors wait"),
+    "wrong_pin": N_("wrong PIN"),
+    "pin_timeout": N_("no PIN typed in time"),
+    "pin_not_set": N_("this door needs a PIN and the holder has none"),
+    "pin_abandoned": N_("another card was shown before the PIN was typed"),
 }
 # alarm events the console shows until a guard acknowledges them, and their label
 ALARM_KINDS: Mapping[EventType, str] = {
@@ -60,10 +64,12 @@ ALARM_KINDS: Mapping[EventType, str] = {
     _E.REPLAYED_CARD: "security",
     _E.CARD_NOT_NXP: "security",
     _E.TAILGATE_SUSPECTED: "tailgate",
+    _E.DURESS: "duress",
+    _E.PIN_LOCKOUT: "security",
 }
 ALARM_LABELS: Mapping[str, str] = {
     "forced": N_("DOOR FORCED"), "held": N_("DOOR LEFT OPEN"), "fire": N_("FIRE"),
-    "tamper": N_("READER TAMPERED"), "security": N_("SECURITY"),
+    "tamper": N_("READER TAMPERED"), "security": N_("SECURITY"), "duress": N_("DURESS"),
     "tailgate": N_("TAILGATING"),
 }  # fmt: skip
 # what refused messages mean, for a guard (security alerts name a reason code)
@@ -209,6 +215,13 @@ def event_text(event: Event, _: Gettext = _noop) -> str:
         return _tailgate(d, door, _)
     if (card_alarm := CARD_ALARMS.get(t)) is not None:
         return _(card_alarm) % (v | {"holder": holder(d, _)})
+    if t is _E.DURESS:  # the guardhouse's screen: the person at the gate saw a normal entry
+        return _("DURESS code at %(door)s: %(holder)s is under threat. Act quietly, "
+                 "call for help; the door opened as usual") % (
+            v | {"holder": holder(d, _)})  # fmt: skip
+    if t is _E.PIN_LOCKOUT:
+        return _("Card %(card)s locked after %(n)s wrong PINs at %(door)s") % (
+            v | {"card": d.get("card", "?"), "n": d.get("attempts", "?")})  # fmt: skip
     if t is _E.PLAIN_CARD_USED:
         return _("Plain card used at %(door)s by %(holder)s") % (v | {"holder": holder(d, _)})
     if (muster := MUSTER_WORDS.get(t)) is not None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from agent.core.kinds import HolderKind
+from agent.core.pin import PinResult
 from agent.core.schedules import Schedule
 from agent.core.secure import CredentialPolicy, ProofFacts, proof_refusal, stricter
 
@@ -43,6 +44,12 @@ class Reason(StrEnum):
     # presence (issue 21): where the holder was last seen, and how full the area is
     PASSBACK = "passback"
     AREA_FULL = "area_full"
+    # card plus PIN (issue 21). PIN_REQUIRED is never recorded: the gate waits for the PIN
+    PIN_REQUIRED = "pin_required"
+    WRONG_PIN = "wrong_pin"
+    PIN_TIMEOUT = "pin_timeout"
+    PIN_NOT_SET = "pin_not_set"  # a PIN door, and the holder has no PIN on the list
+    PIN_ABANDONED = "pin_abandoned"  # another card came to the reader before the PIN ended
 
 
 # Denials that say something about the card or the person presenting it; the
@@ -78,6 +85,7 @@ class AllowEntry:
     lockdown_override: bool = False
     masked: str = ""
     credential_policy: str = CredentialPolicy.PLAIN
+    pin_hash: str | None = None  # card plus PIN: the holder's salted hash, never a PIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +112,11 @@ class DecisionContext:
     door_policy: str = CredentialPolicy.PLAIN
     passback: bool = False  # anti-passback refuses this holder here (a hard or timed area)
     area_full: bool = False  # the area this reader leads into is full and refuses this holder
+    # card plus PIN (issue 21): whether the door asks for a PIN now, what the PIN typed
+    # turned out to be (None: not typed yet), and a card locked after wrong PINs
+    pin_required: bool = False
+    pin: PinResult | None = None
+    pin_locked: bool = False
 
 
 def policy_for(entry: AllowEntry, ctx: DecisionContext) -> CredentialPolicy:
@@ -131,6 +144,8 @@ def decide(entry: AllowEntry | None, ctx: DecisionContext) -> Decision:
         return _deny(Reason.UNKNOWN)
     if ctx.card_locked:
         return _deny(Reason.CARD_LOCKED_OUT)
+    if ctx.pin_locked:
+        return _deny(Reason.CARD_LOCKED_OUT)
     if ctx.proof is None and policy_for(entry, ctx) is CredentialPolicy.SECURE:
         return _deny(Reason.SECURE_CARD_REQUIRED)
     if entry.suspended:
@@ -143,7 +158,7 @@ def decide(entry: AllowEntry | None, ctx: DecisionContext) -> Decision:
         return _deny(Reason.WRONG_DOOR)
     if not ctx.clock_trusted:
         untrusted = _decide_untrusted(entry, ctx.untrusted_policy)
-        return _decide_presence(ctx) if untrusted.granted else untrusted
+        return _decide_last(entry, ctx) if untrusted.granted else untrusted
     if entry.valid_from is not None and ctx.now < entry.valid_from:
         return _deny(Reason.NOT_YET_VALID)
     if entry.valid_until is not None and ctx.now >= entry.valid_until:
@@ -154,16 +169,37 @@ def decide(entry: AllowEntry | None, ctx: DecisionContext) -> Decision:
             return _deny(Reason.UNKNOWN_SCHEDULE)  # fail closed on a dangling name
         if not schedule.allows(ctx.local):
             return _deny(Reason.OUTSIDE_SCHEDULE)
-    return _decide_presence(ctx)
+    return _decide_last(entry, ctx)
 
 
-def _decide_presence(ctx: DecisionContext) -> Decision:
-    """Last: only a card that may otherwise pass is held to where its holder is."""
+def _decide_last(entry: AllowEntry, ctx: DecisionContext) -> Decision:
+    """Last: only a card that may otherwise pass is held to where its holder is, and only
+    a card that passes that waits for a PIN."""
     if ctx.passback:
         return _deny(Reason.PASSBACK)
     if ctx.area_full:
         return _deny(Reason.AREA_FULL)
-    return GRANT
+    return _pin_decision(entry, ctx) if ctx.pin_required else GRANT
+
+
+_PIN_REFUSALS = {
+    PinResult.WRONG: Reason.WRONG_PIN,
+    PinResult.TIMEOUT: Reason.PIN_TIMEOUT,
+    PinResult.NOT_SET: Reason.PIN_NOT_SET,
+    PinResult.ABANDONED: Reason.PIN_ABANDONED,
+}
+
+
+def _pin_decision(entry: AllowEntry, ctx: DecisionContext) -> Decision:
+    """Last of all, so a card that would be refused anyway never waits for a PIN. A
+    duress PIN opens exactly as the right one does: the alarm is the gate's business."""
+    if entry.pin_hash is None:
+        return _deny(Reason.PIN_NOT_SET)
+    if ctx.pin is None:
+        return _deny(Reason.PIN_REQUIRED)
+    if ctx.pin in (PinResult.OK, PinResult.DURESS):
+        return GRANT
+    return _deny(_PIN_REFUSALS[ctx.pin])
 
 
 def _decide_untrusted(entry: AllowEntry, policy: str) -> Decision:

@@ -102,6 +102,10 @@ class EventType(StrEnum):
     # presence across gates: cut off from the others (soft areas only report), and back
     PRESENCE_PARTITIONED = "presence_partitioned"
     PRESENCE_REJOINED = "presence_rejoined"
+    # card plus PIN (issue 21): a duress PIN (a silent alarm: the door opens as usual),
+    # and a card locked after wrong PINs in a row
+    DURESS = "duress"
+    PIN_LOCKOUT = "pin_lockout"
 
 
 class DrillKind(StrEnum):
@@ -135,5 +139,9 @@ ALARMS = frozenset(
         EventType.REPLAYED_CARD,
         EventType.CARD_NOT_NXP,
         EventType.TAILGATE_SUSPECTED,
+        EventType.DURESS,
+        EventType.PIN_LOCKOUT,
     }
 )
+# alarms the office link sends ahead of everything else waiting (agent.link.uplink)
+URGENT = frozenset({EventType.DURESS})

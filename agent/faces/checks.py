@@ -10,6 +10,7 @@ import ipaddress
 from pathlib import Path
 
 from agent.models.config import GateConfig
+from agent.models.pin import pin_warnings
 from agent.models.secure import reader_warnings
 from agent.models.tailgate import tailgate_warnings
 
@@ -57,6 +58,7 @@ def warnings(config: GateConfig) -> list[tuple[str, str]]:
         )  # fmt: skip
     found += _door_timing(config) + _template_left(config) + reader_warnings(config)[1]
     found += tailgate_warnings(config)
+    found += pin_warnings(config)
     if problem := _plain_password(config):
         found.append(problem)
     return found

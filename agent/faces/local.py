@@ -175,10 +175,16 @@ def cmd_sim(args: argparse.Namespace) -> int:
         call = {"op": "press", "button": args.button, "door": args.door}
     elif args.sim_cmd == "door":
         call = {"op": "door", "state": args.state, "door": args.door}
+    elif args.sim_cmd == "keys":
+        call = {"op": "keys", "keys": args.keys, "door": args.door}
     else:
         call = {"op": "fire", "on": args.state == "on"}
     result = _ask(config, call.pop("op"), **call)
-    if args.sim_cmd == "tap":
+    if args.sim_cmd == "keys":  # never the keys themselves: they may be a PIN
+        result = result["decision"] or {"typed": result["typed"]}
+    if "typed" in result:
+        print(f"{result['typed']} key(s) typed; no card was waiting for them")
+    elif args.sim_cmd in ("tap", "keys"):
         verdict = "GRANTED" if result["granted"] else "DENIED"
         print(
             f"{verdict} ({result['reason']}) card={result['card']} "

@@ -192,6 +192,9 @@ def build(commands: Commands) -> argparse.ArgumentParser:
     p = command(simsub, "door", "open or close a door contact")
     p.add_argument("state", choices=["open", "close"])
     p.add_argument("--door", help=door_help)
+    p = command(simsub, "keys", "type on a door's keypad (a PIN after a card: 2468#)")
+    p.add_argument("keys", help="digits, * (clear) and # (enter)")
+    p.add_argument("--door", help=door_help)
     p = command(simsub, "fire", "fire-alarm input on or off")
     p.add_argument("state", choices=["on", "off"])
     return parser

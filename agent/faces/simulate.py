@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
-from typing import Any
+from dataclasses import asdict
+from typing import Any, Protocol, runtime_checkable
 
 from agent.errors import GateError
 from agent.gate.ports import DecisionRecord, GatePort, PassOutcome
 from drivers.base import CardStimulus, InputStimulus, ScanStimulus
 
 KEEP_DECISIONS = 256
+MAX_KEYS = 32  # keys typed in one go
+PIN_WAIT_S = 3.0  # how long ``keys`` waits for a PIN's decision (it is hashed on a thread)
+
+
+@runtime_checkable
+class KeyStimulus(Protocol):
+    """A reader whose keypad software can type on (the simulator's)."""
+
+    name: str
+
+    def keys(self, typed: str) -> None: ...
 
 
 class SimError(GateError):
@@ -89,8 +102,38 @@ class SimControls:
         with self._lock:
             record = self._decisions.pop((read.reader, read.read_id), None)
         if record is None:
-            raise SimError("no decision was recorded for this read; see the agent's log")
+            raise SimError(
+                "no decision was recorded for this read: at a PIN door it waits for the PIN "
+                "(gate-agent sim keys 1234# --door D); else see the agent's log"
+            )
         return record
+
+    def keys(self, keys: str, door: str | None = None) -> dict[str, Any]:
+        """Type ``keys`` on a door's simulated keypad; the answer is the decision they
+        brought (a PIN for a card waiting there), or None. The keys are never echoed."""
+        _text(keys, "keys")
+        if not 0 < len(keys) <= MAX_KEYS:
+            raise SimError(f"type 1 to {MAX_KEYS} keys at a time")
+        door_id = self._door(door)
+        devices = self.gate.devices
+        pads = [d for r_id, d in devices.readers.items()
+                if devices.reader_door[r_id] == door_id and isinstance(d, KeyStimulus)]  # fmt: skip
+        if not pads:
+            raise SimError(f"door {door_id!r} has no simulated keypad")
+        pad = pads[0]
+        with self._lock:
+            before = set(self._decisions)
+        pad.keys(keys)
+        self.gate.settle()
+        deadline = time.monotonic() + PIN_WAIT_S
+        while True:
+            with self._lock:
+                new = [k for k in self._decisions if k[0] == pad.name and k not in before]
+                record = self._decisions.pop(new[-1]) if new else None
+            if record is not None or time.monotonic() > deadline or "#" not in keys:
+                break
+            time.sleep(0.01)
+        return {"typed": len(keys), "decision": asdict(record) if record else None}
 
     def scan(self, door: str | None, code: str) -> PassOutcome:
         """Show ``code`` to a simulated scanner at ``door``; the answer is this scan's outcome."""

@@ -22,6 +22,7 @@ from agent.core.kinds import EventType
 from agent.core.loop import CoreLoop
 from agent.core.runner import Part, Runner
 from agent.errors import FatalError, GateError, StorageFault
+from agent.gate.attachments import Attachments
 from agent.gate.build import Hardware, Stores, close_all, preflight
 from agent.gate.drills import DrillDesk, DrillMethods
 from agent.gate.inputs import InputRouter
@@ -29,11 +30,10 @@ from agent.gate.journal import Journal
 from agent.gate.lanes import LANE_DEPTH, ReaderLanes
 from agent.gate.learning import learn_card
 from agent.gate.muster import MusterDesk
-from agent.gate.occupancy import OccupancyDesk, PresenceMethods
+from agent.gate.occupancy import PresenceMethods
 from agent.gate.parts import CorePart, DevicePart, log_close_error
 from agent.gate.passes import PassDesk, PassMethods
 from agent.gate.ports import ConfigState, DecisionRecord, DeviceMap, LearnedCard
-from agent.gate.presence_merge import PresenceMerge
 from agent.gate.readers import ReaderMonitor
 from agent.gate.reads import ReadHandler
 from agent.gate.status import live_status, with_stores
@@ -51,7 +51,7 @@ from drivers.cards import CardRead
 log = logging.getLogger(__name__)
 
 
-class App(PassMethods, DrillMethods, PresenceMethods):
+class App(PassMethods, DrillMethods, PresenceMethods, Attachments):
     """One gate agent instance: implements ``GatePort`` for the parts around it."""
 
     def __init__(
@@ -109,16 +109,12 @@ class App(PassMethods, DrillMethods, PresenceMethods):
             presence=stores.events.presence,
         )
         self.tailgating = watch_tailgating(self)  # door cycles against grants; exits
-        self.presence_merge = PresenceMerge(self.loop, self.journal, self.reads.presence)
         reader_door = {r: p.door for r, p in self.reads.places.items()}
         self.monitor = ReaderMonitor(hardware.readers, reader_door, self.loop, clock, self.emit)
         self.passes = PassDesk(config, clock=clock, loop=self.loop, store=stores.passes,
                                doors=self.doors, readers=hardware.readers, reader_door=reader_door,
                                modes=self.inputs.modes, emit=self.emit)  # fmt: skip
-        self.occupancy = OccupancyDesk(config, clock=clock, loop=self.loop, journal=self.journal,
-                                       keeper=self.reads.presence,
-                                       reader_door=reader_door)  # fmt: skip
-        self.passes.area_full = self.occupancy.refuses_pass  # visitors' passes, when full
+        self._attach(config, reader_door)  # PIN, occupancy, other gates' moves
         self.lanes = ReaderLanes(self.loop, clock, reader_door, self.emit)
         self.lanes.on_reads = self.reads.handle_all
         self.lanes.on_scan = self.passes.scanned
@@ -139,7 +135,8 @@ class App(PassMethods, DrillMethods, PresenceMethods):
         """Start order: core loop, the extra parts, then devices (so the link is up to
         carry ``agent_started``); stop order is the reverse, so ``agent_stopped`` is
         recorded while the link can still send it."""
-        return [CorePart(self), *self._extra_parts, DevicePart(self), *self._late_parts]
+        core: list[Part] = [CorePart(self), self.pins.verifier]
+        return [*core, *self._extra_parts, DevicePart(self), *self._late_parts]
 
     def start(self, threaded: bool = True) -> None:
         """Run every part; ``threaded=False`` (tests) starts only the devices and lets the
@@ -235,7 +232,7 @@ class App(PassMethods, DrillMethods, PresenceMethods):
         self.config = config
         self.config_revision = revision
         self.reads.reconfigure(config)
-        self.occupancy.reconfigure(config)
+        self._reconfigure_attached(config)
         self.inputs.config = config
         for door_cfg in config.doors:
             self.doors[door_cfg.id].config = door_cfg

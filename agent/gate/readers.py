@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -51,6 +51,8 @@ class ReaderMonitor:
         self._clock = clock
         self._emit = emit
         self.health = {name: ReaderHealth() for name in readers}
+        # keys go here first (card plus PIN); True: taken, nothing more to record
+        self.on_keys: Callable[[str, str], bool] | None = None
 
     def hooks(self, name: str, lanes: ReaderLanes) -> ReaderHooks:
         """The hooks one reader reports through: each hops onto the core loop; reads
@@ -86,5 +88,7 @@ class ReaderMonitor:
         self._emit(event, self._places[name], reader=name, detail=detail)
 
     def keypad(self, name: str, keys: str) -> None:
+        if self.on_keys is not None and self.on_keys(name, keys):
+            return
         # the keys may be a PIN: only how many were typed is recorded
         self._emit(EventType.KEYPAD_ENTRY, self._places[name], reader=name, length=len(keys))

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from typing import Any, Literal, Protocol
 
 from agent.core.anomaly import DenialWatch, Trip, WatchMark
 from agent.core.clock import Clock
-from agent.core.decision import SUSPICIOUS, DecisionContext, decide
+from agent.core.decision import SUSPICIOUS, DecisionContext, Reason, decide
 from agent.core.door import Door
 from agent.core.kinds import EventType
 from agent.core.loop import CoreLoop
 from agent.core.modes import Modes
+from agent.core.pin import pin_required
 from agent.core.presence import Verdict
 from agent.core.schedules import Schedule, compile_all
 from agent.errors import StorageFault
+from agent.gate.pin_entry import PinDesk
 from agent.gate.ports import DecisionRecord
 from agent.gate.presence import PresenceKeeper
 from agent.gate.secure_reads import SecureReads
@@ -105,6 +107,7 @@ class ReadHandler:
         self._override_only = True
         self.secure = SecureReads(config, counters)
         self.presence = PresenceKeeper(config, presence)
+        self.pins: PinDesk | None = None  # card plus PIN (set by the App)
         self.reconfigure(config)
 
     def reconfigure(self, config: GateConfig) -> None:
@@ -193,7 +196,12 @@ class ReadHandler:
             passback=verdict is Verdict.DENY,
             area_full=self.presence.area_full(passage, entry),
         )
+        if self.pins is not None:
+            ctx = self._with_pin(ctx, read, credential, mono)
         decision = decide(entry, ctx)
+        if decision.reason is Reason.PIN_REQUIRED and self.pins is not None and entry:
+            self.pins.wait_for(read, credential, place.door, entry.pin_hash or "")
+            return None  # decided once the PIN has been typed, or its time is up
         holder = entry.holder_id if entry else None
         kind = entry.kind.value if entry else None
         unit = entry.unit if entry else None
@@ -221,6 +229,8 @@ class ReadHandler:
                     "partitioned": self.presence.partitioned(),
                 }
                 self._events.record(EventType.PASSBACK_VIOLATION, place.door, violation, now)
+        if self.pins is not None:
+            self.pins.settled(read, decision, self._events.record, details, seq)
         if self.secure.concerns(read, entry, ctx):
             card = {"card": masked, "credential": credential, "holder_id": holder}
             card |= {"kind": kind, "unit": unit}
@@ -242,6 +252,20 @@ class ReadHandler:
             unit,
             seq,
         )
+
+    def _with_pin(
+        self, ctx: DecisionContext, read: CardRead, credential: str, mono: float
+    ) -> DecisionContext:
+        """The PIN's part of the moment: asked for now (or already typed), its result."""
+        assert self.pins is not None
+        result = self.pins.result_for(read)
+        rule = self.pins.rule(ctx.door)
+        locked = self.pins.locked(credential, mono)
+        if result is None and rule is None and not locked:
+            return ctx  # most reads: nothing to do with a PIN
+        asked = result is not None or pin_required(rule, ctx.local, ctx.schedules,
+                                                   ctx.clock_trusted)  # fmt: skip
+        return replace(ctx, pin_required=asked, pin=result, pin_locked=locked)
 
     def _act(self, record: DecisionRecord) -> None:
         """After the commit: the relay first, then the reader's light, then listeners."""

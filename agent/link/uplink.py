@@ -17,7 +17,7 @@ from collections import deque
 from datetime import datetime
 from functools import partial
 
-from agent.core.kinds import EventType
+from agent.core.kinds import URGENT, EventType
 from agent.core.runner import Threads
 from agent.errors import MqttError
 from agent.gate.ports import GatePort
@@ -74,6 +74,9 @@ class Uplink:
         self._status_due = threading.Event()
         self._acked: deque[int] = deque()  # seqs acknowledged, appended on paho's thread
         self._live: deque[Event] = deque()
+        # alarms that go ahead of everything waiting (a duress PIN): kept through
+        # disconnects, sent first once connected; the outbox still holds them too
+        self._urgent: deque[Event] = deque(maxlen=WINDOW)
         self._threads: Threads | None = None
         self.sent_count = 0
         self.last_acked: tuple[int, datetime] | None = None  # (seq, when), for status
@@ -108,7 +111,9 @@ class Uplink:
     def _on_event(self, event: Event) -> None:
         # Offline, or too far behind, the outbox already holds it: the backlog pass
         # will send it, so memory stays flat through an outage of any length.
-        if self.conn.connected and len(self._live) < WINDOW:
+        if event.type in URGENT:
+            self._urgent.append(event)
+        elif self.conn.connected and len(self._live) < WINDOW:
             self._live.append(event)
         if event.type in STATUS_EVENTS:
             self._status_due.set()
@@ -255,6 +260,10 @@ class Uplink:
         self._wake.set()
 
     def _publish_events(self, inflight: set[int], cursor: int) -> int:
+        while self._urgent:  # before the live events and the backlog, window or not
+            if self._urgent[0].seq not in inflight:
+                self._send(self._urgent[0], inflight)
+            self._urgent.popleft()
         while self._live and len(inflight) < WINDOW:
             event = self._live.popleft()
             if event.seq not in inflight:

@@ -26,6 +26,7 @@ from agent.models.lines import shared_lines, simulated_parts
 from agent.models.logs import LoggingConfig
 from agent.models.mqtt import MqttConfig
 from agent.models.paths import resolve_paths, state_dir_problem
+from agent.models.pin import PinConfig, pin_problems
 from agent.models.presence import PresenceConfig, presence_problems
 from agent.models.problems import error_list
 from agent.models.secure import SecureConfig, secure_problems
@@ -96,6 +97,7 @@ class DoorConfig(Strict):
     release_on_fire_waived: StrictBool = False
     credential: CredentialPolicy = CredentialPolicy.PLAIN  # the cards this door requires
     tailgate: TailgateConfig | None = None  # watch for tailgating (needs the contact)
+    pin: Slug | None = None  # card plus PIN: "always", or a schedule's name (while it is on)
 
 
 class VisitorButton(InputSpec):
@@ -199,6 +201,7 @@ class GateConfig(Strict):
     logging: LoggingConfig = LoggingConfig()
     console: ConsoleConfig = ConsoleConfig()
     presence: PresenceConfig = PresenceConfig()
+    pin: PinConfig = PinConfig()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> GateConfig:
@@ -219,7 +222,7 @@ class GateConfig(Strict):
             if sched.holidays and sched.holidays not in self.holidays:
                 problems.append(f"schedules.{name}.holidays {sched.holidays!r} is not defined")
         problems += shared_lines(self) + secure_problems(self) + presence_problems(self)
-        problems += tailgate_problems(self)
+        problems += tailgate_problems(self) + pin_problems(self)
         problems += [
             f"doors.{i}.release_on_fire: false on a fail-safe (maglock) door: it stays locked "
             "in a fire and has no handle to open it; set it to true, or release_on_fire_waived "

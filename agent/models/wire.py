@@ -19,6 +19,7 @@ from pydantic import (
 from agent.core.kinds import EventType, HolderKind
 from agent.core.secure import CredentialPolicy
 from agent.models.base import Slug, Strict
+from agent.models.pin import PIN_HASH_PATTERN
 
 Credential = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
@@ -87,6 +88,10 @@ class EntryFields(Strict):
     credential_policy: Annotated[
         CredentialPolicy, BeforeValidator(lambda v: "plain" if v in ("", None) else v)
     ] = CredentialPolicy.PLAIN
+    # card plus PIN (issue 21): the holder's salted PIN hash, made at the office; never a PIN
+    pin_hash: Annotated[
+        str | None, StringConstraints(pattern=PIN_HASH_PATTERN), BeforeValidator(_blank_none)
+    ] = None
 
     @model_validator(mode="after")
     def _ordered(self) -> EntryFields:

@@ -177,7 +177,7 @@ def cmd_cmd(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from agent.office import card_desk, fleet, guards
+    from agent.office import card_desk, fleet, guards, pins
     from agent.office.drills import cmd_drills
     from agent.office.incidents import cmd_incidents
     from agent.office.lists import cmd_allowlist_push, cmd_revoke
@@ -202,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
             "incidents": cmd_incidents,
             "guards push": guards.cmd_guards_push,
             "guards hash": guards.cmd_guards_hash,
+            "pin hash": pins.cmd_pin_hash,
+            "pin set": pins.cmd_pin_set,
             "serve": fleet.cmd_serve,
             "pass issue": cmd_pass_issue,
             "pass push": cmd_pass_push,

@@ -35,6 +35,7 @@ def fields_row(
         int(fields.lockdown_override),
         masked,
         fields.credential_policy.value,
+        fields.pin_hash,
     )
 
 
@@ -52,4 +53,5 @@ def from_row(row: Sequence[Any]) -> AllowEntry:
         lockdown_override=bool(row[9]),
         masked=row[10] or "",
         credential_policy=row[11] or "plain",
+        pin_hash=row[12] if len(row) > 12 else None,
     )

@@ -43,17 +43,19 @@ COLUMNS = (
     "lockdown_override",
     "masked",
     "credential_policy",  # NULL: plain (files from before secure cards lack the column)
+    "pin_hash",  # NULL: no PIN set (and files from before card plus PIN)
 )
 # the layout of the first release's table (the catalog's schema steps keep it)
 ENTRY_COLUMNS = """holder_id TEXT NOT NULL, kind TEXT NOT NULL, unit TEXT, doors TEXT,
     valid_from TEXT, valid_until TEXT, schedule TEXT, suspended INTEGER,
     lockdown_override INTEGER, masked TEXT"""
-ADDED_COLUMNS = {"credential_policy": "TEXT"}  # since: added to older files on opening
+# since: added to older files on opening
+ADDED_COLUMNS = {"credential_policy": "TEXT", "pin_hash": "TEXT"}
 # ``line``: where the row came from (a file's line, a snapshot's chunk and place), so a
 # duplicate can be reported with both of its places
 _TABLE = (
     f"CREATE TABLE allowlist (credential TEXT NOT NULL, {ENTRY_COLUMNS}, "
-    "credential_policy TEXT, line INTEGER)"
+    "credential_policy TEXT, pin_hash TEXT, line INTEGER)"
 )
 _INDEX = "CREATE UNIQUE INDEX allowlist_credential ON allowlist (credential)"
 _ADD = (

@@ -31,7 +31,7 @@ from agent.office.web.staff.roles import MANAGER
 
 log = logging.getLogger(__name__)
 WORKER = "gate-office web watch"
-INCIDENT_ALARMS = ("door_forced_open", "reader_tamper", "security_alert")
+INCIDENT_ALARMS = ("door_forced_open", "reader_tamper", "security_alert", "duress")
 ACK = "alarm_acknowledged"
 GATE_INCIDENT = ("incident_opened", "incident_updated", "incident_closed")
 COMPLAINT = "complaint_taken"
@@ -58,6 +58,7 @@ def _what(event: dict[str, Any]) -> str:
         "door_forced_open": _("Door forced open"),
         "reader_tamper": _("Reader tampered with"),
         "security_alert": _("Security alert"),
+        "duress": _("Duress code entered: a resident was forced to open the gate"),
     }
     kinds = {
         "intrusion": _("intrusion"),
