@@ -104,6 +104,8 @@ TEMPLATES: Mapping[EventType, str] = {
     _E.OCCUPANCY_CORRECTED: (
         "{area} count of {kind} corrected by {by}: {was} -> {count} ({delta:+d}): {reason}"
     ),
+    _E.DURESS: "DURESS code typed at {door} ({reader}) by holder {holder_id}: a silent alarm",
+    _E.PIN_LOCKOUT: "card {card} locked for {lockout_s} s after {attempts} wrong PINs at {door}",
     _E.PRESENCE_PARTITIONED: (
         "cut off from the site's other gates (no word from the office for {silent_s} s): "
         "soft areas report instead of refusing"
