@@ -54,6 +54,7 @@ OK_MESSAGES = {  # only known messages: a link cannot put words on a page
     "drill": "Drill started: the doors it covers are released.",
     "drill-stopped": "Drill stopped: its report is recorded.",
     "complaint": "Complaint sent to the office.",
+    "barrier": "Barrier raised.",
     "signed-out": "Signed out.",
 }
 

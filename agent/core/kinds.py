@@ -91,6 +91,12 @@ class EventType(StrEnum):
     # presence (issue 21): anti-passback, occupancy, muster
     PASSBACK_VIOLATION = "passback_violation"
     PASSBACK_FORGIVEN = "passback_forgiven"
+    # vehicle barriers (issue 22): the arm, its induction loops, the guard's raise
+    VEHICLE_TAILGATE = "vehicle_tailgate"
+    BARRIER_LOOP_FAULT = "barrier_loop_fault"
+    BARRIER_LOOP_RESTORED = "barrier_loop_restored"
+    BARRIER_READ_IGNORED = "barrier_read_ignored"
+    BARRIER_RAISED_BY_GUARD = "barrier_raised_by_guard"
 
 
 class DrillKind(StrEnum):
@@ -123,5 +129,7 @@ ALARMS = frozenset(
         EventType.RELAY_SUSPECTED,
         EventType.REPLAYED_CARD,
         EventType.CARD_NOT_NXP,
+        EventType.VEHICLE_TAILGATE,
+        EventType.BARRIER_LOOP_FAULT,
     }
 )

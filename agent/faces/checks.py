@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
+from agent.faces.barrier_checks import barrier_warnings
 from agent.models.config import GateConfig
 from agent.models.secure import reader_warnings
 
@@ -55,6 +56,7 @@ def warnings(config: GateConfig) -> list[tuple[str, str]]:
              "(a pass is checked against the office's key, with or without the link)")
         )  # fmt: skip
     found += _door_timing(config) + _template_left(config) + reader_warnings(config)[1]
+    found += barrier_warnings(config)
     if problem := _plain_password(config):
         found.append(problem)
     return found

@@ -38,7 +38,7 @@ LEARN_MAX_S = 300.0
 READY_WAIT_S = 30.0  # a stimulus sent while the agent starts waits this long for its devices
 
 
-_STIMULI = frozenset({"tap", "scan", "press", "door", "fire", "learn"})
+_STIMULI = frozenset({"tap", "scan", "press", "door", "fire", "learn", "loop"})
 
 
 class ControlError(GateError):
@@ -66,6 +66,7 @@ class ControlServer:
             "door": sim.door,
             "fire": sim.fire,
             "learn": self._learn,
+            "loop": sim.loop,
         }
 
     def _status(self, recent: int = 10) -> dict[str, Any]:

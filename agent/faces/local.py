@@ -168,6 +168,9 @@ def cmd_sim(args: argparse.Namespace) -> int:
         call = {"op": "press", "button": args.button, "door": args.door}
     elif args.sim_cmd == "door":
         call = {"op": "door", "state": args.state, "door": args.door}
+    elif args.sim_cmd == "loop":
+        which = "arming" if args.arming else "loop"
+        call = {"op": "loop", "on": args.state == "on", "door": args.door, "which": which}
     else:
         call = {"op": "fire", "on": args.state == "on"}
     result = _ask(config, call.pop("op"), **call)

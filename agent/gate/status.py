@@ -48,6 +48,7 @@ def live_status(app: App) -> GateStatus:
             )
             for r in app.hardware.readers.values()
         },
+        barriers=app.barriers.status(),
     )
 
 

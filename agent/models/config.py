@@ -94,6 +94,8 @@ class DoorConfig(Strict):
     # leaves through it (a vehicle gate) or a break-glass unit cuts its lock's power
     release_on_fire_waived: StrictBool = False
     credential: CredentialPolicy = CredentialPolicy.PLAIN  # the cards this door requires
+    kind: Literal["door", "barrier"] = "door"  # a barrier: the relay raises a vehicle arm
+    barrier: BarrierConfig | None = None  # [doors.barrier]: its loops, timers and sign
 
 
 class VisitorButton(InputSpec):
@@ -217,6 +219,7 @@ class GateConfig(Strict):
             if sched.holidays and sched.holidays not in self.holidays:
                 problems.append(f"schedules.{name}.holidays {sched.holidays!r} is not defined")
         problems += shared_lines(self) + secure_problems(self) + presence_problems(self)
+        problems += barrier_problems(self)
         problems += [
             f"doors.{i}.release_on_fire: false on a fail-safe (maglock) door: it stays locked "
             "in a fire and has no handle to open it; set it to true, or release_on_fire_waived "
@@ -272,3 +275,7 @@ def load_config(path: str | Path) -> GateConfig:
     except RecursionError:
         raise ConfigError(f"{path}: not valid TOML: nested too deeply") from None
     return validate_config(data, path.parent.resolve())
+
+
+# the barrier's table builds on the device specs above and completes DoorConfig
+from agent.models.barrier import BarrierConfig, barrier_problems  # noqa: E402

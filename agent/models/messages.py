@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, StrictBool, model_validator
 
 from agent.core.kinds import FailMode
+from agent.models.barrier import BarrierStatus
 from agent.models.base import Slug, Strict
 from agent.models.wire import AllowListEntry, Credential, Event
 
@@ -188,6 +189,7 @@ class GateStatus(Strict):
     readers: dict[str, ReaderStatus] = {}
     recent_events: list[Event] = []
     office_link: OfficeLinkStatus | None = None
+    barriers: dict[str, BarrierStatus] = {}  # vehicle barriers (issue 22)
 
 
 SCHEMAS: dict[str, type[Strict]] = {
