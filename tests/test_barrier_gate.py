@@ -20,6 +20,7 @@ from agent.gate.app import App
 from agent.gate.barriers import BarrierRefused
 from agent.link.remote_config import needs_restart
 from agent.models.config import GateConfig, validate_config
+from drivers.cards import CardRead
 from drivers.sign_sim import SimSign
 from drivers.sim import SimCardReader
 from tests.conftest import ROOT, enroll, tap, types
@@ -313,3 +314,13 @@ def test_a_drill_raises_and_holds_the_arm_until_it_ends(gate: App, pins: MockFac
     gate.stop_drill("guard:alice")
     wait(gate, 2.1)
     assert not arm_up(pins)
+
+
+def test_an_installer_learning_a_card_needs_no_car(gate: App) -> None:
+    learned: list[CardRead] = []
+    gate.reads.learning["car-in"] = learned.append  # what `gate-agent learn` sets
+    reader = gate.devices.readers["car-in"]
+    assert isinstance(reader, SimCardReader)
+    reader.present("uid:04A1B2C3")
+    gate.loop.pump()
+    assert len(learned) == 1 and "barrier_read_ignored" not in types(gate)

@@ -44,9 +44,7 @@ class BarrierDoor(Door):
         """Carry out what the barrier asked: the relay, then timers, then events."""
         for action in actions:
             if isinstance(action, Move):
-                self._drive(not action.up)
-                if action.up:  # the contact sees the arm rise: that is authorised
-                    self._authorised_until = self._clock.monotonic() + 1.5
+                self._drive(not action.up)  # up: "unlocked", so the arm's contact is authorised
             elif isinstance(action, StartTimer):
                 if (old := self._timers.pop(action.name, None)) is not None:
                     old.cancel()

@@ -75,6 +75,7 @@ class BarrierDesk:
         self._emit = app.emit
         self.doors = {i: d for i, d in app.doors.items() if isinstance(d, BarrierDoor)}
         self._reader_door = {r: p.door for r, p in app.reads.places.items()}
+        self._learning = app.reads.learning  # an installer enrolling a card needs no car
         self._require = {
             d.id for d in app.config.doors if d.barrier is not None and d.barrier.require_arming
         }
@@ -117,7 +118,7 @@ class BarrierDesk:
 
     def _wanted(self, read: CardRead, ignore: Callable[[str, CardRead], None]) -> bool:
         door = self._reader_door.get(read.reader)
-        if door is None or self.vehicle_waiting(door):
+        if door is None or read.reader in self._learning or self.vehicle_waiting(door):
             return True
         ignore(door, read)
         return False
