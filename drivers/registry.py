@@ -30,6 +30,9 @@ BACKENDS: Mapping[tuple[str, str], str] = MappingProxyType(
         ("relay", "gpio"): "drivers.gpio:GpioRelay",
         ("input", "sim"): "drivers.sim:SimInput",
         ("input", "gpio"): "drivers.gpio:GpioInput",
+        # LED text signs at a vehicle barrier (issue 22)
+        ("sign", "serial"): "drivers.sign:SerialSign",
+        ("sign", "sim"): "drivers.sign_sim:SimSign",
     }
 )
 

@@ -7,6 +7,7 @@ import signal
 from pathlib import Path
 
 from tests.helpers import AgentProcess, cli, write_sim_config
+from tests.reader_rig import wait_for
 
 
 def test_sim_socket_end_to_end(tmp_path: Path) -> None:
@@ -29,7 +30,9 @@ def test_sim_socket_end_to_end(tmp_path: Path) -> None:
         cli(config, "sim", "fire", "off")
         status = agent.status()
         assert status["mode"] == "normal" and status["allowlist_size"] == 1
-        assert status["doors"]["vehicle"]["locked"] and not status["doors"]["vehicle"]["forced"]
+        assert not status["doors"]["vehicle"]["forced"]
+        # the vehicle gate is a barrier: its arm comes down after its close delay
+        wait_for(lambda: agent.status()["doors"]["vehicle"]["locked"], "the arm down", 20)
         bad = cli(config, "sim", "tap", "nonsense", "--door", "vehicle", check=False)
         assert bad.returncode == 1 and "card:" in bad.stderr
         bad = cli(config, "sim", "tap", "uid:04A1B2C3", "--door", "roof", check=False)

@@ -55,6 +55,7 @@ OK_MESSAGES = {  # only known messages: a link cannot put words on a page
     "drill-stopped": "Drill stopped: its report is recorded.",
     "complaint": "Complaint sent to the office.",
     "muster-tick": "Ticked off: accounted for.",
+    "barrier": "Barrier raised.",
     "signed-out": "Signed out.",
     "forgiven": "Forgiven: the holder's next tap is taken as it comes.",
     "corrected": "Count corrected.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
+from agent.console.barrier import BarrierPort, BarrierScreen
 from agent.console.complaints import ComplaintScreen
 from agent.console.desk import Desk
 from agent.console.drills import DrillScreen
@@ -80,6 +81,8 @@ def attach_console(host: ConsoleHost) -> ConsolePart:
     if isinstance(host, MusterHost):
         MusterScreen(console, host.muster, config.zone()).install()
     PresenceScreen(console, gate, host).install()
+    if isinstance(host, BarrierPort) and any(d.barrier for d in config.doors):
+        BarrierScreen(console, gate, host).install()
     part = ConsolePart(console, config.console)
     host.add_part(part)
     return part

@@ -66,11 +66,14 @@ ALARM_KINDS: Mapping[EventType, str] = {
     _E.TAILGATE_SUSPECTED: "tailgate",
     _E.DURESS: "duress",
     _E.PIN_LOCKOUT: "security",
+    _E.VEHICLE_TAILGATE: "vehicle_tailgate",
+    _E.BARRIER_LOOP_FAULT: "loop",
 }
 ALARM_LABELS: Mapping[str, str] = {
     "forced": N_("DOOR FORCED"), "held": N_("DOOR LEFT OPEN"), "fire": N_("FIRE"),
     "tamper": N_("READER TAMPERED"), "security": N_("SECURITY"), "duress": N_("DURESS"),
-    "tailgate": N_("TAILGATING"),
+    "tailgate": N_("TAILGATING"), "vehicle_tailgate": N_("VEHICLE TAILGATING"),
+    "loop": N_("LOOP FAULT"),
 }  # fmt: skip
 # what refused messages mean, for a guard (security alerts name a reason code)
 ALERT_REASONS: Mapping[str, str] = {
@@ -99,6 +102,7 @@ FEED = frozenset(
         _E.ALARM_ACKNOWLEDGED, _E.INCIDENT_OPENED, _E.INCIDENT_UPDATED, _E.INCIDENT_CLOSED,
         _E.MODE_CHANGED, _E.FIRE_ALARM_CLEARED, _E.DOOR_FORCED_CLEARED, _E.PASS_USED,
         _E.PASS_REFUSED, *ALARM_KINDS, _E.MUSTER_STARTED, _E.MUSTER_TICKED, _E.MUSTER_ENDED,
+        _E.BARRIER_RAISED_BY_GUARD, _E.BARRIER_LOOP_RESTORED,
     }
 )  # fmt: skip
 # the muster, for a guard (n: on the list, left: not yet accounted for)
@@ -236,6 +240,8 @@ def event_text(event: Event, _: Gettext = _noop) -> str:
     if t is _E.INCIDENT_OPENED:
         return _("Incident %(id)s opened by %(guard)s") % {
             "id": d.get("incident"), "guard": d.get("guard")}  # fmt: skip
+    if (barrier_text := barrier_words(t, d, v, _)) is not None:
+        return barrier_text
     return describe(t, event.door, d).removeprefix("ALARM ")  # rare ones: the log's words
 
 
@@ -275,3 +281,19 @@ def link_words(link: OfficeLinkStatus | None, _: Gettext = _noop) -> str:
 
 def clock_time(event: Event, zone: ZoneInfo) -> str:
     return event.time.astimezone(zone).strftime("%H:%M:%S")
+
+
+def barrier_words(t: EventType, d: Mapping[str, Any], v: dict[str, str],
+                  _: Gettext) -> str | None:  # fmt: skip
+    """A vehicle barrier's events (issue 22) for the feed and the alarm panel."""
+    if t is _E.VEHICLE_TAILGATE:
+        return _("Vehicle tailgating at %(door)s: %(n)s vehicles passed on one raise") % (
+            v | {"n": d.get("vehicles", "?")})  # fmt: skip
+    if t is _E.BARRIER_LOOP_FAULT:
+        return _("Loop fault at barrier %(door)s: the arm stays up until it is mended") % v
+    if t is _E.BARRIER_LOOP_RESTORED:
+        return _("The loop at barrier %(door)s works again") % v
+    if t is _E.BARRIER_RAISED_BY_GUARD:
+        return _("Barrier %(door)s raised by guard %(guard)s for plate %(plate)s") % (
+            v | {"guard": d.get("guard", "?"), "plate": d.get("plate", "?")})  # fmt: skip
+    return None

@@ -106,6 +106,12 @@ class EventType(StrEnum):
     # and a card locked after wrong PINs in a row
     DURESS = "duress"
     PIN_LOCKOUT = "pin_lockout"
+    # vehicle barriers (issue 22): the arm, its induction loops, the guard's raise
+    VEHICLE_TAILGATE = "vehicle_tailgate"
+    BARRIER_LOOP_FAULT = "barrier_loop_fault"
+    BARRIER_LOOP_RESTORED = "barrier_loop_restored"
+    BARRIER_READ_IGNORED = "barrier_read_ignored"
+    BARRIER_RAISED_BY_GUARD = "barrier_raised_by_guard"
 
 
 class DrillKind(StrEnum):
@@ -141,6 +147,8 @@ ALARMS = frozenset(
         EventType.TAILGATE_SUSPECTED,
         EventType.DURESS,
         EventType.PIN_LOCKOUT,
+        EventType.VEHICLE_TAILGATE,
+        EventType.BARRIER_LOOP_FAULT,
     }
 )
 # alarms the office link sends ahead of everything else waiting (agent.link.uplink)

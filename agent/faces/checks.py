@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
+from agent.faces.barrier_checks import barrier_warnings
 from agent.models.config import GateConfig
 from agent.models.pin import pin_warnings
 from agent.models.secure import reader_warnings
@@ -59,6 +60,7 @@ def warnings(config: GateConfig) -> list[tuple[str, str]]:
     found += _door_timing(config) + _template_left(config) + reader_warnings(config)[1]
     found += tailgate_warnings(config)
     found += pin_warnings(config)
+    found += barrier_warnings(config)
     if problem := _plain_password(config):
         found.append(problem)
     return found

@@ -38,7 +38,7 @@ LEARN_MAX_S = 300.0
 READY_WAIT_S = 30.0  # a stimulus sent while the agent starts waits this long for its devices
 
 
-_STIMULI = frozenset({"tap", "scan", "press", "door", "fire", "learn", "keys"})
+_STIMULI = frozenset({"tap", "scan", "press", "door", "fire", "learn", "keys", "loop"})
 
 
 class ControlError(GateError):
@@ -67,6 +67,7 @@ class ControlServer:
             "fire": sim.fire,
             "learn": self._learn,
             "keys": sim.keys,
+            "loop": sim.loop,
         }
 
     def _status(self, recent: int = 10) -> dict[str, Any]:

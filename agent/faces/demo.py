@@ -18,8 +18,12 @@ SCENE: list[tuple[str, str, dict[str, Any]]] = [
         "tap",
         {"card": "uid:04A224B2C15E80", "door": "vehicle"},
     ),
-    ("the vehicle gate opens and closes", "door", {"state": "open", "door": "vehicle"}),
-    ("", "door", {"state": "close", "door": "vehicle"}),
+    (
+        "the car drives under the barrier; the arm lowers behind it",
+        "loop",
+        {"on": True, "door": "vehicle"},
+    ),
+    ("", "loop", {"on": False, "door": "vehicle"}),
     (
         "an unknown card at the pedestrian gate",
         "tap",

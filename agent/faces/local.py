@@ -177,6 +177,9 @@ def cmd_sim(args: argparse.Namespace) -> int:
         call = {"op": "door", "state": args.state, "door": args.door}
     elif args.sim_cmd == "keys":
         call = {"op": "keys", "keys": args.keys, "door": args.door}
+    elif args.sim_cmd == "loop":
+        which = "arming" if args.arming else "loop"
+        call = {"op": "loop", "on": args.state == "on", "door": args.door, "which": which}
     else:
         call = {"op": "fire", "on": args.state == "on"}
     result = _ask(config, call.pop("op"), **call)

@@ -197,4 +197,8 @@ def build(commands: Commands) -> argparse.ArgumentParser:
     p.add_argument("--door", help=door_help)
     p = command(simsub, "fire", "fire-alarm input on or off")
     p.add_argument("state", choices=["on", "off"])
+    p = command(simsub, "loop", "a vehicle on or off a barrier's induction loop")
+    p.add_argument("state", choices=["on", "off"])
+    p.add_argument("--arming", action="store_true", help="the arming loop before the arm")
+    p.add_argument("--door", help=door_help)
     return parser

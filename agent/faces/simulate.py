@@ -178,6 +178,13 @@ class SimControls:
         self._sim_input("fire").set(on)
         return self._settled()
 
+    def loop(self, on: bool, door: str | None = None, which: str = "loop") -> dict[str, Any]:
+        """A vehicle on or off a barrier's safety loop (``loop``) or arming loop."""
+        if not isinstance(on, bool) or which not in ("loop", "arming"):
+            raise SimError("on is true or false; which is loop or arming")
+        self._sim_input(f"{self._door(door)}.{which}").set(on)
+        return self._settled()
+
     def _settled(self) -> dict[str, Any]:
         status = self.gate.status(recent=5).model_dump(mode="json")
         return {"mode": status["mode"], "doors": status["doors"], "events": status["recent_events"]}

@@ -17,12 +17,12 @@ from typing import Any
 
 from agent.core.clock import Clock
 from agent.core.decision import GateMode
-from agent.core.door import Door
 from agent.core.kinds import EventType
 from agent.core.loop import CoreLoop
 from agent.core.runner import Part, Runner
 from agent.errors import FatalError, GateError, StorageFault
 from agent.gate.attachments import Attachments
+from agent.gate.barriers import BarrierDesk, BarrierMethods, make_door
 from agent.gate.build import Hardware, Stores, close_all, preflight
 from agent.gate.drills import DrillDesk, DrillMethods
 from agent.gate.inputs import InputRouter
@@ -51,7 +51,7 @@ from drivers.cards import CardRead
 log = logging.getLogger(__name__)
 
 
-class App(PassMethods, DrillMethods, PresenceMethods, Attachments):
+class App(PassMethods, DrillMethods, PresenceMethods, Attachments, BarrierMethods):
     """One gate agent instance: implements ``GatePort`` for the parts around it."""
 
     def __init__(
@@ -92,7 +92,8 @@ class App(PassMethods, DrillMethods, PresenceMethods, Attachments):
         self._stop_lock = threading.Lock()
         self._closed = False
         self.doors = {
-            d.id: Door(d, hardware.relays[d.id], self.loop, clock, self.emit) for d in config.doors
+            d.id: make_door(d, hardware.relays[d.id], self.loop, clock, self.emit)
+            for d in config.doors
         }
         self.inputs = InputRouter(config, self.doors, stores.state, self.emit)
         self.reads = ReadHandler(
@@ -118,6 +119,7 @@ class App(PassMethods, DrillMethods, PresenceMethods, Attachments):
         self.lanes = ReaderLanes(self.loop, clock, reader_door, self.emit)
         self.lanes.on_reads = self.reads.handle_all
         self.lanes.on_scan = self.passes.scanned
+        self.barriers = BarrierDesk(self)  # loops, the arming filter, the LED sign
         self.drills = DrillDesk(config, clock=clock, loop=self.loop, state=stores.state,
                                 doors=self.doors, inputs=self.inputs,
                                 journal=self.journal)  # fmt: skip

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from agent.core.clock import Clock
 from agent.core.kinds import coil_energised
 from agent.errors import DriverError, StorageError
+from agent.models.barrier import barrier_inputs
 from agent.models.config import GateConfig, InputSpec
 from agent.models.lines import gpio_pins
 from agent.store.allowlist import AllowListStore
@@ -25,6 +26,7 @@ from agent.store.paths import StatePaths
 from agent.store.state import StateStore
 from drivers import registry
 from drivers.base import CardReader, Device, DigitalInput, DriverContext, Relay
+from drivers.sign import TextSign
 
 
 @dataclass
@@ -93,10 +95,12 @@ class Hardware:
     relays: dict[str, Relay] = field(default_factory=dict)  # by door id
     readers: dict[str, CardReader] = field(default_factory=dict)
     inputs: dict[str, DigitalInput] = field(default_factory=dict)  # "visitor", "main.exit", ...
+    signs: dict[str, TextSign] = field(default_factory=dict)  # a barrier's LED sign, by door id
     context: DriverContext | None = None  # what they were made with
 
     def all(self) -> list[Device]:
-        return [*self.readers.values(), *self.inputs.values(), *self.relays.values()]
+        devices = [*self.readers.values(), *self.inputs.values(), *self.relays.values()]
+        return [*devices, *self.signs.values()]
 
 
 def build_hardware(config: GateConfig, context: DriverContext) -> Hardware:
@@ -125,6 +129,11 @@ def build_hardware(config: GateConfig, context: DriverContext) -> Hardware:
             device = make("input", input_spec.driver, name, input_spec.options)
             assert isinstance(device, DigitalInput)
             hardware.inputs[name] = device
+        for door in config.doors:
+            if door.barrier is not None and (sign := door.barrier.sign) is not None:
+                device = make("sign", sign.driver, f"{door.id}.sign", sign.options)
+                assert isinstance(device, TextSign)
+                hardware.signs[door.id] = device
     except BaseException:
         close_all(hardware.all())
         raise
@@ -157,6 +166,7 @@ def input_specs(config: GateConfig) -> dict[str, InputSpec]:
         specs["visitor"] = config.inputs.visitor_button
     if config.inputs.fire_alarm is not None:
         specs["fire"] = config.inputs.fire_alarm
+    specs.update(barrier_inputs(config))
     return specs
 
 

@@ -113,6 +113,11 @@ TEMPLATES: Mapping[EventType, str] = {
     _E.PRESENCE_REJOINED: (
         "back with the site's other gates after {partitioned_s} s; {caught_up} move(s) caught up"
     ),
+    _E.VEHICLE_TAILGATE: "VEHICLE TAILGATE at {door}: {vehicles} vehicles on a raise for {allowed}",
+    _E.BARRIER_LOOP_FAULT: "barrier {door}: LOOP FAULT ({cause}); the arm stays up until it clears",
+    _E.BARRIER_LOOP_RESTORED: "barrier {door}: loop working again ({cause})",
+    _E.BARRIER_READ_IGNORED: "{count} read(s) at {door} ({reader}) ignored: no vehicle on the loop",
+    _E.BARRIER_RAISED_BY_GUARD: "barrier {door} raised by guard {guard} for plate {plate}",
 }
 
 

@@ -52,6 +52,7 @@ def live_status(app: App) -> GateStatus:
         exits_without_entry=app.tailgating.exits_without_entry
         if app.tailgating.directional
         else None,
+        barriers=app.barriers.status(),
     )
 
 

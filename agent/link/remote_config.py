@@ -64,6 +64,8 @@ def _devices(config: GateConfig) -> Any:
                 d.relay.model_dump(),
                 d.contact.model_dump() if d.contact else None,
                 d.exit_button.model_dump() if d.exit_button else None,
+                d.kind,  # a barrier's loops, sign and timers are built with its door
+                d.barrier.model_dump() if d.barrier else None,
             )
             for d in config.doors
         ],

@@ -98,6 +98,8 @@ class DoorConfig(Strict):
     credential: CredentialPolicy = CredentialPolicy.PLAIN  # the cards this door requires
     tailgate: TailgateConfig | None = None  # watch for tailgating (needs the contact)
     pin: Slug | None = None  # card plus PIN: "always", or a schedule's name (while it is on)
+    kind: Literal["door", "barrier"] = "door"  # a barrier: the relay raises a vehicle arm
+    barrier: BarrierConfig | None = None  # [doors.barrier]: its loops, timers and sign
 
 
 class VisitorButton(InputSpec):
@@ -223,6 +225,7 @@ class GateConfig(Strict):
                 problems.append(f"schedules.{name}.holidays {sched.holidays!r} is not defined")
         problems += shared_lines(self) + secure_problems(self) + presence_problems(self)
         problems += tailgate_problems(self) + pin_problems(self)
+        problems += barrier_problems(self)
         problems += [
             f"doors.{i}.release_on_fire: false on a fail-safe (maglock) door: it stays locked "
             "in a fire and has no handle to open it; set it to true, or release_on_fire_waived "
@@ -278,3 +281,7 @@ def load_config(path: str | Path) -> GateConfig:
     except RecursionError:
         raise ConfigError(f"{path}: not valid TOML: nested too deeply") from None
     return validate_config(data, path.parent.resolve())
+
+
+# the barrier's table builds on the device specs above and completes DoorConfig
+from agent.models.barrier import BarrierConfig, barrier_problems  # noqa: E402

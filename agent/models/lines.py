@@ -81,6 +81,10 @@ def _devices(config: GateConfig) -> list[tuple[str, DriverSpec]]:
             spec = getattr(door, role)
             if spec is not None:
                 devices.append((f"doors.{i}.{role}", spec))
+        if door.barrier is not None:  # a vehicle barrier's loops and sign
+            for role in ("presence_loop", "arming_loop", "loop_fault", "sign"):
+                if (spec := getattr(door.barrier, role)) is not None:
+                    devices.append((f"doors.{i}.barrier.{role}", spec))
     for role in ("visitor_button", "fire_alarm"):
         spec = getattr(config.inputs, role)
         if spec is not None:

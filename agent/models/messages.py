@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, StrictBool, model_validator
 
 from agent.core.kinds import FailMode
+from agent.models.barrier import BarrierStatus
 from agent.models.base import Slug, Strict
 from agent.models.occupancy import AreaOccupancy
 from agent.models.wire import AllowListEntry, Credential, Event
@@ -197,6 +198,7 @@ class GateStatus(Strict):
     occupancy: dict[str, AreaOccupancy] = Field(
         {}, description="per area of [presence]: holders inside by kind, capacity, full"
     )
+    barriers: dict[str, BarrierStatus] = {}  # vehicle barriers (issue 22)
 
 
 SCHEMAS: dict[str, type[Strict]] = {
