@@ -91,6 +91,9 @@ class EventType(StrEnum):
     # presence (issue 21): anti-passback, occupancy, muster
     PASSBACK_VIOLATION = "passback_violation"
     PASSBACK_FORGIVEN = "passback_forgiven"
+    # the vehicle gate (issue 22): plates read by ANPR cameras
+    PLATE_UNREADABLE = "plate_unreadable"  # below the camera's confidence: a guard decides
+    PLATE_DECIDED = "plate_decided"  # a guard's decision on an unreadable plate
 
 
 class DrillKind(StrEnum):

@@ -87,6 +87,10 @@ def _build_gate(base: GateConfig, config_path: Path, demo: bool) -> App:
             link = attach(app)
             if problem:
                 link.report_rollback(revision, problem)
+        if any(r.driver.startswith("anpr-") for d in config.doors for r in d.readers):
+            from agent.console.anpr import attach_plates  # the vehicle gate (issue 22)
+
+            attach_plates(app)
         if config.console.enabled:
             from agent.console.wiring import attach_console
 

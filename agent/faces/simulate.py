@@ -8,6 +8,7 @@ from typing import Any
 
 from agent.errors import GateError
 from agent.gate.ports import DecisionRecord, GatePort, PassOutcome
+from drivers.anpr import PlateStimulus
 from drivers.base import CardStimulus, InputStimulus, ScanStimulus
 
 KEEP_DECISIONS = 256
@@ -24,7 +25,7 @@ class SimControls:
         self.gate = gate
         self._lock = threading.Lock()
         self._decisions: OrderedDict[tuple[str, int], DecisionRecord] = OrderedDict()
-        if any(isinstance(r, CardStimulus) for r in gate.devices.readers.values()):
+        if any(isinstance(r, CardStimulus | PlateStimulus) for r in gate.devices.readers.values()):
             # only simulated readers take taps; a real gate's decisions need no record here
             gate.add_decision_listener(self._decided)
         self._passes: OrderedDict[tuple[str, int], PassOutcome] = OrderedDict()
@@ -91,6 +92,17 @@ class SimControls:
         if record is None:
             raise SimError("no decision was recorded for this read; see the agent's log")
         return record
+
+    def plate(self, door: str | None, plate: str, confidence: float = 1.0) -> dict[str, Any]:
+        """Show ``plate`` to a simulated ANPR camera at ``door`` (issue 22)."""
+        from agent.faces.sim_plates import show_plate
+
+        return show_plate(self, self._door(door), plate, confidence)
+
+    def take_decision(self, reader: str, read_id: int) -> DecisionRecord | None:
+        """The decision recorded for one read, taken out of the keep."""
+        with self._lock:
+            return self._decisions.pop((reader, read_id), None)
 
     def scan(self, door: str | None, code: str) -> PassOutcome:
         """Show ``code`` to a simulated scanner at ``door``; the answer is this scan's outcome."""

@@ -90,6 +90,11 @@ TEMPLATES: Mapping[EventType, str] = {
         "read counter of {card} taken anew at {counter} after a restore ({reader} at {door})"
     ),
     _E.DRILL_ENDED: "{kind} drill ended ({reason}, by {ended_by}); not released: {not_released}",
+    _E.PLATE_UNREADABLE: (
+        "plate unreadable at {door} ({reader}): {card} at confidence {confidence}; "
+        "picture {picture}"
+    ),
+    _E.PLATE_DECIDED: "plate {card} at {door} {decision} by guard {guard} (event {about})",
 }
 
 

@@ -19,6 +19,7 @@ from agent.core.modes import Modes
 from agent.core.presence import Verdict
 from agent.core.schedules import Schedule, compile_all
 from agent.errors import StorageFault
+from agent.gate.plate_reads import PlateReads
 from agent.gate.ports import DecisionRecord
 from agent.gate.presence import PresenceKeeper
 from agent.gate.secure_reads import SecureReads
@@ -105,6 +106,7 @@ class ReadHandler:
         self._override_only = True
         self.secure = SecureReads(config, counters)
         self.presence = PresenceKeeper(config, presence)
+        self.plates = PlateReads(readers, hasher, allowlist, clock)  # issue 22
         self.reconfigure(config)
 
     def reconfigure(self, config: GateConfig) -> None:
@@ -168,10 +170,16 @@ class ReadHandler:
             take(read)  # enrolment: the card is shown to the installer, not decided
             return None
         place = self.places[read.reader]
+        if read.sighting is not None and read.sighting.unreadable:  # a guard decides
+            self.plates.unreadable(read, place.door, self._events.record)
+            return None
         decided.append(read.reader)
         door = self._doors[place.door]
         credential, masked = self._hasher.identify(read.card)
         entry, restored = self._allowlist.lookup_marked(credential)
+        read_credential = credential
+        if entry is None and read.sighting is not None:  # one OCR confusion, if allowed
+            credential, masked, entry, restored = self.plates.tolerate(read, credential, masked)
         facts = self.secure.facts(read, credential)
         mono = self._clock.monotonic()
         now = self._clock.now()  # the one wall-clock read: decision and event share it
@@ -207,6 +215,8 @@ class ReadHandler:
             "kind": kind,
             "unit": unit,
         }
+        if read.sighting is not None:
+            details |= self.plates.details(read, credential, read_credential)
         if passage is not None:  # the office relays the move to the site's other gates
             details["passage"] = [passage.from_area, passage.to_area]
         granted = EventType.ACCESS_GRANTED if decision.granted else EventType.ACCESS_DENIED

@@ -26,6 +26,7 @@ from agent.models.lines import shared_lines, simulated_parts
 from agent.models.logs import LoggingConfig
 from agent.models.mqtt import MqttConfig
 from agent.models.paths import resolve_paths, state_dir_problem
+from agent.models.plates import PlatesConfig
 from agent.models.presence import PresenceConfig, presence_problems
 from agent.models.problems import error_list
 from agent.models.secure import SecureConfig, secure_problems
@@ -197,6 +198,7 @@ class GateConfig(Strict):
     logging: LoggingConfig = LoggingConfig()
     console: ConsoleConfig = ConsoleConfig()
     presence: PresenceConfig = PresenceConfig()
+    plates: PlatesConfig = PlatesConfig()  # the vehicle gate's plate receiver (issue 22)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> GateConfig:
