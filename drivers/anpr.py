@@ -10,9 +10,11 @@ everything it refuses. Nothing here blocks: the read goes to the reader's bounde
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import ClassVar, Literal, Protocol, runtime_checkable
 
@@ -25,11 +27,8 @@ from drivers.base import CardReader, DriverContext, DriverOptions
 from drivers.cards import CardRead, Technology
 from drivers.plates import DEFAULT_FORMATS, PlateFormats, PlateNumber, PlateSighting, compact
 
-KeepPicture = Callable[[bytes], "str | None"]
-
-
-def _not_kept(_picture: bytes) -> str | None:
-    return None
+KeepPicture = Callable[[str, bytes], object]  # (picture id, JPEG): the gate's picture store
+Later = list[Callable[[], None]]
 
 
 class CameraOptions(DriverOptions):
@@ -69,7 +68,8 @@ class PlateCamera(CardReader):
         self._last: dict[str, float] = {}  # plate -> when last delivered
         self._bucket, self._bucket_at = 2 * options.rate, 0.0
         # where pictures go: the gate puts its picture store here before readers start
-        self.keep_picture: KeepPicture = _not_kept
+        # (None: pictures are not kept)
+        self.keep_picture: KeepPicture | None = None
 
     def _open(self) -> None:
         self._health(True, f"listening for {type(self).vendor} pushes from {self.opts.address}")
@@ -100,25 +100,25 @@ class PlateCamera(CardReader):
             self._bucket -= 1.0
             return True
 
-    def push(self, content_type: str, body: bytes) -> str:
+    def push(self, content_type: str, body: bytes, later: Later | None = None) -> str:
         """Parse and deliver one push; the outcome (``read``, ``repeat``, ``unreadable``,
-        ``ignored``) or PushRefused, counted."""
+        ``ignored``) or PushRefused, counted. With ``later`` the delivery is added to it
+        instead of done: the receiver answers the camera first (see ``agent.console.anpr``)."""
         try:
-            return self.sighted(parse(type(self).vendor, content_type, body))
+            return self.sighted(parse(type(self).vendor, content_type, body), later)
         except PushRefused as exc:
             self.refused[exc.reason] += 1
             raise
 
-    def sighted(self, push: PlatePush) -> str:
+    def sighted(self, push: PlatePush, later: Later | None = None) -> str:
         """One parsed read: unreadable below the threshold, a plate read otherwise."""
         if push.heartbeat:
             return "ignored"
         if push.confidence < self.opts.min_confidence:
             # no decision: a guard looks at the picture; the guess is only ever shown masked
             guess = "".join(c for c in compact(push.plate) if c.isalnum())[:16]
-            picture = self.keep_picture(push.picture) if push.picture else None
             plate = PlateNumber(Technology.PLATE, 0, 0, guess)
-            self._deliver_plate(plate, PlateSighting(push.confidence, picture, unreadable=True))
+            self._sighting(plate, push, later, unreadable=True)
             return "unreadable"
         try:
             plate = self.formats.parse(push.plate)
@@ -134,9 +134,22 @@ class PlateCamera(CardReader):
             for text, at in list(self._last.items()):
                 if now - at >= self.opts.repeat_s:
                     del self._last[text]
-        picture = self.keep_picture(push.picture) if push.picture else None
-        self._deliver_plate(plate, PlateSighting(push.confidence, picture))
+        self._sighting(plate, push, later)
         return "read"
+
+    def _sighting(
+        self, plate: PlateNumber, push: PlatePush, later: Later | None, unreadable: bool = False
+    ) -> None:
+        if later is not None:
+            later.append(partial(self._sighting, plate, push, None, unreadable))
+            return
+        # the read names its picture and goes first; the file is written after: the
+        # decision never waits for it (the event holds the id, the file follows)
+        keep = self.keep_picture if push.picture else None
+        picture_id = secrets.token_hex(16) if keep is not None else None
+        self._deliver_plate(plate, PlateSighting(push.confidence, picture_id, unreadable))
+        if keep is not None and picture_id is not None and push.picture is not None:
+            keep(picture_id, push.picture)
 
     def _deliver_plate(self, plate: PlateNumber, sighting: PlateSighting) -> CardRead:
         at, read_id = self.context.clock.monotonic(), next(self._read_ids)

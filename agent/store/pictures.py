@@ -33,24 +33,36 @@ class PictureStore:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.prune()
 
+    @property
+    def keeps(self) -> bool:
+        """Whether pictures are kept at all (``picture_days`` above 0)."""
+        return self.keep_s > 0
+
     def keep(self, picture: bytes) -> str | None:
-        """Store one picture; its id, or None when pictures are not kept or it is too big."""
-        if self.keep_s <= 0 or not picture or len(picture) > MAX_PICTURE:
-            return None
+        """Store one picture under a new id; the id, or None if it was not stored."""
         picture_id = secrets.token_hex(16)
+        return picture_id if self.keep_as(picture_id, picture) else None
+
+    def keep_as(self, picture_id: str, picture: bytes) -> bool:
+        """Store one picture under ``picture_id`` (a camera names it in the read first);
+        whether it was stored (not when pictures are not kept, or it is too big)."""
+        if self.keep_s <= 0 or not picture or len(picture) > MAX_PICTURE:
+            return False
+        if not _ID.match(picture_id):
+            return False
         path = self.folder / f"{picture_id}.jpg"
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as out:
                 out.write(picture)
         except OSError:
-            return None  # a full card costs the picture, never the read
+            return False  # a full card costs the picture, never the read
         with self._lock:
             self._kept += 1
             due = self._kept % PRUNE_EVERY == 0
         if due:
             self.prune()
-        return picture_id
+        return True
 
     def get(self, picture_id: str) -> bytes | None:
         """A kept picture by id (the console shows it to a guard); None if gone."""
