@@ -177,3 +177,30 @@ def test_pictures_are_kept_for_the_configured_days_or_not_at_all(tmp_path: Path)
     assert store.prune() == 1
     assert store.get(old) is None and store.get(new) == JPEG
     assert store.get("../../etc/passwd") is None
+
+
+def test_a_visitors_car_registered_by_a_guard_is_let_in_while_it_is_registered(
+    make_gate: Callable[..., App], clock: ManualClock
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from agent.console.desk import Desk
+    from agent.console.forms import VisitorForm
+    from agent.console.wiring import ConsoleGate
+    from agent.store.guards import GuardStore
+
+    gate = make_gate(repeat_s=0)
+    desk = Desk(ConsoleGate(gate, gate.events, GuardStore(gate.paths)), ZoneInfo("Asia/Shanghai"))
+    assert not show(gate, "粤BD12345")[1].granted  # not registered yet
+    form = VisitorForm(host_unit="B-12", purpose="delivery", plate="粤B D12345", id_seen="yes")
+    event = desk.register_visitor("g-1", form)
+    gate.loop.pump()
+    assert event.details["plate"] == "粤B****45" and "12345" not in repr(event.details)
+    (waiting,) = gate.reads.plates.visitors.waiting(clock.now())
+    assert waiting.masked == "粤B****45" and waiting.unit == "B-12"
+    _, record = show(gate, "粤BD12345")
+    assert record.granted and record.kind == "visitor" and record.unit == "B-12"
+    assert record.holder_id == f"visitor-{event.seq}"
+    assert gate.reads.plates.visitors.waiting(clock.now()) == []  # arrived
+    clock.advance(4 * 3600 + 1)  # [plates] visitor_hours later
+    assert not show(gate, "粤BD12345")[1].granted

@@ -32,6 +32,7 @@ from starlette.routing import Route
 from agent.console.guard import ConnectionLimits, GuardedH11
 from agent.core.runner import Part, Threads
 from agent.gate.ports import GatePort
+from agent.gate.reads import ReadHandler
 from agent.models.plates import PlatesConfig
 from agent.store.paths import StatePaths
 from agent.store.pictures import PictureStore
@@ -253,6 +254,9 @@ class PlateHost(GatePort, Protocol):
     @property
     def paths(self) -> StatePaths: ...
 
+    @property
+    def reads(self) -> ReadHandler: ...
+
     def add_part(self, part: Part) -> None: ...
 
 
@@ -266,6 +270,7 @@ def attach_plates(host: PlateHost) -> PlateReceiverPart | None:
     pictures = PictureStore(host.paths.dir / "pictures", config.plates.picture_days)
     for camera in cameras.values():
         camera.keep_picture = pictures.keep_as if pictures.keeps else None
+    host.add_event_listener(host.reads.plates.visitors.heard)  # visitors' cars
     receiver = PlateReceiver(cameras)
     part = PlateReceiverPart(receiver, config.plates, pictures)
     if config.plates.enabled:

@@ -5,6 +5,8 @@
 * A tolerant match (a camera's ``tolerant = true``, off by default): a plate not on the
   list is looked up again with one classic OCR confusion swapped (0/O/D, 1/I, 8/B, 2/Z);
   it matches only if exactly one such plate is on the list. The risk is in docs/plates.md.
+* A registered visitor's car (``agent.gate.visitor_cars``) is let in while its
+  registration holds.
 * A plate read's event says how sure the camera was, which picture, and how it matched.
 
 Called from ``ReadHandler`` on the core loop, inside the open event group.
@@ -20,6 +22,7 @@ from agent.core.clock import Clock
 from agent.core.decision import AllowEntry
 from agent.core.kinds import EventType
 from agent.store.allowlist import AllowListStore
+from agent.gate.visitor_cars import VisitorCars
 from agent.store.credentials import CredentialHasher
 from drivers.anpr import PlateCamera
 from drivers.base import CardReader
@@ -39,7 +42,9 @@ class PlateReads:
         hasher: CredentialHasher,
         allowlist: AllowListStore,
         clock: Clock,
+        visitor_hours: float = 4.0,
     ) -> None:
+        self.visitors = VisitorCars(visitor_hours)  # cars registered with a visitor
         self._readers = readers
         self._hasher = hasher
         self._allowlist = allowlist
@@ -61,7 +66,12 @@ class PlateReads:
         del self.unreadable_seen[:-50]
 
     def tolerate(self, read: CardRead, credential: str, masked: str) -> Lookup:
-        """The exact miss, or the one list plate a single OCR confusion away."""
+        """For a plate not on the list: a registered visitor's car, or the one list plate a
+        single OCR confusion away, or the miss."""
+        visitor = self.visitors.entry(credential, self._clock.now())
+        if visitor is not None:
+            self.visitors.arrived(credential)
+            return credential, masked, visitor, False
         camera = self._readers.get(read.reader)
         card = read.card
         if not (isinstance(camera, PlateCamera) and camera.opts.tolerant):

@@ -106,7 +106,7 @@ class ReadHandler:
         self._override_only = True
         self.secure = SecureReads(config, counters)
         self.presence = PresenceKeeper(config, presence)
-        self.plates = PlateReads(readers, hasher, allowlist, clock)  # issue 22
+        self.plates = PlateReads(readers, hasher, allowlist, clock, config.plates.visitor_hours)
         self.reconfigure(config)
 
     def reconfigure(self, config: GateConfig) -> None:

@@ -22,6 +22,8 @@ class PlatesConfig(Strict):
     address: str = "127.0.0.1"  # the gate's address on the camera LAN
     port: int = Field(8088, ge=0, le=65535)  # 0: any free port (tests)
     picture_days: float = Field(7.0, ge=0, le=90)
+    # a visitor's car a guard registered with its plate: let in by the camera this long
+    visitor_hours: float = Field(4.0, ge=0, le=72)
 
     @field_validator("address")
     @classmethod
