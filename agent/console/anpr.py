@@ -34,6 +34,7 @@ from agent.core.runner import Part, Threads
 from agent.gate.ports import GatePort
 from agent.gate.reads import ReadHandler
 from agent.models.plates import PlatesConfig
+from agent.store.credentials import CredentialHasher
 from agent.store.paths import StatePaths
 from agent.store.pictures import PictureStore
 from drivers.anpr import PlateCamera
@@ -256,6 +257,9 @@ class PlateHost(GatePort, Protocol):
 
     @property
     def reads(self) -> ReadHandler: ...
+
+    @property
+    def hasher(self) -> CredentialHasher: ...
 
     def add_part(self, part: Part) -> None: ...
 

@@ -21,8 +21,8 @@ from typing import Any
 from agent.core.clock import Clock
 from agent.core.decision import AllowEntry
 from agent.core.kinds import EventType
-from agent.store.allowlist import AllowListStore
 from agent.gate.visitor_cars import VisitorCars
+from agent.store.allowlist import AllowListStore
 from agent.store.credentials import CredentialHasher
 from drivers.anpr import PlateCamera
 from drivers.base import CardReader
