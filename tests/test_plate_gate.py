@@ -204,3 +204,18 @@ def test_a_visitors_car_registered_by_a_guard_is_let_in_while_it_is_registered(
     assert gate.reads.plates.visitors.waiting(clock.now()) == []  # arrived
     clock.advance(4 * 3600 + 1)  # [plates] visitor_hours later
     assert not show(gate, "粤BD12345")[1].granted
+
+
+def test_sim_plate_through_the_control_socket_answers_with_the_decision(
+    make_gate: Callable[..., App],
+) -> None:
+    from agent.faces.simulate import SimControls
+
+    gate = make_gate()
+    gate.allowlist.replace([list_plate(gate, "京A12345")], 1)
+    sim = SimControls(gate)
+    answer = sim.plate("vehicle", "京A12345", 0.93)
+    assert answer["outcome"] == "read" and answer["granted"] and answer["card"] == "京A****45"
+    assert sim.plate("vehicle", "京A12345", 0.93) == {"outcome": "repeat"}
+    assert sim.plate("vehicle", "京B54321", 0.3) == {"outcome": "unreadable"}
+    assert sim.plate("vehicle", "nonsense", 0.99) == {"outcome": "refused", "reason": "bad_plate"}

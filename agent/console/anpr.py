@@ -46,6 +46,7 @@ BODY_S = 10.0  # the body must follow its head within this
 PER_CAMERA = 8  # open connections one address may hold
 BACKLOG = 128
 LOG_EVERY_S = 60.0
+PRUNE_S = 3600.0  # pictures past [plates] picture_days are deleted within the hour
 YIELD_S = 0.0002  # after handing reads on: the core loop gets the interpreter (bench)
 
 
@@ -201,6 +202,12 @@ class PlateReceiverPart:
                 self._done.set()
 
         threads.spawn("gate-plates", serve)
+
+        def prune() -> None:  # pictures past their days go even when no car comes
+            while not threads.stopping.wait(PRUNE_S):
+                self.pictures.prune()
+
+        threads.spawn("gate-pictures", prune)
 
     def stop(self) -> None:
         if self._server is not None:
