@@ -8,7 +8,7 @@ import contextlib
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from agent.store.credentials import CredentialHasher
@@ -216,3 +216,44 @@ def test_multipart_bodies_of_any_bytes_are_refused_or_parsed(tail: bytes) -> Non
 def test_plate_number_is_a_card_number_for_the_read_path() -> None:
     plate = PlateNumber(Technology.PLATE, 0, 0, "京A12345")
     assert plate.canonical() == "plate:京A12345" and plate.masked() == "京A****45"
+
+
+@given(st.text(max_size=300), st.text(max_size=120), st.text(max_size=40))
+def test_credentials_of_any_shape_are_refused_never_raise(
+    authorization: str, query: str, x_token: str
+) -> None:
+    from drivers.anpr_auth import DigestGuard, token_ok
+
+    secret = "camera-token-0123456789"
+    assume(secret not in authorization + query + x_token)
+    assert token_ok(secret, authorization, x_token, query) is False
+    assert token_ok(secret, authorization, x_token, f"{query}&token={secret}") in (True, False)
+    assert token_ok(secret, f"Bearer {secret}", x_token, query) is True
+    guard = DigestGuard("gate", "digest-pass-0123")
+    assert guard.check(authorization, "POST", "/anpr/cam", 1000.0) in ("bad", "stale")
+    assert guard.check("Digest " + authorization, "POST", "/anpr/cam", 1000.0) == "bad"
+
+
+def test_a_digest_answer_is_accepted_once_and_a_replay_is_not() -> None:
+    import hashlib
+
+    from drivers.anpr_auth import DigestGuard
+
+    guard = DigestGuard("gate", "digest-pass-0123")
+    challenge = guard.challenge(1000.0)
+    nonce = challenge.split('nonce="')[1].split('"')[0]
+
+    def h(text: str) -> str:
+        return hashlib.md5(text.encode()).hexdigest()
+
+    ha1, ha2 = h("gate:gate-agent:digest-pass-0123"), h("POST:/anpr/cam")
+    response = h(f"{ha1}:{nonce}:00000001:c1:auth:{ha2}")
+    answer = (
+        f'Digest username="gate", realm="gate-agent", nonce="{nonce}", uri="/anpr/cam", '
+        f'qop=auth, nc=00000001, cnonce="c1", response="{response}", algorithm=MD5'
+    )
+    assert guard.check(answer, "POST", "/anpr/cam", 1001.0) == "ok"
+    assert guard.check(answer, "POST", "/anpr/cam", 1002.0) == "bad"  # replayed
+    assert guard.check(answer, "POST", "/anpr/other", 1002.0) == "bad"  # another request
+    assert guard.check(answer.replace("nc=00000001", "nc=00000002"), "POST", "/anpr/cam",
+                       1002.0) == "bad"  # the response covers the count  # fmt: skip
