@@ -9,8 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from agent.errors import CardFormatError
+
+if TYPE_CHECKING:
+    from drivers.plates import PlateSighting
 
 
 class Technology(StrEnum):
@@ -18,6 +22,7 @@ class Technology(StrEnum):
 
     UID = "uid"  # 13.56 MHz (MIFARE, DESFire, NTAG): the chip's UID bytes
     PROX = "prox"  # 125 kHz (EM4100, HID Prox): the id bits a reader emits
+    PLATE = "plate"  # a licence plate an ANPR camera read (drivers.plates.PlateNumber)
 
 
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
@@ -66,6 +71,8 @@ class CardNumber:
 def mask(canonical: str) -> str:
     """``uid:04A224B2`` -> ``uid:****24B2``; short prox ids keep only two hex digits."""
     family, _, digits = canonical.partition(":")
+    if family == "plate":  # drivers.plates.mask_plate: province and letter, last two
+        return digits[:2] + "****" + digits[-2:]
     keep = 4 if family == "uid" else 2
     return f"{family}:****{digits[-keep:]}"
 
@@ -155,3 +162,4 @@ class CardRead:
     at: float
     read_id: int = 0  # per reader, from 1: lets an answer name the very read it is about
     proof: SecureProof | None = None  # a secure card's proof; None for a number-only read
+    sighting: PlateSighting | None = None  # an ANPR camera's read: confidence, picture

@@ -26,6 +26,11 @@ BACKENDS: Mapping[tuple[str, str], str] = MappingProxyType(
         ("reader", "scanner-serial"): "drivers.scanner_serial:SerialScanner",
         ("reader", "scanner-keyboard"): "drivers.scanner_keyboard:KeyboardScanner",
         ("reader", "scanner-sim"): "drivers.sim:SimScanner",
+        # ANPR cameras (issue 22): plate readers, fed by the gate's plate receiver
+        ("reader", "anpr-hikvision"): "drivers.anpr:HikvisionCamera",
+        ("reader", "anpr-dahua"): "drivers.anpr:DahuaCamera",
+        ("reader", "anpr-webhook"): "drivers.anpr:PlateCamera",
+        ("reader", "anpr-sim"): "drivers.anpr_sim:SimPlateCamera",
         ("relay", "sim"): "drivers.sim:SimRelay",
         ("relay", "gpio"): "drivers.gpio:GpioRelay",
         ("input", "sim"): "drivers.sim:SimInput",

@@ -168,8 +168,10 @@ def test_register_a_visitor_and_open_the_door(console) -> None:  # type: ignore[
     (visit,) = events(app, "visitor_registered")
     assert visit == {
         "by": "console", "guard": "alice", "host_unit": "B-12", "purpose": "delivery",
-        "party_size": 2, "plate": "ABC 123", "id_seen": True, "opened": True, "door": "main",
+        "party_size": 2, "plate": "AB****23", "id_seen": True, "opened": True, "door": "main",
+        "plate_credential": visit["plate_credential"],  # issue 22: masked and hashed
     }  # fmt: skip
+    assert len(visit["plate_credential"]) == 64
     assert events(app, "remote_open")[0]["by"] == "guard:alice"
     assert relay.is_energised  # a secure door: energised is open
     assert "Visitor for unit B-12" in guard.get("/?ok=visitor-open")[1]

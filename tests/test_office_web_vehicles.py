@@ -21,7 +21,7 @@ def test_plates_in_any_spelling_are_one_plate() -> None:
     assert normalise_plate("粤B D12345") == "粤BD12345"  # a new-energy plate
     for bad in ("", "京", "ABCDE", "京A<script>", "12", "京A123456789012"):
         assert normalise_plate(bad) is None
-    assert mask_plate("京A12345") == "京A***45"
+    assert mask_plate("京A12345") == "京A****45"
 
 
 @given(st.text(max_size=30))
@@ -38,8 +38,8 @@ def test_a_clerk_adds_a_plate_and_the_search_finds_it(db: None) -> None:
     answer = clerk.post(f"/households/{household.pk}/vehicles/", {"plate": "京a·12345"})
     assert answer.status_code == 302
     vehicle = Vehicle.objects.get()
-    assert "京A12345" not in vehicle.plate_sealed and vehicle.plate_masked == "京A***45"
-    assert "京A***45" in clerk.get(f"/households/{household.pk}/").content.decode()
+    assert "京A12345" not in vehicle.plate_sealed and vehicle.plate_masked == "京A****45"
+    assert "京A****45" in clerk.get(f"/households/{household.pk}/").content.decode()
     hits = clerk.get("/search/", {"q": "京A 12345"}).context["hits"]
     assert [(h.household, h.resident, str(h.matched)) for h in hits] == [(household, None, "plate")]
     again = clerk.post(f"/households/{household.pk}/vehicles/", {"plate": "京A-12345"})
@@ -67,3 +67,29 @@ def test_plates_go_with_the_households_personal_data(db: None) -> None:
     resident.save()
     retention.purge(datetime(2026, 12, 7, tzinfo=ZoneInfo("Asia/Shanghai")), 12)
     assert not Vehicle.objects.exists()
+
+
+def test_a_residents_plate_goes_to_the_gates_as_an_hmac(db: None) -> None:
+    """Issue 22: the register's vehicles are on the list every gate gets, hashed as a gate
+    hashes a camera's read; gone once nobody of the household lives there."""
+    from django.test import override_settings
+
+    from agent.office.web.cards import planning
+    from agent.office.web.cards.models import CardChange
+    from agent.store.credentials import CredentialHasher, read_key_file
+    from agent.store.plates import plate_credential
+    from tests.office_web_rig import ROOT
+
+    key = ROOT / "config" / "sim-site.key"
+    with override_settings(GATE_OFFICE_SITE_KEY_FILE=str(key)):
+        clerk, resident = signed_in("clerk"), a_resident()
+        clerk.post(f"/households/{resident.household.pk}/vehicles/", {"plate": "京a 12345"})
+        assert CardChange.objects.filter(kind=CardChange.Kind.RESYNC).count() == 1
+        (entry,) = planning.gate_list(date.today())
+        hasher = CredentialHasher(read_key_file(key))
+        assert (entry.credential, entry.masked) == plate_credential("京A12345", hasher)
+        assert entry.holder_id.startswith("vehicle-") and entry.unit
+        assert not planning.not_the_registers()(entry)  # the register's to drop
+        resident.move_out = date(2024, 1, 31)
+        resident.save()
+        assert planning.gate_list(date.today()) == []

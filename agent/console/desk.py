@@ -35,6 +35,8 @@ from agent.console.words import (
 from agent.core.kinds import EventType
 from agent.models.incidents import INCIDENT_TYPES, Incident, fold_incidents
 from agent.models.wire import Event
+from agent.store.plates import plate_credential
+from drivers.plates import mask_plate, normalise_plate
 
 log = logging.getLogger(__name__)
 _E = EventType
@@ -212,9 +214,11 @@ class Desk:
             raise FormError("please check the form", [("name", "this site records no names")])
         details: dict[str, Any] = {
             "by": "console", "guard": guard, "host_unit": form.host_unit,
-            "purpose": form.purpose, "party_size": form.party_size, "plate": form.plate.upper(),
+            "purpose": form.purpose, "party_size": form.party_size,
             "id_seen": form.id_seen == "yes", "opened": door is not None,
         }  # fmt: skip
+        if form.plate:  # hashed and masked like a card; the camera lets the car in (issue 22)
+            details |= self._plate(form.plate)
         if form.name:
             details["name"] = form.name
         if form.pending is not None:
@@ -223,6 +227,16 @@ class Desk:
         if door is not None:
             self.gate.open_door(door, by=f"guard:{guard}", request_id=f"visitor-{event.seq}")
         return event
+
+    def _plate(self, typed: str) -> dict[str, Any]:
+        hasher = getattr(self.gate, "hasher", None)
+        identity = plate_credential(typed, hasher) if hasher is not None else None
+        if isinstance(identity, str):
+            raise FormError("please check the form", [("plate", "not a licence plate")])
+        if identity is None:  # a gate without a site key here: the plate is only masked
+            plate = normalise_plate(typed)
+            return {"plate": mask_plate(plate)} if plate else {}
+        return {"plate": identity[1], "plate_credential": identity[0]}
 
     def ack_alarm(self, guard: str, form: AlarmAck) -> Event:
         with self._lock:

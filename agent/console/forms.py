@@ -50,8 +50,9 @@ Purpose = Annotated[str, _bounded(200, 1), OneLine]
 Line = Annotated[str, _bounded(80), OneLine]
 Note = Annotated[str, _bounded(500, 1), AfterValidator(_lines)]
 Notes = Annotated[str, _bounded(2000), AfterValidator(_lines)]
+# a mainland plate starts with its province's character (issue 22): 京A12345
 Plate = Annotated[str, StringConstraints(strip_whitespace=True, max_length=16,
-                                         pattern=r"^[A-Za-z0-9 -]*$")]  # fmt: skip
+                                         pattern=r"^[\u4e00-\u9fffA-Za-z0-9 ·.-]*$")]  # fmt: skip
 HourMinute = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 DoorChoice = Annotated[str, StringConstraints(max_length=63)]
 YesNo = Literal["yes", "no"]

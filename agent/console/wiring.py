@@ -20,6 +20,7 @@ from agent.core.runner import Part
 from agent.gate.ports import GatePort
 from agent.models.messages import GateStatus
 from agent.models.wire import Event
+from agent.store.credentials import CredentialHasher
 from agent.store.eventlog import EventLog
 from agent.store.guards import Account, GuardStore
 from agent.store.paths import StatePaths
@@ -45,6 +46,8 @@ class ConsoleGate:
         self._events = events
         self._guards = guards
         self.door_ids = gate.devices.doors
+        # visitors' plates are hashed like cards before any event holds them (issue 22)
+        self.hasher: CredentialHasher | None = getattr(gate, "hasher", None)
 
     @property
     def clock(self) -> Clock:

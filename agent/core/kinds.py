@@ -112,6 +112,9 @@ class EventType(StrEnum):
     BARRIER_LOOP_RESTORED = "barrier_loop_restored"
     BARRIER_READ_IGNORED = "barrier_read_ignored"
     BARRIER_RAISED_BY_GUARD = "barrier_raised_by_guard"
+    # the vehicle gate (issue 22): plates read by ANPR cameras
+    PLATE_UNREADABLE = "plate_unreadable"  # below the camera's confidence: a guard decides
+    PLATE_DECIDED = "plate_decided"  # a guard's decision on an unreadable plate
 
 
 class DrillKind(StrEnum):

@@ -87,10 +87,19 @@ def _build_gate(base: GateConfig, config_path: Path, demo: bool) -> App:
             link = attach(app)
             if problem:
                 link.report_rollback(revision, problem)
+        plates = None
+        if any(r.driver.startswith("anpr-") for d in config.doors for r in d.readers):
+            from agent.console.anpr import attach_plates  # the vehicle gate (issue 22)
+
+            plates = attach_plates(app)
         if config.console.enabled:
             from agent.console.wiring import attach_console
 
-            attach_console(app)
+            console = attach_console(app)
+            if plates is not None:
+                from agent.console.plates import attach_plate_screen
+
+                attach_plate_screen(console.console, app, plates)
         if demo:
             if app.allowlist.count() == 0:
                 _demo_import(app, config, config_path)

@@ -38,7 +38,7 @@ LEARN_MAX_S = 300.0
 READY_WAIT_S = 30.0  # a stimulus sent while the agent starts waits this long for its devices
 
 
-_STIMULI = frozenset({"tap", "scan", "press", "door", "fire", "learn", "keys", "loop"})
+_STIMULI = frozenset({"tap", "scan", "press", "door", "fire", "learn", "keys", "loop", "plate"})
 
 
 class ControlError(GateError):
@@ -62,6 +62,7 @@ class ControlServer:
             "status": self._status,
             "tap": lambda **kw: asdict(sim.tap(**kw)),
             "scan": lambda **kw: asdict(sim.scan(**kw)),
+            "plate": sim.plate,
             "press": sim.press,
             "door": sim.door,
             "fire": sim.fire,

@@ -171,6 +171,9 @@ def cmd_sim(args: argparse.Namespace) -> int:
         call = {"op": "tap", "card": args.card, "door": args.door}
     elif args.sim_cmd == "scan":
         call = {"op": "scan", "door": args.door, "code": args.code}
+    elif args.sim_cmd == "plate":
+        call = {"op": "plate", "door": args.door, "plate": args.plate}
+        call["confidence"] = args.confidence
     elif args.sim_cmd == "press":
         call = {"op": "press", "button": args.button, "door": args.door}
     elif args.sim_cmd == "door":
@@ -195,6 +198,8 @@ def cmd_sim(args: argparse.Namespace) -> int:
         )
     elif args.sim_cmd == "scan":
         print(pass_line(result))
+    elif args.sim_cmd == "plate":
+        print(plate_line(result))
     else:
         print(f"mode {result['mode']}")
         for door_id, d in result["doors"].items():
@@ -202,6 +207,17 @@ def cmd_sim(args: argparse.Namespace) -> int:
         for event in result["events"][-3:]:
             print("  " + event_line(event, config.zone()))
     return 0
+
+
+def plate_line(result: dict[str, Any]) -> str:
+    """``GRANTED (granted) plate 京A****45 holder=r-1 seq=12``, or the camera's outcome."""
+    if "granted" not in result:
+        return f"{result['outcome'].upper()} {result.get('reason', '')}".rstrip()
+    verdict = "GRANTED" if result["granted"] else "DENIED"
+    return (
+        f"{verdict} ({result['reason']}) plate={result['card']} "
+        f"holder={result['holder_id'] or '-'} seq={result['seq']}"
+    )
 
 
 def pass_line(result: dict[str, Any]) -> str:

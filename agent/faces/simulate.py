@@ -10,6 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from agent.errors import GateError
 from agent.gate.ports import DecisionRecord, GatePort, PassOutcome
+from drivers.anpr import PlateStimulus
 from drivers.base import CardStimulus, InputStimulus, ScanStimulus
 
 KEEP_DECISIONS = 256
@@ -37,7 +38,7 @@ class SimControls:
         self.gate = gate
         self._lock = threading.Lock()
         self._decisions: OrderedDict[tuple[str, int], DecisionRecord] = OrderedDict()
-        if any(isinstance(r, CardStimulus) for r in gate.devices.readers.values()):
+        if any(isinstance(r, CardStimulus | PlateStimulus) for r in gate.devices.readers.values()):
             # only simulated readers take taps; a real gate's decisions need no record here
             gate.add_decision_listener(self._decided)
         self._passes: OrderedDict[tuple[str, int], PassOutcome] = OrderedDict()
@@ -134,6 +135,17 @@ class SimControls:
                 break
             time.sleep(0.01)
         return {"typed": len(keys), "decision": asdict(record) if record else None}
+
+    def plate(self, door: str | None, plate: str, confidence: float = 1.0) -> dict[str, Any]:
+        """Show ``plate`` to a simulated ANPR camera at ``door`` (issue 22)."""
+        from agent.faces.sim_plates import show_plate
+
+        return show_plate(self, self._door(door), plate, confidence)
+
+    def take_decision(self, reader: str, read_id: int) -> DecisionRecord | None:
+        """The decision recorded for one read, taken out of the keep."""
+        with self._lock:
+            return self._decisions.pop((reader, read_id), None)
 
     def scan(self, door: str | None, code: str) -> PassOutcome:
         """Show ``code`` to a simulated scanner at ``door``; the answer is this scan's outcome."""

@@ -118,6 +118,11 @@ TEMPLATES: Mapping[EventType, str] = {
     _E.BARRIER_LOOP_RESTORED: "barrier {door}: loop working again ({cause})",
     _E.BARRIER_READ_IGNORED: "{count} read(s) at {door} ({reader}) ignored: no vehicle on the loop",
     _E.BARRIER_RAISED_BY_GUARD: "barrier {door} raised by guard {guard} for plate {plate}",
+    _E.PLATE_UNREADABLE: (
+        "plate unreadable at {door} ({reader}): {card} at confidence {confidence}; "
+        "picture {picture}"
+    ),
+    _E.PLATE_DECIDED: "plate {card} at {door} {decision} by guard {guard} (event {about})",
 }
 
 

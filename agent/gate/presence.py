@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any, Protocol
 
 from agent.core.decision import AllowEntry
+from agent.core.kinds import EventType
 from agent.core.presence import (
     NO_RULE,
     AreaRule,
@@ -23,6 +25,14 @@ from agent.core.presence import (
 )
 from agent.models.config import GateConfig
 from agent.store.presence import PresenceStore
+
+
+class RecordEvent(Protocol):
+    """Stages an event in the open group (``EventSink.record``)."""
+
+    def __call__(
+        self, type_: EventType, door: str | None, details: dict[str, Any], when: datetime
+    ) -> int: ...
 
 
 class PresenceKeeper:
@@ -79,6 +89,25 @@ class PresenceKeeper:
         if self.store.put(record):
             self.changed(old, record)
         return record
+
+    def granted(
+        self,
+        record: RecordEvent,
+        door: str,
+        passage: Passage,
+        entry: AllowEntry,
+        verdict: Verdict,
+        details: dict[str, Any],
+        now: datetime,
+        seq: int,
+    ) -> None:
+        """After a grant's event (``seq``) is staged: the holder's move, and the report of
+        a soft area's violation (admitted, or a gate cut off from the others)."""
+        self.moved(passage, entry, now, seq)
+        if verdict is Verdict.VIOLATION:
+            violation = {k: details[k] for k in ("holder_id", "kind", "unit", "reader")}
+            violation |= {"passage": details["passage"], "partitioned": self.partitioned()}
+            record(EventType.PASSBACK_VIOLATION, door, violation, now)
 
     def changed(self, old: Presence | None = None, new: Presence | None = None) -> None:
         """The records changed: a holder's move from ``old`` to ``new``, or (neither

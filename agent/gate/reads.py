@@ -21,6 +21,7 @@ from agent.core.presence import Verdict
 from agent.core.schedules import Schedule, compile_all
 from agent.errors import StorageFault
 from agent.gate.pin_entry import PinDesk
+from agent.gate.plate_reads import PlateReads
 from agent.gate.ports import DecisionRecord
 from agent.gate.presence import PresenceKeeper
 from agent.gate.secure_reads import SecureReads
@@ -108,6 +109,7 @@ class ReadHandler:
         self.secure = SecureReads(config, counters)
         self.presence = PresenceKeeper(config, presence)
         self.pins: PinDesk | None = None  # card plus PIN (set by the App)
+        self.plates = PlateReads(readers, hasher, allowlist, clock, config.plates.visitor_hours)
         self.reconfigure(config)
 
     def reconfigure(self, config: GateConfig) -> None:
@@ -171,10 +173,16 @@ class ReadHandler:
             take(read)  # enrolment: the card is shown to the installer, not decided
             return None
         place = self.places[read.reader]
+        if read.sighting is not None and read.sighting.unreadable:  # a guard decides
+            self.plates.unreadable(read, place.door, self._events.record)
+            return None
         decided.append(read.reader)
         door = self._doors[place.door]
         credential, masked = self._hasher.identify(read.card)
         entry, restored = self._allowlist.lookup_marked(credential)
+        read_credential = credential
+        if entry is None and read.sighting is not None:  # one OCR confusion, if allowed
+            credential, masked, entry, restored = self.plates.tolerate(read, credential, masked)
         facts = self.secure.facts(read, credential)
         mono = self._clock.monotonic()
         now = self._clock.now()  # the one wall-clock read: decision and event share it
@@ -216,19 +224,15 @@ class ReadHandler:
             "kind": kind,
             "unit": unit,
         }
+        if read.sighting is not None:
+            details |= self.plates.details(read, credential, read_credential)
         if passage is not None:  # the office relays the move to the site's other gates
             details["passage"] = [passage.from_area, passage.to_area]
         granted = EventType.ACCESS_GRANTED if decision.granted else EventType.ACCESS_DENIED
         seq = self._events.record(granted, place.door, details, now)
         if decision.granted and passage is not None and entry is not None:
-            self.presence.moved(passage, entry, now, seq)
-            if verdict is Verdict.VIOLATION:  # a soft area (or cut off): admitted, reported
-                violation = {k: details[k] for k in ("holder_id", "kind", "unit", "reader")}
-                violation |= {
-                    "passage": details["passage"],
-                    "partitioned": self.presence.partitioned(),
-                }
-                self._events.record(EventType.PASSBACK_VIOLATION, place.door, violation, now)
+            self.presence.granted(self._events.record, place.door, passage, entry, verdict,
+                                  details, now, seq)  # fmt: skip
         if self.pins is not None:
             self.pins.settled(read, decision, self._events.record, details, seq)
         if self.secure.concerns(read, entry, ctx):
@@ -239,19 +243,9 @@ class ReadHandler:
             self._counted.append(self.watch.mark(read.reader, credential))
             for trip in self.watch.record(read.reader, credential, mono):
                 self._tripped(trip, place.door, masked)
-        return DecisionRecord(
-            read.read_id,
-            read.reader,
-            place.door,
-            place.direction,
-            decision.granted,
-            decision.reason.value,
-            masked,
-            holder,
-            kind,
-            unit,
-            seq,
-        )
+        return DecisionRecord(read.read_id, read.reader, place.door, place.direction,
+                              decision.granted, decision.reason.value, masked, holder, kind,
+                              unit, seq)  # fmt: skip
 
     def _with_pin(
         self, ctx: DecisionContext, read: CardRead, credential: str, mono: float

@@ -27,6 +27,7 @@ from agent.models.logs import LoggingConfig
 from agent.models.mqtt import MqttConfig
 from agent.models.paths import resolve_paths, state_dir_problem
 from agent.models.pin import PinConfig, pin_problems
+from agent.models.plates import PlatesConfig
 from agent.models.presence import PresenceConfig, presence_problems
 from agent.models.problems import error_list
 from agent.models.secure import SecureConfig, secure_problems
@@ -204,6 +205,7 @@ class GateConfig(Strict):
     console: ConsoleConfig = ConsoleConfig()
     presence: PresenceConfig = PresenceConfig()
     pin: PinConfig = PinConfig()
+    plates: PlatesConfig = PlatesConfig()  # the vehicle gate's plate receiver (issue 22)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> GateConfig:

@@ -27,8 +27,18 @@ def resolve_paths(config: GateConfig, base_dir: Path) -> GateConfig:
     console = config.console.model_copy(
         update={k: fix(getattr(config.console, k)) for k in ("tls_cert_file", "tls_key_file")}
     )
+    # cameras' secret files (issue 22): a reader option, taken relative like the others
+    doors = [
+        door.model_copy(update={"readers": [
+            r.model_copy(update={"secret_file": fix(Path(r.options["secret_file"]))})
+            if isinstance(r.options.get("secret_file"), str | Path) else r
+            for r in door.readers
+        ]})
+        for door in config.doors
+    ]  # fmt: skip
     return config.model_copy(
         update={
+            "doors": doors,
             "storage": storage,
             "security": security,
             "secure": secure,

@@ -107,11 +107,13 @@ class ImportRow(EntryFields):
 
     card: OptionalText = None
     credential: Annotated[Credential | None, BeforeValidator(_blank_none)] = None
+    plate: OptionalText = None  # a vehicle's licence plate (issue 22), hashed like a card
 
     @model_validator(mode="after")
     def _one_identifier(self) -> ImportRow:
-        if (self.card is None) == (self.credential is None):
-            raise ValueError("give exactly one of card or credential")
+        given = (self.card, self.credential, self.plate)
+        if sum(x is not None for x in given) != 1:
+            raise ValueError("give exactly one of card, plate or credential")
         return self
 
 

@@ -31,6 +31,7 @@ from agent.store.listread import (
     json_rows,
     precheck,
 )
+from agent.store.plates import plate_credential
 from drivers.cards import parse_card
 
 __all__ = [
@@ -48,7 +49,7 @@ _VALIDATE = ImportRow.model_validate
 # columns where an empty cell means the same as no cell: dropping them first spares
 # pydantic a validator call each (``kind`` and ``holder_id`` keep theirs: "" is an error)
 _BLANK_IS_DEFAULT = frozenset(
-    {"card", "credential", "unit", "doors", "valid_from", "valid_until", "schedule"}
+    {"card", "credential", "plate", "unit", "doors", "valid_from", "valid_until", "schedule"}
     | {"suspended", "lockdown_override"}
 )
 
@@ -127,6 +128,12 @@ class RowChecker:
                 self.error(line, f"card: {exc}")
                 return None
             credential, masked = self.hasher.identify(card)
+        elif row.plate is not None:
+            checked = plate_credential(row.plate, self.hasher)
+            if isinstance(checked, str):
+                self.error(line, checked)
+                return None
+            credential, masked = checked
         else:
             credential, masked = row.credential or "", ""
         if self.config is not None and (row.doors or row.schedule):
@@ -153,7 +160,7 @@ def build_entries(
         if credential in first_line:
             checker.error(line, f"same card as line {first_line[credential]}")
         first_line.setdefault(credential, line)
-        fields = row.model_dump(exclude={"card", "credential"})
+        fields = row.model_dump(exclude={"card", "credential", "plate"})
         entries.append(AllowListEntry(credential=credential, masked=masked, **fields))
     if checker.count:
         raise RowErrors(source, checker.errors, checker.count)

@@ -18,6 +18,7 @@ from agent.core.secure import CredentialPolicy
 from agent.errors import GateError
 from agent.models.wire import AllowListEntry
 from agent.office.web.cards.models import Card, CardChange, Delivery
+from agent.office.web.cards.vehicle_list import VEHICLE_HOLDER, vehicle_entries
 from agent.office.web.events import event_store
 from agent.office.web.register.models import Resident
 
@@ -84,7 +85,7 @@ def gate_list(today: date) -> list[AllowListEntry]:
             ),
         )
         for card in live_cards(today)
-    ]
+    ] + vehicle_entries(today)  # residents' plates (issue 22)
 
 
 def not_the_registers() -> Callable[[AllowListEntry], bool]:
@@ -92,7 +93,9 @@ def not_the_registers() -> Callable[[AllowListEntry], bool]:
     cards of its residents' holder ids, and only those; cards of other holders (staff,
     contractors, a lockdown override) pushed by ``gate-office allowlist push`` stay."""
     residents = set(Resident.objects.values_list("holder_id", flat=True))
-    return lambda entry: entry.holder_id not in residents
+    return lambda entry: (
+        entry.holder_id not in residents and not entry.holder_id.startswith(VEHICLE_HOLDER)
+    )
 
 
 def overdue() -> QuerySet[Delivery]:

@@ -87,11 +87,20 @@ def vehicle_new(request: HttpRequest, pk: int) -> HttpResponseBase:
                 )  # fmt: skip
                 actor = staff.get_username()
                 chain.append(actor, AuditEntry.Action.CHANGE, f"vehicle:{vehicle.pk}", "added")
+            _send_lists(actor)
             return redirect("household", found.pk)
         except IntegrityError:  # another desk registered it a moment ago
             form.add_error("plate", _("This plate is registered already."))
     context = {"household": found, "vehicle_form": form}
     return render(request, "register/household.html", context, status=400)
+
+
+def _send_lists(actor: str) -> None:
+    """The gates get the register's whole list again, now with this plate (issue 22)."""
+    from agent.office.web.cards import planning
+    from agent.office.web.cards.models import CardChange
+
+    planning.plan(CardChange.objects.create(kind=CardChange.Kind.RESYNC, made_by=actor))
 
 
 def by_plate(text: str) -> Iterable[Hit]:
