@@ -60,7 +60,7 @@ class DigestGuard:
             return "bad"
         try:
             fields = parse_keqv_list(parse_http_list(authorization[7:]))
-        except ValueError:
+        except (ValueError, IndexError):  # "k=" with no value: urllib indexes an empty one
             return "bad"
         nonce, response = fields.get("nonce", ""), fields.get("response", "")
         algorithm = fields.get("algorithm", "MD5").upper()

@@ -207,11 +207,11 @@ def test_a_car_on_the_loop_at_start_is_seen(
 
 
 def test_the_guards_raise_records_the_plate_masked(gate: App, pins: MockFactory) -> None:
-    assert gate.raise_barrier("car", "alice", "京a·12345", "console-1") == "京A***45"
+    assert gate.raise_barrier("car", "alice", "京a·12345", "console-1") == "京A****45"
     assert arm_up(pins) and sign(gate).showing[0] == "允许通行"
     (raised,) = [e for e in gate.events.recent(50) if e.type.value == "barrier_raised_by_guard"]
     assert raised.door == "car"
-    assert raised.details == {"guard": "alice", "by": "guard:alice", "plate": "京A***45",
+    assert raised.details == {"guard": "alice", "by": "guard:alice", "plate": "京A****45",
                               "request_id": "console-1"}  # fmt: skip
     stored = json.dumps([e.model_dump(mode="json") for e in gate.events.recent(500)],
                         ensure_ascii=False)  # fmt: skip

@@ -8,7 +8,7 @@ import contextlib
 import json
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from agent.store.credentials import CredentialHasher
@@ -219,6 +219,7 @@ def test_plate_number_is_a_card_number_for_the_read_path() -> None:
 
 
 @given(st.text(max_size=300), st.text(max_size=120), st.text(max_size=40))
+@example("=", "", "")  # a key with an empty value: urllib's parser indexed past its end
 def test_credentials_of_any_shape_are_refused_never_raise(
     authorization: str, query: str, x_token: str
 ) -> None:
