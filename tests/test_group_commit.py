@@ -227,3 +227,26 @@ def test_items_queued_while_a_gathered_call_runs_may_join_it() -> None:
     loop.pump()
     assert seen == [[1], [2], [], "other", [3]]
     assert loop.more() == []  # outside a gathered call there is nothing to join
+
+
+def test_a_grant_whose_commit_failed_leaves_the_occupancy_as_it_was(
+    make_app: Callable[..., App],
+    make_config: Callable[..., GateConfig],
+    tmpfs: Callable[[int], Path],  # noqa: F811
+    clock: ManualClock,
+) -> None:
+    """The move was staged and counted in memory; the commit failed, so nobody moved."""
+    state = tmpfs(4096)
+    passages = {f"{d['id']}-in": {"from": "outside", "to": "compound"} for d in DOORS}
+    presence = {"areas": {"compound": {"exit_elsewhere": True}}, "passages": passages}
+    gate = make_app(make_config(doors=DOORS, storage={"dir": str(state)}, presence=presence))
+    gate.start(threaded=False)
+    gate.loop.pump()
+    enroll(gate, CARD)
+    filler = _fill(state)
+    _readers(gate)[0].present(CARD)
+    gate.loop.pump()
+    filler.unlink()
+    clock.advance(5)  # the recount a lost commit asks for
+    gate.loop.pump()
+    assert gate.occupancy.summary()["compound"].total == 0

@@ -155,6 +155,7 @@ class ReadHandler:
                             effects.append(partial(self._act, record))
                     pending = take_more()  # reads that came meanwhile join this commit
         except StorageFault:
+            self.presence.changed()  # moves counted in the lost commit: occupancy counts again
             # refusals that could not be recorded must not feed a lockout nobody recorded
             for mark in reversed(self._counted):
                 self.watch.restore(mark)
