@@ -52,7 +52,8 @@ def site(tmp_path: Path, broker: Any, office_key: Any) -> Iterator[tuple[str, Pa
             yield base, agent.config
     finally:
         watch.terminate()
-        assert watch.wait(timeout=10) == 0  # the watch worker stops cleanly on SIGTERM
+        code = watch.wait(timeout=10)  # the watch worker stops cleanly on SIGTERM
+        assert code == 0, (tmp_path / "watch.log").read_text(errors="replace")[-3000:]
         agent.terminate()
         office.stop()
     assert "Traceback" not in (tmp_path / "watch.log").read_text()
