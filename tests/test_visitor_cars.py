@@ -88,3 +88,18 @@ def test_the_pass_book_holds_no_plate_only_its_hmac_and_mask(
         rows: list[Any] = db.execute("SELECT * FROM visitor_cars").fetchall()
     assert len(rows) == 1 and rows[0][1] == "粤B****45"
     assert "12345" not in repr(rows) and "D123" not in repr(rows)
+
+
+def test_the_hourly_upkeep_forgets_a_car_whose_registration_ended(
+    make_gate: Callable[..., App], clock: ManualClock
+) -> None:
+    gate = make_gate()
+    register(gate, "粤BD12345")
+    register(gate, "京A12345", unit="C-3")
+    clock.advance(3600)
+    register(gate, "沪C88888")
+    clock.advance(3 * 3600 + 1)  # the first two ended, the third holds
+    gate.stores.passes.prune(clock.now())
+    with sqlite3.connect(gate.paths.passes_db) as db:
+        rows = db.execute("SELECT masked FROM visitor_cars").fetchall()
+    assert rows == [("沪C****88",)]

@@ -185,6 +185,9 @@ class PassStore:
         with self._lock, transaction(self._conn) as conn:
             for table in ("uses", "revoked", "delivered"):
                 removed += conn.execute(f"DELETE FROM {table} WHERE until < ?", (cutoff,)).rowcount
+            # a visitor's car goes when its registration ends (the gate has let it go then)
+            ended = now.timestamp()
+            conn.execute("DELETE FROM visitor_cars WHERE until <= ?", (ended,))
         return removed
 
     def counts(self) -> dict[str, int]:
