@@ -26,8 +26,8 @@ from tests.test_plate_gate import camera_doors, show
 def make_gate(
     make_app: Callable[..., App], make_config: Callable[..., GateConfig]
 ) -> Callable[..., App]:
-    def make() -> App:
-        app = make_app(make_config(doors=camera_doors(repeat_s=0)))
+    def make(**plates: Any) -> App:
+        app = make_app(make_config(doors=camera_doors(repeat_s=0), plates=plates))
         attach_plates(app)
         app.start(threaded=False)
         app.loop.pump()
@@ -103,3 +103,14 @@ def test_the_hourly_upkeep_forgets_a_car_whose_registration_ended(
     with sqlite3.connect(gate.paths.passes_db) as db:
         rows = db.execute("SELECT masked FROM visitor_cars").fetchall()
     assert rows == [("沪C****88",)]
+
+
+def test_no_car_comes_back_once_visitor_hours_is_0(
+    make_gate: Callable[..., App], clock: ManualClock
+) -> None:
+    gate = make_gate()
+    register(gate, "粤BD12345")
+    gate.stop()
+    again = make_gate(visitor_hours=0)
+    assert again.reads.plates.visitors.waiting(clock.now()) == []
+    assert not show(again, "粤BD12345")[1].granted

@@ -49,7 +49,8 @@ class VisitorCars:
     def restore(self, book: PassStore, now: datetime) -> int:
         """Keep cars in ``book`` from now on, and take back those registered before a
         restart whose registration still holds at ``now``; how many came back."""
-        cars = book.cars(now)
+        # visitor_hours 0 now: no car is let in, whatever was registered before
+        cars = book.cars(now) if self.hours > 0 else []
         with self._lock:
             for car, arrived in cars:
                 self._cars[car[0]] = VisitorCar(*car)
