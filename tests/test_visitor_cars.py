@@ -1,10 +1,14 @@
 """Visitors' cars a guard registered outlive a restart of the gate (issue 22, item 1):
-kept in the pass book as the plate's HMAC and mask, restored at start, expired ones dropped."""
+kept in the pass book as the plate's HMAC and mask, restored at start, expired ones dropped.
+And a plate picture past its retention is never handed out (item 7)."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +23,7 @@ from agent.gate.app import App
 from agent.models.config import GateConfig
 from agent.models.wire import Event
 from agent.store.guards import GuardStore
+from agent.store.pictures import PictureStore
 from tests.test_plate_gate import camera_doors, show
 
 
@@ -114,3 +119,16 @@ def test_no_car_comes_back_once_visitor_hours_is_0(
     again = make_gate(visitor_hours=0)
     assert again.reads.plates.visitors.waiting(clock.now()) == []
     assert not show(again, "粤BD12345")[1].granted
+
+
+def test_a_picture_past_its_retention_is_not_shown_even_before_the_pruning(
+    tmp_path: Path,
+) -> None:
+    store = PictureStore(tmp_path / "p", 7)
+    old, new = store.keep(b"\xff\xd8old\xff\xd9"), store.keep(b"\xff\xd8new\xff\xd9")
+    assert old and new
+    eight_days = time.time() - 8 * 86400
+    os.utime(tmp_path / "p" / f"{old}.jpg", (eight_days, eight_days))
+    assert store.get(old) is None  # no prune ran: the read itself keeps the promise
+    assert not (tmp_path / "p" / f"{old}.jpg").exists()
+    assert store.get(new) == b"\xff\xd8new\xff\xd9"
