@@ -272,6 +272,8 @@ class PlateHost(GatePort, Protocol):
     @property
     def stores(self) -> Stores: ...
 
+    pictures: PictureStore | None
+
     def add_part(self, part: Part) -> None: ...
 
 
@@ -285,6 +287,7 @@ def attach_plates(host: PlateHost) -> PlateReceiverPart | None:
     pictures = PictureStore(host.paths.dir / "pictures", config.plates.picture_days)
     for camera in cameras.values():
         camera.keep_picture = pictures.keep_as if pictures.keeps else None
+    host.pictures = pictures  # what the office may ask for, tied to an incident
     host.reads.plates.keep_visitors(host.stores.passes)  # visitors' cars outlive a restart
     host.add_event_listener(host.reads.plates.visitors.heard)
     receiver = PlateReceiver(cameras)
