@@ -31,6 +31,7 @@ from starlette.routing import Route
 
 from agent.console.guard import ConnectionLimits, GuardedH11
 from agent.core.runner import Part, Threads
+from agent.gate.build import Stores
 from agent.gate.ports import GatePort
 from agent.gate.reads import ReadHandler
 from agent.models.plates import PlatesConfig
@@ -268,6 +269,11 @@ class PlateHost(GatePort, Protocol):
     @property
     def hasher(self) -> CredentialHasher: ...
 
+    @property
+    def stores(self) -> Stores: ...
+
+    pictures: PictureStore | None
+
     def add_part(self, part: Part) -> None: ...
 
 
@@ -281,7 +287,9 @@ def attach_plates(host: PlateHost) -> PlateReceiverPart | None:
     pictures = PictureStore(host.paths.dir / "pictures", config.plates.picture_days)
     for camera in cameras.values():
         camera.keep_picture = pictures.keep_as if pictures.keeps else None
-    host.add_event_listener(host.reads.plates.visitors.heard)  # visitors' cars
+    host.pictures = pictures  # what the office may ask for, tied to an incident
+    host.reads.plates.keep_visitors(host.stores.passes)  # visitors' cars outlive a restart
+    host.add_event_listener(host.reads.plates.visitors.heard)
     receiver = PlateReceiver(cameras)
     part = PlateReceiverPart(receiver, config.plates, pictures)
     if config.plates.enabled:

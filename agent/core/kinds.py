@@ -115,6 +115,7 @@ class EventType(StrEnum):
     # the vehicle gate (issue 22): plates read by ANPR cameras
     PLATE_UNREADABLE = "plate_unreadable"  # below the camera's confidence: a guard decides
     PLATE_DECIDED = "plate_decided"  # a guard's decision on an unreadable plate
+    PICTURE_SENT = "picture_sent"  # a plate picture sent on the office's request, for an incident
 
 
 class DrillKind(StrEnum):

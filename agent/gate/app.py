@@ -33,6 +33,7 @@ from agent.gate.muster import MusterDesk
 from agent.gate.occupancy import PresenceMethods
 from agent.gate.parts import CorePart, DevicePart, log_close_error
 from agent.gate.passes import PassDesk, PassMethods
+from agent.gate.picture_requests import PictureMethods
 from agent.gate.ports import ConfigState, DecisionRecord, DeviceMap, LearnedCard
 from agent.gate.readers import ReaderMonitor
 from agent.gate.reads import ReadHandler
@@ -51,7 +52,8 @@ from drivers.cards import CardRead
 log = logging.getLogger(__name__)
 
 
-class App(PassMethods, DrillMethods, PresenceMethods, Attachments, BarrierMethods):
+class App(PassMethods, DrillMethods, PresenceMethods, Attachments, BarrierMethods,
+          PictureMethods):  # fmt: skip
     """One gate agent instance: implements ``GatePort`` for the parts around it."""
 
     def __init__(

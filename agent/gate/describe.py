@@ -123,6 +123,7 @@ TEMPLATES: Mapping[EventType, str] = {
         "picture {picture}"
     ),
     _E.PLATE_DECIDED: "plate {card} at {door} {decision} by guard {guard} (event {about})",
+    _E.PICTURE_SENT: "picture {picture} sent to the office for incident {incident}",
 }
 
 

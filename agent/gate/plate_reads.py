@@ -24,6 +24,7 @@ from agent.core.kinds import EventType
 from agent.gate.visitor_cars import VisitorCars
 from agent.store.allowlist import AllowListStore
 from agent.store.credentials import CredentialHasher
+from agent.store.passes import PassStore
 from drivers.anpr import PlateCamera
 from drivers.base import CardReader
 from drivers.cards import CardRead
@@ -50,6 +51,11 @@ class PlateReads:
         self._allowlist = allowlist
         self._clock = clock
         self.unreadable_seen: list[int] = []  # seqs of plate_unreadable, for the console
+
+    def keep_visitors(self, book: PassStore) -> int:
+        """Keep registered visitors' cars in the pass book across restarts; how many of
+        those registered before this start still hold."""
+        return self.visitors.restore(book, self._clock.now())
 
     def unreadable(self, read: CardRead, door: str, record: Record) -> None:
         """Record a read too unsure to decide; the guard's console shows its picture."""

@@ -206,6 +206,11 @@ class GatePort(Protocol):
         """Forget where a holder is (``passback_forgiven``); Rejected for a bad holder id."""
         ...
 
+    def send_picture(self, picture_id: str, incident: str, request_id: str) -> dict[str, Any]:
+        """One kept plate picture for the office's incident (``picture_sent``); Rejected if
+        the gate does not hold it."""
+        ...
+
     def correct_occupancy(self, by: str, area: str, kind: str, count: int | None = None,
                           delta: int | None = None, reason: str = "",
                           ) -> dict[str, Any]:  # fmt: skip

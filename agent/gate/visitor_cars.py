@@ -3,9 +3,10 @@ camera for ``[plates] visitor_hours`` after the registration, as the visitor's o
 credential (kind visitor, holder ``visitor-<seq>``, the host's unit).
 
 The registration event carries the plate's HMAC and masked form, never the plate; the
-gate learns the car from that event (an event listener), so a car registered before a
-restart is forgotten with it: the guard registers it again. The office's allow-list is
-not touched.
+gate learns the car from that event (an event listener). Once given the pass book
+(``restore``), the gate also keeps each car there (HMAC, mask, unit, expiry, whether it
+arrived) so a restart forgets no registration that still holds; expired ones are
+dropped at start. The office's allow-list is not touched.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import datetime, timedelta
 from agent.core.decision import AllowEntry
 from agent.core.kinds import EventType, HolderKind
 from agent.models.wire import Event
+from agent.store.passes import PassStore
 
 KEEP = 200  # registered cars remembered at most
 
@@ -42,6 +44,20 @@ class VisitorCars:
         self._cars: dict[str, VisitorCar] = {}
         self._arrived: set[str] = set()  # cars seen at the gate since they were registered
         self._lock = threading.Lock()
+        self._book: PassStore | None = None  # where cars outlive a restart
+
+    def restore(self, book: PassStore, now: datetime) -> int:
+        """Keep cars in ``book`` from now on, and take back those registered before a
+        restart whose registration still holds at ``now``; how many came back."""
+        # visitor_hours 0 now: no car is let in, whatever was registered before
+        cars = book.cars(now) if self.hours > 0 else []
+        with self._lock:
+            for car, arrived in cars:
+                self._cars[car[0]] = VisitorCar(*car)
+                if arrived:
+                    self._arrived.add(car[0])
+            self._book = book
+        return len(cars)
 
     def heard(self, event: Event) -> None:
         """An event listener: a visitor registration with a plate adds its car."""
@@ -58,6 +74,10 @@ class VisitorCars:
             self._arrived.discard(credential)
             while len(self._cars) > KEEP:
                 self._arrived.discard(self._cars.pop(next(iter(self._cars))).credential)
+            book = self._book
+        if book is not None:  # on disk after the event, so a crash between loses the car only
+            book.keep_car((credential, masked, car.seq, car.unit, car.until, car.registered_at),
+                          KEEP)  # fmt: skip
 
     def entry(self, credential: str, now: datetime) -> AllowEntry | None:
         """The visitor's entry for a plate read, while the registration holds."""
@@ -72,8 +92,12 @@ class VisitorCars:
     def arrived(self, credential: str) -> None:
         """The car came in: no longer waiting (its registration still holds)."""
         with self._lock:
-            if credential in self._cars:
-                self._arrived.add(credential)
+            if credential not in self._cars or credential in self._arrived:
+                return
+            self._arrived.add(credential)
+            book = self._book
+        if book is not None:
+            book.car_arrived(credential)
 
     def waiting(self, now: datetime) -> list[VisitorCar]:
         """Registered cars not yet seen at the gate whose registration still holds."""

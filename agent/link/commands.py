@@ -24,9 +24,11 @@ from agent.models.jsonin import loads_bounded
 from agent.models.messages import Command, CommandAck
 from agent.models.occupancy import ForgiveCommand
 from agent.models.passes import PassUpdate
+from agent.models.pictures import PictureRequest
 from agent.models.problems import error_list
 
-COMMANDS = ("open", "lockdown", "release", "resync", "status", "pass", "drill", "forgive")
+COMMANDS = ("open", "lockdown", "release", "resync", "status", "pass", "drill", "forgive",
+            "picture")  # fmt: skip
 REQUEST_ID_MAX = 64  # what ``Command`` accepts
 ECHO_MAX_BYTES = 8 * 1024  # commands are small: a bigger unverified message is not read
 
@@ -73,6 +75,10 @@ class Commands:
             return self._drill(body)
         if name == "forgive":
             return self._forgive(body)
+        if name == "picture":  # a plate picture, only for an incident (issue 22 item 7)
+            wanted = PictureRequest.model_validate(body)
+            picture = self.gate.send_picture(wanted.picture, wanted.incident, wanted.request_id)
+            return CommandAck(request_id=wanted.request_id, command=name, ok=True, result=picture)
         command = Command.model_validate(body)
         gate = self.gate
         if name not in COMMANDS:

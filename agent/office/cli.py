@@ -39,6 +39,7 @@ from agent.office.answers import (
 )
 from agent.office.drills import drill_ack_text, drill_body
 from agent.office.forgive import forgive_ack_text, forgive_body
+from agent.office.pictures import picture_body, save_picture
 from agent.office.plain_cards import cmd_plain_cards
 from agent.office.presence import gate_status, online_status, site_statuses
 from agent.office.tail import cmd_events_tail
@@ -156,6 +157,8 @@ def cmd_cmd(args: argparse.Namespace) -> int:
         body = drill_body(args, request_id)
     elif args.name == "forgive":
         body = forgive_body(args, request_id)
+    elif args.name == "picture":
+        body = picture_body(args, request_id)
     else:
         try:
             command = Command(request_id=request_id, door=args.door, on=args.on)
@@ -172,6 +175,8 @@ def cmd_cmd(args: argparse.Namespace) -> int:
             f"{args.timeout:g} s (it acks only {ACKS_PER_INTERVAL} refused messages a minute of "
             "each kind: with a wrong key or clock, the next minute tells why)"
         )
+    if args.name == "picture" and ack.get("ok"):
+        return _answer(args, ack, save_picture(args, _name(topics), ack))
     text = {"drill": drill_ack_text, "forgive": forgive_ack_text}.get(args.name, ack_text)
     return _answer(args, ack, text(_name(topics), ack))
 

@@ -144,6 +144,10 @@ def build(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
     switch.add_argument("--off", dest="on", action="store_false")
     _drill_flags(p)
     _forgive_flags(p)
+    picture = p.add_argument_group("picture", "cmd picture --picture ID --incident CASE")
+    picture.add_argument("--picture", help="the plate picture's id (a plate event names it)")
+    picture.add_argument("--incident", help="the incident (case) it is for: required")
+    picture.add_argument("--out", help="the folder to keep it in (default: here)")
 
     events = sub.add_parser(
         "events", help="events tail | list | follow: the gates' events"

@@ -16,6 +16,8 @@ from typing import Any
 from agent.store.db import connect, transaction
 
 KEEP_AFTER = timedelta(days=2)
+# a visitor's car: credential (HMAC), masked, seq, unit, until, registered_at
+Car = tuple[str, str, int, str | None, datetime, datetime]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS uses (
@@ -31,6 +33,10 @@ CREATE TABLE IF NOT EXISTS pending_uses (
 CREATE TABLE IF NOT EXISTS delivered (
     short_code TEXT PRIMARY KEY, pass_id TEXT NOT NULL, code TEXT NOT NULL,
     until INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS visitor_cars (
+    credential TEXT PRIMARY KEY, masked TEXT NOT NULL, seq INTEGER NOT NULL, unit TEXT,
+    until REAL NOT NULL, registered_at REAL NOT NULL, arrived INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 """
 
@@ -140,6 +146,37 @@ class PassStore:
             return None
         return datetime.fromtimestamp(int(row[0]), UTC)
 
+    # -- visitors' cars a guard registered (plate as HMAC and mask only) ------------------
+    def keep_car(self, car: Car, keep: int) -> None:
+        """Remember one car (credential, masked, seq, unit, until, registered_at) as not yet
+        arrived; only the ``keep`` latest registrations stay."""
+        credential, masked, seq, unit, until, registered_at = car
+        with self._lock, transaction(self._conn) as conn:
+            conn.execute("INSERT OR REPLACE INTO visitor_cars VALUES (?, ?, ?, ?, ?, ?, 0)",
+                         (credential, masked, seq, unit, until.timestamp(),
+                          registered_at.timestamp()))  # fmt: skip
+            conn.execute("DELETE FROM visitor_cars WHERE credential NOT IN (SELECT credential"
+                         " FROM visitor_cars ORDER BY seq DESC LIMIT ?)", (keep,))  # fmt: skip
+
+    def car_arrived(self, credential: str) -> None:
+        with self._lock:
+            self._conn.execute(
+                "UPDATE visitor_cars SET arrived = 1 WHERE credential = ?", (credential,)
+            )
+
+    def cars(self, now: datetime) -> list[tuple[Car, bool]]:
+        """Cars whose registration still holds at ``now``, oldest first, and whether each
+        arrived; the others go."""
+        with self._lock:
+            self._conn.execute("DELETE FROM visitor_cars WHERE until <= ?", (now.timestamp(),))
+            rows = self._conn.execute(
+                "SELECT credential, masked, seq, unit, until, registered_at, arrived"
+                " FROM visitor_cars ORDER BY seq"
+            ).fetchall()
+        return [((str(r[0]), str(r[1]), int(r[2]), None if r[3] is None else str(r[3]),
+                  datetime.fromtimestamp(r[4], UTC), datetime.fromtimestamp(r[5], UTC)),
+                 bool(r[6])) for r in rows]  # fmt: skip
+
     # -- upkeep ------------------------------------------------------------------------
     def prune(self, now: datetime) -> int:
         """Forget what belongs to passes that ended before ``now - KEEP_AFTER``."""
@@ -148,6 +185,9 @@ class PassStore:
         with self._lock, transaction(self._conn) as conn:
             for table in ("uses", "revoked", "delivered"):
                 removed += conn.execute(f"DELETE FROM {table} WHERE until < ?", (cutoff,)).rowcount
+            # a visitor's car goes when its registration ends (the gate has let it go then)
+            ended = now.timestamp()
+            conn.execute("DELETE FROM visitor_cars WHERE until <= ?", (ended,))
         return removed
 
     def counts(self) -> dict[str, int]:

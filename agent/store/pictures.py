@@ -64,12 +64,19 @@ class PictureStore:
             self.prune()
         return True
 
-    def get(self, picture_id: str) -> bytes | None:
-        """A kept picture by id (the console shows it to a guard); None if gone."""
+    def get(self, picture_id: str, now: float | None = None) -> bytes | None:
+        """A kept picture by id (the console shows it to a guard); None if gone, or older
+        than the retention and not yet pruned (it is deleted then: the retention is a
+        promise, not a pruning schedule)."""
         if not _ID.match(picture_id):
             return None
+        path = self.folder / f"{picture_id}.jpg"
+        cutoff = (time.time() if now is None else now) - self.keep_s
         try:
-            return (self.folder / f"{picture_id}.jpg").read_bytes()
+            if self.keep_s <= 0 or path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                return None
+            return path.read_bytes()
         except OSError:
             return None
 
