@@ -142,6 +142,11 @@ def cmd_status(args: argparse.Namespace) -> int:
             cap = f" of {o.capacity}" if o.capacity else ""
             full = " FULL (visitors refused)" if o.refuses_visitors else " FULL" * o.full
             print(f"  area {area}: {o.total}{cap} inside ({kinds or 'nobody'}){full}")
+        if (plates := status.plate_receiver) is not None:  # issue 22: what cameras pushed
+            for source, counts in plates.items():
+                shown = ", ".join(f"{k} {n}" for k, n in sorted(counts.items())) or "none"
+                what = "accepted" if source == "outcomes" else "refused"
+                print(f"  plate receiver {source}: {what} {shown}")
     stale = " (STALE: restored from a backup; waiting for the office)" * bool(
         status.allowlist_stale
     )

@@ -15,7 +15,7 @@ COUNT_MAX = 100_000  # more people than any compound holds: a typing mistake
 # who forgave: a guard's id on the console, ``office:<user>`` from the office
 By = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[\x21-\x7e]+$")]
 # holder kinds counted per area; a ``vehicle`` group joins them with the vehicle gates
-CountKind = Literal["resident", "staff", "visitor", "contractor"]
+CountKind = Literal["resident", "staff", "visitor", "contractor", "vehicle"]
 
 
 def _office_by(value: str) -> str:
