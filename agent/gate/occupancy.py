@@ -167,8 +167,10 @@ class OccupancyDesk:
     def refuses(self, passage: Passage | None, entry: AllowEntry | None) -> bool:
         """Whether ``entry``'s holder is refused at ``passage`` because its area is full
         (the read path asks this: a dictionary lookup, no counting)."""
-        if passage is None or entry is None:
-            return False
+        config = self._areas.get(passage.to_area) if passage and entry else None
+        if config is None or config.when_full == "admit" or config.capacity is None:
+            return False  # most reads: no counting at all
+        assert passage is not None and entry is not None
         return refuses(self.count(passage.to_area), entry.kind.value)
 
     def car_park(self, passage: Passage | None) -> bool:
