@@ -186,3 +186,10 @@ def test_the_office_relays_a_plate_move_as_the_vehicles() -> None:
     plate, card = move_of(row(plate=True)), move_of(row())
     assert plate is not None and plate.kind == "vehicle" and plate.area == "car-park"
     assert card is not None and card.kind == "resident"  # a card at the barrier: a person
+
+
+def test_status_says_a_car_park_refuses_all(make_gate: Callable[..., App]) -> None:
+    gate = make_gate(capacity=1, when_full="refuse_all")
+    drive_up(gate, "R-1")
+    park = gate.status(0).occupancy["car-park"]
+    assert park.car_park and park.full and park.refuses_all and park.refuses_visitors

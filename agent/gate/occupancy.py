@@ -206,7 +206,9 @@ class OccupancyDesk:
             assert c is not None
             out[area] = AreaOccupancy(counts=dict(c.by_kind), total=c.total,
                                       capacity=c.limit.capacity, full=c.full,
-                                      refuses_visitors=c.refuses_visitors)  # fmt: skip
+                                      refuses_visitors=c.refuses_visitors,
+                                      refuses_all=c.full and c.limit.refuse_all,
+                                      car_park=VEHICLE in c.limit.counts)  # fmt: skip
         return out
 
     # -- guards and the office ---------------------------------------------------------

@@ -69,3 +69,5 @@ class AreaOccupancy(Strict):
     capacity: int | None = None
     full: bool = False
     refuses_visitors: bool = Field(False, description="full, and when_full = refuse_visitors")
+    refuses_all: bool = Field(False, description="full, and when_full = refuse_all")
+    car_park: bool = Field(False, description="its capacity counts vehicles (car_park_full)")
