@@ -15,8 +15,10 @@ as ``bench/decision.py`` times it.
 Plate and card rounds alternate, so both see the same machine at the same moments.
 The list holds ``--plates`` plates and as many cards.
 
-Until the barrier lands (issue 22, item 4), "barrier relay commanded" is the vehicle
-door's relay pulse: a door of this bench's own config (``vehicle``, a sim relay).
+"Barrier relay commanded" is the barrier's relay: the vehicle door is a barrier
+(``kind = "barrier"``, sim loops, ``require_arming`` with the arming loop occupied, so
+every read passes the arming filter; a sim LED sign showing each outcome and the free
+spaces of a car park behind it, counted from the plates' moves as a gate counts them).
 
 The burst: ``--cameras`` cameras (each a reader of the vehicle door, pinned to its own
 loopback address) post ``--burst`` pushes each at once, a thread each in one process, while a
@@ -52,7 +54,7 @@ from bench.common import machine, percentiles_ms
 from bench.plate_camera import TOKEN, source
 from drivers.cards import CardNumber, Technology
 from drivers.plates import PlateNumber
-from drivers.sim import SimCardReader, SimRelay
+from drivers.sim import SimCardReader, SimInput, SimRelay
 from tests.test_plates import hik_alert, multipart
 
 HERE = Path(__file__).resolve().parent
@@ -89,14 +91,31 @@ def gate(folder: Path, cameras: int) -> tuple[App, PlateReceiverPart]:
                 {"id": "pedestrian", "readers": [{"id": "card"}], "relay": {"driver": "sim"}},
                 {
                     "id": "vehicle",
+                    "kind": "barrier",
                     "relay": {"driver": "sim"},
                     "readers": [
                         {"id": f"cam{n}", "address": source(n), **camera} for n in range(cameras)
                     ],
+                    "barrier": {
+                        "presence_loop": {"driver": "sim"},
+                        "arming_loop": {"driver": "sim"},
+                        "require_arming": True,
+                        "sign": {"driver": "sim"},
+                    },
                 },
             ],
             "alarms": {"reader_denials": never, "card_denials": never},
             "plates": {"enabled": True, "port": 0, "picture_days": 7},
+            # the car park behind the barrier: every camera moves a car in (the count and
+            # the sign's free spaces follow each grant, as on a gate)
+            "presence": {
+                "areas": {
+                    "car-park": {"capacity": 10**6, "counts": ["vehicle"], "exit_elsewhere": True}
+                },
+                "passages": {
+                    f"cam{n}": {"from": "outside", "to": "car-park"} for n in range(cameras)
+                },
+            },
         },
         folder,
     )
@@ -104,6 +123,9 @@ def gate(folder: Path, cameras: int) -> tuple[App, PlateReceiverPart]:
     part = attach_plates(app)
     assert part is not None
     app.start()
+    arming = app.devices.inputs["vehicle.arming"]
+    assert isinstance(arming, SimInput)
+    arming.set(True)  # a car waits at the barrier: every read is decided
     return app, part
 
 
@@ -234,6 +256,8 @@ def main() -> None:
                 "cards_on_list": args.plates,
                 "rounds": args.rounds,
                 "alternating": alternate(app, part, args.plates, args.rounds),
+                "car_park_after_rounds": app.status(0).occupancy["car-park"].counts,
+                "sign_after_rounds": list(app.status(0).barriers["vehicle"].sign or []),
                 "burst": burst(app, part, args.cameras, args.burst),
             }
         finally:

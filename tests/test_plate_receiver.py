@@ -160,3 +160,14 @@ def test_a_flooding_camera_is_cut_to_its_rate_and_a_card_at_another_door_still_o
     assert 429 in statuses  # 50 a second with a burst of 100: some were dropped, counted
     assert part.receiver.counts()["hik"]["flood"] == statuses.count(429)
     assert tap(app, "uid:04A224B2")["granted"]
+
+
+def test_the_receivers_refusals_are_in_the_gates_status(
+    gate: tuple[App, PlateReceiverPart],
+) -> None:
+    app, part = gate
+    assert post(part, "/anpr/hik?token=wrong", hik_alert())[0] == 401
+    assert post(part, f"/anpr/nobody?token={TOKEN}", hik_alert())[0] == 404
+    counts = app.status().plate_receiver
+    assert counts is not None
+    assert counts["hik"] == {"wrong_credentials": 1} and counts["receiver"] == {"unknown_camera": 1}

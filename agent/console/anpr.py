@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 import uvicorn
@@ -276,6 +276,8 @@ class PlateHost(GatePort, Protocol):
 
     def add_part(self, part: Part) -> None: ...
 
+    plate_counts: Callable[[], dict[str, dict[str, int]]] | None
+
 
 def attach_plates(host: PlateHost) -> PlateReceiverPart | None:
     """Give the gate's cameras its picture store, and serve the receiver if ``[plates]``
@@ -294,4 +296,5 @@ def attach_plates(host: PlateHost) -> PlateReceiverPart | None:
     part = PlateReceiverPart(receiver, config.plates, pictures)
     if config.plates.enabled:
         host.add_part(part)
+        host.plate_counts = receiver.counts  # refusals by reason, in the gate's status
     return part

@@ -14,7 +14,7 @@ from agent.console.port import ConsolePort
 from agent.console.routes import Console
 from agent.console.web import Response, Signed, redirect
 from agent.console.words import N_
-from agent.core.occupancy import KINDS
+from agent.core.occupancy import KINDS, VEHICLE
 from agent.errors import GateError
 from agent.models.base import Strict
 from agent.models.occupancy import COUNT_MAX
@@ -22,7 +22,7 @@ from agent.models.occupancy import COUNT_MAX
 Holder = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
                    OneLine]  # fmt: skip
 KIND_WORDS = {"resident": N_("resident"), "staff": N_("staff"), "visitor": N_("visitor"),
-              "contractor": N_("contractor")}  # fmt: skip
+              "contractor": N_("contractor"), "vehicle": N_("vehicles")}  # fmt: skip
 
 
 class PresencePort(Protocol):
@@ -71,12 +71,15 @@ class PresenceScreen:
              status: int = 200) -> Response:  # fmt: skip
         _ = self._console.words(s.request)
         areas = []
-        for name, area in self._gate.status(0).occupancy.items():
-            counts = [(_(KIND_WORDS[k]), area.counts.get(k, 0)) for k in KINDS]
+        occupancy = self._gate.status(0).occupancy
+        for name, area in occupancy.items():
+            groups = [*KINDS, *[VEHICLE] * (VEHICLE in area.counts)]  # a car park's cars
+            counts = [(_(KIND_WORDS[k]), area.counts.get(k, 0)) for k in groups]
             areas.append({"name": name, "counts": counts, "total": area.total,
                           "capacity": area.capacity, "full": area.full,
                           "refuses": area.refuses_visitors})  # fmt: skip
-        kinds = [(k, _(KIND_WORDS[k])) for k in KINDS]
+        parked = any(VEHICLE in a.counts for a in occupancy.values())
+        kinds = [(k, _(KIND_WORDS[k])) for k in (*KINDS, *[VEHICLE] * parked)]
         return self._console.page(s, "presence.html", _("Presence"), status, areas=areas,
                                   kinds=kinds, problems=problems, message=message,
                                   v=dict(s.fields))  # fmt: skip

@@ -50,6 +50,7 @@ REASONS: Mapping[str, str] = {
     "pin_timeout": N_("no PIN typed in time"),
     "pin_not_set": N_("this door needs a PIN and the holder has none"),
     "pin_abandoned": N_("another card was shown before the PIN was typed"),
+    "car_park_full": N_("the car park is full"),
 }
 # alarm events the console shows until a guard acknowledges them, and their label
 ALARM_KINDS: Mapping[EventType, str] = {

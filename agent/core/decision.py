@@ -50,6 +50,8 @@ class Reason(StrEnum):
     PIN_TIMEOUT = "pin_timeout"
     PIN_NOT_SET = "pin_not_set"  # a PIN door, and the holder has no PIN on the list
     PIN_ABANDONED = "pin_abandoned"  # another card came to the reader before the PIN ended
+    # vehicles (issue 22): the car park behind the barrier is full and refuses this vehicle
+    CAR_PARK_FULL = "car_park_full"
 
 
 # Denials that say something about the card or the person presenting it; the
@@ -117,6 +119,7 @@ class DecisionContext:
     pin_required: bool = False
     pin: PinResult | None = None
     pin_locked: bool = False
+    car_park: bool = False  # the area this reader leads into counts vehicles (a car park)
 
 
 def policy_for(entry: AllowEntry, ctx: DecisionContext) -> CredentialPolicy:
@@ -178,7 +181,7 @@ def _decide_last(entry: AllowEntry, ctx: DecisionContext) -> Decision:
     if ctx.passback:
         return _deny(Reason.PASSBACK)
     if ctx.area_full:
-        return _deny(Reason.AREA_FULL)
+        return _deny(Reason.CAR_PARK_FULL if ctx.car_park else Reason.AREA_FULL)
     return _pin_decision(entry, ctx) if ctx.pin_required else GRANT
 
 

@@ -141,7 +141,13 @@ def cmd_status(args: argparse.Namespace) -> int:
             kinds = ", ".join(f"{k} {n}" for k, n in o.counts.items() if n)
             cap = f" of {o.capacity}" if o.capacity else ""
             full = " FULL (visitors refused)" if o.refuses_visitors else " FULL" * o.full
+            full = " FULL (all refused)" if o.refuses_all else full
             print(f"  area {area}: {o.total}{cap} inside ({kinds or 'nobody'}){full}")
+        if (plates := status.plate_receiver) is not None:  # issue 22: what cameras pushed
+            for source, counts in plates.items():
+                shown = ", ".join(f"{k} {n}" for k, n in sorted(counts.items())) or "none"
+                what = "accepted" if source == "outcomes" else "refused"
+                print(f"  plate receiver {source}: {what} {shown}")
     stale = " (STALE: restored from a backup; waiting for the office)" * bool(
         status.allowlist_stale
     )

@@ -7,7 +7,7 @@ and the merge of the moves other gates made, relayed by the office.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from agent.core.clock import Clock
 from agent.core.loop import CoreLoop
@@ -33,9 +33,12 @@ class Attachments:
     pins: PinDesk
     occupancy: OccupancyDesk
     presence_merge: PresenceMerge
+    # the plate receiver's counts by reason (``agent.console.anpr`` sets it when serving)
+    plate_counts: Callable[[], dict[str, dict[str, int]]] | None
 
     def _attach(self, config: GateConfig, reader_door: Mapping[str, str]) -> None:
         doors = dict(reader_door)
+        self.plate_counts = None
         self.pins = PinDesk(config, loop=self.loop, clock=self.clock, emit=self.journal.emit,
                             reader_door=doors, verifier=PinVerifier(self.loop))  # fmt: skip
         self.reads.pins, self.pins.decide = self.pins, self.reads.handle_all

@@ -99,6 +99,9 @@ class BarrierDesk:
         if self.boards:
             app.reads.listeners.append(self._decided)
             app.add_part(SignPart(self.boards), after_devices=True)
+            # free spaces from the car park's count (issue 22 item 5), kept fresh as it moves
+            self.feed_capacity(capacity if capacity is not None else app.occupancy)
+            app.occupancy.listeners.append(self._count_moved)
 
     # -- reads ------------------------------------------------------------------------
     def filtered(self, handle: ReadsHandler) -> ReadsHandler:
@@ -169,6 +172,10 @@ class BarrierDesk:
         if (board := self.boards.get(door)) is not None:
             board.announce(board.words["granted"])
         return masked
+
+    def _count_moved(self) -> None:
+        for board in self.boards.values():
+            board.refresh()
 
     def feed_capacity(self, source: CapacitySource | None) -> None:
         """Where the signs read free spaces from (the car park's occupancy count)."""

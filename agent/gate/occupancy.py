@@ -11,7 +11,7 @@ changed at once (a merge from the other gates), after a correction, and every
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +21,7 @@ from agent.core.clock import Clock
 from agent.core.decision import AllowEntry
 from agent.core.kinds import EventType
 from agent.core.loop import CoreLoop
-from agent.core.occupancy import AreaCount, AreaLimit, change_for, refuses, tally
+from agent.core.occupancy import KINDS, VEHICLE, AreaCount, AreaLimit, change_for, refuses, tally
 from agent.core.presence import OUTSIDE, US, Passage, Presence, to_us
 from agent.errors import Rejected
 from agent.gate.journal import Journal
@@ -64,7 +64,8 @@ class OccupancyDesk:
         self._counted_at = float("-inf")
         self._recount_due = False
         self._retention_days = 30
-        keeper.area_full = self.refuses
+        self.listeners: list[Callable[[], None]] = []  # told when counts move (the signs)
+        keeper.area_full, keeper.car_park = self.refuses, self.car_park
         keeper.listeners.append(self._moved)
         self.reconfigure(config)
         loop.call_later(RECOUNT_S, self._tick)
@@ -81,11 +82,23 @@ class OccupancyDesk:
         self._seen, self._fixed, self._bound = {}, {}, {}
         for area in self._areas:
             since = self._since(area, now_us)
-            self._seen[area] = dict(tally(self._store.seen(area, since), ()))
+            groups = self._groups(area)
+            self._seen[area] = dict(tally(self._store.seen(area, since), (), groups))
             self._fixed[area] = dict(self._store.corrections(area, since))
             self._bound[area] = since
         self._counted_at = self._full_at = self._clock.monotonic()
         self._recount_due = False
+        self._tell()
+
+    def _groups(self, area: str) -> tuple[str, ...]:
+        # vehicles are a group of their own, kept apart from people (a plate read's move):
+        # shown at 0 where the capacity counts them, elsewhere once one is in
+        config = self._areas.get(area)
+        return (*KINDS, VEHICLE) if config is not None and config.car_park else KINDS
+
+    def _tell(self) -> None:
+        for listener in self.listeners:
+            listener()
 
     def expire(self) -> None:
         """Take out of the counts the records that expired since the last count: an index
@@ -97,7 +110,7 @@ class OccupancyDesk:
                 continue
             kinds = self._seen.setdefault(area, {})
             for kind, n in self._store.seen(area, bound, since):
-                key = kind if kind in kinds else "other"
+                key = kind if kind in kinds or kind == VEHICLE else "other"
                 kinds[key] = max(kinds.get(key, 0) - n, 0)
             self._fixed[area] = dict(self._store.corrections(area, since))
             self._bound[area] = since
@@ -125,6 +138,7 @@ class OccupancyDesk:
             self._add(old, -1)
         if self._counts_now(new, now_us):
             self._add(new, 1)
+        self._tell()
 
     def _counts_now(self, record: Presence, now_us: int) -> bool:
         area = record.area
@@ -136,7 +150,7 @@ class OccupancyDesk:
     def _add(self, record: Presence, n: int) -> None:
         assert record.area is not None
         kinds = self._seen.setdefault(record.area, {})
-        kind = record.kind if record.kind in kinds else "other"
+        kind = record.kind if record.kind in kinds or record.kind == VEHICLE else "other"
         kinds[kind] = max(kinds.get(kind, 0) + n, 0)
 
     def count(self, area: str) -> AreaCount | None:
@@ -144,16 +158,34 @@ class OccupancyDesk:
         config = self._areas.get(area)
         if config is None:
             return None
-        limit = AreaLimit(config.capacity, config.when_full == "refuse_visitors")
+        limit = AreaLimit(config.capacity, config.when_full == "refuse_visitors",
+                          config.when_full == "refuse_all", tuple(config.counts))  # fmt: skip
         fixed = self._fixed.get(area, {})
-        return AreaCount(area, tally(self._seen.get(area, {}).items(), fixed.items()), limit)
+        seen = self._seen.get(area, {}).items()
+        return AreaCount(area, tally(seen, fixed.items(), self._groups(area)), limit)
 
     def refuses(self, passage: Passage | None, entry: AllowEntry | None) -> bool:
         """Whether ``entry``'s holder is refused at ``passage`` because its area is full
         (the read path asks this: a dictionary lookup, no counting)."""
-        if passage is None or entry is None or entry.kind.value != "visitor":
-            return False
-        return refuses(self.count(passage.to_area), "visitor")
+        config = self._areas.get(passage.to_area) if passage and entry else None
+        if config is None or config.when_full == "admit" or config.capacity is None:
+            return False  # most reads: no counting at all
+        assert passage is not None and entry is not None
+        return refuses(self.count(passage.to_area), entry.kind.value)
+
+    def car_park(self, passage: Passage | None) -> bool:
+        """Whether ``passage`` leads into an area whose capacity counts vehicles."""
+        config = self._areas.get(passage.to_area) if passage is not None else None
+        return config is not None and config.car_park
+
+    def free_spaces(self, door: str) -> int | None:
+        """The sign's ``CapacitySource``: free spaces in the car park a way in through
+        ``door`` leads to (None: none does, or it has no capacity). From memory only."""
+        for reader, p in self._keeper.passages.items():
+            way_in = self._reader_door.get(reader) == door and p.from_area == OUTSIDE
+            if way_in and self.car_park(p) and (c := self.count(p.to_area)) is not None:
+                return c.free
+        return None
 
     def refuses_pass(self, door: str, reader: str | None) -> bool:
         """Whether a visitor pass is refused at ``door`` (scanned at ``reader``, or typed
@@ -174,7 +206,9 @@ class OccupancyDesk:
             assert c is not None
             out[area] = AreaOccupancy(counts=dict(c.by_kind), total=c.total,
                                       capacity=c.limit.capacity, full=c.full,
-                                      refuses_visitors=c.refuses_visitors)  # fmt: skip
+                                      refuses_visitors=c.refuses_visitors,
+                                      refuses_all=c.full and c.limit.refuse_all,
+                                      car_park=VEHICLE in c.limit.counts)  # fmt: skip
         return out
 
     # -- guards and the office ---------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from agent.core.decision import AllowEntry
 from agent.core.kinds import EventType
+from agent.core.occupancy import VEHICLE
 from agent.core.presence import (
     NO_RULE,
     AreaRule,
@@ -45,6 +46,8 @@ class PresenceKeeper:
         self.partitioned: Callable[[], bool] = lambda: False
         # whether the area a passage leads into is full for this holder (occupancy sets it)
         self.area_full: Callable[[Passage | None, AllowEntry | None], bool] = lambda p, e: False
+        # whether that area is a car park (counts vehicles): its refusal is car_park_full
+        self.car_park: Callable[[Passage | None], bool] = lambda p: False
         self.changes = 0  # bumped by every change of the records (own moves, merged ones)
         # told of each change (occupancy): (old, new) for one holder's move, (None, None)
         # for changes it cannot name (a merge): then it counts again
@@ -77,10 +80,12 @@ class PresenceKeeper:
         self._read = (entry.holder_id, record)  # ``moved`` of this read needs it again
         return passage, check_passback(record, passage, rule, to_us(now), self.partitioned())
 
-    def moved(self, passage: Passage, entry: AllowEntry, now: datetime, seq: int) -> Presence:
-        """Stage the holder's move (in the open group: durable with event ``seq``)."""
-        record = Presence(entry.holder_id, passage.to_area, entry.kind.value, to_us(now),
-                          self.gate, seq)  # fmt: skip
+    def moved(self, passage: Passage, entry: AllowEntry, now: datetime, seq: int,
+              group: str | None = None) -> Presence:  # fmt: skip
+        """Stage the holder's move (in the open group: durable with event ``seq``);
+        ``group`` counts it other than by the holder's kind (``vehicle``)."""
+        record = Presence(entry.holder_id, passage.to_area, group or entry.kind.value,
+                          to_us(now), self.gate, seq)  # fmt: skip
         old = None
         if self.listeners:  # the record as the verdict read it, else read now
             read, self._read = self._read, None
@@ -102,8 +107,10 @@ class PresenceKeeper:
         seq: int,
     ) -> None:
         """After a grant's event (``seq``) is staged: the holder's move, and the report of
-        a soft area's violation (admitted, or a gate cut off from the others)."""
-        self.moved(passage, entry, now, seq)
+        a soft area's violation (admitted, or a gate cut off from the others). A plate
+        read moves the vehicle: counted as ``vehicle``, whatever its holder's kind (the
+        office relays the move by the same rule, ``agent.office.db.presence``)."""
+        self.moved(passage, entry, now, seq, VEHICLE if details.get("plate") is True else None)
         if verdict is Verdict.VIOLATION:
             violation = {k: details[k] for k in ("holder_id", "kind", "unit", "reader")}
             violation |= {"passage": details["passage"], "partitioned": self.partitioned()}

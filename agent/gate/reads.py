@@ -204,6 +204,7 @@ class ReadHandler:
             door_policy=self.secure.door_policy.get(place.door, "plain"),
             passback=verdict is Verdict.DENY,
             area_full=self.presence.area_full(passage, entry),
+            car_park=self.presence.car_park(passage),
         )
         if self.pins is not None:
             ctx = self._with_pin(ctx, read, credential, mono)

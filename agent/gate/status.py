@@ -53,6 +53,7 @@ def live_status(app: App) -> GateStatus:
         if app.tailgating.directional
         else None,
         barriers=app.barriers.status(),
+        plate_receiver=app.plate_counts() if app.plate_counts is not None else None,
     )
 
 

@@ -199,6 +199,12 @@ class GateStatus(Strict):
         {}, description="per area of [presence]: holders inside by kind, capacity, full"
     )
     barriers: dict[str, BarrierStatus] = {}  # vehicle barriers (issue 22)
+    plate_receiver: dict[str, dict[str, int]] | None = Field(
+        None,
+        description="the ANPR receiver's counts since start (null: not serving): 'receiver' "
+        "refusals before a camera was known, each camera's refusals by reason, 'outcomes' "
+        "of accepted pushes",
+    )
 
 
 SCHEMAS: dict[str, type[Strict]] = {

@@ -15,7 +15,7 @@ COUNT_MAX = 100_000  # more people than any compound holds: a typing mistake
 # who forgave: a guard's id on the console, ``office:<user>`` from the office
 By = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[\x21-\x7e]+$")]
 # holder kinds counted per area; a ``vehicle`` group joins them with the vehicle gates
-CountKind = Literal["resident", "staff", "visitor", "contractor"]
+CountKind = Literal["resident", "staff", "visitor", "contractor", "vehicle"]
 
 
 def _office_by(value: str) -> str:
@@ -69,3 +69,5 @@ class AreaOccupancy(Strict):
     capacity: int | None = None
     full: bool = False
     refuses_visitors: bool = Field(False, description="full, and when_full = refuse_visitors")
+    refuses_all: bool = Field(False, description="full, and when_full = refuse_all")
+    car_park: bool = Field(False, description="its capacity counts vehicles (car_park_full)")

@@ -23,9 +23,18 @@ class AreaConfig(Strict):
     while_partitioned: Literal["soft", "as_configured"] = "soft"
     expiry_hours: float = Field(24.0, gt=0, le=24 * 90)  # presence forgotten after this
     capacity: int | None = Field(None, ge=1)
-    when_full: Literal["admit", "refuse_visitors"] = "admit"
+    # "refuse_all": nobody enters while full (a car park whose spaces are all taken)
+    when_full: Literal["admit", "refuse_visitors", "refuse_all"] = "admit"
     # the way out of this area is at another gate of the site (not a dead end here)
     exit_elsewhere: StrictBool = False
+    # the groups the capacity counts (empty: all); a car park counts ["vehicle"]: its
+    # refusals say ``car_park_full`` and its count feeds the barrier's sign
+    counts: list[Literal["resident", "staff", "visitor", "contractor", "vehicle"]] = []
+
+    @property
+    def car_park(self) -> bool:
+        """Its capacity counts vehicles: refusals say ``car_park_full``."""
+        return "vehicle" in self.counts
 
     def rule(self) -> AreaRule:
         return AreaRule(

@@ -65,6 +65,8 @@ def move_of(row: EventRow) -> Presence | None:
         return None
     kind = details.get("kind")
     kind = kind if isinstance(kind, str) else None
+    if details.get("plate") is True:  # a plate read moves the vehicle (gate.presence.granted)
+        kind = "vehicle"
     if row.type == "passback_forgiven":
         return Presence(holder, None, kind, to_us(row.time), row.gate, row.seq)
     passage = details.get("passage")
