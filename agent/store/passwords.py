@@ -7,52 +7,24 @@ a pushed hash cannot make the gate spend a gigabyte on one sign-in.
 
 from __future__ import annotations
 
-import base64
 import getpass
-import hashlib
-import hmac
-import secrets
 import sys
 
 from agent.errors import GateError
+from agent.store.scrypt_hash import ScryptCost
 
 LOG2_N = 15  # 32 MiB with r = 8: about 0.1 s on this VM, a few tenths on a Pi 4
-R = 8
-P = 1
-KEY_LEN = 32
-LOG2_N_RANGE = range(14, 18)
-R_RANGE = range(8, 17)
-P_RANGE = range(1, 3)
-
-
-def _scrypt(password: str, salt: bytes, log2_n: int, r: int, p: int) -> bytes:
-    n = 1 << log2_n
-    return hashlib.scrypt(
-        password.encode(), salt=salt, n=n, r=r, p=p, maxmem=256 * r * n + (1 << 20), dklen=KEY_LEN
-    )
+PASSWORD_COST = ScryptCost(LOG2_N, range(14, 18))
 
 
 def hash_password(password: str, log2_n: int = LOG2_N) -> str:
     """A new salted hash of ``password``."""
-    salt = secrets.token_bytes(16)
-    key = _scrypt(password, salt, log2_n, R, P)
-    b64 = base64.b64encode
-    return f"scrypt${log2_n}${R}${P}${b64(salt).decode()}${b64(key).decode()}"
+    return PASSWORD_COST.hash(password, log2_n)
 
 
 def verify_password(password: str, encoded: str) -> bool:
     """True when ``password`` matches; False for a wrong one or a hash out of bounds."""
-    try:
-        scheme, log2_n, r, p, salt, key = encoded.split("$")
-        cost = int(log2_n), int(r), int(p)
-        salt_b, key_b = base64.b64decode(salt, validate=True), base64.b64decode(key, validate=True)
-    except ValueError:
-        return False
-    if scheme != "scrypt" or not (
-        cost[0] in LOG2_N_RANGE and cost[1] in R_RANGE and cost[2] in P_RANGE
-    ):
-        return False
-    return hmac.compare_digest(_scrypt(password, salt_b, *cost), key_b)
+    return PASSWORD_COST.verify(password, encoded)
 
 
 # Checked when an account does not exist, so a wrong name takes as long as a wrong password.
