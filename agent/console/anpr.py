@@ -16,20 +16,19 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import socket
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from agent.console.guard import ConnectionLimits, GuardedH11
+from agent.console.guard import ConnectionLimits
+from agent.console.serving import GuardedServer, listen, serve_on_thread
 from agent.core.runner import Part, Threads
 from agent.gate.build import Stores
 from agent.gate.ports import GatePort
@@ -176,33 +175,26 @@ class PlateReceiverPart:
         self.receiver = receiver
         self.config = config
         self.pictures = pictures  # the console shows a guard the picture of a read
-        self._server: _Server | None = None
+        self._server: GuardedServer | None = None
         self._done = threading.Event()
         self.port: int | None = None
 
     def start(self, threads: Threads) -> None:
         """Listen, or log why not: the gate (and its card readers) run on without it."""
         try:
-            sock = _listen(self.config.address, self.config.port)
+            sock = listen(self.config.address, self.config.port, BACKLOG)
         except OSError as exc:
             log.error("plates: cannot serve on %s:%d: %s", self.config.address,
                       self.config.port, exc.strerror or exc)  # fmt: skip
             return
         self.port = sock.getsockname()[1]
-        server = _Server(self.receiver)
+        limits = ConnectionLimits(per_address=PER_CAMERA, total=256)
+        server = GuardedServer(receiver_app(self.receiver), limits, keep_alive_s=5,
+                               backlog=BACKLOG)  # fmt: skip
         self._server = server
         log.info("plate receiver on http://%s:%d/anpr/", self.config.address, self.port)
 
-        def serve() -> None:
-            try:
-                server.run(sockets=[sock])
-            except Exception:
-                log.exception("plates: the receiver failed")
-            finally:
-                sock.close()
-                self._done.set()
-
-        threads.spawn("gate-plates", serve)
+        serve_on_thread(threads, "gate-plates", server, sock, self._done, log)
 
         def prune() -> None:  # pictures past their days go even when no car comes
             while not threads.stopping.wait(PRUNE_S):
@@ -215,46 +207,6 @@ class PlateReceiverPart:
             self._server.should_exit = True
             self._done.wait(15.0)
             self._server = None
-
-
-class _Server(uvicorn.Server):
-    """uvicorn with the console's guarded protocol; no TLS (cameras push plain HTTP on a
-    LAN of their own: the token or digest and the pinned address are the checks)."""
-
-    def __init__(self, receiver: PlateReceiver) -> None:
-        config = uvicorn.Config(
-            receiver_app(receiver), lifespan="off", http="h11", ws="none", log_config=None,
-            access_log=False, proxy_headers=False, server_header=False,
-            timeout_keep_alive=5, timeout_graceful_shutdown=5, backlog=BACKLOG,
-        )  # fmt: skip
-        super().__init__(config)
-        self._limits = ConnectionLimits(per_address=PER_CAMERA, total=256)
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        config, loop = self.config, asyncio.get_running_loop()
-
-        def protocol() -> asyncio.Protocol:
-            return GuardedH11(config=config, server_state=self.server_state, app_state={},
-                              _loop=loop, limits=self._limits)  # fmt: skip
-
-        self.servers = [
-            await loop.create_server(protocol, sock=sock, backlog=BACKLOG) for sock in sockets or []
-        ]
-        self.started = True
-
-
-def _listen(address: str, port: int) -> socket.socket:
-    v6 = ipaddress.ip_address(address).version == 6
-    sock = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((address, port))
-        sock.listen(BACKLOG)
-        sock.setblocking(False)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
 
 
 class PlateHost(GatePort, Protocol):

@@ -13,24 +13,19 @@ handshake has ``HANDSHAKE_S`` to finish and never holds up another client.
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
 import logging
-import socket
 import ssl
 import threading
 
-import uvicorn
-
 from agent.console.asgi import console_app
-from agent.console.guard import ConnectionLimits, GuardedH11
+from agent.console.guard import ConnectionLimits
 from agent.console.routes import Console
+from agent.console.serving import GuardedServer, listen, serve_on_thread
 from agent.core.runner import Threads
 from agent.models.console import ConsoleConfig
 
 log = logging.getLogger(__name__)
 
-HANDSHAKE_S = 5.0
 BACKLOG = 256
 
 
@@ -42,7 +37,7 @@ class ConsolePart:
     def __init__(self, console: Console, config: ConsoleConfig) -> None:
         self.console = console
         self.config = config
-        self._server: _Server | None = None
+        self._server: GuardedServer | None = None
         self._done = threading.Event()
         self.port: int | None = None  # as bound (port 0 in tests: a free one)
 
@@ -52,27 +47,19 @@ class ConsolePart:
         self.console.desk.start()
         try:  # a missing certificate or a taken port costs the console, never the gate
             tls = _tls_context(self.config) if self.config.tls else None
-            sock = _listen(self.config)
+            sock = listen(self.config.address, self.config.port, BACKLOG)
         except OSError as exc:  # ssl.SSLError too
             log.error("console: cannot serve on %s:%d: %s", self.config.address,
                       self.config.port, exc.strerror or exc)  # fmt: skip
             return
         self.port = sock.getsockname()[1]
-        server = _Server(self.console, tls)
+        server = GuardedServer(console_app(self.console), ConnectionLimits(), keep_alive_s=2,
+                               backlog=BACKLOG, tls=tls)  # fmt: skip
         self._server = server
         scheme = "https" if tls else "http"
         log.info("console on %s://%s:%d/", scheme, self.config.address, self.port)
 
-        def serve() -> None:
-            try:
-                server.run(sockets=[sock])
-            except Exception:
-                log.exception("console: the server failed")
-            finally:
-                sock.close()
-                self._done.set()
-
-        threads.spawn("gate-console", serve)
+        serve_on_thread(threads, "gate-console", server, sock, self._done, log)
 
     def stop(self) -> None:
         self.console.stopping.set()  # live pages end within a poll
@@ -80,48 +67,6 @@ class ConsolePart:
             self._server.should_exit = True
             self._done.wait(15.0)
             self._server = None
-
-
-class _Server(uvicorn.Server):
-    """uvicorn's server with our protocol, our TLS context and a handshake deadline."""
-
-    def __init__(self, console: Console, tls: ssl.SSLContext | None) -> None:
-        config = uvicorn.Config(
-            console_app(console), lifespan="off", http="h11", ws="none", log_config=None,
-            access_log=False, proxy_headers=False, server_header=False,
-            timeout_keep_alive=2, timeout_graceful_shutdown=5, backlog=BACKLOG,
-        )  # fmt: skip
-        super().__init__(config)
-        self._tls = tls
-        self._limits = ConnectionLimits()
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        config, loop = self.config, asyncio.get_running_loop()
-
-        def protocol() -> asyncio.Protocol:
-            return GuardedH11(config=config, server_state=self.server_state, app_state={},
-                              _loop=loop, limits=self._limits)  # fmt: skip
-
-        self.servers = [
-            await loop.create_server(protocol, sock=sock, ssl=self._tls, backlog=BACKLOG,
-                                     ssl_handshake_timeout=HANDSHAKE_S if self._tls else None)
-            for sock in sockets or []
-        ]  # fmt: skip
-        self.started = True
-
-
-def _listen(config: ConsoleConfig) -> socket.socket:
-    v6 = ipaddress.ip_address(config.address).version == 6
-    sock = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((config.address, config.port))
-        sock.listen(BACKLOG)
-        sock.setblocking(False)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
 
 
 def _tls_context(config: ConsoleConfig) -> ssl.SSLContext:
