@@ -180,14 +180,7 @@ class Door:
             self._emit(EventType.DOOR_FORCED_OPEN, self.id)
 
     def _closed(self) -> None:
-        self._cancel_held()
-        self._emit(EventType.DOOR_CLOSED, self.id)
-        if self.forced:
-            self.forced = False
-            self._emit(EventType.DOOR_FORCED_CLEARED, self.id)
-        if self.held:
-            self.held = False
-            self._emit(EventType.DOOR_HELD_CLEARED, self.id)
+        self._closed_alarms()
         # relock on close: one grant lets one person through, not whoever follows
         if not self.locked and not self.released:
             self.lock()
@@ -198,6 +191,17 @@ class Door:
         if self.is_open and not self.released:
             self.held = True
             self._emit(EventType.DOOR_HELD_OPEN, self.id, limit_s=self.config.held_open_s)
+
+    def _closed_alarms(self) -> None:
+        """The door closed: it is no longer forced or held open."""
+        self._cancel_held()
+        self._emit(EventType.DOOR_CLOSED, self.id)
+        if self.forced:
+            self.forced = False
+            self._emit(EventType.DOOR_FORCED_CLEARED, self.id)
+        if self.held:
+            self.held = False
+            self._emit(EventType.DOOR_HELD_CLEARED, self.id)
 
     def _cancel_held(self) -> None:
         if self._held_timer is not None:

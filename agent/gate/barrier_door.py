@@ -88,14 +88,7 @@ class BarrierDoor(Door):
     def _closed(self) -> None:
         # the contact of a barrier reports the arm; its closing never lowers it (the
         # loops and timers do), so only the alarms are cleared here
-        self._cancel_held()
-        self._emit(EventType.DOOR_CLOSED, self.id)
-        if self.forced:
-            self.forced = False
-            self._emit(EventType.DOOR_FORCED_CLEARED, self.id)
-        if self.held:
-            self.held = False
-            self._emit(EventType.DOOR_HELD_CLEARED, self.id)
+        self._closed_alarms()
 
     # -- loops ----------------------------------------------------------------------
     def safety_loop(self, present: bool) -> None:
