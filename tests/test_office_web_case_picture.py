@@ -6,6 +6,7 @@ and a gate that is offline are one-line refusals; who may not handle cases is re
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,21 @@ def _from_gate(pk: int) -> None:
                               at=timezone.now())  # fmt: skip
 
 
+def _plate_read(folder: Path, picture: str) -> None:
+    """A refused plate read naming ``picture``, as the office service stores it."""
+    from agent.office.store import OfficeStore
+
+    store = OfficeStore(folder / "office.db")
+    try:
+        assert store.add_event({
+            "id": uuid.uuid4().hex, "site": "test-site", "gate": "g1", "seq": 7,
+            "time": timezone.now().isoformat(), "type": "access_denied", "severity": "info",
+            "door": "vehicle", "details": {"plate": True, "picture": picture, "card": "京A***45"},
+        })  # fmt: skip
+    finally:
+        store.close()
+
+
 def test_staff_fetch_a_kept_picture_into_the_case(gate: App, workplace: Path) -> None:
     from agent.office.web.audit.models import AuditEntry
     from agent.office.web.cases.models import CaseAttachment, CaseStep
@@ -65,7 +81,12 @@ def test_staff_fetch_a_kept_picture_into_the_case(gate: App, workplace: Path) ->
     pk = _case(clerk)
     assert "Fetch the gate" not in clerk.get(f"/cases/{pk}/").content.decode()  # no gate
     _from_gate(pk)
-    assert "Fetch the gate" in clerk.get(f"/cases/{pk}/").content.decode()
+    page = clerk.get(f"/cases/{pk}/").content.decode()
+    assert "Fetch the gate" in page and 'id="gate-pictures"' not in page
+    _plate_read(workplace, picture)  # the office heard of the read: the page offers it
+    page = clerk.get(f"/cases/{pk}/").content.decode()
+    offered = page.split('id="gate-pictures"')[1].split("</ul>")[0]
+    assert f'value="{picture}"' in offered and "access_denied" in offered and "京A***45" in offered
     form = {"gate": "test-site/g1", "picture": picture}
     page = clerk.post(f"/cases/{pk}/gate-picture/", form, follow=True).content.decode()
     assert "The gate&#x27;s picture was added to the case." in page

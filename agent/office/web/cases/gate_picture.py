@@ -5,6 +5,9 @@ step. A picture leaves a gate only this way, tied to the case."""
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -12,6 +15,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -23,14 +27,47 @@ from agent.office.web.audit import chain
 from agent.office.web.cases import access
 from agent.office.web.cases.attachments import sniff
 from agent.office.web.cases.models import Case, CaseAttachment, CaseStep
+from agent.office.web.events import event_store
 from agent.office.web.staff.accounts import signed_in_account
 from agent.office.web.visitors.issuing import _gate_args
+
+# the plate reads whose pictures a case page offers: near the case's own gate events
+PLATE_TYPES = ["access_granted", "access_denied", "plate_unreadable", "plate_decided"]
+NEAR = timedelta(minutes=30)
+SHOWN = 20
 
 
 def case_gates(case: Case) -> list[str]:
     """The gates (site/gate) the case's events came from."""
     pairs = case.sources.values_list("site", "gate").distinct()
     return sorted({f"{site}/{gate}" for site, gate in pairs})
+
+
+def case_pictures(case: Case) -> list[dict[str, str]]:
+    """Plate reads that name a picture, at the case's gates within ``NEAR`` of its events
+    (from the office's event store; empty when the workplace has none)."""
+    sources = list(case.sources.all())
+    if not sources or not settings.GATE_OFFICE_EVENTS_DB:
+        return []
+    found: dict[str, dict[str, str]] = {}
+    store = event_store()
+    try:
+        for source in sources:
+            for event in store.db.query_events(
+                site=source.site, gate=source.gate, types=PLATE_TYPES,
+                since=source.at - NEAR, until=source.at + NEAR, limit=SHOWN,
+            ):  # fmt: skip
+                picture = str((event.get("details") or {}).get("picture") or "")
+                if re.fullmatch(PICTURE_ID, picture):
+                    found[picture] = {
+                        "gate": f"{source.site}/{source.gate}", "picture": picture,
+                        "door": str(event.get("door") or "-"), "type": str(event["type"]),
+                        "card": str(event["details"].get("card") or "?"),
+                        "time": timezone.localtime(event["time"]).strftime("%Y-%m-%d %H:%M:%S"),
+                    }  # fmt: skip
+    finally:
+        store.close()
+    return list(found.values())[:SHOWN]
 
 
 class GatePictureForm(forms.Form):
