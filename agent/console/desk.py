@@ -158,9 +158,12 @@ class Desk:
             _E.ACCESS_GRANTED: "entry", _E.ACCESS_DENIED: "denial", _E.PASS_REFUSED: "denial",
             _E.VISITOR_REGISTERED: "visitor", _E.PASS_USED: "visitor",
         }.get(event.type, "info")  # fmt: skip
+        # a camera's read carries its picture id: the live page shows it as a thumbnail
+        vehicle = event.details.get("plate") is True
         return {
             "seq": event.seq, "time": clock_time(event, self.zone), "kind": kind,
-            "text": event_text(event, _),
+            "text": event_text(event, _), "vehicle": vehicle,
+            "picture": event.details.get("picture") if vehicle else None,
         }  # fmt: skip
 
     def feed(self, _: Gettext = str, limit: int = 30) -> list[dict[str, Any]]:

@@ -42,7 +42,8 @@ def catalogue(lang: str) -> gettext.NullTranslations:
 # what the live page's script says, in the page's language (read from a meta tag)
 SCRIPT_TEXTS = ("live", "reconnecting...", "No open alarms.", "Nobody waiting.", "Register",
                 "Sound on", "Sound off", "ALARM", "Acknowledge the newest", "Acknowledge all",
-                "what you found / did", "Note", "Open the muster list")  # fmt: skip
+                "what you found / did", "Note", "Open the muster list",
+                "plate picture")  # fmt: skip
 
 
 class Pages:

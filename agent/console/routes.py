@@ -40,6 +40,7 @@ from agent.models.console import ConsoleConfig
 log = logging.getLogger(__name__)
 
 _E = EventType
+VEHICLES = 3  # the latest camera reads the live page shows with their pictures
 Handler = Callable[[Signed], Response]
 OK_MESSAGES = {  # only known messages: a link cannot put words on a page
     "visitor": "Visitor registered.",
@@ -217,11 +218,14 @@ class Console:
                 "by": status.drill.get("by", "")}  # fmt: skip
         panel = self.desk.panel(_)
         banners = [line for banner in self.banners if (line := banner(_))]
+        feed = self.desk.feed(_)
+        vehicles = [item for item in feed if item["vehicle"]][:VEHICLES]
         return self.page(s, "live.html", _("Gate"), live=True, mode=status.mode, banners=banners,
                          mode_words=_("mode %(mode)s") % {"mode": mode_words(status.mode, _)},
                          link=link_words(status.office_link, _), doors=doors, drill=drill,
                          alarms=panel["alarms"], pending=panel["pending"],
-                         feed=self.desk.feed(_))  # fmt: skip
+                         feed=feed, vehicles=vehicles, plates="/plates" in self.get_routes,
+                         barrier="/barrier" in self.get_routes)  # fmt: skip
 
     def alive(self, s: Signed) -> Response:
         """The live page saw the guard touch it: the session is not idle (nothing else)."""

@@ -8,6 +8,7 @@ import argparse
 import base64
 import binascii
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,9 @@ from pydantic import ValidationError
 from agent.errors import ConfigError
 from agent.models.pictures import PictureRequest
 from agent.models.problems import error_list
+from agent.office import options
+from agent.office.answers import NoAnswer, refused
+from agent.office.presence import online_status, site_statuses
 from agent.store.pictures import MAX_PICTURE
 
 JPEG = b"\xff\xd8\xff"
@@ -37,8 +41,8 @@ def picture_body(args: argparse.Namespace, request_id: str) -> dict[str, Any]:
     return request.model_dump(mode="json")
 
 
-def save_picture(args: argparse.Namespace, gate: str, ack: dict[str, Any]) -> str:
-    """Keep the picture an ok ack carries; what was done, in words."""
+def picture_data(gate: str, ack: dict[str, Any]) -> bytes:
+    """The JPEG an ok ack carries; ConfigError when it is anything else."""
     result = ack.get("result") or {}
     try:
         data = base64.b64decode(str(result.get("data", "")), validate=True)
@@ -46,6 +50,31 @@ def save_picture(args: argparse.Namespace, gate: str, ack: dict[str, Any]) -> st
         data = b""
     if not data.startswith(JPEG) or len(data) > MAX_PICTURE:
         raise ConfigError(f"gate {gate} answered with something that is not a JPEG picture")
+    return data
+
+
+def fetch_picture(args: argparse.Namespace, picture: str, incident: str) -> bytes:
+    """Ask the gate of ``args`` for one picture for ``incident`` (the web's way in): the
+    JPEG, or a GateError (offline, no answer, refused) or ConfigError, each one line."""
+    request_id = uuid.uuid4().hex
+    body = picture_body(argparse.Namespace(picture=picture, incident=incident), request_id)
+    topics = options.topics(args)
+    with options.link(args, [site_statuses(topics), topics.cmd_ack]) as link:
+        online_status(link, topics, "the picture")
+        link.send(topics.cmd("picture"), body)
+        ack = link.expect(topics.cmd_ack, lambda m: m.get("request_id") == request_id,
+                          args.timeout)  # fmt: skip
+    name = f"{topics.site}/{topics.gate}"
+    if ack is None:
+        raise NoAnswer(f"gate {name} is online but sent no answer in {args.timeout:g} s")
+    if not ack.get("ok"):
+        raise refused(ack)
+    return picture_data(name, ack)
+
+
+def save_picture(args: argparse.Namespace, gate: str, ack: dict[str, Any]) -> str:
+    """Keep the picture an ok ack carries; what was done, in words."""
+    data = picture_data(gate, ack)
     folder = Path(args.out or ".")
     path = folder / f"incident-{args.incident}-picture-{args.picture}.jpg"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -155,7 +155,24 @@
     li.appendChild(document.createTextNode(" " + item.text));
     list.insertBefore(li, list.firstChild);
     while (list.children.length > 50) { list.removeChild(list.lastChild); }
+    showVehicle(item);
   });
+  function showVehicle(item) {  // a camera's read: its picture and outcome on top
+    var box = document.getElementById("vehicles");
+    if (!item.vehicle || !box) { return; }
+    Array.prototype.slice.call(box.querySelectorAll("li.none")).forEach(function (n) {
+      box.removeChild(n);
+    });
+    var li = el("li", {"class": item.kind, "data-seq": String(item.seq)});
+    if (item.picture) {
+      li.appendChild(el("img", {src: "/plates/picture?id=" + encodeURIComponent(item.picture),
+                                alt: T["plate picture"], width: "160"}));
+    }
+    li.appendChild(el("time", {}, item.time));
+    li.appendChild(document.createTextNode(" " + item.text));
+    box.insertBefore(li, box.firstChild);
+    while (box.children.length > 3) { box.removeChild(box.lastChild); }
+  }
   source.addEventListener("panel", function (ev) {
     var panel = JSON.parse(ev.data);
     showAlarms(panel.alarms);

@@ -7,6 +7,7 @@ from django.urls import path
 from agent.office.web.cases import (
     attachments,
     behaviour,
+    gate_picture,
     incident_views,
     manage,
     new_case,
@@ -23,6 +24,7 @@ urlpatterns = [
     path("<int:pk>/timeline/", views.timeline, name="timeline"),
     path("<int:pk>/attachments/", attachments.attach, name="attach"),
     path("<int:pk>/attachments/<int:file_pk>/", attachments.attachment, name="attachment"),
+    path("<int:pk>/gate-picture/", gate_picture.fetch, name="gate_picture"),
     path("behaviour/new/", behaviour.behaviour_new, name="behaviour_new"),
     path("<int:pk>/measures/", behaviour.measure_new, name="measure"),
     path("<int:pk>/police/", behaviour.police_new, name="police"),

@@ -14,6 +14,7 @@ from agent.office.web.audit import chain
 from agent.office.web.cases import access, flow, kinds
 from agent.office.web.cases.attachments import AttachmentForm
 from agent.office.web.cases.forms import ComplaintForm, StepForm
+from agent.office.web.cases.gate_picture import GatePictureForm, case_gates, case_pictures
 from agent.office.web.cases.manage import DueForm, OwnerForm
 from agent.office.web.cases.models import Case, CaseStep
 from agent.office.web.cases.opening import open_case
@@ -68,6 +69,8 @@ def case_page(
             "actions": flow.actions_from(case.state),
             "attachments": case.attachments.only("pk", "name", "added_by", "added_at"),
             "attachment_form": attachment_form or AttachmentForm(),
+            "picture_form": GatePictureForm(case=case) if case_gates(case) else None,
+            "gate_pictures": case_pictures(case),
             "open": case.state in flow.OPEN_STATES or bool(owner_form or due_form),
             "owner_form": owner_form or OwnerForm(case=case),
             "due_form": due_form or DueForm(case=case),
