@@ -29,7 +29,7 @@ from agent.models.pass_codec import (
     new_pass_id,
     sign,
 )
-from agent.models.passes import PassUpdate, RevokedPass, VisitorPass
+from agent.models.passes import PassPlate, PassUpdate, RevokedPass, VisitorPass
 from agent.office import group, options
 from agent.office.answers import NO_ANSWER, OK, REFUSED, NoAnswer, Refused, refused, show, when
 from agent.office.places import current_user
@@ -206,6 +206,7 @@ def send_to_gates(
     vp: VisitorPass | None,
     revoke: list[RevokedPass] | None = None,
     deliver: list[str] | None = None,
+    plates: list[PassPlate] | None = None,
 ) -> list[dict[str, Any]]:
     """Send the revocations and deliveries to every gate of ``--to`` (default: the pass's
     gate, else ``--site/--gate``); one row per gate, never raising for one gate's failure."""
@@ -220,7 +221,7 @@ def send_to_gates(
         one = argparse.Namespace(**{**vars(args), "site": site, "gate": gate})
         try:
             update = PassUpdate(request_id=uuid.uuid4().hex, revoke=revoke or [],
-                                deliver=deliver or [])  # fmt: skip
+                                deliver=deliver or [], plates=plates or [])  # fmt: skip
             rows.append({"site": site, "gate": gate, "ok": True, **_send(one, update)})
         except GateError as exc:
             rows.append({"site": site, "gate": gate, "ok": False, "error": str(exc),

@@ -97,8 +97,8 @@ def _issue(request: HttpRequest, form: IssueForm) -> VisitorPass:
         target = f"visitor_pass:{fields.id}"
         chain.append(request.user.get_username(), AuditEntry.Action.CHANGE, target, "issued")
     messages.success(request, _("Visitor pass issued."))
-    if data["deliver"]:
-        _send(request, lambda: issuing.deliver(signed), _("pass delivered"))
+    if data["deliver"] or data["plate"]:  # a plate reaches the gates only with the pass
+        _send(request, lambda: issuing.deliver(signed, data["plate"]), _("pass delivered"))
     return made
 
 
