@@ -135,3 +135,54 @@ def test_a_plate_must_belong_to_a_pass_of_the_same_message(
     assert gate.passes.store.by_plate(car(gate, other).plate) is None
     with pytest.raises(ValidationError):
         PassPlate(pass_id=signed.visitor_pass.id, plate=PLATE, masked="京A****45")
+
+
+# -- gate-office pass issue --plate, over mosquitto to a running gate ----------------------
+@pytest.fixture
+def running(make_app, make_config, broker, office_key) -> Any:  # type: ignore[no-untyped-def]
+    from agent.core.clock import SystemClock
+    from agent.link.wiring import attach
+    from tests.conftest import mqtt_table
+    from tests.reader_rig import wait_for
+
+    config = {"doors": camera_doors(), "mqtt": mqtt_table(broker, office_key)}
+    app: App = make_app(make_config(**config), clock=SystemClock())
+    attach_plates(app)
+    link = attach(app)
+    app.start(threaded=True)
+    assert link.conn.wait_connected(10)
+    wait_for(lambda: app.events.depth() == 0, "start-up event sent")
+    return app
+
+
+def test_the_office_command_issues_a_pass_with_a_plate(  # type: ignore[no-untyped-def]
+    running, broker, tmp_path, capsys
+) -> None:
+    import json
+
+    from drivers.anpr_sim import SimPlateCamera
+    from tests.reader_rig import wait_for
+    from tests.test_office_cli import flags, run
+
+    office = flags(broker.host, broker.port, tmp_path)
+    issue_it = ["pass", "issue", "--unit", "A-12", "--until", "+2h", "--plate", "京a 12345"]
+    code, _out, err, _ = run(capsys, *office, *issue_it)
+    assert code != 0 and "--plate needs --push" in err
+    site_key = ["--site-key", str(tmp_path / "site.key")]
+    code, out, err, _ = run(capsys, *office, "--json", *issue_it, "--push", *site_key)
+    assert code == 0, err
+    issued = json.loads(out)
+    assert issued["plate"] == "京A****45" and "12345" not in out
+    assert issued["delivered"][0]["plates"] == 1
+    camera = running.devices.readers["cam"]
+    assert isinstance(camera, SimPlateCamera)
+    camera.show(PLATE, 0.95, b"\xff\xd8\xff\xd9")
+
+    def used() -> list[Any]:
+        return [e for e in running.events.recent(50) if e.type.value == "pass_used"]
+
+    (event,) = wait_for(used, "the car let in with the pass")
+    assert event.details["pass_id"] == issued["pass"]["id"] and event.details["via"] == "plate"
+    code, _out, err, _ = run(capsys, *office, *issue_it[:-2], "--plate", "hello", "--push",
+                             *site_key)  # fmt: skip
+    assert code != 0 and "not a licence plate" in err
