@@ -76,8 +76,12 @@ def test_the_plate_of_a_delivered_pass_opens_inside_its_window_and_not_after(
     assert used["via"] == "plate" and used["card"] == "京A****45" and used["reader"] == "cam"
     assert used["pass_id"] == signed.visitor_pass.id and used["uses_left"] == 4
     assert gate.passes.store.used(signed.visitor_pass.id) == 1
+    assert not gate.doors["vehicle"].locked  # the barrier moved, after the event
     clock.advance(3601)
+    gate.loop.pump()  # the pulse ends
+    assert gate.doors["vehicle"].locked
     show(gate, PLATE)
+    assert gate.doors["vehicle"].locked
     refused = pass_events(gate)[-1]  # newest last
     assert refused["type"] == "pass_refused" and refused["reason"] == "expired"
     assert refused["card"] == "京A****45"
