@@ -106,6 +106,9 @@ def test_a_pass_with_a_plate_lets_that_car_in_at_a_running_gate(  # type: ignore
     said = [str(m) for m in issued.context["messages"]]
     assert said == ["Visitor pass issued.", "test-site/g1: pass delivered"], said
     made = VisitorPass.objects.get()
+    assert made.plate_masked == "京A****45"  # the office keeps the mask, never the plate
+    page = clerk.get(f"/visitors/{made.pk}/").content.decode()
+    assert "京A****45" in page and "12345" not in page
     camera = gate.devices.readers["cam"]
     assert isinstance(camera, SimPlateCamera)
     camera.show("京A12345", 0.95, JPEG)

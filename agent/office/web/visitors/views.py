@@ -92,6 +92,7 @@ def _issue(request: HttpRequest, form: IssueForm) -> VisitorPass:
             pass_id=fields.id, visitor_name=data["visitor_name"], unit=data["unit"], site=site,
             gate=gate, doors=fields.doors or [], valid_from=fields.valid_from,
             valid_until=fields.valid_until, uses=fields.uses, code=signed.text,
+            plate_masked=data["plate"][1] if data["plate"] else "",
             issued_by=request.user, issued_at=now,  # type: ignore[misc]
         )  # fmt: skip
         target = f"visitor_pass:{fields.id}"
