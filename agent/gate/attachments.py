@@ -48,6 +48,7 @@ class Attachments:
                                        journal=self.journal, keeper=keeper,
                                        reader_door=doors)  # fmt: skip
         self.passes.area_full = self.occupancy.refuses_pass  # visitors' passes, when full
+        self.reads.plates.passes = self.passes  # a pass carrying a car plate
         self.presence_merge = PresenceMerge(self.loop, self.journal, keeper)
 
     def _reconfigure_attached(self, config: GateConfig) -> None:

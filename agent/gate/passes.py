@@ -24,7 +24,7 @@ from agent.core.kinds import EventType
 from agent.core.loop import CoreLoop
 from agent.core.modes import Modes
 from agent.core.passes import PassFacts, PassMoment, PassReason, admitted, judge
-from agent.errors import GateError, StorageFault
+from agent.errors import GateError, Rejected, StorageFault
 from agent.gate.pass_codes import PassCodes
 from agent.gate.ports import PassOutcome
 from agent.models.config import GateConfig
@@ -65,7 +65,7 @@ class PassDesk:
         self._site, self._gate = config.gate.site, config.gate.gate_id
         self._clock = clock
         self._loop = loop
-        self._store = store
+        self._store = self.store = store
         self._doors = doors
         self._readers = readers
         self._reader_door = reader_door
@@ -89,15 +89,21 @@ class PassDesk:
         reader.feedback(Feedback.GRANT if outcome.granted else Feedback.DENY)
         return outcome
 
-    def admit(self, door_id: str, code: str, by: str, scan: Scan | None = None) -> PassOutcome:
-        """Decide one pass shown at ``door_id``; the event is durable before the relay moves."""
+    def admit(
+        self, door_id: str, code: str, by: str, scan: Scan | None = None,
+        plate: tuple[str, str] | None = None,
+    ) -> PassOutcome:  # fmt: skip
+        """Decide one pass shown at ``door_id`` (or whose car a camera read: ``plate`` is
+        its (reader, masked plate)); the event is durable before the relay moves."""
         door = self._doors.get(door_id)
         if door is None:
             raise GateError(f"no door {door_id!r}; doors: {', '.join(self._doors)}")
         via = "code" if isinstance(code, str) and is_code(code) else "short_code"
-        details: dict[str, Any] = {"by": by, "via": via}
+        details: dict[str, Any] = {"by": by, "via": "plate" if plate else via}
         if scan is not None:
             details["reader"] = scan.reader
+        if plate is not None:  # masked: the plate itself stays with the camera's driver
+            details["reader"], details["card"] = plate
         signed, reason = self._read_guarded(code, via, by, door_id, details)
         uses_left: int | None = None
         if signed is not None:
@@ -227,13 +233,20 @@ class PassDesk:
         """Check every delivered pass first, then apply: all of the message, or none of it."""
         delivered = [self._codes.genuine(i, code) for i, code in enumerate(update.deliver)]
         now = self._clock.now()
+        ends = {s.visitor_pass.id: s.visitor_pass.valid_until for s in delivered}
+        if unknown := [p.pass_id for p in update.plates if p.pass_id not in ends]:
+            raise Rejected(f"plates: pass {unknown[0]} is not delivered in this message")
         for signed in delivered:
             vp = signed.visitor_pass
             self._store.deliver(signed.short_code, vp.id, signed.text, vp.valid_until)
+        for car in update.plates:
+            self._store.deliver_plate(car.plate, car.pass_id, car.masked, ends[car.pass_id])
         for revoked in update.revoke:
             self._store.revoke(revoked.id, self._remember_until(revoked.id, revoked.until, now),
                                now)  # fmt: skip
         result = {"revoked": len(update.revoke), "delivered": len(delivered)}
+        if update.plates:  # said only when there were any: older answers stay the same
+            result["plates"] = len(update.plates)
         self._emit(EventType.PASSES_UPDATED, None, **result, request_id=update.request_id,
                    revoked_ids=[r.id for r in update.revoke][:50],
                    delivered_ids=[s.visitor_pass.id for s in delivered][:50])  # fmt: skip

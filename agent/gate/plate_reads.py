@@ -7,6 +7,8 @@
   it matches only if exactly one such plate is on the list. The risk is in docs/plates.md.
 * A registered visitor's car (``agent.gate.visitor_cars``) is let in while its
   registration holds.
+* A delivered visitor pass's car (the office sent its plate's HMAC with the pass) is
+  decided by the pass desk, after the open group's commit, with the pass's own checks.
 * A plate read's event says how sure the camera was, which picture, and how it matched.
 
 Called from ``ReadHandler`` on the core loop, inside the open event group.
@@ -21,6 +23,7 @@ from typing import Any
 from agent.core.clock import Clock
 from agent.core.decision import AllowEntry
 from agent.core.kinds import EventType
+from agent.gate.passes import PassDesk
 from agent.gate.visitor_cars import VisitorCars
 from agent.store.allowlist import AllowListStore
 from agent.store.credentials import CredentialHasher
@@ -51,6 +54,7 @@ class PlateReads:
         self._allowlist = allowlist
         self._clock = clock
         self.unreadable_seen: list[int] = []  # seqs of plate_unreadable, for the console
+        self.passes: PassDesk | None = None  # set by the App: passes carrying a plate
 
     def keep_visitors(self, book: PassStore) -> int:
         """Keep registered visitors' cars in the pass book across restarts; how many of
@@ -70,6 +74,23 @@ class PlateReads:
         seq = record(EventType.PLATE_UNREADABLE, door, details, self._clock.now())
         self.unreadable_seen.append(seq)
         del self.unreadable_seen[:-50]
+
+    def by_pass(
+        self, read: CardRead, credential: str, door: str, after: list[Callable[[], None]]
+    ) -> bool:
+        """Whether the plate is a delivered pass's car; if so the pass desk decides it once
+        the open group has committed (it records its own event, then moves the relay)."""
+        found = self.passes.store.by_plate(credential) if self.passes is not None else None
+        if found is None or self.passes is None:
+            return False
+        code, masked = found
+        desk = self.passes
+
+        def admit() -> None:  # after the commit: the pass desk records, then opens
+            desk.admit(door, code, f"camera:{read.reader}", plate=(read.reader, masked))
+
+        after.append(admit)
+        return True
 
     def tolerate(self, read: CardRead, credential: str, masked: str) -> Lookup:
         """For a plate not on the list: a registered visitor's car, or the one list plate a

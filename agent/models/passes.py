@@ -78,12 +78,22 @@ class RevokedPass(Strict):
     until: AwareDatetime | None = None
 
 
+class PassPlate(Strict):
+    """A delivered pass's car plate, as the site key's HMAC (what the gate computes from a
+    camera's read) and its mask; the plate itself never travels."""
+
+    pass_id: PassId
+    plate: str = Field(pattern=r"^[0-9a-f]{64}$", description="HMAC of plate:<plate>")
+    masked: str = Field(min_length=1, max_length=32)
+
+
 class PassUpdate(Strict):
     """``<root>/cmd/pass``: revoke passes, and deliver passes ahead so their short codes work."""
 
     request_id: str = Field(min_length=1, max_length=64)
     revoke: list[RevokedPass] = Field([], max_length=MAX_USES)
     deliver: list[Code] = Field([], max_length=MAX_USES, description="pass codes (GP1....)")
+    plates: list[PassPlate] = Field([], max_length=MAX_USES, description="delivered passes' cars")
 
     @model_validator(mode="after")
     def _something(self) -> PassUpdate:

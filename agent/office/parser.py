@@ -225,6 +225,8 @@ def _pass_commands(
     p.add_argument("--svg", help="write the QR code as SVG here")
     p.add_argument("--push", action="store_true", help="deliver it now: the short code works")
     p.add_argument("--to", help=TO_HELP + " (with --push; default the pass's gate)")
+    p.add_argument("--plate", help="the visitor's car: cameras let it in with the pass (--push)")
+    p.add_argument("--site-key", default=env("SITE_KEY"), help="hashes --plate as gates do")
     p = _sub(psub, "push", commands["pass push"], "deliver a pass to gates (its short code works)")
     p.add_argument("code", help="the pass code (GP1....)")
     p.add_argument("--to", help=TO_HELP + " (default the pass's gate, else --site/--gate)")

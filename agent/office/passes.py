@@ -29,11 +29,13 @@ from agent.models.pass_codec import (
     new_pass_id,
     sign,
 )
-from agent.models.passes import PassUpdate, RevokedPass, VisitorPass
+from agent.models.passes import PassPlate, PassUpdate, RevokedPass, VisitorPass
 from agent.office import group, options
 from agent.office.answers import NO_ANSWER, OK, REFUSED, NoAnswer, Refused, refused, show, when
 from agent.office.places import current_user
 from agent.office.presence import online_status, site_statuses
+from agent.store.credentials import CredentialHasher, read_key_file
+from agent.store.plates import plate_credential
 
 _RELATIVE = re.compile(r"^\+(\d{1,6})([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
@@ -82,20 +84,37 @@ def cmd_pass_issue(args: argparse.Namespace) -> int:
         raise ConfigError("the pass cannot be issued", problems) from None
     if doors:
         _check_doors(args, doors)
+    plates = _plates(args, visitor_pass.id)
     signed = sign(visitor_pass, key)
     files = write_qr(signed, args.png, args.svg)
     report: list[dict[str, Any]] = []
     if args.push:
-        report = send_to_gates(args, visitor_pass, deliver=[signed.text])
+        report = send_to_gates(args, visitor_pass, deliver=[signed.text], plates=plates)
     data = {
         "pass": visitor_pass.model_dump(mode="json"),
         "code": signed.text,
         "short_code": display_short(signed.short_code),
         "files": files,
         "delivered": report,
+        "plate": plates[0].masked if plates else None,
     }
     show(data, args.json, _issue_text(signed, files, report))
     return _worst(report)
+
+
+def _plates(args: argparse.Namespace, pass_id: str) -> list[PassPlate]:
+    """``--plate`` as the gates hash a camera's read of it (the site key); only the HMAC
+    and the mask travel, and only with the pass they belong to."""
+    if not getattr(args, "plate", None):
+        return []
+    if not args.push:
+        raise ConfigError("--plate needs --push: a plate reaches the gates only with its pass")
+    if not args.site_key:
+        raise ConfigError("--plate needs --site-key (or GATE_OFFICE_SITE_KEY) to hash it")
+    found = plate_credential(args.plate, CredentialHasher(read_key_file(Path(args.site_key))))
+    if isinstance(found, str):
+        raise ConfigError(f"--plate {args.plate!r}: not a licence plate")
+    return [PassPlate(pass_id=pass_id, plate=found[0], masked=found[1])]
 
 
 def _check_doors(args: argparse.Namespace, doors: list[str]) -> None:
@@ -206,6 +225,7 @@ def send_to_gates(
     vp: VisitorPass | None,
     revoke: list[RevokedPass] | None = None,
     deliver: list[str] | None = None,
+    plates: list[PassPlate] | None = None,
 ) -> list[dict[str, Any]]:
     """Send the revocations and deliveries to every gate of ``--to`` (default: the pass's
     gate, else ``--site/--gate``); one row per gate, never raising for one gate's failure."""
@@ -220,7 +240,7 @@ def send_to_gates(
         one = argparse.Namespace(**{**vars(args), "site": site, "gate": gate})
         try:
             update = PassUpdate(request_id=uuid.uuid4().hex, revoke=revoke or [],
-                                deliver=deliver or [])  # fmt: skip
+                                deliver=deliver or [], plates=plates or [])  # fmt: skip
             rows.append({"site": site, "gate": gate, "ok": True, **_send(one, update)})
         except GateError as exc:
             rows.append({"site": site, "gate": gate, "ok": False, "error": str(exc),

@@ -34,6 +34,10 @@ CREATE TABLE IF NOT EXISTS delivered (
     short_code TEXT PRIMARY KEY, pass_id TEXT NOT NULL, code TEXT NOT NULL,
     until INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pass_plates (
+    credential TEXT PRIMARY KEY, pass_id TEXT NOT NULL, masked TEXT NOT NULL,
+    until INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS visitor_cars (
     credential TEXT PRIMARY KEY, masked TEXT NOT NULL, seq INTEGER NOT NULL, unit TEXT,
     until REAL NOT NULL, registered_at REAL NOT NULL, arrived INTEGER NOT NULL DEFAULT 0
@@ -126,6 +130,22 @@ class PassStore:
                 (short_code, pass_id, code, _epoch(until)),
             )
 
+    def deliver_plate(self, credential: str, pass_id: str, masked: str, until: datetime) -> None:
+        """A delivered pass's car (its plate's HMAC and mask): the plate opens with the pass."""
+        with self._lock:
+            self._conn.execute("INSERT OR REPLACE INTO pass_plates VALUES (?, ?, ?, ?)",
+                               (credential, pass_id, masked, _epoch(until)))  # fmt: skip
+
+    def by_plate(self, credential: str) -> tuple[str, str] | None:
+        """(full pass code, masked plate) of the delivered pass whose car this is, if any."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT d.code, p.masked FROM pass_plates p JOIN delivered d"
+                " ON d.pass_id = p.pass_id WHERE p.credential = ? LIMIT 1",
+                (credential,),
+            ).fetchone()
+        return (str(row[0]), str(row[1])) if row else None
+
     def by_short_code(self, short_code: str) -> str | None:
         """The full pass code delivered under ``short_code``, if any."""
         with self._lock:
@@ -183,7 +203,7 @@ class PassStore:
         cutoff = _epoch(now - KEEP_AFTER)
         removed = 0
         with self._lock, transaction(self._conn) as conn:
-            for table in ("uses", "revoked", "delivered"):
+            for table in ("uses", "revoked", "delivered", "pass_plates"):
                 removed += conn.execute(f"DELETE FROM {table} WHERE until < ?", (cutoff,)).rowcount
             # a visitor's car goes when its registration ends (the gate has let it go then)
             ended = now.timestamp()

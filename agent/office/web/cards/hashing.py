@@ -8,7 +8,8 @@ from django.conf import settings
 
 from agent.errors import CardFormatError, ConfigError, FatalError
 from agent.store.credentials import CredentialHasher, read_key_file
-from drivers.cards import parse_card
+from drivers.cards import Technology, parse_card
+from drivers.plates import PlateNumber, normalise_plate
 
 
 def _hasher() -> CredentialHasher:
@@ -34,6 +35,16 @@ def card_identity(number: str) -> tuple[str, str]:
     return _hasher().identify(card)
 
 
+def plate_identity(text: str) -> tuple[str, str]:
+    """(credential, masked) of a car plate as a person typed it: the HMAC a gate computes
+    from a camera's read of it (``plate:`` + the normal form). ``CardFormatError`` if it is
+    not a plate; ``ConfigError`` without a site key."""
+    plate = normalise_plate(text)
+    if plate is None:
+        raise CardFormatError("not a licence plate")
+    return _hasher().identify(PlateNumber(Technology.PLATE, 0, 0, plate))
+
+
 def _is_hex(text: str) -> bool:
     try:
         int(text, 16)
@@ -42,4 +53,4 @@ def _is_hex(text: str) -> bool:
     return True
 
 
-__all__ = ["CardFormatError", "card_identity"]
+__all__ = ["CardFormatError", "card_identity", "plate_identity"]

@@ -20,7 +20,7 @@ from agent.errors import ConfigError
 from agent.link.signing import load_private_key
 from agent.models.office import OfficeConfig
 from agent.models.pass_codec import SignedPass, sign
-from agent.models.passes import RevokedPass
+from agent.models.passes import PassPlate, RevokedPass
 from agent.models.passes import VisitorPass as SignedFields
 from agent.office.fleet import load_office_config
 from agent.office.passes import QR_BORDER, QR_SCALE, send_to_gates
@@ -101,10 +101,13 @@ def _gate_args(site: str, gate: str) -> argparse.Namespace:
     )  # fmt: skip
 
 
-def deliver(signed: SignedPass) -> list[dict[str, Any]]:
-    """Deliver the pass to its gate (every gate of its site): its short code works there."""
+def deliver(signed: SignedPass, plate: tuple[str, str] | None = None) -> list[dict[str, Any]]:
+    """Deliver the pass to its gate (every gate of its site): its short code works there,
+    and with ``plate`` (its HMAC and mask) the cameras let that car in with the pass."""
     vp = signed.visitor_pass
-    return send_to_gates(_gate_args(vp.site, vp.gate or ""), vp, deliver=[signed.text])
+    cars = [PassPlate(pass_id=vp.id, plate=plate[0], masked=plate[1])] if plate else []
+    return send_to_gates(_gate_args(vp.site, vp.gate or ""), vp, deliver=[signed.text],
+                         plates=cars)  # fmt: skip
 
 
 def revoke(site: str, gate: str, pass_id: str, until: Any) -> list[dict[str, Any]]:

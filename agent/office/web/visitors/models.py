@@ -25,6 +25,8 @@ class VisitorPass(models.Model):
     valid_until = models.DateTimeField(_("valid until"))
     uses = models.PositiveIntegerField(_("uses"))
     code = models.TextField()
+    # the car's plate as the gates see it in events (京A****45); the plate is not kept
+    plate_masked = models.CharField(_("car plate"), max_length=32, blank=True)
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -92,13 +92,14 @@ def _issue(request: HttpRequest, form: IssueForm) -> VisitorPass:
             pass_id=fields.id, visitor_name=data["visitor_name"], unit=data["unit"], site=site,
             gate=gate, doors=fields.doors or [], valid_from=fields.valid_from,
             valid_until=fields.valid_until, uses=fields.uses, code=signed.text,
+            plate_masked=data["plate"][1] if data["plate"] else "",
             issued_by=request.user, issued_at=now,  # type: ignore[misc]
         )  # fmt: skip
         target = f"visitor_pass:{fields.id}"
         chain.append(request.user.get_username(), AuditEntry.Action.CHANGE, target, "issued")
     messages.success(request, _("Visitor pass issued."))
-    if data["deliver"]:
-        _send(request, lambda: issuing.deliver(signed), _("pass delivered"))
+    if data["deliver"] or data["plate"]:  # a plate reaches the gates only with the pass
+        _send(request, lambda: issuing.deliver(signed, data["plate"]), _("pass delivered"))
     return made
 
 
