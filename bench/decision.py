@@ -26,6 +26,7 @@ which delays every fsync and fdatasync by N ms, as a slow SD card would.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -236,6 +237,8 @@ def run(
         floor = Floor(Path(tmp), read_key_file(Path(tmp) / "site.key"), synchronous)
         assert floor.load(card(i).canonical() for i in range(entries)) == entries
         app.start(threaded=True)
+        gc.collect()  # as ``gate-agent run`` does once the gate is built (agent/faces/cli.py)
+        gc.freeze()
         try:
             card_path = None
             for count in readers if "card" in scenarios else []:
