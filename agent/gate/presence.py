@@ -19,6 +19,7 @@ from agent.core.presence import (
     NO_RULE,
     AreaRule,
     Passage,
+    Passback,
     Presence,
     Verdict,
     check_passback,
@@ -74,7 +75,7 @@ class PresenceKeeper:
         if passage is None or entry is None:
             return passage, Verdict.OK
         rule = self.rule(passage.to_area)
-        if rule.passback.value == "off":
+        if rule.passback is Passback.OFF:
             return passage, Verdict.OK
         record = self.store.get(entry.holder_id)
         self._read = (entry.holder_id, record)  # ``moved`` of this read needs it again

@@ -11,9 +11,9 @@ that failed authentication the id is read from the unverified body and only echo
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from agent.core.decision import GateMode
 from agent.core.modes import request_note
@@ -29,6 +29,7 @@ from agent.models.problems import error_list
 
 COMMANDS = ("open", "lockdown", "release", "resync", "status", "pass", "drill", "forgive",
             "picture")  # fmt: skip
+M = TypeVar("M", bound=BaseModel)
 REQUEST_ID_MAX = 64  # what ``Command`` accepts
 ECHO_MAX_BYTES = 8 * 1024  # commands are small: a bigger unverified message is not read
 
@@ -116,12 +117,7 @@ class Commands:
 
     def _drill(self, body: object) -> CommandAck:
         """Start or stop a drill; a bad one is refused in one line that names the field."""
-        try:
-            drill = DrillCommand.model_validate(body)
-        except ValidationError as exc:
-            path, why = error_list(exc)[0]
-            where = "" if path == "(top level)" else f"{path}: "
-            raise Rejected(f"drill: {where}{why}"[:200]) from None
+        drill = _parsed(DrillCommand, "drill", body)
         if drill.stop:
             result = self.gate.stop_drill("office")
         else:
@@ -134,12 +130,7 @@ class Commands:
 
     def _forgive(self, body: object) -> CommandAck:
         """Forgive a holder's anti-passback; a bad body is refused in one line."""
-        try:
-            forgive = ForgiveCommand.model_validate(body)
-        except ValidationError as exc:
-            path, why = error_list(exc)[0]
-            where = "" if path == "(top level)" else f"{path}: "
-            raise Rejected(f"forgive: {where}{why}"[:200]) from None
+        forgive = _parsed(ForgiveCommand, "forgive", body)
         result = self.gate.forgive_holder(forgive.holder_id, forgive.by, forgive.reason,
                                           forgive.request_id)  # fmt: skip
         return CommandAck(request_id=forgive.request_id, command="forgive", ok=True, result=result)
@@ -147,3 +138,13 @@ class Commands:
     @staticmethod
     def refusal(name: str | None, request_id: str | None, exc: Rejected) -> CommandAck:
         return CommandAck(request_id=request_id, command=name or "", ok=False, error=exc.error)
+
+
+def _parsed(model: type[M], name: str, body: object) -> M:
+    """``body`` as ``model``, or refused in one line that names the field."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        path, why = error_list(exc)[0]
+        where = "" if path == "(top level)" else f"{path}: "
+        raise Rejected(f"{name}: {where}{why}"[:200]) from None
