@@ -13,6 +13,7 @@ import json
 import secrets
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +27,7 @@ from pydantic import ValidationError
 from agent.errors import FatalError, GateError
 from agent.models.jsonin import loads_bounded
 from agent.models.messages import SignedEnvelope
-from agent.store.db import connect
+from agent.store.db import connect, transaction
 
 DOMAIN = b"gate-agent/1"
 
@@ -71,11 +72,24 @@ def public_key_text(key: Ed25519PrivateKey) -> str:
 class ReplayGuard:
     """Nonces seen within the freshness window, and the newest accepted time, on disk.
 
-    Both survive a restart, so a captured message cannot be replayed after one.
+    Both survive a restart, so a captured message cannot be replayed after one. They live
+    in the event log's file: ``writer`` is its writer lock (``EventLog.writer``), taken
+    for each message's one transaction, and ``wrote`` tells the log (``EventLog.wrote``),
+    which folds the WAL.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self,
+        path: Path,
+        writer: threading.RLock | None = None,
+        wrote: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._writer, self._wrote = writer, wrote
+        self._purged: datetime | None = None  # message time of the last pass over old nonces
         self._conn = connect(path)
+        # the event log's housekeeping folds the WAL: a checkpoint inside a commit here
+        # would hold the writer lock, and a decision behind it, for its whole copy
+        self._conn.execute("PRAGMA wal_autocheckpoint=0")
         self._conn.executescript(
             "CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, ts TEXT NOT NULL);"
             "CREATE TABLE IF NOT EXISTS replay_hwm (id INTEGER PRIMARY KEY CHECK (id = 1),"
@@ -89,19 +103,35 @@ class ReplayGuard:
         return datetime.fromisoformat(row[0]) if row else None
 
     def remember(self, nonce: str, ts: datetime, window: timedelta) -> bool:
-        """Record a nonce; False if it was seen before."""
+        """Record a nonce; False if it was seen before.
+
+        Nonces older than two windows go in one pass once a window (a scan of the
+        table): a snapshot's thousands of chunks each paid for one before.
+        """
+        purge = self._purged is None or abs(ts - self._purged) >= window
         with self._lock:
             try:
-                self._conn.execute("INSERT INTO nonces VALUES (?, ?)", (nonce, ts.isoformat()))
+                with transaction(self._conn, self._writer) as conn:
+                    conn.execute("INSERT INTO nonces VALUES (?, ?)", (nonce, ts.isoformat()))
+                    conn.execute(
+                        "INSERT INTO replay_hwm VALUES (1, ?) ON CONFLICT(id) DO UPDATE "
+                        "SET ts = max(ts, excluded.ts)",
+                        (ts.isoformat(),),
+                    )
+                    if purge:
+                        old = (ts - 2 * window).isoformat()
+                        conn.execute("DELETE FROM nonces WHERE ts < ?", (old,))
             except sqlite3.IntegrityError:
                 return False
-            self._conn.execute(
-                "INSERT INTO replay_hwm VALUES (1, ?) ON CONFLICT(id) DO UPDATE "
-                "SET ts = max(ts, excluded.ts)",
-                (ts.isoformat(),),
-            )
-            self._conn.execute("DELETE FROM nonces WHERE ts < ?", ((ts - 2 * window).isoformat(),))
+            self._wrote()
+            if purge:
+                self._purged = ts
             return True
+
+    def held(self) -> int:
+        """How many nonces are kept."""
+        with self._lock:
+            return int(self._conn.execute("SELECT count(*) FROM nonces").fetchone()[0])
 
     def close(self) -> None:
         self._conn.close()

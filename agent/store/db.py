@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 BUSY_S = 5.0
@@ -36,13 +37,20 @@ def _into_wal(conn: sqlite3.Connection) -> None:
             time.sleep(0.02)
 
 
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+@contextlib.contextmanager
+def transaction(
+    conn: sqlite3.Connection, writer: threading.RLock | None = None
+) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception.
+
+    ``writer``: the lock every writer of this file takes (``EventLog.writer``), held from
+    BEGIN to COMMIT, so the others wait on it rather than in SQLite's busy handler.
+    """
+    with writer if writer is not None else contextlib.nullcontext():
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")

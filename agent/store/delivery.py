@@ -10,7 +10,9 @@ published again after a reconnect, and retention drops them last.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterable
+from typing import TypeAlias
 
 from agent.store.db import transaction
 
@@ -21,19 +23,22 @@ def _count(conn: sqlite3.Connection, sql: str, *args: object) -> int:
     return int(conn.execute(sql, args).fetchone()[0])
 
 
-def mark(conn: sqlite3.Connection, seqs: Iterable[int], state: int) -> None:
+Writer: TypeAlias = "threading.RLock | None"  # the event log's writer lock (``EventLog.writer``)
+
+
+def mark(conn: sqlite3.Connection, seqs: Iterable[int], state: int, writer: Writer) -> None:
     """Move events forward to ``state`` (never back: a late PUBACK after a receipt)."""
-    with transaction(conn):
+    with transaction(conn, writer):
         conn.executemany(
             "UPDATE events SET sent = ? WHERE seq = ? AND sent < ?",
             [(state, s, state) for s in seqs],
         )
 
 
-def mark_ranges(conn: sqlite3.Connection, ranges: Iterable[tuple[int, int]]) -> int:
+def mark_ranges(conn: sqlite3.Connection, ranges: Iterable[tuple[int, int]], writer: Writer) -> int:
     """Events in the inclusive seq ranges are RECEIVED; returns how many changed."""
     changed = 0
-    with transaction(conn):
+    with transaction(conn, writer):
         for low, high in ranges:
             changed += conn.execute(
                 "UPDATE events SET sent = ? WHERE seq BETWEEN ? AND ? AND sent < ?",
@@ -42,12 +47,12 @@ def mark_ranges(conn: sqlite3.Connection, ranges: Iterable[tuple[int, int]]) -> 
     return changed
 
 
-def reopen_from(conn: sqlite3.Connection, seq: int) -> tuple[int, int | None]:
+def reopen_from(conn: sqlite3.Connection, seq: int, writer: Writer) -> tuple[int, int | None]:
     """The office lost what it had from ``seq`` on: send those again.
 
     Returns (how many events will go again, the oldest seq still held or None).
     """
-    with transaction(conn):
+    with transaction(conn, writer):
         conn.execute(
             "UPDATE events SET sent = ? WHERE seq >= ? AND sent = ?", (AT_BROKER, seq, RECEIVED)
         )
@@ -56,7 +61,7 @@ def reopen_from(conn: sqlite3.Connection, seq: int) -> tuple[int, int | None]:
     return again, (int(row[0]) if row and row[0] is not None else None)
 
 
-def prune(conn: sqlite3.Connection, cutoff: str, max_rows: int) -> int:
+def prune(conn: sqlite3.Connection, cutoff: str, max_rows: int, writer: Writer) -> int:
     """Retention: age first, then the oldest RECEIVED, then what the office never
     confirmed. Returns how many events were dropped before the office had them.
 
@@ -68,7 +73,7 @@ def prune(conn: sqlite3.Connection, cutoff: str, max_rows: int) -> int:
     expired_upto, expired = int(row[0] or 0), int(row[1])
     if not expired and _count(conn, "SELECT count(*) FROM events") <= max_rows:
         return 0
-    with transaction(conn):
+    with transaction(conn, writer):
         lost = _count(
             conn,
             "SELECT count(*) FROM events WHERE seq <= ? AND time < ? AND sent < ?",

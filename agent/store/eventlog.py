@@ -15,7 +15,7 @@ import logging
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,15 +28,15 @@ from agent.models.wire import Event
 from agent.store import delivery
 from agent.store.counters import CardCounters
 from agent.store.db import connect, transaction
+from agent.store.event_queries import EventQueries
 from agent.store.event_schema import STEPS as STEPS  # backup.py and tests use it here
-from agent.store.event_schema import Stored, from_row, wire_event
+from agent.store.event_schema import Stored, wire_event
 from agent.store.presence import PresenceStore
 from agent.store.schema import upgrade
 from agent.store.seq_reserve import MARGIN, SeqReserve
 
 log = logging.getLogger(__name__)
 
-_COLUMNS = "seq, id, time, type, door, details"  # the order ``from_row`` reads
 _LAST_SEQ = "SELECT seq FROM sqlite_sequence WHERE name='events'"
 _INSERT = "INSERT INTO events (id, time, type, door, details, sent) VALUES (?,?,?,?,?,?)"
 # A checkpoint is I/O beside the decision path's fsyncs, on the same storage: fold
@@ -48,7 +48,7 @@ CHECKPOINT_IDLE_S = 600.0  # a quiet gate's WAL is still folded in this often
 Stage = Callable[[EventType, "str | None", dict[str, Any], datetime], Stored]
 
 
-class EventLog:
+class EventLog(EventQueries):
     """Append-only log with an unsent marker; safe to share between threads."""
 
     def __init__(
@@ -81,7 +81,10 @@ class EventLog:
             conn.close()
             raise
         conn.execute("PRAGMA wal_autocheckpoint=0")
-        self._append_lock = threading.Lock()
+        # Every writer of this file holds it from BEGIN to COMMIT (the marks below, the
+        # replay guard's nonces, the gate's state): one that met another's lock in SQLite
+        # would sleep in its busy handler (1, 2, 5, 10 ... ms), a decision included.
+        self.writer = threading.RLock()  # re-entered: a 5 s busy error as before, not a hang
         # only inside ``together``: staged in the transaction of the event that moves them
         self.counters, self.presence = CardCounters(conn), PresenceStore(conn)
         self._conn = connect(path, "normal")
@@ -106,7 +109,7 @@ class EventLog:
         self._last = seq
 
     def close(self) -> None:
-        with self._append_lock, self._lock:
+        with self._lock, self.writer:  # the order the marks take them in
             self._append_conn.close()
             self._conn.close()
 
@@ -124,10 +127,16 @@ class EventLog:
             if not busy and 0 < frames == moved:
                 # the WAL is all in the database: the next commit starts it over and
                 # syncs its new header too. Make that commit this one, not a decision's.
-                self._conn.execute(
-                    "INSERT OR REPLACE INTO state (key, value) VALUES ('wal_restarted', ?)",
-                    (self._clock.now().isoformat(),),
-                )
+                with self.writer:
+                    self._conn.execute(
+                        "INSERT OR REPLACE INTO state (key, value) VALUES ('wal_restarted', ?)",
+                        (self._clock.now().isoformat(),),
+                    )
+
+    def wrote(self) -> None:
+        """Another writer of this file (the replay guard's nonces, the gate's state) added
+        to the WAL: counted with the appends, since their connections never checkpoint."""
+        self._appended += 1
 
     def _renew_reserve(self) -> None:
         """Extend the reservation before an append has to (two fsyncs of its own)."""
@@ -140,7 +149,7 @@ class EventLog:
 
     def append(self, type_: EventType, door: str | None = None, **details: Any) -> Event:
         """Store one event durably and return it with its id and sequence number."""
-        with self._append_lock:
+        with self.writer:
             stored = self._insert(type_, door, details, self._clock.now())
             self.commits += 1
         return self.to_event(stored)
@@ -154,7 +163,7 @@ class EventLog:
         until the block has ended without an exception; on any exception (a failed
         commit raises ``StorageFault``) every staged event is rolled back.
         """
-        with self._append_lock:
+        with self.writer:
             conn = self._append_conn
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -209,66 +218,21 @@ class EventLog:
         """The wire model of a stored event (built after the commit, for the uplink)."""
         return wire_event(self._site, self._gate, stored)
 
-    def _rows(self, sql: str, args: tuple[Any, ...]) -> list[Event]:
-        with self._lock:
-            rows = self._conn.execute(sql, args).fetchall()
-        return [wire_event(self._site, self._gate, from_row(r)) for r in rows]
-
-    def recent(self, limit: int = 20) -> list[Event]:
-        """The newest events, newest last."""
-        events = self._rows(f"SELECT {_COLUMNS} FROM events ORDER BY seq DESC LIMIT ?", (limit,))
-        return events[::-1]
-
-    def matching(
-        self,
-        after_seq: int = 0,
-        limit: int = 500,
-        types: Collection[str] = (),
-        door: str | None = None,
-        newest: bool = False,
-    ) -> list[Event]:
-        """Events above ``after_seq`` of those ``types`` (all if empty) at ``door``, oldest
-        first: the first ``limit`` of them, or the last ``limit`` when ``newest``."""
-        where = ["seq > ?"] + ([f"type IN ({', '.join('?' for _ in types)})"] if types else [])
-        where += ["door = ?"] if door is not None else []
-        args = (after_seq, *types, *([door] if door is not None else []), limit)
-        order = "DESC" if newest else "ASC"
-        sql = f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY seq {order}"
-        events = self._rows(sql + " LIMIT ?", args)
-        return events[::-1] if newest else events
-
-    def unsent(
-        self,
-        after_seq: int = 0,
-        limit: int = 500,
-        unreceived: bool = False,
-        upto: int | None = None,
-    ) -> list[Event]:
-        """Events the broker has not taken (or, ``unreceived``, the office not confirmed),
-        with seq in (after_seq, upto]."""
-        state = "sent < 2" if unreceived else "sent = 0"
-        top = upto if upto is not None else 2**63 - 1
-        return self._rows(
-            f"SELECT {_COLUMNS} FROM events WHERE {state} AND seq > ? AND seq <= ? "
-            "ORDER BY seq LIMIT ?",
-            (after_seq, top, limit),
-        )
-
     def mark_sent(self, seqs: list[int], state: int = delivery.AT_BROKER) -> None:
         """The broker took these (PUBACK); ``state=RECEIVED`` when that is all we wait for."""
         if seqs:
             with self._lock:
-                delivery.mark(self._conn, seqs, state)
+                delivery.mark(self._conn, seqs, state, self.writer)
 
     def mark_received(self, ranges: list[tuple[int, int]]) -> int:
         """The office committed these seqs (a signed receipt); returns how many changed."""
         with self._lock:
-            return delivery.mark_ranges(self._conn, ranges)
+            return delivery.mark_ranges(self._conn, ranges, self.writer)
 
     def reopen_from(self, seq: int) -> tuple[int, int | None]:
         """Send again from ``seq`` on (the office lost them): (count, oldest seq held)."""
         with self._lock:
-            return delivery.reopen_from(self._conn, seq)
+            return delivery.reopen_from(self._conn, seq, self.writer)
 
     def depth(self) -> int:
         """How many events the broker has not taken yet."""
@@ -297,4 +261,4 @@ class EventLog:
         """Enforce retention; returns how many events were dropped before the office had them."""
         cutoff = (self._clock.now() - max_age).isoformat()
         with self._lock:
-            return delivery.prune(self._conn, cutoff, max_rows)
+            return delivery.prune(self._conn, cutoff, max_rows, self.writer)
