@@ -7,6 +7,15 @@ each RSS is that phase's alone:
 - import: ``gate-agent allowlist import LIST.csv`` (the real CLI) on an empty state
   folder: wall time and peak RSS, next to the peak of the same command importing a
   one-row file (what the process costs whatever the list).
+- plain load: the floor the import is held to (issue 23: at most 1.5x it). A child
+  process reads the same CSV with ``csv.reader``, HMACs each card's canonical text
+  (``hmac.digest``), ``executemany``s the rows into a table with the import's columns
+  (agent/store/listfile.py's ``_TABLE``) in one transaction with synchronous=OFF and
+  journal_mode=MEMORY, makes the unique index on the credential and fsyncs the file.
+  Both figures are wall times of a child process from spawn to exit: the interpreter's
+  start is counted for both; the modules the import loads (pydantic, the agent) count
+  for the import only, since they are part of what it costs. No validation, no error
+  reporting, no catalog switch: it is a floor, not an alternative.
 - snapshot: a gate holding that list gets N new entries over MQTT, signed chunks from
   an office process through mosquitto (bench/snapshot.py): time until the ack, the
   gate's peak RSS above its idle RSS, and read-to-relay for cards tapped all along.
@@ -111,6 +120,49 @@ def _cli(config: Path, *argv: str) -> tuple[float, float, str]:
     return wall, round(peak_kb / 1024, 1), done.stdout
 
 
+# The plain load (see the module's doc): argv is the CSV, the key file, the new file
+# and the import's own statements (so that the child loads nothing of the agent).
+_PLAIN = (
+    "import csv, hmac, os, sqlite3, sys\n"
+    "source, key_file, target, table, add, index = sys.argv[1:7]\n"
+    "key = bytes.fromhex(open(key_file).read().strip())\n"
+    "conn = sqlite3.connect(target, isolation_level=None)\n"
+    "conn.execute('PRAGMA journal_mode=MEMORY')\n"
+    "conn.execute('PRAGMA synchronous=OFF')\n"
+    "conn.execute(table)\n"
+    "with open(source, newline='') as f:\n"
+    "    reader = csv.reader(f)\n"
+    "    next(reader)\n"
+    "    rows = (\n"
+    "        (hmac.digest(key, ('uid:' + c[4:].upper()).encode(), 'sha256').hex(), h, k,\n"
+    "         u or None, d or None, vf or None, vu or None, None, int(s), 0, '', 'plain',\n"
+    "         None, n)\n"
+    "        for n, (c, h, k, u, d, vf, vu, s) in enumerate(reader, 2)\n"
+    "    )\n"
+    "    conn.execute('BEGIN')\n"
+    "    conn.executemany(add, rows)\n"
+    "    conn.execute('COMMIT')\n"
+    "conn.execute(index)\n"
+    "conn.close()\n"
+    "fd = os.open(target, os.O_RDONLY)\n"
+    "os.fsync(fd)\n"
+    "os.close(fd)\n"
+)
+
+
+def plain_load(folder: Path, source: Path) -> float:
+    """Wall seconds of the plain load of ``source`` (see the module's doc)."""
+    from agent.store.listfile import _ADD, _INDEX, _TABLE
+
+    target = folder / "plain.db"
+    argv = [str(source), str(folder / "site.key"), str(target), _TABLE, _ADD, _INDEX]
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", _PLAIN, *argv], check=True)
+    wall = time.perf_counter() - started
+    target.unlink()
+    return wall
+
+
 def import_phase(folder: Path, count: int) -> dict[str, Any]:
     config = folder / "gate.toml"
     config.write_text(TOML)
@@ -125,8 +177,11 @@ def import_phase(folder: Path, count: int) -> dict[str, Any]:
     _, floor_rss, _ = _cli(floor_folder / "gate.toml", "allowlist", "import", str(one))
     wall, peak, out = _cli(config, "allowlist", "import", str(source))
     assert f"{count} entries" in out, out
+    plain = plain_load(folder, source)
     return {
         "wall_s": round(wall, 2),
+        "plain_load_s": round(plain, 2),
+        "ratio_to_plain": round(wall / plain, 2),
         "peak_rss_mb": peak,
         "peak_rss_one_row_mb": floor_rss,
         "peak_above_one_row_mb": round(peak - floor_rss, 1),

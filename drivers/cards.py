@@ -28,6 +28,9 @@ class Technology(StrEnum):
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _UID_SEPARATED = re.compile(r"^[0-9a-fA-F]{2}([:\- ][0-9a-fA-F]{2})+$")
 _FAC_CARD = re.compile(r"^(\d{1,3})[:,/](\d{1,5})$")
+# ``uid:``/``nfc:`` and 4 to 10 bytes of ASCII hex, nothing else (no re.IGNORECASE:
+# it lets a dotless i, U+0131, match "i", which ``str.lower`` does not)
+_PLAIN_UID = re.compile(r"(?:[uU][iI][dD]|[nN][fF][cC]):((?:[0-9A-Fa-f]{2}){4,10})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +112,19 @@ def parse_card(text: str) -> CardNumber:
     except ValueError as exc:
         raise CardFormatError(str(exc)) from None
     raise CardFormatError("unknown card notation; use uid:HEX, em:HEX10, w26:FAC:CARD or prox:HEX")
+
+
+def canonical_text(text: str, prox_bits: int = 24) -> str:
+    """``parse_card(text).canonical(prox_bits)``, and the same CardFormatError.
+
+    The notation nearly every office file uses, ``uid:HEX``, is read by one regex and
+    an upper-casing (a million-row import reads a million of them); every other text
+    goes through ``parse_card``.
+    """
+    plain = _PLAIN_UID.fullmatch(text)
+    if plain is not None:
+        return "uid:" + plain.group(1).upper()
+    return parse_card(text).canonical(prox_bits)
 
 
 def _hex_bytes(text: str) -> bytes:

@@ -15,10 +15,12 @@ from agent.office.answers import OK, Refused, show
 
 def _read_entries(path: Path, site_key: str | None) -> list[AllowListEntry]:
     from agent.store.credentials import CredentialHasher, read_key_file
-    from agent.store.importer import build_entries, read_rows
+    from agent.store.importer import BLANK_IS_DEFAULT, build_entries, read_rows
 
     hasher = CredentialHasher(read_key_file(Path(site_key))) if site_key else None
-    return build_entries(read_rows(path), None, hasher, str(path))
+    return build_entries(
+        read_rows(path, blank_is_default=BLANK_IS_DEFAULT), None, hasher, str(path)
+    )
 
 
 def cmd_allowlist_push(args: argparse.Namespace) -> int:

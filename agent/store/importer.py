@@ -32,9 +32,10 @@ from agent.store.listread import (
     precheck,
 )
 from agent.store.plates import plate_credential
-from drivers.cards import parse_card
+from drivers.cards import canonical_text
 
 __all__ = [
+    "BLANK_IS_DEFAULT",
     "MAX_LISTED_ERRORS",
     "RowErrors",
     "build_entries",
@@ -46,17 +47,20 @@ __all__ = [
 
 _BATCH = 2000
 _VALIDATE = ImportRow.model_validate
-# columns where an empty cell means the same as no cell: dropping them first spares
-# pydantic a validator call each (``kind`` and ``holder_id`` keep theirs: "" is an error)
-_BLANK_IS_DEFAULT = frozenset(
+# columns where an empty cell means the same as no cell: dropping them while reading
+# spares pydantic a validator call each (``kind`` and ``holder_id`` keep theirs: ""
+# is an error); the model reads "" there as the default all the same
+BLANK_IS_DEFAULT = frozenset(
     {"card", "credential", "plate", "unit", "doors", "valid_from", "valid_until", "schedule"}
     | {"suspended", "lockdown_override"}
 )
 
 
-def read_rows(path: Path, block: int = BLOCK) -> Iterator[tuple[int, dict[str, Any]]]:
+def read_rows(
+    path: Path, block: int = BLOCK, blank_is_default: frozenset[str] = frozenset()
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, raw row) pairs from a .csv or .json file, read ``block`` characters
-    at a time."""
+    at a time; "" in a ``blank_is_default`` column is left out of the row."""
     try:
         precheck(path, block)
         suffix = path.suffix.lower()
@@ -64,9 +68,12 @@ def read_rows(path: Path, block: int = BLOCK) -> Iterator[tuple[int, dict[str, A
             raise ImportRejected(f"{path}: expected a .csv or .json file")
         with path.open(encoding="utf-8-sig") as text:
             if suffix == ".json":
-                yield from json_rows(text, block)
+                for line, raw in json_rows(text, block):
+                    if blank_is_default:
+                        raw = {k: v for k, v in raw.items() if v != "" or k not in blank_is_default}
+                    yield line, raw
             else:
-                yield from csv_rows(text, set(ImportRow.model_fields))
+                yield from csv_rows(text, set(ImportRow.model_fields), blank_is_default)
     except UnicodeDecodeError:  # changed on disk since the check
         raise ImportRejected(f"{path}: not UTF-8 text") from None
     except OSError as exc:
@@ -114,7 +121,7 @@ class RowChecker:
     def check(self, line: int, raw: dict[str, Any]) -> tuple[ImportRow, str, str] | None:
         """(row, credential, masked), or None after recording why the row is bad."""
         try:
-            row = _VALIDATE({k: v for k, v in raw.items() if v != "" or k not in _BLANK_IS_DEFAULT})
+            row = _VALIDATE(raw)
         except ValidationError as exc:
             self.error(line, _describe(exc))
             return None
@@ -123,11 +130,11 @@ class RowChecker:
                 self.error(line, "card: a raw card number needs the site key to hash it")
                 return None
             try:
-                card = parse_card(row.card)
+                canonical = canonical_text(row.card, self.hasher.prox_bits)
             except CardFormatError as exc:
                 self.error(line, f"card: {exc}")
                 return None
-            credential, masked = self.hasher.identify(card)
+            credential, masked = self.hasher.identify_text(canonical)
         elif row.plate is not None:
             checked = plate_credential(row.plate, self.hasher)
             if isinstance(checked, str):
@@ -169,7 +176,9 @@ def build_entries(
 
 def load_file(path: Path, config: GateConfig, hasher: CredentialHasher) -> list[AllowListEntry]:
     """A (small) file's entries as a list: the demo list, tests."""
-    return build_entries(read_rows(path), config, hasher, str(path))
+    return build_entries(
+        read_rows(path, blank_is_default=BLANK_IS_DEFAULT), config, hasher, str(path)
+    )
 
 
 def _store_rows(
@@ -196,7 +205,7 @@ def import_file(
     checker = RowChecker(config, hasher)
     build = store.new_list()
     try:
-        rows = _store_rows(read_rows(path), checker, store.zone)
+        rows = _store_rows(read_rows(path, blank_is_default=BLANK_IS_DEFAULT), checker, store.zone)
         while batch := list(islice(rows, _BATCH)):
             build.add(batch)
         if not checker.count:

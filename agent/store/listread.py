@@ -77,8 +77,12 @@ def precheck(path: Path, block: int = BLOCK) -> None:
         raise RowErrors(path.suffix.lower().lstrip(".") or "file", [(nul_line, "a NUL byte")])
 
 
-def csv_rows(text: TextIO, known: set[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line, row) for each data row, keys stripped; empty cells kept as ""."""
+def csv_rows(
+    text: TextIO, known: set[str], blank_is_default: frozenset[str] = frozenset()
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line, row) for each data row, keys stripped; empty cells kept as "", except
+    in the ``blank_is_default`` columns, where an empty cell is left out (as if the
+    row had no such cell) while the row's dict is built: one pass, not two."""
     reader = csv.reader(text)
     try:
         fieldnames = next(reader, None)
@@ -91,6 +95,9 @@ def csv_rows(text: TextIO, known: set[str]) -> Iterator[tuple[int, dict[str, str
         raise RowErrors("csv", [(1, f"unknown column(s): {', '.join(unknown)}")])
     keys = [f.strip() for f in fieldnames]
     width = len(keys)
+    # a column named twice: the last cell wins, blank or not, then blanks go
+    skip = blank_is_default if len(set(keys)) == width else frozenset()
+    after = blank_is_default if skip is not blank_is_default else frozenset()
     while True:
         try:
             row = next(reader)
@@ -102,9 +109,12 @@ def csv_rows(text: TextIO, known: set[str]) -> Iterator[tuple[int, dict[str, str
             continue  # a blank line
         if len(row) > width:
             raise RowErrors("csv", [(reader.line_num, "more fields than header columns")])
-        values = dict(zip(keys, row, strict=False))
-        for missing in keys[len(row) :]:  # a short row: those columns are absent
-            values.pop(missing, None)
+        values = {k: v for k, v in zip(keys, row, strict=False) if v or k not in skip}
+        if len(row) < width:
+            for missing in keys[len(row) :]:  # a short row: those columns are absent
+                values.pop(missing, None)
+        if after:
+            values = {k: v for k, v in values.items() if v or k not in after}
         yield reader.line_num, values
 
 
