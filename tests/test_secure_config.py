@@ -67,6 +67,10 @@ def test_number_only_readers_at_secure_doors(tmp_path: Path) -> None:
     ("driver", "options", "secure"),
     [
         ("nfc", {}, True),
+        ("nfc", {"device": "tty:serial0:pn532"}, True),
+        ("nfc", {"device": "usb:04cc:2533"}, True),  # PN533
+        ("nfc", {"device": "usb:072f:2200"}, False),  # ACR122U: its firmware only senses
+        ("nfc", {"device": "USB:072F:2200"}, False),
         ("osdp", {"transparent": True}, False),  # libosdp 3.2 has no osdp_XWR
         ("osdp", {}, False),
         ("wiegand", {}, False),
@@ -124,6 +128,33 @@ def test_check_config_refuses_a_secure_door_with_a_wiegand_reader(tmp_path: Path
     ok = _cli("check-config", str(_write(tmp_path, migrating)))
     assert ok.returncode == 0, ok.stderr
     assert "warning: doors.0.readers.0: " in ok.stderr
+
+
+NFC_TOML = SECURE_TOML.replace(
+    'driver = "wiegand", d0 = 5, d1 = 6', 'driver = "nfc", device = "DEVICE"'
+)
+
+
+def test_check_config_refuses_a_secure_door_with_an_acr122u(tmp_path: Path) -> None:
+    write_new_key(tmp_path / "site.key")
+    write_new_key(tmp_path / "master.key", 16)
+    acr = NFC_TOML.replace("DEVICE", "usb:072f:2200")
+    strict = _cli("check-config", str(_write(tmp_path, acr.replace("CREDENTIAL", "secure"))))
+    assert strict.returncode == 2 and "Traceback" not in strict.stderr
+    assert "doors.0.readers.0" in strict.stderr and "is an ACR122U" in strict.stderr
+    assert "every card is refused there" in strict.stderr
+    migrating = acr.replace("CREDENTIAL", "secure_preferred")
+    ok = _cli("check-config", str(_write(tmp_path, migrating)))
+    assert ok.returncode == 0, ok.stderr
+    assert "warning: doors.0.readers.0: " in ok.stderr and "is an ACR122U" in ok.stderr
+    for device, told in (("tty:serial0:pn532", False), ("usb:04cc:2533", False), ("usb", True),
+                         ("usb:072f", True), ("usb:001:004", True)):  # fmt: skip
+        toml = NFC_TOML.replace("DEVICE", device).replace("CREDENTIAL", "secure")
+        done = _cli("check-config", str(_write(tmp_path, toml)))
+        assert done.returncode == 0, (device, done.stderr)
+        unknown = f'warning: doors.0.readers.0: the "nfc" reader\'s device "{device}" does not'
+        assert (unknown in done.stderr) is told, (device, done.stderr)
+        assert ("an ACR122U cannot run a secure card's session" in done.stderr) is told
 
 
 def test_the_secure_table_in_credentials_md_is_taken(tmp_path: Path) -> None:
