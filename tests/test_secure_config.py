@@ -184,3 +184,30 @@ def test_keygen_makes_a_secure_master_key_the_gate_reads(tmp_path: Path) -> None
         == f"wrote a new 16-byte secure-card master key to {tmp_path}/master.key (mode 0600)\n"
     )
     assert len(bytes.fromhex((tmp_path / "master.key").read_text())) == 16
+
+
+def test_both_keygens_make_the_one_master_key_format_the_docs_describe(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    made = {
+        "gate": [sys.executable, "-m", "agent.faces.cli", "keygen", "--secure-master",
+                 str(tmp_path / "gate.key")],
+        "office": [sys.executable, "-m", "agent.office.cli", "card", "keygen", "--out",
+                   str(tmp_path / "office.key")],
+    }  # fmt: skip
+    for who, argv in made.items():
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        text = (tmp_path / f"{who}.key").read_text()
+        assert len(text) == 33 and text.endswith("\n") and len(bytes.fromhex(text)) == 16
+        assert (tmp_path / f"{who}.key").stat().st_mode & 0o777 == 0o600
+    credentials = (ROOT / "docs" / "credentials.md").read_text()
+    section = credentials.split("## The site master key", 1)[1].split("\n## ", 1)[0]
+    ceremony = (ROOT / "docs" / "secure-cards.md").read_text().split("### The key ceremony")[1]
+    assert "AES-256" not in section and "AES-128" in section and "16 bytes" in section
+    for doc in (section, ceremony):
+        assert "gate-office card keygen" in doc and "gate-agent keygen --secure-master" in doc
+        assert "32 hex digits" in doc
