@@ -110,11 +110,33 @@ def _overdue_case(title: str = "Noise at night") -> Any:
                                due_at=now - timedelta(days=4))  # fmt: skip
 
 
+def _drilled_plans() -> Any:
+    """A fire plan drilled at 2026-12-01 09:15 Shanghai time and a flood plan never drilled;
+    the fire drill returned."""
+    from datetime import UTC, datetime
+
+    from agent.office.web.plans.models import Drill, EmergencyPlan, PlanVersion
+
+    drill = None
+    for scenario in ("fire", "flood"):
+        plan = EmergencyPlan.objects.create(scenario=scenario)
+        approved = datetime(2026, 1, 5, tzinfo=UTC)
+        version = PlanVersion.objects.create(plan=plan, number=1, title=scenario,
+                                             drafted_by="manager", approved_by="manager",
+                                             approved_at=approved)  # fmt: skip
+        if scenario == "fire":
+            at = datetime(2026, 12, 1, 1, 15, tzinfo=UTC)
+            drill = Drill.objects.create(version=version, scheduled_at=at, scheduled_by="manager",
+                                         request_id="req-1", started_at=at)  # fmt: skip
+    return drill
+
+
 def test_the_digest_is_mailed_in_the_sites_language_without_id_or_phone_numbers(
     db: None, tmp_path: Path, inbox: tuple[Inbox, int]
 ) -> None:
     handler, port = inbox
     _overdue_case("Call 13800138000 back")
+    _drilled_plans()
     config = _config(tmp_path, f'host = "127.0.0.1"\nport = {port}\nfrom = "office@example.org"\n'
                                'to = ["manager@example.org", "clerk@example.org"]\n'
                                'language = "zh-hans"\n')  # fmt: skip
@@ -131,6 +153,8 @@ def test_the_digest_is_mailed_in_the_sites_language_without_id_or_phone_numbers(
     assert f"负责人{colon}owner" in body and "投诉: 0 / 0 / 0 / 1 (1)" in body
     assert "13800138000" not in body and GOOD_ID not in body and "张三" not in body
     assert "未指定事件库" in body  # no event store: the gates' part says so
+    # the last drill per plan, as on the dashboard
+    assert f"各预案最近一次演练{colon}\n  火灾: 2026-12-01 09:15\n  水灾: 从未演练\n" in body
 
 
 def test_starttls_and_a_login_and_a_refused_one(
@@ -155,6 +179,7 @@ def test_starttls_and_a_login_and_a_refused_one(
 
 def test_the_digest_goes_to_the_alert_hook_as_one_json_object(db: None, tmp_path: Path) -> None:
     _overdue_case()
+    drill = _drilled_plans()
     got = tmp_path / "hook.json"
     hook = [sys.executable, "-c", f"import sys; open({str(got)!r}, 'w').write(sys.stdin.read())"]
     assert _run(_config(tmp_path, 'hook = true\nlanguage = "en"\n', hook)) == 0
@@ -162,6 +187,13 @@ def test_the_digest_goes_to_the_alert_hook_as_one_json_object(db: None, tmp_path
     assert sent["alert"] == "digest" and sent["subject"].startswith("[gate-office] Daily digest")
     assert [c["title"] for c in sent["overdue"]] == ["Noise at night"]
     assert sent["open"]["complaint"] == [0, 0, 0, 1] and "Noise at night" in sent["text"]
+    assert sent["last_drills"] == {
+        "fire": {"drill": drill.pk, "started": "2026-12-01T01:15:00+00:00"},
+        "flood": None,
+    }
+    assert (
+        "Last drill per plan:\n  fire: 2026-12-01 09:15\n  flood: never drilled\n" in sent["text"]
+    )
     failing = [sys.executable, "-c", "raise SystemExit(3)"]
     assert _run(_config(tmp_path, "hook = true\n", failing)) == 1
 

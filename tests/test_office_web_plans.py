@@ -305,3 +305,41 @@ def test_every_plan_page_is_refused_to_the_roles_that_lack_it(store: Any, role: 
         response = getattr(client, method)(path, form)
         expected = (200, 302) if role in allowed else (403,)
         assert response.status_code in expected, (role, method, path)
+
+
+BAD = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
+BAD_SHOWN = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"
+
+
+def test_html_in_every_text_field_is_escaped_on_the_plan_and_drill_pages(store: Any) -> None:
+    from agent.office.web.plans.models import Drill, DrillTick
+
+    manager = signed_in(M)
+    typed = {"title": BAD, "roles": f"{BAD}: manager", "steps": f"1 | {BAD} | {BAD}",
+             "contacts": f"{BAD} | {BAD} | {BAD}"}  # fmt: skip
+    version = _approved(manager, **typed)
+    assert (version.title, version.steps[0]["text"], version.contacts[0]["phone"]) == (BAD,) * 3
+    started = datetime.now(UTC) - timedelta(minutes=5)
+    drill = Drill.objects.create(version=version, scheduled_by="manager", scheduled_at=started,
+                                 started_at=started, started_by="manager")  # fmt: skip
+    at = _local(started + timedelta(minutes=1), "%Y-%m-%dT%H:%M:%S")
+    tick = {"step": "0", "at": at, "note": BAD}
+    assert manager.post(f"/plans/drills/{drill.pk}/tick/", tick).status_code == 302
+    assert manager.post(f"/plans/drills/{drill.pk}/notes/", {"went_wrong": BAD}).status_code == 302
+    drill.refresh_from_db()
+    assert drill.went_wrong == BAD and DrillTick.objects.get().note == BAD
+    roles = manager.post("/plans/fire/draft/", {**PLAN, **typed, "roles": f"warden: {BAD}"})
+    doors = manager.post("/plans/fire/draft/", {**PLAN, "doors": 'release s1/g1/"><img src=x>'})
+    assert "no active staff account " + BAD_SHOWN in roles.content.decode()
+    assert "the office knows no door s1/g1/&quot;&gt;&lt;img src=x&gt;" in doors.content.decode()
+    shown = ["/plans/", "/plans/fire/", "/plans/fire/draft/", f"/plans/versions/{version.pk}/",
+             f"/plans/versions/{version.pk}/print/", f"/plans/drills/{drill.pk}/"]  # fmt: skip
+    for page in [manager.get(p) for p in ["/", *shown]] + [roles, doors]:
+        html, path = page.content.decode(), page.request["PATH_INFO"]
+        assert page.status_code == 200, path
+        assert "<script>alert" not in html and "<img src=x" not in html, path
+        assert BAD_SHOWN in html or page.request["REQUEST_METHOD"] == "POST" or path == "/", path
+    drill_page = manager.get(f"/plans/drills/{drill.pk}/").content.decode()
+    assert drill_page.count(BAD_SHOWN) >= 4  # step text (twice), the tick's note, went wrong
+    printed = manager.get(f"/plans/versions/{version.pk}/print/").content.decode()
+    assert printed.count(BAD_SHOWN) >= 6  # title, role, step role and text, contact's three

@@ -67,6 +67,10 @@ def test_number_only_readers_at_secure_doors(tmp_path: Path) -> None:
     ("driver", "options", "secure"),
     [
         ("nfc", {}, True),
+        ("nfc", {"device": "tty:serial0:pn532"}, True),
+        ("nfc", {"device": "usb:04cc:2533"}, True),  # PN533
+        ("nfc", {"device": "usb:072f:2200"}, False),  # ACR122U: its firmware only senses
+        ("nfc", {"device": "USB:072F:2200"}, False),
         ("osdp", {"transparent": True}, False),  # libosdp 3.2 has no osdp_XWR
         ("osdp", {}, False),
         ("wiegand", {}, False),
@@ -126,6 +130,33 @@ def test_check_config_refuses_a_secure_door_with_a_wiegand_reader(tmp_path: Path
     assert "warning: doors.0.readers.0: " in ok.stderr
 
 
+NFC_TOML = SECURE_TOML.replace(
+    'driver = "wiegand", d0 = 5, d1 = 6', 'driver = "nfc", device = "DEVICE"'
+)
+
+
+def test_check_config_refuses_a_secure_door_with_an_acr122u(tmp_path: Path) -> None:
+    write_new_key(tmp_path / "site.key")
+    write_new_key(tmp_path / "master.key", 16)
+    acr = NFC_TOML.replace("DEVICE", "usb:072f:2200")
+    strict = _cli("check-config", str(_write(tmp_path, acr.replace("CREDENTIAL", "secure"))))
+    assert strict.returncode == 2 and "Traceback" not in strict.stderr
+    assert "doors.0.readers.0" in strict.stderr and "is an ACR122U" in strict.stderr
+    assert "every card is refused there" in strict.stderr
+    migrating = acr.replace("CREDENTIAL", "secure_preferred")
+    ok = _cli("check-config", str(_write(tmp_path, migrating)))
+    assert ok.returncode == 0, ok.stderr
+    assert "warning: doors.0.readers.0: " in ok.stderr and "is an ACR122U" in ok.stderr
+    for device, told in (("tty:serial0:pn532", False), ("usb:04cc:2533", False), ("usb", True),
+                         ("usb:072f", True), ("usb:001:004", True)):  # fmt: skip
+        toml = NFC_TOML.replace("DEVICE", device).replace("CREDENTIAL", "secure")
+        done = _cli("check-config", str(_write(tmp_path, toml)))
+        assert done.returncode == 0, (device, done.stderr)
+        unknown = f'warning: doors.0.readers.0: the "nfc" reader\'s device "{device}" does not'
+        assert (unknown in done.stderr) is told, (device, done.stderr)
+        assert ("an ACR122U cannot run a secure card's session" in done.stderr) is told
+
+
 def test_the_secure_table_in_credentials_md_is_taken(tmp_path: Path) -> None:
     import tomllib
 
@@ -153,3 +184,30 @@ def test_keygen_makes_a_secure_master_key_the_gate_reads(tmp_path: Path) -> None
         == f"wrote a new 16-byte secure-card master key to {tmp_path}/master.key (mode 0600)\n"
     )
     assert len(bytes.fromhex((tmp_path / "master.key").read_text())) == 16
+
+
+def test_both_keygens_make_the_one_master_key_format_the_docs_describe(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    made = {
+        "gate": [sys.executable, "-m", "agent.faces.cli", "keygen", "--secure-master",
+                 str(tmp_path / "gate.key")],
+        "office": [sys.executable, "-m", "agent.office.cli", "card", "keygen", "--out",
+                   str(tmp_path / "office.key")],
+    }  # fmt: skip
+    for who, argv in made.items():
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        text = (tmp_path / f"{who}.key").read_text()
+        assert len(text) == 33 and text.endswith("\n") and len(bytes.fromhex(text)) == 16
+        assert (tmp_path / f"{who}.key").stat().st_mode & 0o777 == 0o600
+    credentials = (ROOT / "docs" / "credentials.md").read_text()
+    section = credentials.split("## The site master key", 1)[1].split("\n## ", 1)[0]
+    ceremony = (ROOT / "docs" / "secure-cards.md").read_text().split("### The key ceremony")[1]
+    assert "AES-256" not in section and "AES-128" in section and "16 bytes" in section
+    for doc in (section, ceremony):
+        assert "gate-office card keygen" in doc and "gate-agent keygen --secure-master" in doc
+        assert "32 hex digits" in doc

@@ -1,5 +1,6 @@
 """The figures of the dashboard and of the daily digest, read at one moment ``now``: open
-cases by kind and age, the overdue ones, gates offline and alarms not acknowledged.
+cases by kind and age, the overdue ones, the last drill per emergency plan, gates offline
+and alarms not acknowledged.
 
 Rows of plain values (no models), so the home page and the mailed digest show the same.
 """
@@ -72,6 +73,22 @@ class GateLine:
 
 
 @dataclass(frozen=True)
+class DrillLine:
+    """An emergency plan and its most recently started drill (``drill`` None: never)."""
+
+    scenario: str
+    drill: int | None = None
+    started_at: datetime | None = None
+
+    @property
+    def label(self) -> str:
+        """The scenario in the language current when it is shown."""
+        from agent.office.web.plans.models import EmergencyPlan
+
+        return str(EmergencyPlan.Scenario(self.scenario).label)
+
+
+@dataclass(frozen=True)
 class Gates:
     """The gates' side; ``problem`` says why it could not be read ("" when it was)."""
 
@@ -82,12 +99,14 @@ class Gates:
 
 @dataclass(frozen=True)
 class Dashboard:
-    """Everything shown; ``gates`` is None without an event store (or the right to see it)."""
+    """Everything shown; ``gates`` is None without an event store (or the right to see it),
+    ``drills`` None without the right to read the plans."""
 
     now: datetime
     open_by_kind: list[KindRow]
     overdue: list[OverdueRow]
     gates: Gates | None
+    drills: list[DrillLine] | None = None
 
 
 def open_by_kind(now: datetime, cases: QuerySet[Case]) -> list[KindRow]:
@@ -116,6 +135,16 @@ def overdue(now: datetime, cases: QuerySet[Case]) -> list[OverdueRow]:
     ]
 
 
+def last_drills() -> list[DrillLine]:
+    """Each emergency plan with its last drill (plans.calendar.last_drill_per_plan)."""
+    from agent.office.web.plans.calendar import last_drill_per_plan
+
+    return [
+        DrillLine(plan.scenario, last.pk, last.started_at) if last else DrillLine(plan.scenario)
+        for plan, last in last_drill_per_plan()
+    ]
+
+
 def gates() -> Gates | None:
     """Gates offline and alarms not acknowledged, from the event store (None: none set)."""
     if not str(settings.GATE_OFFICE_EVENTS_DB):
@@ -139,11 +168,18 @@ def gates() -> Gates | None:
 
 
 def build(
-    now: datetime, with_gates: bool = True, cases: QuerySet[Case] | None = None
+    now: datetime,
+    with_gates: bool = True,
+    cases: QuerySet[Case] | None = None,
+    with_drills: bool = True,
 ) -> Dashboard:
     """The dashboard at ``now`` over ``cases`` (those the reader may read; all by default);
-    the gates left out unless ``with_gates``."""
+    the gates left out unless ``with_gates``, the plans' last drills unless ``with_drills``."""
     among = Case.objects.all() if cases is None else cases
     return Dashboard(
-        now, open_by_kind(now, among), overdue(now, among), gates() if with_gates else None
+        now,
+        open_by_kind(now, among),
+        overdue(now, among),
+        gates() if with_gates else None,
+        last_drills() if with_drills else None,
     )

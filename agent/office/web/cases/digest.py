@@ -1,6 +1,7 @@
 """``gate-office web digest``: the daily digest (overdue cases, open cases by kind and age,
-gates offline, alarms not acknowledged) in the site's language, as plain text, sent by mail
-and/or to the alert hook. Run once a day by gate-office-web-digest.timer.
+the last drill per emergency plan, gates offline, alarms not acknowledged) in the site's
+language, as plain text, sent by mail and/or to the alert hook. Run once a day by
+gate-office-web-digest.timer.
 
 It names cases by number, title, unit and person in charge: never a resident's ID or phone
 number (and runs of digits in a title, which could be either, are masked).
@@ -62,8 +63,20 @@ def compose(board: dashboard.Dashboard, language: str) -> tuple[str, str]:
             counts = " / ".join(str(n) for n in row.ages)
             lines.append(f"  {row.label}: {counts} ({row.total})")
         lines.append("")
+        lines += _drill_lines(board.drills)
         lines += _gate_lines(board.gates)
         return subject, "\n".join(lines) + "\n"
+
+
+def _drill_lines(drills: list[dashboard.DrillLine] | None) -> list[str]:
+    if drills is None:
+        return []
+    never = _("never drilled")
+    lines = [_("Last drill per plan:")]
+    lines += [f"  {d.label}: {_when(d.started_at) if d.drill else never}" for d in drills]
+    if not drills:
+        lines.append("  " + _("No emergency plan yet."))
+    return [*lines, ""]
 
 
 def _gate_lines(gates: dashboard.Gates | None) -> list[str]:
@@ -91,6 +104,8 @@ def payload(board: dashboard.Dashboard, subject: str, body: str) -> dict[str, An
         "overdue": [{"case": c.pk, "kind": c.kind, "title": shown_title(c), "unit": c.unit,
                      "owner": c.owner, "due": c.due_at.isoformat()} for c in board.overdue],
         "open": {row.kind: list(row.ages) for row in board.open_by_kind},
+        "last_drills": {d.scenario: {"drill": d.drill, "started": d.started_at.isoformat()}
+                        if d.drill and d.started_at else None for d in board.drills or []},
         "gates_offline": [g.name for g in gates.offline],
         "alarms_unacknowledged": {g.name: g.alarms for g in gates.alarms},
     }  # fmt: skip

@@ -37,12 +37,8 @@ def case_dashboard(context: template.Context) -> dict[str, Any]:
             timezone.now(),
             with_gates=user.has_perm("fleet.view_fleet"),
             cases=access.readable(user, Case.objects.all()),
+            with_drills=user.has_perm("plans.view_emergencyplan"),
         )
     except GateError as exc:  # a broken office config: told in one line, the page still works
         return {"dashboard": None, "problem": str(exc).splitlines()[0]}
-    drills = None
-    if user.has_perm("plans.view_emergencyplan"):
-        from agent.office.web.plans.calendar import last_drill_per_plan
-
-        drills = last_drill_per_plan()
-    return {"dashboard": board, "ages": dashboard.AGES, "drills": drills}
+    return {"dashboard": board, "ages": dashboard.AGES, "drills": board.drills}
