@@ -19,6 +19,7 @@ import pytest
 from agent.core.clock import ManualClock
 from agent.core.kinds import EventType
 from agent.link.signing import ReplayGuard
+from agent.store.delivery import MARK_STEP
 from agent.store.eventlog import CHECKPOINT_EVERY, EventLog
 from agent.store.state import StateStore
 
@@ -101,3 +102,28 @@ def test_a_wal_grown_by_nonces_alone_is_folded_by_housekeeping(
     log._conn.set_trace_callback(folded.append)
     log.checkpoint()
     assert any("wal_checkpoint" in sql for sql in folded)
+
+
+def test_a_backlog_is_marked_in_steps_a_decision_can_come_between(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    # the broker's PUBACKs for thousands of events held back during a snapshot arrive
+    # at once; marking them in one transaction kept a decision waiting ~100 ms
+    log = EventLog(tmp_path / "events.db", clock, "site", "gate")
+    with log.together() as stage:
+        for _ in range(3 * MARK_STEP + 7):
+            stage(EventType.EXIT_REQUEST, "main", {}, clock.now())
+    steps: list[str] = []
+    log._conn.set_trace_callback(steps.append)
+    log.mark_sent(list(range(1, 3 * MARK_STEP + 8)))
+    assert sum(sql.startswith("BEGIN") for sql in steps) == 4
+    assert log.depth() == 0
+    steps.clear()
+    assert log.mark_received([(1, 3 * MARK_STEP + 7)]) == 3 * MARK_STEP + 7
+    assert sum(sql.startswith("BEGIN") for sql in steps) == 4
+    assert log.unreceived() == 0
+
+
+def test_a_receipt_range_far_past_the_log_marks_what_is_there(log: EventLog) -> None:
+    assert log.mark_received([(0, 2**63 - 1)]) == 3
+    assert log.mark_received([(10, 2**62)]) == 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TypeAlias
 
 from agent.store.db import transaction
@@ -26,25 +26,70 @@ def _count(conn: sqlite3.Connection, sql: str, *args: object) -> int:
 Writer: TypeAlias = "threading.RLock | None"  # the event log's writer lock (``EventLog.writer``)
 
 
+# Seqs a transaction marks: a backlog (thousands of PUBACKs after a snapshot held the
+# network thread) is marked a step at a time, and a decision waiting for the writer
+# lock gets it between two steps instead of after all of them.
+MARK_STEP = 256
+
+
+def _steps(ranges: Iterable[tuple[int, int]]) -> Iterator[list[tuple[int, int]]]:
+    """Inclusive seq ranges regrouped so that each group covers at most MARK_STEP seqs."""
+    group: list[tuple[int, int]] = []
+    size = 0
+    for low, high in ranges:
+        while low <= high:
+            upto = min(high, low + MARK_STEP - size - 1)
+            group.append((low, upto))
+            size += upto - low + 1
+            low = upto + 1
+            if size == MARK_STEP:
+                yield group
+                group, size = [], 0
+    if group:
+        yield group
+
+
+def _runs(seqs: Iterable[int]) -> Iterator[tuple[int, int]]:
+    """Sorted seqs as inclusive ranges of consecutive ones."""
+    low = high = None
+    for seq in sorted(set(seqs)):
+        if high is not None and seq == high + 1:
+            high = seq
+            continue
+        if low is not None and high is not None:
+            yield low, high
+        low = high = seq
+    if low is not None and high is not None:
+        yield low, high
+
+
+def _mark(
+    conn: sqlite3.Connection, ranges: Iterable[tuple[int, int]], state: int, writer: Writer
+) -> int:
+    changed = 0
+    # a receipt's range may run far past what the log holds: step only over what is there
+    first, last = conn.execute("SELECT min(seq), max(seq) FROM events").fetchone()
+    if first is None:
+        return 0
+    held = ((max(low, first), min(high, last)) for low, high in ranges)
+    for group in _steps(held):
+        with transaction(conn, writer):
+            for low, high in group:
+                changed += conn.execute(
+                    "UPDATE events SET sent = ? WHERE seq BETWEEN ? AND ? AND sent < ?",
+                    (state, low, high, state),
+                ).rowcount
+    return changed
+
+
 def mark(conn: sqlite3.Connection, seqs: Iterable[int], state: int, writer: Writer) -> None:
     """Move events forward to ``state`` (never back: a late PUBACK after a receipt)."""
-    with transaction(conn, writer):
-        conn.executemany(
-            "UPDATE events SET sent = ? WHERE seq = ? AND sent < ?",
-            [(state, s, state) for s in seqs],
-        )
+    _mark(conn, _runs(seqs), state, writer)
 
 
 def mark_ranges(conn: sqlite3.Connection, ranges: Iterable[tuple[int, int]], writer: Writer) -> int:
     """Events in the inclusive seq ranges are RECEIVED; returns how many changed."""
-    changed = 0
-    with transaction(conn, writer):
-        for low, high in ranges:
-            changed += conn.execute(
-                "UPDATE events SET sent = ? WHERE seq BETWEEN ? AND ? AND sent < ?",
-                (RECEIVED, low, high, RECEIVED),
-            ).rowcount
-    return changed
+    return _mark(conn, ranges, RECEIVED, writer)
 
 
 def reopen_from(conn: sqlite3.Connection, seq: int, writer: Writer) -> tuple[int, int | None]:
