@@ -44,6 +44,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from agent.models.messages import SNAPSHOT_CHUNK
 from bench.common import bench_gate, current_rss_mb, machine, percentiles_ms
 from bench.snapshot import card_uid, measure, tap_loop
 from drivers.cards import CardNumber
@@ -310,7 +311,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--huge", action="store_true", help="also 2,000,000 entries")
     parser.add_argument("--sizes", help="comma-separated entry counts instead of the default")
-    parser.add_argument("--chunk", type=int, default=1000, help="entries per snapshot chunk")
+    parser.add_argument(
+        "--chunk", type=int, default=SNAPSHOT_CHUNK, help="entries a snapshot chunk (as the office)"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else list(SIZES)
     if args.huge:

@@ -30,7 +30,7 @@ from agent.gate.app import App
 from agent.link.mqtt import MqttSettings
 from agent.link.topics import Topics
 from agent.link.wiring import attach
-from agent.models.messages import SnapshotChunk
+from agent.models.messages import SNAPSHOT_CHUNK, SnapshotChunk
 from agent.models.wire import AllowListEntry
 from agent.office.client import OfficeLink
 from agent.store.credentials import CredentialHasher, read_key_file
@@ -195,7 +195,7 @@ def run(count: int, chunk_size: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--entries", type=int, default=100_000)
-    parser.add_argument("--chunk", type=int, default=1000)
+    parser.add_argument("--chunk", type=int, default=SNAPSHOT_CHUNK)  # what the office sends
     args = parser.parse_args()
     print(json.dumps(run(args.entries, args.chunk), indent=2))
 

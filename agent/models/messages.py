@@ -14,6 +14,11 @@ from agent.models.occupancy import AreaOccupancy
 from agent.models.wire import AllowListEntry, Credential, Event
 
 MAX_CHUNK_ENTRIES = 20_000
+# Entries per snapshot message the office sends. A gate parses, checks the signature of
+# and validates each message while holding the GIL for stretches that grow with it: at
+# 1,000 a decision during a 1M snapshot waited p99 5.0 ms, at 200 3.4 ms, at 100 2.8 ms
+# (bench/snapshot.py, issue 23); 10,000 messages for 1M entries still apply in ~15 s.
+SNAPSHOT_CHUNK = 100
 MAX_VERSION = 2**63 - 1  # what SQLite stores as an integer
 
 

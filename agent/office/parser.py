@@ -10,11 +10,12 @@ import argparse
 from collections.abc import Callable, Mapping
 
 from agent import __version__
+from agent.models.messages import SNAPSHOT_CHUNK
 from agent.office.answers import exit_help
 from agent.office.options import env
 
 Command = Callable[[argparse.Namespace], int]
-CHUNK = 1000  # entries per snapshot message; see the --chunk help
+CHUNK = SNAPSHOT_CHUNK  # entries per snapshot message; see the --chunk help
 TIMEOUT_S = 30.0
 TO_HELP = "gates: all, site:SITE, or SITE/GATE[,SITE/GATE...]; one report for all"
 

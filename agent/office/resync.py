@@ -16,12 +16,12 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import ValidationError
 
-from agent.models.messages import MAX_VERSION, AllowListRequest, SnapshotChunk
+from agent.models.messages import MAX_VERSION, SNAPSHOT_CHUNK, AllowListRequest, SnapshotChunk
 from agent.models.wire import AllowListEntry
 
 log = logging.getLogger(__name__)
 
-CHUNK = 1000  # entries per snapshot message, as `gate-office allowlist push` sends them
+CHUNK = SNAPSHOT_CHUNK  # entries per snapshot message, as `gate-office allowlist push` sends them
 
 
 @runtime_checkable

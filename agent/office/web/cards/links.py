@@ -12,6 +12,7 @@ import copy
 from typing import Any
 
 from agent.link.topics import Topics
+from agent.models.messages import SNAPSHOT_CHUNK
 from agent.office import options
 from agent.office.client import OfficeLink
 from agent.office.presence import STATUS_WAIT_S
@@ -29,7 +30,7 @@ class GateLinks:
         """The command's flags aimed at one gate, as ``push_over`` takes them."""
         one = copy.copy(self.args)
         one.site, one.gate, one.json, one.snapshot = site, gate, False, False
-        one.chunk = getattr(self.args, "chunk", 1000)
+        one.chunk = getattr(self.args, "chunk", SNAPSHOT_CHUNK)
         return one
 
     def open(self, site: str, gate: str) -> tuple[OfficeLink, Topics, dict[str, Any] | None]:
