@@ -65,12 +65,12 @@ def test_retention_deletes_under_the_writer_lock(log: EventLog, clock: ManualClo
 
 
 def test_nonces_and_gate_state_share_the_lock(tmp_path: Path, log: EventLog) -> None:
-    guard = ReplayGuard(tmp_path / "events.db", log.writer)
+    guard = ReplayGuard(tmp_path / "events.db", log.turns)
     now = datetime.now(UTC)
     _blocked_while_held(log, lambda: guard.remember("n" * 16, now, WINDOW))
     assert not guard.remember("n" * 16, now, WINDOW)  # a replay is still refused
     assert guard.newest() == now
-    state = StateStore(tmp_path / "events.db", log.writer)
+    state = StateStore(tmp_path / "events.db", log.turns)
     _blocked_while_held(log, lambda: state.set("lockdown", "1"))
     assert state.get("lockdown") == "1"
 
@@ -78,7 +78,7 @@ def test_nonces_and_gate_state_share_the_lock(tmp_path: Path, log: EventLog) -> 
 def test_old_nonces_go_in_one_pass_now_and_then_not_one_a_message(
     tmp_path: Path, log: EventLog
 ) -> None:
-    guard = ReplayGuard(tmp_path / "events.db", log.writer)
+    guard = ReplayGuard(tmp_path / "events.db", log.turns)
     start = datetime.now(UTC)
     for i in range(5):
         assert guard.remember(f"nonce-{i:011d}", start + timedelta(seconds=i), WINDOW)
@@ -94,7 +94,7 @@ def test_a_wal_grown_by_nonces_alone_is_folded_by_housekeeping(
     # the replay guard leaves checkpoints to the log (one inside its commit would hold
     # the writer lock), so the log folds a WAL that grew without a single event
     log.checkpoint(force=True)
-    guard = ReplayGuard(tmp_path / "events.db", log.writer, log.wrote)
+    guard = ReplayGuard(tmp_path / "events.db", log.turns)
     start = datetime.now(UTC)
     for i in range(CHECKPOINT_EVERY):
         guard.remember(f"nonce-{i:011d}", start, WINDOW)

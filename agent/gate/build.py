@@ -75,7 +75,7 @@ def open_stores(config: GateConfig, clock: Clock) -> Stores:
             recovered=any(r.database == "events" for r in recoveries),
         )
         opened.append(events)
-        state = StateStore(paths.events_db, events.writer, events.wrote)
+        state = StateStore(paths.events_db, events.turns)
         opened.append(state)
         passes = PassStore(paths.passes_db)
     except BaseException as exc:

@@ -13,7 +13,6 @@ import json
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +26,7 @@ from pydantic import ValidationError
 from agent.errors import FatalError, GateError
 from agent.models.jsonin import loads_bounded
 from agent.models.messages import SignedEnvelope
-from agent.store.db import connect, transaction
+from agent.store.db import Turns
 
 DOMAIN = b"gate-agent/1"
 
@@ -73,23 +72,14 @@ class ReplayGuard:
     """Nonces seen within the freshness window, and the newest accepted time, on disk.
 
     Both survive a restart, so a captured message cannot be replayed after one. They live
-    in the event log's file: ``writer`` is its writer lock (``EventLog.writer``), taken
-    for each message's one transaction, and ``wrote`` tells the log (``EventLog.wrote``),
-    which folds the WAL.
+    in the event log's file, written in its ``turns`` (``EventLog.turns``): one
+    transaction a message.
     """
 
-    def __init__(
-        self,
-        path: Path,
-        writer: threading.RLock | None = None,
-        wrote: Callable[[], None] = lambda: None,
-    ) -> None:
-        self._writer, self._wrote = writer, wrote
+    def __init__(self, path: Path, turns: Turns | None = None) -> None:
+        self._turns = turns = turns or Turns()
         self._purged: datetime | None = None  # message time of the last pass over old nonces
-        self._conn = connect(path)
-        # the event log's housekeeping folds the WAL: a checkpoint inside a commit here
-        # would hold the writer lock, and a decision behind it, for its whole copy
-        self._conn.execute("PRAGMA wal_autocheckpoint=0")
+        self._conn = turns.connect(path)
         self._conn.executescript(
             "CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, ts TEXT NOT NULL);"
             "CREATE TABLE IF NOT EXISTS replay_hwm (id INTEGER PRIMARY KEY CHECK (id = 1),"
@@ -111,7 +101,7 @@ class ReplayGuard:
         purge = self._purged is None or abs(ts - self._purged) >= window
         with self._lock:
             try:
-                with transaction(self._conn, self._writer) as conn:
+                with self._turns.transaction(self._conn) as conn:
                     conn.execute("INSERT INTO nonces VALUES (?, ?)", (nonce, ts.isoformat()))
                     conn.execute(
                         "INSERT INTO replay_hwm VALUES (1, ?) ON CONFLICT(id) DO UPDATE "
@@ -123,7 +113,6 @@ class ReplayGuard:
                         conn.execute("DELETE FROM nonces WHERE ts < ?", (old,))
             except sqlite3.IntegrityError:
                 return False
-            self._wrote()
             if purge:
                 self._purged = ts
             return True

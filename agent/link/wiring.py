@@ -109,7 +109,7 @@ def build_link(
         client_id=f"gate-{ident.site}-{ident.gate_id}",
         will=Will(topics.status, offline.model_dump_json().encode()),
     )
-    guard = ReplayGuard(paths.events_db, outbox.writer, outbox.wrote)
+    guard = ReplayGuard(paths.events_db, outbox.turns)
     key = parse_public_key(mqtt.office_public_key) if mqtt.office_public_key else None
     verifier = Verifier(key, mqtt.max_clock_skew_s, guard, mqtt.require_signatures)
     handlers = Handlers(subscriptions=[(t, 1) for t in topics.inbound])

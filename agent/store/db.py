@@ -6,7 +6,8 @@ import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 BUSY_S = 5.0
@@ -54,3 +55,25 @@ def transaction(
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+
+@dataclass(frozen=True)
+class Turns:
+    """How another connection writes a file whose writers take turns (the event log's):
+    under its writer ``lock``, telling it of each write (``wrote``: its WAL count)."""
+
+    lock: threading.RLock | None = None
+    wrote: Callable[[], None] = field(default=lambda: None)
+
+    def connect(self, path: Path) -> sqlite3.Connection:
+        conn = connect(path)
+        # the file's owner folds the WAL: a checkpoint inside a commit here would hold
+        # the writer lock, and a decision behind it, for the whole copy
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        return conn
+
+    @contextlib.contextmanager
+    def transaction(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        with transaction(conn, self.lock):
+            yield conn
+        self.wrote()

@@ -27,7 +27,7 @@ from agent.errors import StorageFault
 from agent.models.wire import Event
 from agent.store import delivery
 from agent.store.counters import CardCounters
-from agent.store.db import connect, transaction
+from agent.store.db import Turns, connect, transaction
 from agent.store.event_queries import EventQueries
 from agent.store.event_schema import STEPS as STEPS  # backup.py and tests use it here
 from agent.store.event_schema import Stored, wire_event
@@ -85,6 +85,7 @@ class EventLog(EventQueries):
         # replay guard's nonces, the gate's state): one that met another's lock in SQLite
         # would sleep in its busy handler (1, 2, 5, 10 ... ms), a decision included.
         self.writer = threading.RLock()  # re-entered: a 5 s busy error as before, not a hang
+        self.turns = Turns(self.writer, self.wrote)  # for the others' connections
         # only inside ``together``: staged in the transaction of the event that moves them
         self.counters, self.presence = CardCounters(conn), PresenceStore(conn)
         self._conn = connect(path, "normal")

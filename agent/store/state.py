@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
-from agent.store.db import connect, transaction
+from agent.store.db import Turns
 
 
 class StateStore:
     """Key/value strings in their own table; survives restarts."""
 
-    def __init__(
-        self,
-        path: Path,
-        writer: threading.RLock | None = None,
-        wrote: Callable[[], None] = lambda: None,
-    ) -> None:
-        # the table is in the event log's file: its writer lock, and its WAL count
-        self._writer, self._wrote = writer, wrote
-        self._conn = connect(path)
-        self._conn.execute("PRAGMA wal_autocheckpoint=0")  # as in ReplayGuard: the log folds it
+    def __init__(self, path: Path, turns: Turns | None = None) -> None:
+        # the table is in the event log's file: written in its turns
+        self._turns = turns = turns or Turns()
+        self._conn = turns.connect(path)
         self._conn.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT)")
         self._lock = threading.Lock()
 
@@ -31,9 +24,8 @@ class StateStore:
         return row[0] if row else None
 
     def set(self, key: str, value: str) -> None:
-        with self._lock, transaction(self._conn, self._writer) as conn:
+        with self._lock, self._turns.transaction(self._conn) as conn:
             conn.execute("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", (key, value))
-        self._wrote()
 
     def get_bool(self, key: str) -> bool:
         return self.get(key) == "1"
