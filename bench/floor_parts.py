@@ -25,6 +25,7 @@ rewritten in place. Each step reports its p50/p99 and its share of the whole gap
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import hmac
 import itertools
@@ -160,6 +161,8 @@ def run(entries: int, taps: int, synchronous: str) -> dict[str, Any]:
             floors[name] = (cls(folder, key, synchronous), folder)
         for tapper, _ in floors.values():
             assert tapper.load(canonicals) == entries
+        gc.collect()  # as bench/decision.py and ``gate-agent run`` do: no full collection
+        gc.freeze()  # of the loaded cards lands on one variant's tap
         names = list(floors)
         samples: dict[str, list[float]] = {name: [] for name in names}
         rng = random.Random(5)
