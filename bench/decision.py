@@ -1,12 +1,13 @@
 """Card read to relay command, beside the plain-sqlite floor, in one run. Prints JSON.
 
 The floor (``bench/floor.py``) is HMAC, a point lookup in a table of the same size and
-one insert committed with synchronous=FULL, on the calling thread. The agent is the
-real App with its core thread and sim devices: the sim reader stamps a read with the
-clock's monotonic time as it hands it over, the sim relay stamps the moment it is
-commanded; the event is fsynced in between. Floor and agent taps alternate, so both
-see the same machine at the same moments. One card in five is unknown (a denial,
-timed to the reader's red light).
+one insert committed with synchronous=FULL, on the calling thread; ``bare_floor`` is the
+barest honest one (``BareFloor``: one file and connection, the 32-byte digest as key),
+timed in the same rounds (issue 23 item 4). The agent is the real App with its core
+thread and sim devices: the sim reader stamps a read with the clock's monotonic time as
+it hands it over, the sim relay stamps the moment it is commanded; the event is fsynced
+in between. Floor and agent taps alternate, so both see the same machine at the same
+moments. One card in five is unknown (a denial, timed to the reader's red light).
 
 ``--scenarios card,pin`` (the default) runs today's card path (``--readers``) and then
 each further scenario on the same App, in the same run: ``pin`` is card plus PIN
@@ -48,7 +49,7 @@ from agent.models.wire import AllowListEntry
 from agent.store.credentials import read_key_file, write_new_key
 from bench.common import current_rss_mb, machine, peak_rss_mb, percentiles_ms
 from bench.decision_pin import entry_fields, pin_door, pin_scenario, pin_verdict
-from bench.floor import Floor
+from bench.floor import BareFloor, Floor, Floors
 from drivers.cards import CardNumber
 from drivers.sim import SimCardReader, SimRelay
 
@@ -105,15 +106,14 @@ def enroll(app: App, count: int) -> None:
     assert app.allowlist.replace(entries(), 1) == count
 
 
-def single(app: App, floor: Floor, entries: int, taps: int) -> dict[str, Any]:
-    """One reader: a tap, then a floor decision, and again."""
+def single(app: App, floors: Floors, entries: int, taps: int) -> dict[str, Any]:
+    """One reader: a tap, then both floors' decisions, and again."""
     reader, door = app.devices.readers["r1"], app.doors["d1"]
     relay = door.relay
     assert isinstance(reader, SimCardReader) and isinstance(relay, SimRelay)
     rng = random.Random(7)
     grants: list[float] = []
     denials: list[float] = []
-    floor_s: list[float] = []
     commits = app.events.commits
     for i in range(taps + WARMUP):
         n = rng.randrange(entries) if i % 5 else entries + rng.randrange(10**9)  # unknown
@@ -122,32 +122,29 @@ def single(app: App, floor: Floor, entries: int, taps: int) -> dict[str, Any]:
         moves = len(relay.history)
         read = reader.present(f"uid:{number.value:014x}")
         app.loop.run_sync(lambda: None)  # barrier: the read has been handled
-        took = floor.tap(number.canonical())
+        floors.tap(number.canonical(), keep=i >= WARMUP)
         if i < WARMUP:
             continue
-        floor_s.append(took)
         if n < entries:
             assert len(relay.history) == moves + 1, "a grant did not move the relay"
             grants.append(relay.history[-1][0] - read.at)
         else:
             denials.append(reader.shown[-1][0] - read.at)
-    return {
-        "floor": percentiles_ms(floor_s),
+    return floors.report() | {
         "read_to_relay": percentiles_ms(grants),
         "read_to_denial_light": percentiles_ms(denials),
         "commits_per_tap": round((app.events.commits - commits) / (taps + WARMUP), 3),
     }
 
 
-def together(app: App, floor: Floor, entries: int, taps: int, readers: int) -> dict[str, Any]:
+def together(app: App, floors: Floors, entries: int, taps: int, readers: int) -> dict[str, Any]:
     """``readers`` readers tapped at the same instant each round (all known cards),
-    then one floor decision. Each tap is timed from its own read to its own relay."""
+    then one decision of each floor. Each tap is timed from its own read to its own relay."""
     names = [f"r{n}" for n in range(1, readers + 1)]
     sims = [app.devices.readers[name] for name in names]
     doors = [app.doors[f"d{n}"] for n in range(1, readers + 1)]
-    relays = [door.relay for door in doors]
-    assert all(isinstance(r, SimCardReader) for r in sims)
-    assert all(isinstance(r, SimRelay) for r in relays)
+    relays = [relay for relay in (door.relay for door in doors) if isinstance(relay, SimRelay)]
+    assert all(isinstance(r, SimCardReader) for r in sims) and len(relays) == readers
     rounds = max(1, taps // readers) + WARMUP // readers
     rng = random.Random(11)
     plan = [[card(rng.randrange(entries)) for _ in names] for _ in range(rounds)]
@@ -167,7 +164,6 @@ def together(app: App, floor: Floor, entries: int, taps: int, readers: int) -> d
         thread.start()
     waits: list[float] = []
     worst: list[float] = []
-    floor_s: list[float] = []
     commits = app.events.commits
     for r in range(rounds):
         for door in doors:
@@ -175,10 +171,9 @@ def together(app: App, floor: Floor, entries: int, taps: int, readers: int) -> d
         go.wait()
         done.wait()
         app.loop.run_sync(lambda: None)  # every read of the round has been handled
-        took = floor.tap(plan[r][0].canonical())
+        floors.tap(plan[r][0].canonical(), keep=r >= WARMUP // readers)
         if r < WARMUP // readers:
             continue
-        floor_s.append(took)
         round_waits = [
             relay.history[-1][0] - read.at for relay, read in zip(relays, reads, strict=True)
         ]
@@ -186,8 +181,7 @@ def together(app: App, floor: Floor, entries: int, taps: int, readers: int) -> d
         worst.append(max(round_waits))
     for thread in threads:
         thread.join()
-    return {
-        "floor": percentiles_ms(floor_s),
+    return floors.report() | {
         "read_to_relay": percentiles_ms(waits),
         "slowest_tap_of_each_round": percentiles_ms(worst),
         "commits_per_round": round((app.events.commits - commits) / rounds, 3),
@@ -195,11 +189,13 @@ def together(app: App, floor: Floor, entries: int, taps: int, readers: int) -> d
 
 
 def verdict(result: dict[str, Any], readers: int, delay_ms: float) -> dict[str, Any]:
-    """The targets of issue 11, computed from this run's own numbers."""
-    floor, agent = result["floor"], result["read_to_relay"]
+    """The targets of issues 11 and 23, computed from this run's own numbers."""
+    floor, agent, bare = result["floor"], result["read_to_relay"], result["bare_floor"]
     out: dict[str, Any] = {
         "p50_vs_floor": round(agent["p50_ms"] / floor["p50_ms"], 2),
         "p99_vs_floor": round(agent["p99_ms"] / floor["p99_ms"], 2),
+        "p50_vs_bare_floor": round(agent["p50_ms"] / bare["p50_ms"], 2),
+        "p99_vs_bare_floor": round(agent["p99_ms"] / bare["p99_ms"], 2),
     }
     fsync = floor["p50_ms"]  # one fsync and the little else the floor does
     if readers == 1 and not delay_ms:
@@ -234,8 +230,10 @@ def run(
         started = time.perf_counter()
         enroll(app, entries)
         load_s = time.perf_counter() - started
-        floor = Floor(Path(tmp), read_key_file(Path(tmp) / "site.key"), synchronous)
-        assert floor.load(card(i).canonical() for i in range(entries)) == entries
+        key = read_key_file(Path(tmp) / "site.key")
+        floors = Floors(Floor(Path(tmp), key, synchronous), BareFloor(Path(tmp), key, synchronous))
+        assert floors.floor.load(card(i).canonical() for i in range(entries)) == entries
+        assert floors.bare.load(card(i).canonical() for i in range(entries)) == entries
         app.start(threaded=True)
         gc.collect()  # as ``gate-agent run`` does once the gate is built (agent/faces/cli.py)
         gc.freeze()
@@ -243,9 +241,9 @@ def run(
             card_path = None
             for count in readers if "card" in scenarios else []:
                 if count == 1:
-                    result = single(app, floor, entries, taps)
+                    result = single(app, floors, entries, taps)
                 else:
-                    result = together(app, floor, entries, taps, count)
+                    result = together(app, floors, entries, taps, count)
                 results.append(
                     {"entries": entries, "readers": count, "allowlist_load_s": round(load_s, 1)}
                     | result
@@ -261,7 +259,8 @@ def run(
                                | {"verdict": judge(result, card_path)})  # fmt: skip
         finally:
             app.stop()
-            floor.close()
+            floors.floor.close()
+            floors.bare.close()
     return results
 
 
@@ -305,8 +304,11 @@ def main() -> None:
     parser.add_argument("--scenarios", default="card,pin",
                         help=f"card and any of {sorted(SCENARIOS)}, comma-separated")  # fmt: skip
     parser.add_argument("--scenario-taps", type=int, default=300, help="rounds per scenario")
-    parser.add_argument("--passback", action="store_true",
-                        help="also: anti-passback beside today's path (bench/presence_bench.py)")
+    parser.add_argument(
+        "--passback",
+        action="store_true",
+        help="also: anti-passback beside today's path (bench/presence_bench.py)",
+    )
     args = parser.parse_args()
     if args.fsync_delay_ms and os.environ.get(_UNDER_STRACE) is None:
         under_strace(args.fsync_delay_ms)

@@ -4,6 +4,16 @@ HMAC-SHA256 of the card's canonical number, a point lookup in a plain SQLite tab
 the same size as the gate's allow-list (text primary key, WITHOUT ROWID), and one
 event row inserted into a bare table and committed with ``synchronous=FULL`` (WAL:
 one fsync), all on the calling thread. No thread hand-off, no model, no JSON.
+
+Two floors, measured side by side by ``bench/decision.py``:
+
+- ``Floor``: the floor the README's figures before issue 23 were quoted against. It
+  copies the agent's layout: cards and events in two files on two connections, the
+  credential as 64 hex characters, ``wal_autocheckpoint=0`` on the event file.
+- ``BareFloor``: the barest honest floor (issue 23 item 4): one file, one connection,
+  the 32-byte digest as the key, SQLite's defaults otherwise. Still HMAC, a point
+  lookup in a table of the gate's size and one fsynced event row a tap: nothing a gate
+  may skip. ``bench/floor_parts.py`` times the steps between the two.
 """
 
 from __future__ import annotations
@@ -15,10 +25,17 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+from bench.common import percentiles_ms
 
 
 class Floor:
-    """A card table and an event table, as plain as they come."""
+    """A card table and an event table, as plain as they come, laid out as the agent
+    lays them out: two files on two connections, the credential as hex text, the event
+    file's WAL never checkpointed (it only grows). Kept as it was: the README's figures
+    before issue 23 were measured against it; ``BareFloor`` is the stricter floor.
+    """
 
     def __init__(self, folder: Path, key: bytes, synchronous: str = "full") -> None:
         self._key = key
@@ -70,3 +87,82 @@ class Floor:
     def close(self) -> None:
         self._cards.close()
         self._events.close()
+
+
+class BareFloor:
+    """The barest honest floor: ONE connection to ONE file (WAL, ``synchronous=FULL``),
+    ``cards`` WITHOUT ROWID keyed by the 32-byte HMAC digest (``hmac.digest``, in C,
+    not the pure-Python ``hmac.new``), and one autocommit INSERT of the event row a tap.
+    The WAL keeps SQLite's default autocheckpoint (1000 pages): a WAL that is reset and
+    rewritten in place, not one that grows, so a commit's fsync seldom extends the file.
+    """
+
+    def __init__(self, folder: Path, key: bytes, synchronous: str = "full") -> None:
+        self._key = key
+        self._db = sqlite3.connect(folder / "bare-floor.db", isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS cards (credential BLOB PRIMARY KEY, "
+            "holder_id TEXT NOT NULL, unit TEXT) WITHOUT ROWID"
+        )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, time TEXT NOT NULL, "
+            "type TEXT NOT NULL, door TEXT, credential BLOB)"
+        )
+
+    def credential(self, canonical: str) -> bytes:
+        return hmac.digest(self._key, canonical.encode(), "sha256")
+
+    def load(self, canonicals: Iterable[str]) -> int:
+        """Fill the card table (not measured); returns how many rows it holds."""
+        rows = ((self.credential(c), f"R-{i}", f"U-{i % 500}") for i, c in enumerate(canonicals))
+        self._db.execute("BEGIN")
+        self._db.executemany("INSERT INTO cards VALUES (?, ?, ?)", rows)
+        self._db.execute("COMMIT")
+        return int(self._db.execute("SELECT count(*) FROM cards").fetchone()[0])
+
+    def tap(self, canonical: str) -> float:
+        """One decision's storage work; returns its duration in seconds."""
+        started = time.monotonic()
+        credential = hmac.digest(self._key, canonical.encode(), "sha256")
+        row = self._db.execute(
+            "SELECT holder_id, unit FROM cards WHERE credential = ?", (credential,)
+        ).fetchone()
+        self._db.execute(
+            "INSERT INTO events (time, type, door, credential) VALUES (?, ?, ?, ?)",
+            (
+                datetime.now(UTC).isoformat(),
+                "access_granted" if row else "access_denied",
+                "main",
+                credential,
+            ),
+        )
+        return time.monotonic() - started
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class Floors:
+    """Both floors, tapped one after the other after each agent tap (which goes first
+    alternates), with their samples."""
+
+    def __init__(self, floor: Floor, bare: BareFloor) -> None:
+        self.floor, self.bare = floor, bare
+        self.floor_s: list[float] = []
+        self.bare_s: list[float] = []
+        self._turn = 0
+
+    def tap(self, canonical: str, keep: bool) -> None:
+        self._turn += 1
+        if self._turn % 2:
+            took, bare = self.floor.tap(canonical), self.bare.tap(canonical)
+        else:
+            bare, took = self.bare.tap(canonical), self.floor.tap(canonical)
+        if keep:
+            self.floor_s.append(took)
+            self.bare_s.append(bare)
+
+    def report(self) -> dict[str, Any]:
+        return {"floor": percentiles_ms(self.floor_s), "bare_floor": percentiles_ms(self.bare_s)}
