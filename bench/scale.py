@@ -33,6 +33,7 @@ import argparse
 import gc
 import json
 import multiprocessing
+import os
 import random
 import subprocess
 import sys
@@ -91,6 +92,11 @@ def write_csv(path: Path, count: int, holder: str = "R") -> None:
                 f"uid:{card_uid(i).hex()},{holder}-{i},{kinds[i % 5]},U-{i % 500},{doors},,{until},"
                 f"{int(i % 97 == 0)}\n"
             )
+        # on disk now: left to the kernel's write-back, this file's 46 MB (at 1M) went
+        # out in the middle of the next phase, and a tap's event fsync waited 20-25 ms
+        # behind them: the bench's own set-up, not the gate's doing
+        out.flush()
+        os.fsync(out.fileno())
 
 
 # The CLI run in a process of its own that reports its own peak RSS (VmHWM): a forked
