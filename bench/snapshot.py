@@ -30,7 +30,7 @@ from agent.gate.app import App
 from agent.link.mqtt import MqttSettings
 from agent.link.topics import Topics
 from agent.link.wiring import attach
-from agent.models.messages import SNAPSHOT_CHUNK, SnapshotChunk
+from agent.models.messages import SNAPSHOT_CHUNK, SnapshotChunk, snapshot_chunk_size
 from agent.models.wire import AllowListEntry
 from agent.office.client import OfficeLink
 from agent.store.credentials import CredentialHasher, read_key_file
@@ -97,6 +97,7 @@ def office_process(
     topics = Topics("gate", "bench", "g1")
     hasher = CredentialHasher(bytes.fromhex(site_key))
     snapshot_id = uuid.uuid4().hex
+    chunk_size = snapshot_chunk_size(count, chunk_size)  # as gate-office sends it
     chunks = max(1, -(-count // chunk_size))
     stream = entries(hasher, count, "new")
     bodies = []

@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.models.messages import MAX_VERSION, SnapshotChunk
+from agent.models.messages import MAX_CHUNKS, MAX_VERSION, SnapshotChunk, snapshot_parts
 from agent.models.wire import AllowListEntry
 from agent.office.resync import CHUNK, answer_request
 
@@ -60,3 +60,17 @@ def test_a_restored_gate_gets_its_last_list_above_both_versions() -> None:
     assert [c.version for c in chunks] == [8, 8]
     assert sum(len(c.entries) for c in chunks) == CHUNK + 5
     assert answer_request(Record(None, 0), lambda *a: True, "s", "g", body) == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(count=st.integers(0, 3 * MAX_CHUNKS), chunk=st.integers(1, 300))
+def test_a_snapshot_never_takes_more_messages_than_a_gate_accepts(count: int, chunk: int) -> None:
+    # at 100 a message, a list over a million entries would have taken more than the
+    # 10,000 chunks a gate stages; those lists go in larger messages instead
+    entries = list(range(count))
+    parts = snapshot_parts(entries, chunk)
+    assert 1 <= len(parts) <= MAX_CHUNKS
+    assert [e for part in parts for e in part] == entries
+    assert all(len(p) <= max(chunk, -(-count // MAX_CHUNKS)) for p in parts)
+    if count <= chunk * MAX_CHUNKS:
+        assert all(len(p) == chunk for p in parts[:-1])  # the size asked for

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agent.link.topics import Topics
-from agent.models.messages import AllowListPatch, SnapshotChunk
+from agent.models.messages import AllowListPatch, SnapshotChunk, snapshot_parts
 from agent.models.wire import AllowListEntry
 from agent.office import options
 from agent.office.answers import NoAnswer, Refused, show
@@ -41,7 +41,7 @@ def push_snapshot(
     timeout: float,
 ) -> dict[str, Any] | None:
     snapshot_id = uuid.uuid4().hex
-    parts = [entries[i : i + chunk_size] for i in range(0, len(entries), chunk_size)] or [[]]
+    parts = snapshot_parts(entries, chunk_size)
     for index, part in enumerate(parts):
         chunk = SnapshotChunk.model_construct(
             version=version, snapshot_id=snapshot_id, chunk=index, chunks=len(parts), entries=part

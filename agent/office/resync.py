@@ -16,7 +16,13 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import ValidationError
 
-from agent.models.messages import MAX_VERSION, SNAPSHOT_CHUNK, AllowListRequest, SnapshotChunk
+from agent.models.messages import (
+    MAX_VERSION,
+    SNAPSHOT_CHUNK,
+    AllowListRequest,
+    SnapshotChunk,
+    snapshot_parts,
+)
 from agent.models.wire import AllowListEntry
 
 log = logging.getLogger(__name__)
@@ -58,7 +64,7 @@ def answer_request(store: PushRecord, publish: Publish, site: str, gate: str, da
         log.error("office: %s/%s: allow-list versions are used up", site, gate)
         return 0
     entries = list(sent.values())
-    parts = [entries[i : i + CHUNK] for i in range(0, len(entries), CHUNK)] or [[]]
+    parts = snapshot_parts(entries, CHUNK)
     snapshot_id = uuid.uuid4().hex
     for index, part in enumerate(parts):
         chunk = SnapshotChunk.model_construct(
