@@ -30,7 +30,48 @@ from typing import Any
 from bench.common import percentiles_ms
 
 
-class Floor:
+class Storage:
+    """One decision's storage work on a card table and an event table (``_cards`` and
+    ``_events``, one connection or two); subclasses open them and hash a card."""
+
+    _cards: sqlite3.Connection
+    _events: sqlite3.Connection
+
+    def credential(self, canonical: str) -> str | bytes:
+        raise NotImplementedError
+
+    def load(self, canonicals: Iterable[str]) -> int:
+        """Fill the card table (not measured); returns how many rows it holds."""
+        rows = ((self.credential(c), f"R-{i}", f"U-{i % 500}") for i, c in enumerate(canonicals))
+        self._cards.execute("BEGIN")
+        self._cards.executemany("INSERT INTO cards VALUES (?, ?, ?)", rows)
+        self._cards.execute("COMMIT")
+        return int(self._cards.execute("SELECT count(*) FROM cards").fetchone()[0])
+
+    def tap(self, canonical: str) -> float:
+        """One decision's storage work; returns its duration in seconds."""
+        started = time.monotonic()
+        credential = self.credential(canonical)
+        row = self._cards.execute(
+            "SELECT holder_id, unit FROM cards WHERE credential = ?", (credential,)
+        ).fetchone()
+        self._events.execute(
+            "INSERT INTO events (time, type, door, credential) VALUES (?, ?, ?, ?)",
+            (
+                datetime.now(UTC).isoformat(),
+                "access_granted" if row else "access_denied",
+                "main",
+                credential,
+            ),
+        )
+        return time.monotonic() - started
+
+    def close(self) -> None:
+        for conn in {self._cards, self._events}:
+            conn.close()
+
+
+class Floor(Storage):
     """A card table and an event table, as plain as they come, laid out as the agent
     lays them out: two files on two connections, the credential as hex text, the event
     file's WAL never checkpointed (it only grows). Kept as it was: the README's figures
@@ -58,38 +99,8 @@ class Floor:
     def credential(self, canonical: str) -> str:
         return hmac.new(self._key, canonical.encode(), hashlib.sha256).hexdigest()
 
-    def load(self, canonicals: Iterable[str]) -> int:
-        """Fill the card table (not measured); returns how many rows it holds."""
-        rows = ((self.credential(c), f"R-{i}", f"U-{i % 500}") for i, c in enumerate(canonicals))
-        self._cards.execute("BEGIN")
-        self._cards.executemany("INSERT INTO cards VALUES (?, ?, ?)", rows)
-        self._cards.execute("COMMIT")
-        return int(self._cards.execute("SELECT count(*) FROM cards").fetchone()[0])
 
-    def tap(self, canonical: str) -> float:
-        """One decision's storage work; returns its duration in seconds."""
-        started = time.monotonic()
-        credential = hmac.new(self._key, canonical.encode(), hashlib.sha256).hexdigest()
-        row = self._cards.execute(
-            "SELECT holder_id, unit FROM cards WHERE credential = ?", (credential,)
-        ).fetchone()
-        self._events.execute(
-            "INSERT INTO events (time, type, door, credential) VALUES (?, ?, ?, ?)",
-            (
-                datetime.now(UTC).isoformat(),
-                "access_granted" if row else "access_denied",
-                "main",
-                credential,
-            ),
-        )
-        return time.monotonic() - started
-
-    def close(self) -> None:
-        self._cards.close()
-        self._events.close()
-
-
-class BareFloor:
+class BareFloor(Storage):
     """The barest honest floor: ONE connection to ONE file (WAL, ``synchronous=FULL``),
     ``cards`` WITHOUT ROWID keyed by the 32-byte HMAC digest (``hmac.digest``, in C,
     not the pure-Python ``hmac.new``), and one autocommit INSERT of the event row a tap.
@@ -99,49 +110,22 @@ class BareFloor:
 
     def __init__(self, folder: Path, key: bytes, synchronous: str = "full") -> None:
         self._key = key
-        self._db = sqlite3.connect(folder / "bare-floor.db", isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
-        self._db.execute(
+        self._cards = self._events = db = sqlite3.connect(
+            folder / "bare-floor.db", isolation_level=None
+        )
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        db.execute(
             "CREATE TABLE IF NOT EXISTS cards (credential BLOB PRIMARY KEY, "
             "holder_id TEXT NOT NULL, unit TEXT) WITHOUT ROWID"
         )
-        self._db.execute(
+        db.execute(
             "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, time TEXT NOT NULL, "
             "type TEXT NOT NULL, door TEXT, credential BLOB)"
         )
 
     def credential(self, canonical: str) -> bytes:
         return hmac.digest(self._key, canonical.encode(), "sha256")
-
-    def load(self, canonicals: Iterable[str]) -> int:
-        """Fill the card table (not measured); returns how many rows it holds."""
-        rows = ((self.credential(c), f"R-{i}", f"U-{i % 500}") for i, c in enumerate(canonicals))
-        self._db.execute("BEGIN")
-        self._db.executemany("INSERT INTO cards VALUES (?, ?, ?)", rows)
-        self._db.execute("COMMIT")
-        return int(self._db.execute("SELECT count(*) FROM cards").fetchone()[0])
-
-    def tap(self, canonical: str) -> float:
-        """One decision's storage work; returns its duration in seconds."""
-        started = time.monotonic()
-        credential = hmac.digest(self._key, canonical.encode(), "sha256")
-        row = self._db.execute(
-            "SELECT holder_id, unit FROM cards WHERE credential = ?", (credential,)
-        ).fetchone()
-        self._db.execute(
-            "INSERT INTO events (time, type, door, credential) VALUES (?, ?, ?, ?)",
-            (
-                datetime.now(UTC).isoformat(),
-                "access_granted" if row else "access_denied",
-                "main",
-                credential,
-            ),
-        )
-        return time.monotonic() - started
-
-    def close(self) -> None:
-        self._db.close()
 
 
 class Floors:

@@ -35,16 +35,15 @@ import random
 import sqlite3
 import sys
 import tempfile
-import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import machine, percentiles_ms
-from bench.floor import BareFloor, Floor
+from bench.floor import BareFloor, Floor, Storage
 
 WARMUP = 500
 
@@ -77,7 +76,7 @@ class Tapper(Protocol):
     def close(self) -> None: ...
 
 
-class Variant:
+class Variant(Storage):
     """A floor with each of the four choices open; its WAL starts empty after the load."""
 
     def __init__(self, folder: Path, key: bytes, layout: Layout, synchronous: str) -> None:
@@ -111,35 +110,11 @@ class Variant:
         digest = hmac.digest(self._key, canonical.encode(), "sha256")
         return digest.hex() if self._layout.hex_key else digest
 
-    def load(self, canonicals: list[str]) -> int:
-        rows = ((self.credential(c), f"R-{i}", f"U-{i % 500}") for i, c in enumerate(canonicals))
-        self._cards.execute("BEGIN")
-        self._cards.executemany("INSERT INTO cards VALUES (?, ?, ?)", rows)
-        self._cards.execute("COMMIT")
+    def load(self, canonicals: Iterable[str]) -> int:
+        count = super().load(canonicals)
         for conn in {self._cards, self._events}:  # the load's pages out of the WAL
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return int(self._cards.execute("SELECT count(*) FROM cards").fetchone()[0])
-
-    def tap(self, canonical: str) -> float:
-        started = time.monotonic()
-        credential = self.credential(canonical)
-        row = self._cards.execute(
-            "SELECT holder_id, unit FROM cards WHERE credential = ?", (credential,)
-        ).fetchone()
-        self._events.execute(
-            "INSERT INTO events (time, type, door, credential) VALUES (?, ?, ?, ?)",
-            (
-                datetime.now(UTC).isoformat(),
-                "access_granted" if row else "access_denied",
-                "main",
-                credential,
-            ),
-        )
-        return time.monotonic() - started
-
-    def close(self) -> None:
-        self._cards.close()
-        self._events.close()
+        return count
 
 
 def wal_bytes(folder: Path) -> int:
