@@ -103,9 +103,14 @@ class EntryFields(Strict):
 def _check_order(fields: EntryFields) -> None:
     if fields.valid_from is None or fields.valid_until is None:
         return
-    start = _as_instant(fields.valid_from, UTC, end=False)
-    if _as_instant(fields.valid_until, UTC, end=True) <= start:
+    if not dates_in_order(fields.valid_from, fields.valid_until):
         raise ValueError("valid_until must be after valid_from")
+
+
+def dates_in_order(valid_from: datetime | date, valid_until: datetime | date) -> bool:
+    """Whether a holder's window ends after it starts (days read in UTC here)."""
+    start = _as_instant(valid_from, UTC, end=False)
+    return _as_instant(valid_until, UTC, end=True) > start
 
 
 class ImportRow(EntryFields):
@@ -141,8 +146,15 @@ def _as_instant(value: datetime | date, zone: Any, end: bool) -> datetime:
 
 def bounds_utc(entry: EntryFields, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
     """Dates are local days: valid_from a day = its start, valid_until a day = through its end."""
-    start = _as_instant(entry.valid_from, zone, end=False) if entry.valid_from else None
-    stop = _as_instant(entry.valid_until, zone, end=True) if entry.valid_until else None
+    return window_utc(entry.valid_from, entry.valid_until, zone)
+
+
+def window_utc(
+    valid_from: datetime | date | None, valid_until: datetime | date | None, zone: ZoneInfo
+) -> tuple[datetime | None, datetime | None]:
+    """``bounds_utc`` of the two values themselves."""
+    start = _as_instant(valid_from, zone, end=False) if valid_from else None
+    stop = _as_instant(valid_until, zone, end=True) if valid_until else None
     return (
         start.astimezone(UTC) if start else None,
         stop.astimezone(UTC) if stop else None,

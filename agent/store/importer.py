@@ -17,67 +17,36 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from agent.errors import CardFormatError, ImportRejected
+from agent.errors import CardFormatError
 from agent.models.config import GateConfig
+from agent.models.import_plain import FIELDS as PLAIN_FIELDS
+from agent.models.import_plain import plain_card
 from agent.models.wire import AllowListEntry, EntryFields, ImportRow
 from agent.store.allowlist import AllowListStore, fields_row
 from agent.store.credentials import CredentialHasher
+from agent.store.import_read import BATCH, BLANK_IS_DEFAULT, RowBatch, read_batches, read_rows
+from agent.store.list_rows import plain_fields_row
 from agent.store.listfile import DuplicateRows
-from agent.store.listread import (
-    BLOCK,
-    MAX_LISTED_ERRORS,
-    RowErrors,
-    csv_rows,
-    json_rows,
-    precheck,
-)
+from agent.store.listread import MAX_LISTED_ERRORS, RowErrors
 from agent.store.plates import plate_credential
-from drivers.cards import canonical_text
+from drivers.cards import canonical_text, mask
 
 __all__ = [
     "BLANK_IS_DEFAULT",
     "MAX_LISTED_ERRORS",
     "RowErrors",
     "build_entries",
+    "door_schedule_errors",
     "import_file",
     "load_file",
     "read_rows",
     "reference_errors",
 ]
 
-_BATCH = 2000
 _VALIDATE = ImportRow.model_validate
-# columns where an empty cell means the same as no cell: dropping them while reading
-# spares pydantic a validator call each (``kind`` and ``holder_id`` keep theirs: ""
-# is an error); the model reads "" there as the default all the same
-BLANK_IS_DEFAULT = frozenset(
-    {"card", "credential", "plate", "unit", "doors", "valid_from", "valid_until", "schedule"}
-    | {"suspended", "lockdown_override"}
+_CARD, _CREDENTIAL, _PLATE, _DOORS, _SCHEDULE = (
+    PLAIN_FIELDS.index(name) for name in ("card", "credential", "plate", "doors", "schedule")
 )
-
-
-def read_rows(
-    path: Path, block: int = BLOCK, blank_is_default: frozenset[str] = frozenset()
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, raw row) pairs from a .csv or .json file, read ``block`` characters
-    at a time; "" in a ``blank_is_default`` column is left out of the row."""
-    try:
-        precheck(path, block)
-        suffix = path.suffix.lower()
-        if suffix not in (".csv", ".json"):
-            raise ImportRejected(f"{path}: expected a .csv or .json file")
-        with path.open(encoding="utf-8-sig") as text:
-            if suffix == ".json":
-                for line, raw in json_rows(text, block):
-                    if blank_is_default:
-                        raw = {k: v for k, v in raw.items() if v != "" or k not in blank_is_default}
-                    yield line, raw
-            else:
-                yield from csv_rows(text, set(ImportRow.model_fields), blank_is_default)
-    except UnicodeDecodeError:  # changed on disk since the check
-        raise ImportRejected(f"{path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise ImportRejected(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 def _describe(exc: ValidationError) -> str:
@@ -90,13 +59,20 @@ def _describe(exc: ValidationError) -> str:
 
 def reference_errors(entry: EntryFields, config: GateConfig) -> list[tuple[str, str]]:
     """(field, message) for each door or schedule an entry names that this gate lacks."""
+    return door_schedule_errors(entry.doors, entry.schedule, config)
+
+
+def door_schedule_errors(
+    doors: Iterable[str] | None, schedule: str | None, config: GateConfig
+) -> list[tuple[str, str]]:
+    """``reference_errors`` of the two values themselves."""
     problems = []
-    if entry.doors:
-        bad_doors = sorted(set(entry.doors) - {d.id for d in config.doors})
+    if doors:
+        bad_doors = sorted(set(doors) - {d.id for d in config.doors})
         if bad_doors:
             problems.append(("doors", f"unknown door(s) {', '.join(bad_doors)}"))
-    if entry.schedule and entry.schedule not in config.schedules:
-        problems.append(("schedule", f"unknown schedule {entry.schedule!r}"))
+    if schedule and schedule not in config.schedules:
+        problems.append(("schedule", f"unknown schedule {schedule!r}"))
     return problems
 
 
@@ -111,6 +87,7 @@ class RowChecker:
         self.config = config
         self.hasher = hasher
         self.errors: list[tuple[int, str]] = []  # the first MAX_LISTED_ERRORS
+        self._door_ids = frozenset(d.id for d in config.doors) if config else frozenset()
         self.count = 0
 
     def error(self, line: int, message: str) -> None:
@@ -125,28 +102,44 @@ class RowChecker:
         except ValidationError as exc:
             self.error(line, _describe(exc))
             return None
-        if row.card is not None:
+        identity = self.identify(line, row.card, row.plate, row.credential)
+        if identity is None:
+            return None
+        self.references(line, row.doors, row.schedule)
+        return row, *identity
+
+    def identify(
+        self, line: int, card: str | None, plate: str | None, credential: str | None
+    ) -> tuple[str, str] | None:
+        """(credential, masked) of a checked row's one identifier, or None (recorded)."""
+        if card is not None:
             if self.hasher is None:
                 self.error(line, "card: a raw card number needs the site key to hash it")
                 return None
             try:
-                canonical = canonical_text(row.card, self.hasher.prox_bits)
+                canonical = canonical_text(card, self.hasher.prox_bits)
             except CardFormatError as exc:
                 self.error(line, f"card: {exc}")
                 return None
-            credential, masked = self.hasher.identify_text(canonical)
-        elif row.plate is not None:
-            checked = plate_credential(row.plate, self.hasher)
+            return self.hasher.identify_text(canonical)
+        if plate is not None:
+            checked = plate_credential(plate, self.hasher)
             if isinstance(checked, str):
                 self.error(line, checked)
                 return None
-            credential, masked = checked
-        else:
-            credential, masked = row.credential or "", ""
-        if self.config is not None and (row.doors or row.schedule):
-            for name, message in reference_errors(row, self.config):
+            return checked
+        return credential or "", ""
+
+    def references(self, line: int, doors: Iterable[str] | None, schedule: str | None) -> None:
+        """Record each door or schedule a row names that this gate lacks."""
+        config = self.config
+        if config is None or not (doors or schedule):
+            return
+        if (doors and not self._door_ids.issuperset(doors)) or (
+            schedule and schedule not in config.schedules
+        ):
+            for name, message in door_schedule_errors(doors, schedule, config):
                 self.error(line, f"{name}: {message}")
-        return row, credential, masked
 
 
 def build_entries(
@@ -182,13 +175,31 @@ def load_file(path: Path, config: GateConfig, hasher: CredentialHasher) -> list[
 
 
 def _store_rows(
-    rows: Iterable[tuple[int, dict[str, Any]]], checker: RowChecker, zone: ZoneInfo
+    batches: Iterable[RowBatch], checker: RowChecker, zone: ZoneInfo
 ) -> Iterator[tuple[Any, ...]]:
-    for line, raw in rows:
-        checked = checker.check(line, raw)
-        if checked is not None:
-            row, credential, masked = checked
-            yield (*fields_row(row, credential, masked, zone), line)
+    """Stored rows, each with its line: a row in the plain shape (agent/models/
+    import_plain.py) without a model, any other through ``check``."""
+    hasher = checker.hasher
+    for batch in batches:
+        rows = batch.rows
+        plain = batch.shape.check([r for _, r in rows]) if batch.shape else [None] * len(rows)
+        for (line, raw), fields in zip(rows, plain, strict=True):
+            if fields is None:
+                checked = checker.check(line, batch.as_dict(raw))
+                if checked is not None:
+                    row, credential, masked = checked
+                    yield (*fields_row(row, credential, masked, zone), line)
+                continue
+            card, credential, plate = fields[_CARD], fields[_CREDENTIAL], fields[_PLATE]
+            if card and hasher is not None:
+                canonical = plain_card(card)
+                identity: tuple[str, str] | None = (hasher.hash_text(canonical), mask(canonical))
+            else:
+                identity = checker.identify(line, card or None, plate or None, credential)
+            if identity is not None:
+                doors = fields[_DOORS]
+                checker.references(line, doors.split(";") if doors else None, fields[_SCHEDULE])
+                yield plain_fields_row(fields, *identity, zone, line)
 
 
 def import_file(
@@ -205,8 +216,9 @@ def import_file(
     checker = RowChecker(config, hasher)
     build = store.new_list()
     try:
-        rows = _store_rows(read_rows(path, blank_is_default=BLANK_IS_DEFAULT), checker, store.zone)
-        while batch := list(islice(rows, _BATCH)):
+        batches = read_batches(path, blank_is_default=BLANK_IS_DEFAULT)
+        rows = _store_rows(batches, checker, store.zone)
+        while batch := list(islice(rows, BATCH)):
             build.add(batch)
         if not checker.count:
             try:

@@ -9,7 +9,10 @@ from zoneinfo import ZoneInfo
 
 from agent.core.decision import AllowEntry
 from agent.core.kinds import HolderKind
-from agent.models.wire import AllowListEntry, EntryFields, bounds_utc
+from agent.core.secure import CredentialPolicy
+from agent.models.import_plain import FIELDS as PLAIN_FIELDS
+from agent.models.wire import AllowListEntry, EntryFields, bounds_utc, window_utc
+from agent.store.listfile import COLUMNS
 
 
 def to_row(entry: AllowListEntry, zone: ZoneInfo) -> tuple[Any, ...]:
@@ -40,6 +43,40 @@ def fields_row(
         masked,
         fields.credential_policy._value_,
         fields.pin_hash,
+    )
+
+
+# where plain_fields_row finds each value (the names are the stored columns')
+_KIND, _UNIT, _DOORS, _FROM, _UNTIL, _SCHEDULE, _SUSPENDED, _OVERRIDE, _POLICY, _PIN = (
+    PLAIN_FIELDS.index(name) for name in COLUMNS[2:10] + COLUMNS[11:13]
+)
+
+
+def plain_fields_row(
+    fields: tuple[Any, ...], credential: str, masked: str, zone: ZoneInfo, line: int
+) -> tuple[Any, ...]:
+    """``fields_row`` of a row checked in the plain shape (agent/models/import_plain.py:
+    its values in ``FIELDS`` order, "" for not given), and its line: the same stored
+    row ``ImportRow`` would give (tests/test_import_plain.py)."""
+    start = stop = None
+    valid_from, valid_until = fields[_FROM], fields[_UNTIL]
+    if valid_from or valid_until:
+        start, stop = window_utc(valid_from or None, valid_until or None, zone)
+    return (
+        credential,
+        fields[0],  # holder_id
+        (fields[_KIND] or HolderKind.RESIDENT)._value_,
+        fields[_UNIT] or None,
+        fields[_DOORS] or None,
+        None if start is None else start.isoformat(),
+        None if stop is None else stop.isoformat(),
+        fields[_SCHEDULE] or None,
+        1 if fields[_SUSPENDED] else 0,
+        1 if fields[_OVERRIDE] else 0,
+        masked,
+        (fields[_POLICY] or CredentialPolicy.PLAIN)._value_,
+        fields[_PIN] or None,
+        line,
     )
 
 

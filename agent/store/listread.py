@@ -77,12 +77,40 @@ def precheck(path: Path, block: int = BLOCK) -> None:
         raise RowErrors(path.suffix.lower().lstrip(".") or "file", [(nul_line, "a NUL byte")])
 
 
-def csv_rows(
+class CsvHeader:
+    """A CSV file's header: its keys, and how a row under it becomes the dict the
+    model reads (empty cells kept as "", except in the ``blank_is_default`` columns,
+    where an empty cell is left out, as if the row had no such cell)."""
+
+    def __init__(
+        self, fieldnames: list[str], known: set[str], blank_is_default: frozenset[str]
+    ) -> None:
+        unknown = [f for f in fieldnames if f.strip() not in known]
+        if unknown:
+            raise RowErrors("csv", [(1, f"unknown column(s): {', '.join(unknown)}")])
+        self.keys = [f.strip() for f in fieldnames]
+        self.width = len(self.keys)
+        # a column named twice: the last cell wins, blank or not, then blanks go
+        unique = len(set(self.keys)) == self.width
+        self._skip = blank_is_default if unique else frozenset()
+        self._after = frozenset() if unique else blank_is_default
+
+    def as_dict(self, row: list[str]) -> dict[str, str]:
+        """The row's cells by column, in one pass (not two) where no column repeats."""
+        skip = self._skip
+        values = {k: v for k, v in zip(self.keys, row, strict=False) if v or k not in skip}
+        if len(row) < self.width:
+            for missing in self.keys[len(row) :]:  # a short row: those columns are absent
+                values.pop(missing, None)
+        if self._after:
+            values = {k: v for k, v in values.items() if v or k not in self._after}
+        return values
+
+
+def csv_records(
     text: TextIO, known: set[str], blank_is_default: frozenset[str] = frozenset()
-) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line, row) for each data row, keys stripped; empty cells kept as "", except
-    in the ``blank_is_default`` columns, where an empty cell is left out (as if the
-    row had no such cell) while the row's dict is built: one pass, not two."""
+) -> tuple[CsvHeader, Iterator[tuple[int, list[str]]]]:
+    """The header (read now) and (line, cells) for each data row (read as iterated)."""
     reader = csv.reader(text)
     try:
         fieldnames = next(reader, None)
@@ -90,14 +118,11 @@ def csv_rows(
         raise RowErrors("csv", [(1, f"not valid CSV: {exc}")]) from None
     if not fieldnames:
         raise RowErrors("csv", [(1, "no header row")])
-    unknown = [f for f in fieldnames if f.strip() not in known]
-    if unknown:
-        raise RowErrors("csv", [(1, f"unknown column(s): {', '.join(unknown)}")])
-    keys = [f.strip() for f in fieldnames]
-    width = len(keys)
-    # a column named twice: the last cell wins, blank or not, then blanks go
-    skip = blank_is_default if len(set(keys)) == width else frozenset()
-    after = blank_is_default if skip is not blank_is_default else frozenset()
+    header = CsvHeader(fieldnames, known, blank_is_default)
+    return header, _records(reader, header.width)
+
+
+def _records(reader: Any, width: int) -> Iterator[tuple[int, list[str]]]:
     while True:
         try:
             row = next(reader)
@@ -109,13 +134,16 @@ def csv_rows(
             continue  # a blank line
         if len(row) > width:
             raise RowErrors("csv", [(reader.line_num, "more fields than header columns")])
-        values = {k: v for k, v in zip(keys, row, strict=False) if v or k not in skip}
-        if len(row) < width:
-            for missing in keys[len(row) :]:  # a short row: those columns are absent
-                values.pop(missing, None)
-        if after:
-            values = {k: v for k, v in values.items() if v or k not in after}
-        yield reader.line_num, values
+        yield reader.line_num, row
+
+
+def csv_rows(
+    text: TextIO, known: set[str], blank_is_default: frozenset[str] = frozenset()
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line, row) for each data row, keys stripped (see ``CsvHeader``)."""
+    header, records = csv_records(text, known, blank_is_default)
+    for line, row in records:
+        yield line, header.as_dict(row)
 
 
 class _Window:
