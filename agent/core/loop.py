@@ -72,15 +72,41 @@ class CoreLoop:
         self._held: Any = None  # taken from the queue while gathering; runs next
         self._gathering: Callable[[list[Any]], Any] | None = None  # the gathered call running
         self._gathered = 0  # items it has had
+        # work posted and not yet done: bulk jobs on other threads wait while there is
+        # any (``wait_idle``), so a card read never queues for the GIL behind them
+        self._pending = 0
+        self._idle = threading.Condition(threading.Lock())
 
     # -- any thread -------------------------------------------------------
     def post(self, fn: Callable[..., Any], *args: Any) -> None:
+        self._begin()
         self._queue.put((fn, args))
 
     def post_batch(self, fn: Callable[[list[T]], Any], item: T) -> None:
         """Queue ``item`` for ``fn``, which gets it in a list with the items for ``fn``
         queued right behind it (in order, up to ``MAX_BATCH``)."""
+        self._begin()
         self._queue.put(_Gathered(fn, item))
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds until no posted work is queued or running;
+        True if none is. Bulk work on another thread (a snapshot's chunks) calls this
+        between its pieces: with the GIL shared, a decision that has to win it back
+        from a busy thread waits a switch interval each time, several times a read."""
+        if self._thread is None or threading.current_thread() is self._thread:
+            return True  # pumped by a test, or the loop's own work: nothing to wait for
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def _begin(self) -> None:
+        with self._idle:
+            self._pending += 1
+
+    def _done(self, count: int) -> None:
+        with self._idle:
+            self._pending -= count
+            if self._pending <= 0:
+                self._idle.notify_all()
 
     def call_later(self, delay: float, fn: Callable[..., Any], *args: Any) -> Timer:
         timer = Timer(self._clock.monotonic() + delay, fn, args)
@@ -152,7 +178,10 @@ class CoreLoop:
         if item is _WAKE:
             return 0
         if not isinstance(item, _Gathered):
-            self._call(*item)
+            try:
+                self._call(*item)
+            finally:
+                self._done(1)
             return 1
         items = [item.item]
         self._gathering, self._gathered = item.fn, 1
@@ -161,6 +190,7 @@ class CoreLoop:
             self._call(item.fn, (items,))
         finally:
             self._gathering = None
+            self._done(len(items))
         return 1
 
     def more(self) -> list[Any]:

@@ -16,12 +16,22 @@ from agent.store.allowlist import PatchBaseMismatch
 from agent.store.importer import reference_errors
 
 SLICE = 50  # entries validated per call: ~0.1 ms, so the core thread is never kept waiting
+# the longest a bulk job waits for the core loop to finish its work, each time: the loop
+# is seldom busy for longer than a decision (a millisecond), so this only bounds a stall
+GIVE_WAY_S = 0.05
 _ENTRIES: TypeAdapter[list[AllowListEntry]] = TypeAdapter(list[AllowListEntry])
 M = TypeVar("M", bound=BaseModel)
 
 
-def validate_in_slices(model: type[M], body: object, field: str) -> M:
-    """``model.model_validate(body)``, but the long entry list in slices.
+def _go_on() -> None:
+    return None
+
+
+def validate_in_slices(
+    model: type[M], body: object, field: str, between: Callable[[], object] = _go_on
+) -> M:
+    """``model.model_validate(body)``, but the long entry list in slices, ``between``
+    called before each (the gate's give-way).
 
     pydantic validates a list in one call that holds the GIL; for 5,000 entries that
     is 15 ms in which no card could be decided.
@@ -37,6 +47,7 @@ def validate_in_slices(model: type[M], body: object, field: str) -> M:
     entries: list[AllowListEntry] = []
     errors: list[tuple[str, str]] = []
     for start in range(0, len(items), SLICE):
+        between()
         try:
             entries += _ENTRIES.validate_python(items[start : start + SLICE])
         except ValidationError as exc:
@@ -52,10 +63,18 @@ def validate_in_slices(model: type[M], body: object, field: str) -> M:
 class AllowListSync:
     """Applies snapshots and patches to the gate's list; asks for a snapshot when lost."""
 
-    def __init__(self, gate: GatePort, request_topic: str, send: Callable[[str, bytes], object]):
+    def __init__(
+        self,
+        gate: GatePort,
+        request_topic: str,
+        send: Callable[[str, bytes], object],
+        give_way: Callable[[], object] = _go_on,
+    ):
         self.gate = gate
         self._request_topic = request_topic
         self._send = send
+        # waits while the core loop has work: a chunk's pieces go between decisions
+        self.give_way = give_way
 
     def _check_references(self, entries: list[AllowListEntry], field: str) -> None:
         config = self.gate.config_state().config
@@ -69,10 +88,11 @@ class AllowListSync:
 
     def snapshot(self, body: object) -> AllowListAck | None:
         """Stage one chunk; switch to the new list and ack when the last one is in."""
-        chunk = validate_in_slices(SnapshotChunk, body, "entries")
+        chunk = validate_in_slices(SnapshotChunk, body, "entries", self.give_way)
         store = self.gate.allowlist
         try:
             self._check_references(chunk.entries, "entries")
+            self.give_way()
             complete = store.stage(
                 chunk.snapshot_id, chunk.version, chunk.chunk, chunk.chunks, chunk.entries
             )
@@ -101,7 +121,7 @@ class AllowListSync:
         )
 
     def patch(self, body: object) -> AllowListAck:
-        patch = validate_in_slices(AllowListPatch, body, "upserts")
+        patch = validate_in_slices(AllowListPatch, body, "upserts", self.give_way)
         self._check_references(patch.upserts, "upserts")
         store = self.gate.allowlist
         stale = store.restore_mark() is not None

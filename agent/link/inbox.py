@@ -85,9 +85,10 @@ class Inbox:
         self.refusals = RefusalCounter(gate.clock.monotonic, self._report_refusals)
 
     def put(self, topic: str, payload: bytes) -> None:
-        """Called on paho's thread, never blocks. Size, topic, shape, signature and time
-        are checked here, so only genuine messages wait in the queue: garbage, however
-        much of it, cannot crowd out the office."""
+        """Called on paho's thread. Size, topic, shape, signature and time are checked
+        here, so only genuine messages wait in the queue: garbage, however much of it,
+        cannot crowd out the office. It waits only while the queue's bytes are over the
+        limit (never for the core loop: the loop may be waiting on paho's lock)."""
         kind, name = self.topics.classify(topic)
         if kind == "unknown":
             if topic != self.topics.cmd_ack:  # cmd/+ also matches our own acks

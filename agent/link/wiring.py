@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
+from agent.core.loop import CoreLoop
 from agent.core.runner import Part, Threads
 from agent.gate.ports import GatePort
 from agent.gate.presence_merge import PresenceMerge
-from agent.link.allowlist_sync import AllowListSync
+from agent.link.allowlist_sync import GIVE_WAY_S, AllowListSync
 from agent.link.commands import Commands
 from agent.link.guards_sync import GuardSync
 from agent.link.homeassistant import HomeAssistant
@@ -100,7 +102,10 @@ def build_link(
     paths: StatePaths,
     config: GateConfig,
     merger: PresenceMerge | None = None,
+    give_way: Callable[[], object] | None = None,
 ) -> GateLink:
+    """The office link's parts for ``gate``; ``give_way`` (the core loop's, waiting
+    while it has work) runs between the pieces of bulk work: snapshot chunks."""
     ident, mqtt = config.gate, config.mqtt
     topics = Topics(mqtt.topic_prefix, ident.site, ident.gate_id)
     offline = GateStatus(online=False, site=ident.site, gate=ident.gate_id)
@@ -128,7 +133,8 @@ def build_link(
     if mqtt.homeassistant.enabled:
         ha = HomeAssistant(gate, conn, topics, mqtt.homeassistant, mqtt.status_interval_s)
         handlers.subscriptions += ha.subscriptions
-    sync = AllowListSync(gate, topics.allowlist_request, conn.publish_quietly)
+    give_way = give_way or (lambda: None)
+    sync = AllowListSync(gate, topics.allowlist_request, conn.publish_quietly, give_way)
     presence = None
     if merger is not None:  # other gates' moves, relayed by the office (issue 21)
         after_s = config.presence.partitioned_after_s
@@ -193,11 +199,15 @@ class LinkHost(GatePort, Protocol):
 
     def add_part(self, part: Part) -> None: ...
 
+    @property
+    def loop(self) -> CoreLoop: ...
+
 
 def attach(host: LinkHost) -> GateLink:
     """Build the office link for ``host`` and register its parts to run with it."""
     config = host.config_state().config
-    link = build_link(host, host.events, host.paths, config, host.presence_merge)
+    give_way = partial(host.loop.wait_idle, GIVE_WAY_S)
+    link = build_link(host, host.events, host.paths, config, host.presence_merge, give_way)
     for part in link.parts:
         host.add_part(part)
     host.link_status = link.status
