@@ -7,10 +7,14 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from agent.core.clock import SystemClock
 from agent.core.loop import CoreLoop
 from agent.core.runner import Threads
-from agent.link.allowlist_sync import SLICE, validate_in_slices
+from agent.errors import Rejected
+from agent.gate.app import App
+from agent.link.allowlist_sync import SLICE, AllowListSync, validate_in_slices
 from agent.models.messages import AllowListPatch
 
 
@@ -75,3 +79,25 @@ def test_a_long_entry_list_is_validated_in_pieces_each_after_giving_way() -> Non
     pieces: list[int] = []
     patch = validate_in_slices(AllowListPatch, body, "upserts", lambda: pieces.append(1))
     assert len(patch.upserts) == 2 * SLICE + 1 and len(pieces) == 3
+
+
+def test_a_chunk_naming_a_door_or_schedule_the_gate_lacks_is_refused_entry_by_entry(
+    app: App,
+) -> None:
+    sync = AllowListSync(app, "gate/t/req", lambda topic, payload: None)
+    entries = [
+        {"credential": f"{i:064x}", "holder_id": f"R-{i}", "doors": ["main"]} for i in range(5)
+    ]
+    entries[1]["doors"] = ["main", "nowhere"]
+    entries[3]["schedule"] = "never"
+    body = {"version": 9, "snapshot_id": "s" * 8, "chunk": 0, "chunks": 1, "entries": entries}
+    with pytest.raises(Rejected) as refused:
+        sync.snapshot(body)
+    assert refused.value.errors == [
+        ("entries.1.doors", "unknown door(s) nowhere"),
+        ("entries.3.schedule", "unknown schedule 'never'"),
+    ]
+    assert app.allowlist.version() != 9
+    del entries[3]["schedule"], entries[1]["doors"][1]
+    ack = sync.snapshot(body)
+    assert ack is not None and ack.ok and app.allowlist.version() == 9

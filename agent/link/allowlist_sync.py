@@ -78,9 +78,14 @@ class AllowListSync:
 
     def _check_references(self, entries: list[AllowListEntry], field: str) -> None:
         config = self.gate.config_state().config
+        # a snapshot's million entries: only one naming a door or schedule this gate
+        # lacks goes on to have its problems worded (sets, not a call an entry)
+        doors, schedules = frozenset(d.id for d in config.doors), config.schedules
         problems = [
             (f"{field}.{i}.{name}", message)
             for i, e in enumerate(entries)
+            if (e.doors and not doors.issuperset(e.doors))
+            or (e.schedule and e.schedule not in schedules)
             for name, message in reference_errors(e, config)
         ]
         if problems:
