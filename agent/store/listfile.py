@@ -68,7 +68,7 @@ BUILD_CACHE_KB = 2 * 1024  # the table's pages and the sorter's runs: what a bui
 # A disk flush waits for every write before it, so a burst of written-back list pages
 # holds up the event log's fsync (a decision) for as long as the burst takes: the
 # build writes back a little at a time, as rows arrive and while the index is made.
-SYNC_EVERY_BYTES = 1 << 20
+SYNC_EVERY_BYTES = 4 << 20
 WRITE_BACK_S = 0.02
 FREE_STEP_BYTES = 8 << 20  # a replaced list is freed this much at a time ...
 FREE_PAUSE_S = 0.001  # ... with the disk left to others in between
