@@ -250,3 +250,41 @@ def test_a_grant_whose_commit_failed_leaves_the_occupancy_as_it_was(
     clock.advance(5)  # the recount a lost commit asks for
     gate.loop.pump()
     assert gate.occupancy.summary()["compound"].total == 0
+
+
+def test_a_checkpoint_starts_the_wal_over_while_appends_go_on(tmp_path: Path) -> None:
+    """Under steady appends every checkpoint ends with the WAL starting over: before,
+    an append between the checkpoint's pass and its restarting write left one frame
+    past the checkpoint, the WAL never started over, and it grew with every commit."""
+    import struct
+    import time
+
+    from agent.core.clock import SystemClock
+
+    log = EventLog(tmp_path / "events.db", SystemClock(), "s", "g", synchronous="normal")
+    wal = tmp_path / "events.db-wal"
+
+    def restarts() -> int:  # the WAL header's checkpoint sequence: +1 each start-over
+        return int(struct.unpack(">I", wal.read_bytes()[12:16])[0])
+
+    stop = threading.Event()
+
+    def append() -> None:
+        while not stop.is_set():
+            log.append(EventType.DOOR_OPENED, "main")
+
+    appender = threading.Thread(target=append)
+    appender.start()
+    try:
+        time.sleep(0.05)
+        before = restarts()
+        for _ in range(10):
+            time.sleep(0.03)
+            log.checkpoint(force=True)
+            log.append(EventType.DOOR_OPENED, "main")  # a write after it: the start-over
+        after = restarts()
+    finally:
+        stop.set()
+        appender.join()
+        log.close()
+    assert after - before >= 9, f"the WAL started over {after - before} times in 10"

@@ -124,11 +124,20 @@ class EventLog(EventQueries):
         self._appended = 0
         self._checkpointed_at = self._clock.monotonic()
         with self._lock:
-            busy, frames, moved = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            if not busy and 0 < frames == moved:
-                # the WAL is all in the database: the next commit starts it over and
-                # syncs its new header too. Make that commit this one, not a decision's.
-                with self.writer:
+            busy, frames, _ = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if busy or not frames:
+                return
+            # Appends go on beside that pass, and a WAL with even one frame past the
+            # checkpoint never starts over: under steady taps it grew on and on, and each
+            # commit's fsync also wrote the file's new size. The last few frames go with
+            # appends held, and the WAL starts over in the same turn.
+            with self.writer:
+                busy, frames, moved = self._conn.execute(
+                    "PRAGMA wal_checkpoint(PASSIVE)"
+                ).fetchone()
+                if not busy and 0 < frames == moved:
+                    # the WAL is all in the database: the next commit starts it over and
+                    # syncs its new header too. Make that commit this one, not a decision's.
                     self._conn.execute(
                         "INSERT OR REPLACE INTO state (key, value) VALUES ('wal_restarted', ?)",
                         (self._clock.now().isoformat(),),
