@@ -77,6 +77,11 @@ def test_an_unplugged_sign_never_blocks_and_gets_the_newest_text_when_back(
     os.symlink(os.ttyname(slave), link)
     try:
         assert read_update(master) == b"car 199\r\n\r\n\r\n"  # only the newest
+        # counted once the write returns: the bytes can reach the pty's reader first
+        deadline = time.monotonic() + 5
+        while sign.sent == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)  # and nothing older follows it
         assert sign.sent == 1
     finally:
         sign.close()
