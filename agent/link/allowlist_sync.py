@@ -13,7 +13,7 @@ from agent.gate.ports import GatePort
 from agent.models.messages import AllowListAck, AllowListPatch, AllowListRequest, SnapshotChunk
 from agent.models.wire import AllowListEntry
 from agent.store.allowlist import PatchBaseMismatch
-from agent.store.importer import reference_errors
+from agent.store.importer import References
 
 SLICE = 50  # entries validated per call: ~0.1 ms, so the core thread is never kept waiting
 # the longest a bulk job waits for the core loop to finish its work, each time: the loop
@@ -77,16 +77,12 @@ class AllowListSync:
         self.give_way = give_way
 
     def _check_references(self, entries: list[AllowListEntry], field: str) -> None:
-        config = self.gate.config_state().config
-        # a snapshot's million entries: only one naming a door or schedule this gate
-        # lacks goes on to have its problems worded (sets, not a call an entry)
-        doors, schedules = frozenset(d.id for d in config.doors), config.schedules
+        known = References(self.gate.config_state().config)
         problems = [
             (f"{field}.{i}.{name}", message)
             for i, e in enumerate(entries)
-            if (e.doors and not doors.issuperset(e.doors))
-            or (e.schedule and e.schedule not in schedules)
-            for name, message in reference_errors(e, config)
+            if e.doors or e.schedule
+            for name, message in known.errors(e.doors, e.schedule)
         ]
         if problems:
             raise Rejected("entries refer to doors or schedules this gate lacks", problems)

@@ -102,7 +102,7 @@ def build_link(
     paths: StatePaths,
     config: GateConfig,
     merger: PresenceMerge | None = None,
-    give_way: Callable[[], object] | None = None,
+    give_way: Callable[[], object] = lambda: None,
 ) -> GateLink:
     """The office link's parts for ``gate``; ``give_way`` (the core loop's, waiting
     while it has work) runs between the pieces of bulk work: snapshot chunks."""
@@ -133,7 +133,6 @@ def build_link(
     if mqtt.homeassistant.enabled:
         ha = HomeAssistant(gate, conn, topics, mqtt.homeassistant, mqtt.status_interval_s)
         handlers.subscriptions += ha.subscriptions
-    give_way = give_way or (lambda: None)
     sync = AllowListSync(gate, topics.allowlist_request, conn.publish_quietly, give_way)
     presence = None
     if merger is not None:  # other gates' moves, relayed by the office (issue 21)

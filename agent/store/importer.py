@@ -21,7 +21,7 @@ from agent.errors import CardFormatError
 from agent.models.config import GateConfig
 from agent.models.import_plain import FIELDS as PLAIN_FIELDS
 from agent.models.import_plain import plain_card
-from agent.models.wire import AllowListEntry, EntryFields, ImportRow
+from agent.models.wire import AllowListEntry, ImportRow
 from agent.store.allowlist import AllowListStore, fields_row
 from agent.store.credentials import CredentialHasher
 from agent.store.import_read import BATCH, BLANK_IS_DEFAULT, RowBatch, read_batches, read_rows
@@ -29,18 +29,17 @@ from agent.store.list_rows import plain_fields_row
 from agent.store.listfile import DuplicateRows
 from agent.store.listread import MAX_LISTED_ERRORS, RowErrors
 from agent.store.plates import plate_credential
-from drivers.cards import canonical_text, mask
+from drivers.cards import canonical_text
 
 __all__ = [
     "BLANK_IS_DEFAULT",
     "MAX_LISTED_ERRORS",
+    "References",
     "RowErrors",
     "build_entries",
-    "door_schedule_errors",
     "import_file",
     "load_file",
     "read_rows",
-    "reference_errors",
 ]
 
 _VALIDATE = ImportRow.model_validate
@@ -57,23 +56,23 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def reference_errors(entry: EntryFields, config: GateConfig) -> list[tuple[str, str]]:
-    """(field, message) for each door or schedule an entry names that this gate lacks."""
-    return door_schedule_errors(entry.doors, entry.schedule, config)
+class References:
+    """The doors and schedules a gate has: what an entry may name. Built once for a
+    file or a snapshot's chunk; an entry naming only known ones costs two set checks."""
 
+    def __init__(self, config: GateConfig) -> None:
+        self._doors = frozenset(d.id for d in config.doors)
+        self._schedules = config.schedules
 
-def door_schedule_errors(
-    doors: Iterable[str] | None, schedule: str | None, config: GateConfig
-) -> list[tuple[str, str]]:
-    """``reference_errors`` of the two values themselves."""
-    problems = []
-    if doors:
-        bad_doors = sorted(set(doors) - {d.id for d in config.doors})
-        if bad_doors:
+    def errors(self, doors: Iterable[str] | None, schedule: str | None) -> list[tuple[str, str]]:
+        """(field, message) for each door or schedule named that this gate lacks."""
+        problems = []
+        if doors and not self._doors.issuperset(doors):
+            bad_doors = sorted(set(doors) - self._doors)
             problems.append(("doors", f"unknown door(s) {', '.join(bad_doors)}"))
-    if schedule and schedule not in config.schedules:
-        problems.append(("schedule", f"unknown schedule {schedule!r}"))
-    return problems
+        if schedule and schedule not in self._schedules:
+            problems.append(("schedule", f"unknown schedule {schedule!r}"))
+        return problems
 
 
 class RowChecker:
@@ -87,7 +86,7 @@ class RowChecker:
         self.config = config
         self.hasher = hasher
         self.errors: list[tuple[int, str]] = []  # the first MAX_LISTED_ERRORS
-        self._door_ids = frozenset(d.id for d in config.doors) if config else frozenset()
+        self._known = References(config) if config else None
         self.count = 0
 
     def error(self, line: int, message: str) -> None:
@@ -132,13 +131,8 @@ class RowChecker:
 
     def references(self, line: int, doors: Iterable[str] | None, schedule: str | None) -> None:
         """Record each door or schedule a row names that this gate lacks."""
-        config = self.config
-        if config is None or not (doors or schedule):
-            return
-        if (doors and not self._door_ids.issuperset(doors)) or (
-            schedule and schedule not in config.schedules
-        ):
-            for name, message in door_schedule_errors(doors, schedule, config):
+        if self._known is not None and (doors or schedule):
+            for name, message in self._known.errors(doors, schedule):
                 self.error(line, f"{name}: {message}")
 
 
@@ -192,8 +186,7 @@ def _store_rows(
                 continue
             card, credential, plate = fields[_CARD], fields[_CREDENTIAL], fields[_PLATE]
             if card and hasher is not None:
-                canonical = plain_card(card)
-                identity: tuple[str, str] | None = (hasher.hash_text(canonical), mask(canonical))
+                identity: tuple[str, str] | None = hasher.identify_text(plain_card(card))
             else:
                 identity = checker.identify(line, card or None, plate or None, credential)
             if identity is not None:
