@@ -218,6 +218,35 @@ def test_ctrl_c_and_a_closed_pipe_end_follow_quietly(config: Path) -> None:
     assert "Traceback" not in bad.stderr
 
 
+@pytest.mark.parametrize("closed", [0, 1, 2])
+def test_a_command_started_with_a_standard_stream_closed_does_its_work(
+    config: Path, tmp_path: Path, closed: int
+) -> None:
+    """``gate-agent ... >&-`` (or ``2>&-``, ``<&-``): the command's work is done and its
+    status is its own, not an internal error about a missing stream; what it prints to
+    the closed stream is dropped; the office's command line the same."""
+    streams = {0: "stdin", 1: "stdout", 2: "stderr"}
+    closing = {0: "<&-", 1: ">&-", 2: "2>&-"}[closed]  # as a person at a shell does it
+
+    def start(argv: list[str]) -> tuple[int, bytes, bytes]:
+        shell = ["sh", "-c", f'exec "$@" {closing}', "sh", *argv]
+        done = subprocess.run(shell, capture_output=True, timeout=60, check=False)
+        return done.returncode, done.stdout, done.stderr
+
+    code, out, err = start([*CLI, "check-config", "-c", str(config)])
+    assert code == 0, (streams[closed], err)
+    assert b"internal error" not in out + err and b"Traceback" not in out + err
+    if closed != 1:
+        assert b"OK" in out
+    key = tmp_path / "new.key"
+    code, out, err = start([*CLI, "keygen", str(key)])
+    assert code == 0 and key.stat().st_size > 0, (streams[closed], err)
+    office = [sys.executable, "-m", "agent.office.cli", "--db", str(tmp_path / "office.db")]
+    code, out, err = start([*office, "fleet"])
+    assert code == 0, (streams[closed], err)
+    assert b"internal error" not in out + err
+
+
 # -- 4. which door --------------------------------------------------------------------------
 def test_sim_needs_a_door_only_when_the_gate_has_several(
     app: App, make_app: Any, make_config: Any

@@ -15,6 +15,7 @@ import sys
 from agent.errors import ConfigError, GateError
 from agent.faces.configs import config_path
 from agent.faces.logs import setup_logging
+from agent.streams import ensure_standard_streams
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,7 @@ INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 def run_cli(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
+    ensure_standard_streams()
     try:
         args = parser.parse_args(argv)
         setup_logging(args.log_level)

@@ -44,6 +44,7 @@ from agent.office.plain_cards import cmd_plain_cards
 from agent.office.presence import gate_status, online_status, site_statuses
 from agent.office.tail import cmd_events_tail
 from agent.office.zone import site_zone
+from agent.streams import ensure_standard_streams
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Exit 0 done, 1 refused, 2 usage or configuration, 3 no answer (see --help)."""
+    ensure_standard_streams()
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error already printed
