@@ -34,13 +34,16 @@ def whole_text_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise ImportRejected(f"{path}: not UTF-8 text (byte {exc.start})") from None
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
-        raise RowErrors(path.suffix.lower().lstrip(".") or "file", [(line, "a NUL byte")])
-    if path.suffix.lower() == ".json":
-        yield from _json(text)
-    elif path.suffix.lower() == ".csv":
-        yield from _csv(text)
-    else:
-        raise ImportRejected(f"{path}: expected a .csv or .json file")
+        raise RowErrors(str(path), [(line, "a NUL byte")])
+    try:
+        if path.suffix.lower() == ".json":
+            yield from _json(text)
+        elif path.suffix.lower() == ".csv":
+            yield from _csv(text)
+        else:
+            raise ImportRejected(f"{path}: expected a .csv or .json file")
+    except RowErrors as exc:  # the message names the file, not its format
+        raise RowErrors(str(path), exc.errors, exc.total) from None
 
 
 def _csv(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -222,6 +225,15 @@ def test_reading_a_large_file_holds_a_window_not_the_text(tmp_path: Path, suffix
         tracemalloc.stop()
     assert count == 200_000
     assert peak < 1_000_000, f"{peak} bytes held while reading"
+
+
+def test_a_field_over_the_csv_limit_is_reported_with_the_files_name(tmp_path: Path) -> None:
+    path = tmp_path / "residents.csv"
+    path.write_text('card,holder_id\n"' + "a" * 200_000 + '",R-1\n')
+    with pytest.raises(RowErrors) as caught:
+        list(read_rows(path))
+    assert str(caught.value).startswith(f"{path}: 1 bad row(s); nothing was changed")
+    assert caught.value.errors == [(2, "not valid CSV: field larger than field limit (131072)")]
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".json"])

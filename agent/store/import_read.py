@@ -13,7 +13,7 @@ from typing import Any, cast
 from agent.errors import ImportRejected
 from agent.models.import_plain import PlainShape
 from agent.models.wire import ImportRow
-from agent.store.listread import BLOCK, csv_records, json_rows, precheck
+from agent.store.listread import BLOCK, RowErrors, csv_records, json_rows, precheck
 
 BATCH = 2000
 # columns where an empty cell means the same as no cell: dropping them while reading
@@ -68,6 +68,8 @@ def read_batches(
             shape = PlainShape.of(header.keys)
             while csv_batch := list(islice(records, size)):
                 yield RowBatch(csv_batch, shape, header.as_dict)
+    except RowErrors as exc:  # the file's name, not "csv" or "json", in the message
+        raise exc.named(str(path)) from None
     except UnicodeDecodeError:  # changed on disk since the check
         raise ImportRejected(f"{path}: not UTF-8 text") from None
     except OSError as exc:

@@ -31,6 +31,7 @@ class RowErrors(ImportRejected):
     """Problems found, each with the line it is on: the first ones, and how many in all."""
 
     def __init__(self, source: str, errors: list[tuple[int, str]], total: int | None = None):
+        self.source = source
         self.errors = errors
         self.total = len(errors) if total is None else total
         shown = [f"  line {line}: {msg}" for line, msg in errors[:MAX_LISTED_ERRORS]]
@@ -39,6 +40,10 @@ class RowErrors(ImportRejected):
         super().__init__(
             f"{source}: {self.total} bad row(s); nothing was changed\n" + "\n".join(shown)
         )
+
+    def named(self, source: str) -> RowErrors:
+        """The same problems, said of ``source`` (the readers here know only the format)."""
+        return RowErrors(source, self.errors, self.total)
 
 
 def _breaks(data: bytes, after_cr: bool) -> int:
