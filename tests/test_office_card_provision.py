@@ -124,3 +124,17 @@ def test_errors_are_one_line(keys: Path) -> None:
             "--site-master-key", str(keys / "master.key"), "--site-key", str(keys / "site.key"),
         )  # fmt: skip
         one_line_error(done, 1 if words == "no reader found" else 2, words)
+
+
+def test_an_acr122u_at_the_desk_is_refused_before_the_card_is_touched() -> None:
+    """nfcpy's own device classes: an ACR122U senses cards but cannot carry the session's
+    APDUs, so provisioning on one would leave a half-written card; a PN532 or PN533 can."""
+    import nfc.clf.acr122
+    import nfc.clf.pn532
+    import nfc.clf.pn533
+
+    from agent.office.card_desk import senses_only
+
+    assert senses_only(object.__new__(nfc.clf.acr122.Device))
+    assert not senses_only(object.__new__(nfc.clf.pn532.Device))
+    assert not senses_only(object.__new__(nfc.clf.pn533.Device))

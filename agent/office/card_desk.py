@@ -92,6 +92,15 @@ class NfcTransport:
             raise CardGone(f"the card left the reader ({type(exc).__name__})") from None
 
 
+def senses_only(device: object) -> bool:
+    """An ACR122U (nfcpy's ``acr122`` driver): it senses cards, but its firmware cannot
+    carry a secure card's APDUs (a gate's reader is checked the same way:
+    agent/models/secure.py)."""
+    import nfc.clf.acr122
+
+    return isinstance(device, nfc.clf.acr122.Device)
+
+
 @contextmanager
 def _nfc_card(device: str, wait_s: float) -> Iterator[CardTransport]:
     import nfc
@@ -103,6 +112,11 @@ def _nfc_card(device: str, wait_s: float) -> Iterator[CardTransport]:
     except (OSError, ValueError) as exc:
         raise CardDeskError(f"no reader found at {device}: {exc}") from None
     try:
+        if senses_only(frontend.device):  # refused before a half-written card, not after
+            raise CardDeskError(
+                f"the reader at {device} is an ACR122U, whose firmware cannot run a secure "
+                "card's session: use a PN532 or PN533 (docs/hardware.md)"
+            )
         deadline = time.monotonic() + wait_s
         target = None
         while target is None and time.monotonic() < deadline:
