@@ -190,3 +190,35 @@ def test_the_office_command_issues_a_pass_with_a_plate(  # type: ignore[no-untyp
     code, _out, err, _ = run(capsys, *office, *issue_it[:-2], "--plate", "hello", "--push",
                              *site_key)  # fmt: skip
     assert code != 0 and "not a licence plate" in err
+
+
+def test_a_pass_pushed_again_takes_its_car_along(  # type: ignore[no-untyped-def]
+    running, broker, tmp_path, capsys
+) -> None:
+    """``pass push CODE --plate``: a pass delivered later (or to another gate) keeps its
+    car; before, only ``pass issue --push`` could send a plate, and a re-push lost it."""
+    import json
+
+    from drivers.anpr_sim import SimPlateCamera
+    from tests.reader_rig import wait_for
+    from tests.test_office_cli import flags, run
+
+    office = flags(broker.host, broker.port, tmp_path)
+    code, out, err, _ = run(capsys, *office, "--json", "pass", "issue", "--unit", "A-12",
+                            "--until", "+2h")  # fmt: skip
+    assert code == 0, err
+    issued = json.loads(out)
+    site_key = ["--site-key", str(tmp_path / "site.key")]
+    push = ["--json", "pass", "push", issued["code"], "--plate", "京a 12345", *site_key]
+    code, out, err, _ = run(capsys, *office, *push)
+    assert code == 0, err
+    assert json.loads(out)["gates"][0]["plates"] == 1 and "12345" not in out
+    camera = running.devices.readers["cam"]
+    assert isinstance(camera, SimPlateCamera)
+    camera.show(PLATE, 0.95, b"\xff\xd8\xff\xd9")
+
+    def used() -> list[Any]:
+        return [e for e in running.events.recent(50) if e.type.value == "pass_used"]
+
+    (event,) = wait_for(used, "the car let in with the pass pushed again")
+    assert event.details["pass_id"] == issued["pass"]["id"] and event.details["via"] == "plate"

@@ -231,6 +231,8 @@ def _pass_commands(
     p = _sub(psub, "push", commands["pass push"], "deliver a pass to gates (its short code works)")
     p.add_argument("code", help="the pass code (GP1....)")
     p.add_argument("--to", help=TO_HELP + " (default the pass's gate, else --site/--gate)")
+    p.add_argument("--plate", help="the visitor's car (as issued): cameras let it in too")
+    p.add_argument("--site-key", default=env("SITE_KEY"), help="hashes --plate as gates do")
     p = _sub(psub, "revoke", commands["pass revoke"], "refuse a pass from now on")
     p.add_argument("pass_", metavar="PASS", help="the pass id (16 hex digits) or its code")
     p.add_argument("--to", help=TO_HELP + " (default the pass's gate, else --site/--gate)")

@@ -107,7 +107,7 @@ def _plates(args: argparse.Namespace, pass_id: str) -> list[PassPlate]:
     and the mask travel, and only with the pass they belong to."""
     if not getattr(args, "plate", None):
         return []
-    if not args.push:
+    if not getattr(args, "push", True):  # ``pass push`` always sends
         raise ConfigError("--plate needs --push: a plate reaches the gates only with its pass")
     if not args.site_key:
         raise ConfigError("--plate needs --site-key (or GATE_OFFICE_SITE_KEY) to hash it")
@@ -190,7 +190,8 @@ def write_qr(signed: SignedPass, png: str | None, svg: str | None) -> dict[str, 
 def cmd_pass_push(args: argparse.Namespace) -> int:
     """Deliver a pass issued before to more gates, so its short code works there."""
     signed = _own_pass(args, args.code)
-    rows = send_to_gates(args, signed.visitor_pass, deliver=[signed.text])
+    plates = _plates(args, signed.visitor_pass.id)  # the car goes with the pass, or is lost
+    rows = send_to_gates(args, signed.visitor_pass, deliver=[signed.text], plates=plates)
     return _report(args, rows, f"pass {signed.visitor_pass.id} delivered")
 
 
