@@ -193,3 +193,57 @@ def test_status_says_a_car_park_refuses_all(make_gate: Callable[..., App]) -> No
     drive_up(gate, "R-1")
     park = gate.status(0).occupancy["car-park"]
     assert park.car_park and park.full and park.refuses_all and park.refuses_visitors
+
+
+def test_a_visitor_pass_car_gets_its_words_on_the_sign(
+    pins: MockFactory,
+    make_app: Callable[..., App],
+    make_config: Callable[..., GateConfig],
+    clock: ManualClock,
+) -> None:
+    """A car let in (or not) by a visitor's pass, not the allow-list, is shown on the sign
+    as any plate read is: 欢迎来访, or 车位已满 when the car park refuses visitors."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from agent.link.signing import public_key_text
+    from agent.models.passes import PassPlate, PassUpdate
+    from tests.pass_rig import issue
+
+    key = Ed25519PrivateKey.generate()
+    mqtt = {"enabled": False, "office_public_key": public_key_text(key)}
+    config = make_config(doors=[car_door(), {"id": "main", "readers": [{"id": "main-in"}]}],
+                         presence=presence(capacity=1), mqtt=mqtt)  # fmt: skip
+    app = make_app(config, pin_factory=pins)
+    attach_plates(app)
+    app.start(threaded=False)
+    credential, masked = plate_credential(PLATES["R-1"], app.hasher)  # type: ignore[misc]
+    app.allowlist.replace([AllowListEntry(credential=credential, masked=masked,
+                                          holder_id="R-1")], 1)  # fmt: skip
+    pins.pin(ARMING).drive_low()
+    app.loop.pump()
+    plate = "京C12345"
+    signed = issue(key, clock.now(), uses=5, doors=["car"])
+    car_credential, car_masked = plate_credential(plate, app.hasher)  # type: ignore[misc]
+    car = PassPlate(pass_id=signed.visitor_pass.id, plate=car_credential, masked=car_masked)
+    assert app.update_passes(PassUpdate(request_id="r", deliver=[signed.text], plates=[car]))
+    camera = app.devices.readers["car-in"]
+    assert isinstance(camera, SimPlateCamera)
+
+    def pass_car() -> str:
+        before = len(app.events.recent(1000))
+        camera.show(plate, 0.95)
+        app.loop.pump()
+        (event,) = [e for e in app.events.recent(1000)[before:] if "pass_id" in e.details]
+        return f"{event.type.value}:{event.details['reason']}"
+
+    assert pass_car() == "pass_used:granted"
+    assert sign(app)[0] == "欢迎来访"
+    clock.advance(6)  # the outcome's 5 s are over
+    app.loop.pump()
+    assert sign(app)[0] == "欢迎光临"
+    assert drive_up(app, "R-1").granted  # the resident's car fills the car park (1 of 1)
+    clock.advance(6)
+    app.loop.pump()
+    assert sign(app) == ("欢迎光临", "车位已满")
+    assert pass_car() == "pass_refused:area_full"
+    assert sign(app)[0] == "车位已满"

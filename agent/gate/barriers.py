@@ -18,13 +18,14 @@ from agent.core.clock import Clock
 from agent.core.door import Door, Emit
 from agent.core.kinds import EventType
 from agent.core.loop import CoreLoop
+from agent.core.passes import PassReason
 from agent.core.runner import Threads
 from agent.errors import GateError
 from agent.gate.barrier_door import BarrierDoor
 from agent.gate.barrier_sign import CapacitySource, SignBoard, outcome_words
 from agent.gate.inputs import Route
 from agent.gate.lanes import ReadsHandler
-from agent.gate.ports import DecisionRecord
+from agent.gate.ports import DecisionRecord, PassOutcome
 from agent.models.barrier import BarrierStatus
 from agent.models.config import DoorConfig
 from drivers.base import Relay
@@ -98,6 +99,7 @@ class BarrierDesk:
             app.lanes.on_reads = self.filtered(app.lanes.on_reads)
         if self.boards:
             app.reads.listeners.append(self._decided)
+            app.passes.listeners.append(self._pass_decided)  # a pass's car, or its QR
             app.add_part(SignPart(self.boards), after_devices=True)
             # free spaces from the car park's count (issue 22 item 5), kept fresh as it moves
             self.feed_capacity(capacity if capacity is not None else app.occupancy)
@@ -143,9 +145,15 @@ class BarrierDesk:
     def _decided(self, record: DecisionRecord) -> None:
         self.show_outcome(record.door, record.granted, record.reason, record.kind)
 
+    def _pass_decided(self, outcome: PassOutcome) -> None:
+        # a visitor's pass (its car's plate, or its code scanned in the lane): 欢迎来访,
+        # or why not; a full car park in the sign's own words
+        reason = "car_park_full" if outcome.reason == PassReason.AREA_FULL else outcome.reason
+        self.show_outcome(outcome.door, outcome.granted, reason, "visitor")
+
     def show_outcome(self, door: str, granted: bool, reason: str, kind: str | None) -> None:
-        """A vehicle read's outcome on ``door``'s sign (card reads come here by themselves;
-        a read path of its own, such as plates, calls this after its commit)."""
+        """A vehicle's outcome on ``door``'s sign, after its event's commit: card and plate
+        reads (the read handler's records) and passes (the pass desk's outcomes)."""
         if (board := self.boards.get(door)) is not None:
             board.announce(outcome_words(granted, reason, kind, board.spec.language))
 
