@@ -28,8 +28,8 @@ from agent.office.web.cases import access
 from agent.office.web.cases.attachments import sniff
 from agent.office.web.cases.models import Case, CaseAttachment, CaseStep
 from agent.office.web.events import event_store
+from agent.office.web.gate_link import gate_args
 from agent.office.web.staff.accounts import signed_in_account
-from agent.office.web.visitors.issuing import _gate_args
 
 # the plate reads whose pictures a case page offers: near the case's own gate events
 PLATE_TYPES = ["access_granted", "access_denied", "plate_unreadable", "plate_decided"]
@@ -97,7 +97,7 @@ def fetch(request: HttpRequest, pk: int) -> HttpResponseBase:
     site, _slash, gate = form.cleaned_data["gate"].partition("/")
     picture = form.cleaned_data["picture"]
     try:
-        data = fetch_picture(_gate_args(site, gate), picture, f"case-{case.pk}")
+        data = fetch_picture(gate_args(site, gate), picture, f"case-{case.pk}")
     except (GateError, ConfigError) as exc:
         messages.error(request, _("The gate's picture could not be fetched: %(why)s")
                        % {"why": str(exc).splitlines()[0]})  # fmt: skip

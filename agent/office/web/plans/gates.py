@@ -15,8 +15,8 @@ from agent.office import options
 from agent.office.answers import refused
 from agent.office.presence import online_status, site_statuses
 from agent.office.web.events import event_store
+from agent.office.web.gate_link import gate_args
 from agent.office.web.plans.models import Drill
-from agent.office.web.visitors.issuing import _gate_args
 
 # a gate's clock may differ from the office's: reports are looked for from a while before
 CLOCK_SLACK = timedelta(hours=1)
@@ -43,7 +43,7 @@ def _each_gate(drill: Drill, command: DrillCommand) -> list[dict[str, Any]]:
     rows = []
     for site, gate in drill.version.gates():
         try:
-            result = _send(_gate_args(site, gate), command)
+            result = _send(gate_args(site, gate), command)
             rows.append({"site": site, "gate": gate, "ok": True, "result": result})
         except GateError as exc:
             rows.append({"site": site, "gate": gate, "ok": False, "error": str(exc)})

@@ -1,51 +1,30 @@
 """The workplace's way into ``gate-office pass``: the office key, QR codes, and the gates.
 
 Signing, the QR code and the messages to gates are the ones ``gate-office pass issue |
-push | revoke`` uses (agent.office.passes); this module only finds their settings: the
-signing key (``web serve --key``) and the broker (``web serve --office-config``, the
-``office.toml`` of ``gate-office serve``).
+push | revoke`` uses (agent.office.passes); their settings (the signing key, the
+broker) come from agent.office.web.gate_link, as the plans' and the cases' messages do.
 """
 
 from __future__ import annotations
 
-import argparse
 import io
-from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 
-from agent.errors import ConfigError
 from agent.link.signing import load_private_key
-from agent.models.office import OfficeConfig
 from agent.models.pass_codec import SignedPass, sign
 from agent.models.passes import PassPlate, RevokedPass
 from agent.models.passes import VisitorPass as SignedFields
-from agent.office.fleet import load_office_config
 from agent.office.passes import QR_BORDER, QR_SCALE, send_to_gates
 from agent.office.web.events import event_store
-
-ANSWER_TIMEOUT_S = 10.0  # a gate that is online answers in well under a second
-
-
-def _office_config() -> OfficeConfig | None:
-    where = str(settings.GATE_OFFICE_CONFIG)
-    return load_office_config(Path(where)) if where else None
-
-
-def _key_path() -> Path:
-    if settings.GATE_OFFICE_PASS_KEY:
-        return Path(str(settings.GATE_OFFICE_PASS_KEY))
-    config = _office_config()
-    if config is None:
-        raise ConfigError("no office signing key: start the workplace with --key")
-    return config.signing_key_file
+from agent.office.web.gate_link import gate_args, key_path
 
 
 def office_key() -> Ed25519PrivateKey:
     """The office's Ed25519 key, which gates trust for passes."""
-    return load_private_key(_key_path())
+    return load_private_key(key_path())
 
 
 def sign_pass(fields: SignedFields) -> SignedPass:
@@ -87,30 +66,16 @@ def broker_configured() -> bool:
     return bool(settings.GATE_OFFICE_CONFIG)
 
 
-def _gate_args(site: str, gate: str) -> argparse.Namespace:
-    config = _office_config()
-    if config is None:
-        raise ConfigError("no broker: start the workplace with --office-config")
-    b = config.broker
-    return argparse.Namespace(
-        host=b.host, port=b.port, protocol=b.protocol, username=b.username,
-        password_file=b.password_file, ca=b.ca_file, cert=b.cert_file, cert_key=b.key_file,
-        prefix=b.topic_prefix, key=str(_key_path()), db=str(settings.GATE_OFFICE_EVENTS_DB),
-        site=site, gate=gate or None, to=f"{site}/{gate}" if gate else f"site:{site}",
-        timeout=ANSWER_TIMEOUT_S, json=False,
-    )  # fmt: skip
-
-
 def deliver(signed: SignedPass, plate: tuple[str, str] | None = None) -> list[dict[str, Any]]:
     """Deliver the pass to its gate (every gate of its site): its short code works there,
     and with ``plate`` (its HMAC and mask) the cameras let that car in with the pass."""
     vp = signed.visitor_pass
     cars = [PassPlate(pass_id=vp.id, plate=plate[0], masked=plate[1])] if plate else []
-    return send_to_gates(_gate_args(vp.site, vp.gate or ""), vp, deliver=[signed.text],
+    return send_to_gates(gate_args(vp.site, vp.gate or ""), vp, deliver=[signed.text],
                          plates=cars)  # fmt: skip
 
 
 def revoke(site: str, gate: str, pass_id: str, until: Any) -> list[dict[str, Any]]:
     """Refuse the pass from now on at its gate (every gate of its site); a row per gate."""
     revoked = RevokedPass(id=pass_id, until=until)
-    return send_to_gates(_gate_args(site, gate), None, revoke=[revoked])
+    return send_to_gates(gate_args(site, gate), None, revoke=[revoked])
