@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import ImportRejected
-from agent.store.write_back import PageWriter
 
 COLUMNS = (
     "credential",
@@ -68,8 +67,8 @@ SIDE_FILES = ("-wal", "-shm", "-journal")
 BUILD_CACHE_KB = 2 * 1024  # the table's pages and the sorter's runs: what a build holds
 # A disk flush waits for every write before it, so a burst of written-back list pages
 # holds up the event log's fsync (a decision) for as long as the burst takes: the
-# build hands its pages to the disk a little at a time (``PageWriter``), as rows arrive
-# and, while the index is made, every WRITE_BACK_S.
+# build writes back a little at a time, as rows arrive and while the index is made.
+SYNC_EVERY_BYTES = 4 << 20
 WRITE_BACK_S = 0.02
 FREE_STEP_BYTES = 8 << 20  # a replaced list is freed this much at a time ...
 FREE_PAUSE_S = 0.001  # ... with the disk left to others in between
@@ -133,7 +132,7 @@ class ListBuilder:
         folder = os.stat(path.parent)
         if os.geteuid() == 0 and (folder.st_uid, folder.st_gid) != (0, 0):
             os.fchown(self._fd, folder.st_uid, folder.st_gid)  # an import run as root
-        self._pages = PageWriter(self._fd)
+        self._synced_at = 0
         self._conn: sqlite3.Connection | None = None
         try:
             self._conn = conn = open_uri(path, "rwc")
@@ -197,7 +196,7 @@ class ListBuilder:
             # a failing flush stops here; the final fsync in ``finish`` reports it
             with contextlib.suppress(OSError):
                 while not stop.wait(WRITE_BACK_S):
-                    self._pages.now()
+                    os.fdatasync(self._fd)
 
         flusher = threading.Thread(target=flush, name="allowlist-write-back", daemon=True)
         flusher.start()
@@ -208,9 +207,12 @@ class ListBuilder:
             flusher.join()
 
     def _write_back(self) -> None:
-        """Hand what the build wrote so far to the disk as the file grows: one long
-        flush at the end would hold up the event log's fsync behind it."""
-        self._pages.grew(os.fstat(self._fd).st_size)
+        """Flush what the build wrote so far once it passes ``SYNC_EVERY_BYTES``: one
+        long flush at the end would hold up the event log's fsync behind it."""
+        end = os.fstat(self._fd).st_size
+        if end - self._synced_at >= SYNC_EVERY_BYTES:
+            os.fdatasync(self._fd)
+            self._synced_at = end
 
     def finish(self, version: int | None) -> int:
         """Index, record version and size, make the file WAL and durable; returns the size.
