@@ -84,6 +84,46 @@ def test_a_clerk_issues_a_card_hashed_with_the_site_key(desk: dict[str, Any]) ->
     assert "palm-grove/side-gate" in shown and "pending" in shown
 
 
+def test_a_pin_set_at_the_desk_goes_to_the_gates_as_its_hash_only(desk: dict[str, Any]) -> None:
+    """Card plus PIN from the workplace: the clerk types the resident's PIN twice; only its
+    salted hash is kept, it goes on each of the resident's cards in every gate's list, in
+    a change of its own (audited), and it can be removed. Easy or mistyped PINs are told
+    beside the field and change nothing; the PIN is never shown back."""
+    from agent.office.web.audit.models import AuditEntry
+    from agent.office.web.cards.models import CardChange, CardPin
+    from agent.office.web.cards.planning import gate_list
+    from agent.store.pins import verify_pin
+
+    clerk, resident = signed_in("clerk"), a_resident()
+    assert _issue(clerk, resident, CARD).status_code == 302
+    assert _issue(clerk, resident, "04AABBCCDD").status_code == 302
+    page = clerk.get(f"/cards/residents/{resident.pk}/").content.decode()
+    assert "No PIN: at a card plus PIN door these cards are refused." in page
+    url = f"/cards/residents/{resident.pk}/pin/"
+    refusals = [("1234", "1234", "too easy to guess"), ("12a45", "12a45", "digits only"),
+                ("123", "123", "4 to 12 digits"), ("20481", "20418", "differ")]  # fmt: skip
+    for pin, again, words in refusals:
+        refused = clerk.post(url, {"pin": pin, "again": again})
+        assert refused.status_code == 400 and words in refused.content.decode()
+        assert pin not in refused.content.decode().replace("1111, 1234", "")
+    assert not CardPin.objects.exists() and CardChange.objects.count() == 2
+    answer = clerk.post(url, {"pin": "20481", "again": "20481"})
+    change = CardChange.objects.get(kind="pin")
+    assert answer.status_code == 302 and answer.url == f"/cards/changes/{change.pk}/"
+    assert change.cards.count() == 2 and change.deliveries.count() == len(GATES)
+    kept = CardPin.objects.get(resident=resident)
+    assert "20481" not in kept.pin_hash and verify_pin("20481", kept.pin_hash)
+    entries = [e for e in gate_list(date.today()) if e.holder_id == resident.holder_id]
+    assert len(entries) == 2 and all(e.pin_hash == kept.pin_hash for e in entries)
+    assert AuditEntry.objects.filter(target=f"resident:{resident.pk}", reason="PIN set").exists()
+    page = clerk.get(f"/cards/residents/{resident.pk}/").content.decode()
+    assert "A PIN is set" in page and "20481" not in page
+    assert clerk.post(url, {"remove": "1"}).status_code == 302
+    assert not CardPin.objects.exists() and CardChange.objects.filter(kind="pin").count() == 2
+    assert all(e.pin_hash is None for e in gate_list(date.today()))
+    assert signed_in("auditor").post(url, {"pin": "20481", "again": "20481"}).status_code == 403
+
+
 def test_refusals_are_told_beside_the_field_and_nothing_is_saved(desk: dict[str, Any]) -> None:
     from agent.office.web.cards.models import Card, CardChange
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from agent.office.web.audit import chain
 from agent.office.web.audit.models import AuditEntry
 from agent.office.web.cards import planning
-from agent.office.web.cards.models import Card, CardChange
+from agent.office.web.cards.models import Card, CardChange, CardPin
 from agent.office.web.register.models import Household, Resident
 
 SYSTEM = "system"  # the actor of changes nobody clicked (a temporary card's end)
@@ -143,6 +143,22 @@ def end_temporary(today: date) -> CardChange | None:
         if not due:
             return None
         return _record(CardChange.Kind.ENDED, _end(due, Card.Status.ENDED), SYSTEM)
+
+
+def set_pin(resident: Resident, pin_hash: str | None, actor: str) -> CardChange:
+    """The resident's PIN (its hash) set, or removed with None, on every card the gates
+    hold of them: one change, so each gate is sent its list again."""
+    with transaction.atomic():
+        if pin_hash is None:
+            CardPin.objects.filter(resident=resident).delete()
+        else:
+            CardPin.objects.update_or_create(
+                resident=resident, defaults={"pin_hash": pin_hash, "set_by": actor}
+            )
+        issued = Card.objects.filter(resident=resident, status=Card.Status.ISSUED)
+        what = "PIN removed" if pin_hash is None else "PIN set"
+        chain.append(actor, AuditEntry.Action.CHANGE, f"resident:{resident.pk}", what)
+        return _record(CardChange.Kind.PIN, issued, actor)
 
 
 def resync(actor: str) -> CardChange:

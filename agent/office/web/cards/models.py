@@ -75,6 +75,21 @@ class Card(models.Model):
         )
 
 
+class CardPin(models.Model):
+    """A resident's PIN for card plus PIN doors, as its salted hash (agent.store.pins):
+    every card of the resident carries it to the gates. The PIN itself is never stored."""
+
+    resident = models.OneToOneField(
+        Resident, on_delete=models.PROTECT, related_name="card_pin", verbose_name=_("resident")
+    )
+    pin_hash = models.CharField(max_length=200)
+    set_by = models.CharField(_("staff"), max_length=150)  # text: outlives the account
+    set_at = models.DateTimeField(_("set at"), auto_now=True)
+
+    def __str__(self) -> str:
+        return f"PIN of resident {self.resident_id}"
+
+
 class CardChange(models.Model):
     """One change to the cards; each gate that serves the holders gets a delivery row."""
 
@@ -86,6 +101,7 @@ class CardChange(models.Model):
         REVOKE = "revoke", _("card revoked")
         ENDED = "ended", _("temporary card ended")
         MOVE_OUT = "move_out", _("move-out: cards revoked")
+        PIN = "pin", _("PIN set or removed")
         RESYNC = "resync", _("whole list sent again")
 
     kind = models.CharField(_("change"), max_length=8, choices=Kind.choices)

@@ -17,7 +17,7 @@ from django.utils import timezone
 from agent.core.secure import CredentialPolicy
 from agent.errors import GateError
 from agent.models.wire import AllowListEntry
-from agent.office.web.cards.models import Card, CardChange, Delivery
+from agent.office.web.cards.models import Card, CardChange, CardPin, Delivery
 from agent.office.web.cards.vehicle_list import VEHICLE_HOLDER, vehicle_entries
 from agent.office.web.events import event_store
 from agent.office.web.register.models import Resident
@@ -72,7 +72,9 @@ def _last_day(card_end: date | None, move_out: date | None) -> date | None:
 def gate_list(today: date) -> list[AllowListEntry]:
     """The allow-list every gate of the site gets, from the register alone. A secure card's
     entry asks for its proof at every door: a copy of its UID on a plain blank is refused
-    even where plain cards are still let in."""
+    even where plain cards are still let in. A resident's PIN hash goes on each of their
+    cards (card plus PIN doors ask for it)."""
+    pins = dict(CardPin.objects.values_list("resident_id", "pin_hash"))
     return [
         AllowListEntry(
             credential=card.credential,
@@ -83,6 +85,7 @@ def gate_list(today: date) -> list[AllowListEntry]:
             credential_policy=(
                 CredentialPolicy.PLAIN if card.kind == Card.Kind.PLAIN else CredentialPolicy.SECURE
             ),
+            pin_hash=pins.get(card.resident_id),
         )
         for card in live_cards(today)
     ] + vehicle_entries(today)  # residents' plates (issue 22)

@@ -17,10 +17,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from agent.office.web.cards import desk_nfc, lifecycle, planning
-from agent.office.web.cards.forms import EndCardForm, IssueCardForm, ReissueForm
-from agent.office.web.cards.models import Card, CardChange, Delivery
+from agent.office.web.cards.forms import EndCardForm, IssueCardForm, PinForm, ReissueForm
+from agent.office.web.cards.models import Card, CardChange, CardPin, Delivery
 from agent.office.web.register.models import Resident
 from agent.office.web.staff.accounts import signed_in_account
+from agent.store.pins import hash_pin
 
 ISSUE = "cards.issue_card"
 
@@ -94,12 +95,18 @@ def inventory(request: HttpRequest) -> HttpResponse:
 
 
 def _resident_page(
-    request: HttpRequest, resident: Resident, form: IssueCardForm, status: int = 200
+    request: HttpRequest,
+    resident: Resident,
+    form: IssueCardForm,
+    status: int = 200,
+    pin_form: PinForm | None = None,
 ) -> HttpResponse:
     context = {
         "resident": resident,
         "cards": Card.objects.filter(resident=resident),
         "form": form,
+        "pin_form": pin_form or PinForm(),
+        "card_pin": CardPin.objects.filter(resident=resident).first(),
         "end_form": EndCardForm(),
         "sim_reader": _sim_reader(),
         "sim_cards": _sim_cards(),
@@ -129,6 +136,25 @@ def resident_cards(request: HttpRequest, pk: int) -> HttpResponseBase:
             messages.success(request, _("Card %(card)s issued.") % {"card": form.masked})
             return redirect("cards:change", made.pk)
     return _resident_page(request, resident, form, status=400)
+
+
+@require_POST
+@login_required
+@permission_required(ISSUE, raise_exception=True)
+def pin(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """Set the resident's PIN for card plus PIN doors (typed twice), or remove it."""
+    resident = get_object_or_404(Resident.objects.select_related("household__unit"), pk=pk)
+    actor = signed_in_account(request).get_username()
+    if "remove" in request.POST:
+        made = lifecycle.set_pin(resident, None, actor)
+        messages.success(request, _("PIN removed."))
+        return redirect("cards:change", made.pk)
+    form = PinForm(request.POST)
+    if not form.is_valid():
+        return _resident_page(request, resident, IssueCardForm(resident), 400, form)
+    made = lifecycle.set_pin(resident, hash_pin(form.cleaned_data["pin"]), actor)
+    messages.success(request, _("PIN set: it goes to the gates with the resident's cards."))
+    return redirect("cards:change", made.pk)
 
 
 @login_required
