@@ -137,11 +137,13 @@ def test_a_dry_run_counts_and_changes_nothing(db: None) -> None:
 
 def test_purge_erases_personal_data_keeps_holder_ids_and_runs_once(db: None) -> None:
     from agent.office.web.audit.models import AuditEntry
+    from agent.office.web.cards.models import CardPin
     from agent.office.web.register import retention
     from agent.office.web.register.models import ERASED_NAME, ChangeRequest, DocumentCheck
 
     old = _moved_out("张三", date(2025, 12, 7))  # exactly 12 months before today
     _with_history(old)
+    CardPin.objects.create(resident=old, pin_hash="scrypt$13$8$1$c2FsdA$a2V5", set_by="clerk")
     _units_once()
     recent = _moved_out("李四", date(2025, 12, 8))
     _units_once()
@@ -164,6 +166,7 @@ def test_purge_erases_personal_data_keeps_holder_ids_and_runs_once(db: None) -> 
         "3",
     )
     assert DocumentCheck.objects.get(resident=old).note == ""
+    assert not CardPin.objects.filter(resident=old).exists()  # the person's secret goes too
     change = ChangeRequest.objects.get(resident=old)
     assert (change.description, change.asked_by) == ("", "")
     for kept in (recent, living):

@@ -67,6 +67,8 @@ def due(cutoff: date) -> list[Resident]:
 
 
 def _erase(resident: Resident, now: datetime, months: int) -> None:
+    from agent.office.web.cards.models import CardPin  # the cards app builds on the register
+
     moved_out = resident.move_out
     resident.name = ERASED_NAME
     resident.id_number_sealed = ""
@@ -75,6 +77,7 @@ def _erase(resident: Resident, now: datetime, months: int) -> None:
     resident.purged_at = now
     resident.save()
     resident.checks.update(note="")
+    CardPin.objects.filter(resident=resident).delete()  # a card PIN's hash is theirs too
     erased = {"description": "", "asked_by": "", "applied": {}}
     ChangeRequest.objects.filter(resident=resident).update(**erased)
     household = resident.household
