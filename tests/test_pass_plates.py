@@ -159,13 +159,29 @@ def running(make_app, make_config, broker, office_key) -> Any:  # type: ignore[n
     return app
 
 
+def let_in_by_plate(app: App) -> dict[str, Any]:
+    """The running gate's camera reads PLATE: the ``pass_used`` event's details, which
+    must say the plate let it in."""
+    from drivers.anpr_sim import SimPlateCamera
+    from tests.reader_rig import wait_for
+
+    camera = app.devices.readers["cam"]
+    assert isinstance(camera, SimPlateCamera)
+    camera.show(PLATE, 0.95, b"\xff\xd8\xff\xd9")
+
+    def used() -> list[Any]:
+        return [e for e in app.events.recent(50) if e.type.value == "pass_used"]
+
+    (event,) = wait_for(used, "the car let in with the pass")
+    assert event.details["via"] == "plate"
+    return dict(event.details)
+
+
 def test_the_office_command_issues_a_pass_with_a_plate(  # type: ignore[no-untyped-def]
     running, broker, tmp_path, capsys
 ) -> None:
     import json
 
-    from drivers.anpr_sim import SimPlateCamera
-    from tests.reader_rig import wait_for
     from tests.test_office_cli import flags, run
 
     office = flags(broker.host, broker.port, tmp_path)
@@ -178,15 +194,7 @@ def test_the_office_command_issues_a_pass_with_a_plate(  # type: ignore[no-untyp
     issued = json.loads(out)
     assert issued["plate"] == "京A****45" and "12345" not in out
     assert issued["delivered"][0]["plates"] == 1
-    camera = running.devices.readers["cam"]
-    assert isinstance(camera, SimPlateCamera)
-    camera.show(PLATE, 0.95, b"\xff\xd8\xff\xd9")
-
-    def used() -> list[Any]:
-        return [e for e in running.events.recent(50) if e.type.value == "pass_used"]
-
-    (event,) = wait_for(used, "the car let in with the pass")
-    assert event.details["pass_id"] == issued["pass"]["id"] and event.details["via"] == "plate"
+    assert let_in_by_plate(running)["pass_id"] == issued["pass"]["id"]
     code, _out, err, _ = run(capsys, *office, *issue_it[:-2], "--plate", "hello", "--push",
                              *site_key)  # fmt: skip
     assert code != 0 and "not a licence plate" in err
@@ -199,8 +207,6 @@ def test_a_pass_pushed_again_takes_its_car_along(  # type: ignore[no-untyped-def
     car; before, only ``pass issue --push`` could send a plate, and a re-push lost it."""
     import json
 
-    from drivers.anpr_sim import SimPlateCamera
-    from tests.reader_rig import wait_for
     from tests.test_office_cli import flags, run
 
     office = flags(broker.host, broker.port, tmp_path)
@@ -213,12 +219,4 @@ def test_a_pass_pushed_again_takes_its_car_along(  # type: ignore[no-untyped-def
     code, out, err, _ = run(capsys, *office, *push)
     assert code == 0, err
     assert json.loads(out)["gates"][0]["plates"] == 1 and "12345" not in out
-    camera = running.devices.readers["cam"]
-    assert isinstance(camera, SimPlateCamera)
-    camera.show(PLATE, 0.95, b"\xff\xd8\xff\xd9")
-
-    def used() -> list[Any]:
-        return [e for e in running.events.recent(50) if e.type.value == "pass_used"]
-
-    (event,) = wait_for(used, "the car let in with the pass pushed again")
-    assert event.details["pass_id"] == issued["pass"]["id"] and event.details["via"] == "plate"
+    assert let_in_by_plate(running)["pass_id"] == issued["pass"]["id"]

@@ -20,17 +20,21 @@ from agent.store.passwords import read_password
 from agent.store.pins import hash_pin
 
 MIN_DIGITS, MAX_DIGITS = 4, 12  # the widest a gate's [pin] allows
+# why a PIN is refused, in words that never repeat it (the workplace words them per language)
+NOT_DIGITS = "a PIN is digits only"
+WRONG_LENGTH = f"a PIN has {MIN_DIGITS} to {MAX_DIGITS} digits"
+TOO_EASY = "a PIN of one digit repeated or a straight run is too easy to guess"
 
 
 def pin_problem(pin: str) -> str | None:
-    """Why ``pin`` cannot be a PIN, in words that never repeat it; None if it can."""
+    """Why ``pin`` cannot be a PIN (one of the reasons above); None if it can."""
     if not pin.isascii() or not pin.isdigit():
-        return "a PIN is digits only"
+        return NOT_DIGITS
     if not MIN_DIGITS <= len(pin) <= MAX_DIGITS:
-        return f"a PIN has {MIN_DIGITS} to {MAX_DIGITS} digits"
+        return WRONG_LENGTH
     steps = {(int(b) - int(a)) % 10 for a, b in pairwise(pin)}
     if steps in ({0}, {1}, {9}):  # 1111, 1234, 9876: the first ones anyone tries
-        return "a PIN of one digit repeated or a straight run is too easy to guess"
+        return TOO_EASY
     return None
 
 

@@ -31,7 +31,6 @@ class RowErrors(ImportRejected):
     """Problems found, each with the line it is on: the first ones, and how many in all."""
 
     def __init__(self, source: str, errors: list[tuple[int, str]], total: int | None = None):
-        self.source = source
         self.errors = errors
         self.total = len(errors) if total is None else total
         shown = [f"  line {line}: {msg}" for line, msg in errors[:MAX_LISTED_ERRORS]]

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from agent.errors import CardFormatError, ConfigError
-from agent.office.pins import MAX_DIGITS, MIN_DIGITS, pin_problem
+from agent.office import pins
 from agent.office.web.cards import secure_desk
 from agent.office.web.cards.hashing import card_identity
 from agent.office.web.cards.models import Card
@@ -147,14 +147,12 @@ class PinInput(forms.PasswordInput):
         super().__init__(attrs={"autocomplete": "new-password", "inputmode": "numeric"})
 
 
-# agent.office.pins says why a PIN is refused (in words that never repeat it): in the
-# page's language here, the same rule as `gate-office pin hash`
+# agent.office.pins says why a PIN is refused: in the page's language here, the same
+# rule as `gate-office pin hash`
 PIN_PROBLEMS = {
-    "a PIN is digits only": _("A PIN is digits only."),
-    f"a PIN has {MIN_DIGITS} to {MAX_DIGITS} digits": _("A PIN has 4 to 12 digits."),
-    "a PIN of one digit repeated or a straight run is too easy to guess": _(
-        "One digit repeated or a straight run (1111, 1234) is too easy to guess."
-    ),
+    pins.NOT_DIGITS: _("A PIN is digits only."),
+    pins.WRONG_LENGTH: _("A PIN has 4 to 12 digits."),
+    pins.TOO_EASY: _("One digit repeated or a straight run (1111, 1234) is too easy to guess."),
 }
 
 
@@ -169,8 +167,8 @@ class PinForm(forms.Form):
         pin, again = data.get("pin"), data.get("again")
         if pin is None:
             return data
-        if (problem := pin_problem(pin)) is not None:
-            self.add_error("pin", PIN_PROBLEMS.get(problem, _("This cannot be a PIN.")))
+        if (problem := pins.pin_problem(pin)) is not None:
+            self.add_error("pin", PIN_PROBLEMS[problem])
         elif again is not None and again != pin:
             self.add_error("again", _("The two PINs differ."))
         return data
