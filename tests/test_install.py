@@ -28,7 +28,15 @@ UNIT = ROOT / "systemd" / "gate-agent.service"
 TEMPLATE = ROOT / "config" / "gate.example.toml"
 # the Pi's interpreter is Debian 12's; use the same one where this machine has it
 PYTHON = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
-DEV_TOOLS = {"pytest", "pytest-timeout", "ruff", "mypy", "hypothesis", "import-linter"}
+DEV_TOOLS = {
+    "pytest",
+    "pytest-timeout",
+    "pytest-xdist",
+    "ruff",
+    "mypy",
+    "hypothesis",
+    "import-linter",
+}
 SERVICE_GROUPS = ("gpio", "dialout", "plugdev", "input")
 
 
