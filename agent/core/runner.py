@@ -23,6 +23,10 @@ class Threads:
     def __init__(self, owner: str) -> None:
         self.owner = owner
         self.stopping = threading.Event()
+        # set by anyone with work for a thread that sleeps between rounds (the
+        # housekeeping), and by ``stop`` after ``stopping``: a thread waiting on it
+        # hears both
+        self.wake = threading.Event()
         self._threads: list[threading.Thread] = []
 
     def spawn(self, name: str, target: Callable[[], None]) -> threading.Thread:
@@ -35,6 +39,7 @@ class Threads:
 
     def stop(self, timeout: float = JOIN_S) -> None:
         self.stopping.set()
+        self.wake.set()
         me = threading.current_thread()
         for thread in self._threads:
             if thread is not me:

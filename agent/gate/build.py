@@ -18,7 +18,7 @@ from agent.models.barrier import barrier_inputs
 from agent.models.config import GateConfig, InputSpec
 from agent.models.lines import gpio_pins
 from agent.store.allowlist import AllowListStore
-from agent.store.eventlog import EventLog
+from agent.store.eventlog import WAL_ROOM, EventLog
 from agent.store.instance import InstanceLock
 from agent.store.integrity import Recovery, check_state, probe_writable
 from agent.store.passes import PassStore
@@ -73,6 +73,7 @@ def open_stores(config: GateConfig, clock: Clock) -> Stores:
             synchronous=config.storage.synchronous,
             upload=config.mqtt.enabled,
             recovered=any(r.database == "events" for r in recoveries),
+            wal_room=WAL_ROOM,
         )
         opened.append(events)
         state = StateStore(paths.events_db, events.turns)

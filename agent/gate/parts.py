@@ -32,6 +32,7 @@ class CorePart:
     def start(self, threads: Threads) -> None:
         self._threads = threads
         self.app.loop.start(threads)
+        self.app.events.when_due(threads.wake.set)
         threads.spawn("gate-housekeeping", self._housekeeping)
         if self.app.notifier.watchdog_interval:
             self.app.loop.post(self._watchdog)
@@ -48,9 +49,14 @@ class CorePart:
     def _housekeeping(self) -> None:
         """Database upkeep that must stay out of the decision path."""
         assert self._threads is not None
-        app, stopping = self.app, self._threads.stopping
+        app, stopping, wake = self.app, self._threads.stopping, self._threads.wake
         next_retention = app.clock.monotonic() + PRUNE_INTERVAL_S
-        while not stopping.wait(HOUSEKEEPING_S):
+        # each round on the timer, or sooner when the event log's WAL is due a checkpoint
+        while True:
+            wake.wait(HOUSEKEEPING_S)
+            wake.clear()
+            if stopping.is_set():  # set before ``wake`` by ``Threads.stop``
+                break
             try:
                 app.events.checkpoint()
                 app.allowlist.checkpoint()

@@ -34,6 +34,7 @@ from agent.store.event_schema import Stored, wire_event
 from agent.store.presence import PresenceStore
 from agent.store.schema import upgrade
 from agent.store.seq_reserve import MARGIN, SeqReserve
+from agent.store.wal_room import make_room
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,10 @@ _INSERT = "INSERT INTO events (id, time, type, door, details, sent) VALUES (?,?,
 # the WAL every few hundred events (or after a quiet spell), not every few seconds.
 CHECKPOINT_EVERY = 500
 CHECKPOINT_IDLE_S = 600.0  # a quiet gate's WAL is still folded in this often
+# the gate's WAL room (``wal_room``): what CHECKPOINT_EVERY events need (an event writes
+# 3 pages of 4 KB, each with a 24-byte frame header), and a quarter more for the other
+# writers and the events that come while a checkpoint runs (7.7 MB, 12 ms to write here)
+WAL_ROOM = CHECKPOINT_EVERY * 5 // 4 * 3 * (4096 + 24)
 
 
 Stage = Callable[[EventType, "str | None", dict[str, Any], datetime], Stored]
@@ -60,9 +65,12 @@ class EventLog(EventQueries):
         synchronous: str = "full",
         upload: bool = True,
         recovered: bool = False,
+        wal_room: int = 0,
     ) -> None:
         """``recovered``: the file was rebuilt from a damaged one, so its newest seqs may
-        be gone; the log then continues above the reservation, as it does on a new file."""
+        be gone; the log then continues above the reservation, as it does on a new file.
+        ``wal_room``: bytes of WAL made at open (``make_room``): the gate's log takes
+        WAL_ROOM; a command's short-lived one none, rather than write megabytes."""
         self.path = path
         self._clock = clock
         self._site = site
@@ -81,6 +89,10 @@ class EventLog(EventQueries):
             conn.close()
             raise
         conn.execute("PRAGMA wal_autocheckpoint=0")
+        try:
+            make_room(conn, path, wal_room)
+        except StorageFault as exc:  # the log works, its commits just cost more
+            log.warning("%s", exc)
         # Every writer of this file holds it from BEGIN to COMMIT (the marks below, the
         # replay guard's nonces, the gate's state): one that met another's lock in SQLite
         # would sleep in its busy handler (1, 2, 5, 10 ... ms), a decision included.
@@ -95,6 +107,7 @@ class EventLog(EventQueries):
         self._reserve_lock = threading.Lock()
         self.commits = 0  # durable commits on the decision path's connection
         self._appended = 0  # events since the last checkpoint
+        self._due: Callable[[], None] = lambda: None
         self._checkpointed_at = clock.monotonic()
         self._last = self.last_seq()
         if self._last < self._reserve.value and (recovered or self._last == 0):
@@ -143,10 +156,18 @@ class EventLog(EventQueries):
                         (self._clock.now().isoformat(),),
                     )
 
+    def when_due(self, wake: Callable[[], None]) -> None:
+        """``wake()`` runs (on the writer's thread: it must only signal) once the WAL
+        holds CHECKPOINT_EVERY writes, so the checkpoint need not wait for its timer: a
+        busy gate's WAL then stays inside the room made for it at open."""
+        self._due = wake
+
     def wrote(self) -> None:
         """Another writer of this file (the replay guard's nonces, the gate's state) added
         to the WAL: counted with the appends, since their connections never checkpoint."""
         self._appended += 1
+        if self._appended == CHECKPOINT_EVERY:
+            self._due()
 
     def _renew_reserve(self) -> None:
         """Extend the reservation before an append has to (two fsyncs of its own)."""
@@ -216,6 +237,8 @@ class EventLog(EventQueries):
         assert seq is not None
         self._last = seq
         self._appended += 1
+        if self._appended == CHECKPOINT_EVERY:
+            self._due()
         if seq > self._reserve.value:  # another writer raced ahead of our view
             try:
                 with self._reserve_lock:
