@@ -21,7 +21,7 @@ from tests.conftest import mqtt_table
 from tests.office_events_rig import event_store_at, gate_with_doors
 from tests.office_web_rig import db, office_web, signed_in
 from tests.reader_rig import wait_for
-from tests.test_office_web_visitors import _form, _unit
+from tests.test_office_web_visitors import _form, _unit, office_toml
 from tests.test_plate_gate import JPEG, camera_doors
 
 __all__ = ["db", "office_web"]
@@ -96,9 +96,7 @@ def test_a_pass_with_a_plate_lets_that_car_in_at_a_running_gate(  # type: ignore
 
     from agent.office.web.visitors.models import VisitorPass
 
-    toml = tmp_path / "office.toml"
-    toml.write_text(f'store = "{tmp_path / "events.db"}"\nsigning_key_file = "office.key"\n'
-                    f'[broker]\nhost = "{broker.host}"\nport = {broker.port}\n')  # fmt: skip
+    toml = office_toml(tmp_path, broker)
     clerk = signed_in("clerk")
     form = _form(_unit(), doors=["vehicle"], plate=" 京a·12345 ")  # delivered: it has a plate
     with override_settings(GATE_OFFICE_PASS_KEY="", GATE_OFFICE_CONFIG=str(toml)):
@@ -107,6 +105,7 @@ def test_a_pass_with_a_plate_lets_that_car_in_at_a_running_gate(  # type: ignore
     assert said == ["Visitor pass issued.", "test-site/g1: pass delivered"], said
     made = VisitorPass.objects.get()
     assert made.plate_masked == "京A****45"  # the office keeps the mask, never the plate
+    assert len(made.plate_credential) == 64 and "12345" not in made.plate_credential  # its HMAC
     page = clerk.get(f"/visitors/{made.pk}/").content.decode()
     assert "京A****45" in page and "12345" not in page
     camera = gate.devices.readers["cam"]

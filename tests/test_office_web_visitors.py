@@ -56,6 +56,14 @@ def _form(host: Any, **changes: Any) -> dict[str, Any]:
     return {**form, **changes}
 
 
+def office_toml(tmp_path: Path, broker: Any) -> Path:
+    """The office.toml of ``gate-office serve`` on the test's broker and event store."""
+    toml = tmp_path / "office.toml"
+    toml.write_text(f'store = "{tmp_path / "events.db"}"\nsigning_key_file = "office.key"\n'
+                    f'[broker]\nhost = "{broker.host}"\nport = {broker.port}\n')  # fmt: skip
+    return toml
+
+
 def _read_qr(png: bytes) -> str:
     width, height, pixels = png_pixels(png)
     (found,) = zxingcpp.read_barcodes(memoryview(pixels).cast("B", (height, width)))
@@ -167,9 +175,7 @@ def test_delivered_then_revoked_from_the_page_at_a_running_gate(  # type: ignore
     from agent.office.web.audit.models import AuditEntry
     from agent.office.web.visitors.models import VisitorPass
 
-    toml = tmp_path / "office.toml"
-    toml.write_text(f'store = "{tmp_path / "events.db"}"\nsigning_key_file = "office.key"\n'
-                    f'[broker]\nhost = "{broker.host}"\nport = {broker.port}\n')  # fmt: skip
+    toml = office_toml(tmp_path, broker)
     clerk = signed_in("clerk")
     with override_settings(GATE_OFFICE_PASS_KEY="", GATE_OFFICE_CONFIG=str(toml)):
         issued = clerk.post("/visitors/new/", _form(_unit(), deliver="on"), follow=True)
@@ -223,3 +229,58 @@ def test_the_pages_and_the_door_message_in_chinese(db: None, store: OfficeDb) ->
     issued = clerk.post("/visitors/new/", _form(unit), follow=True).content.decode()
     assert "访客通行证已发放" in issued and "发送到访客手机" in issued
     assert "短码" in issued and "注销访客通行证" in issued
+
+
+def test_a_pass_not_delivered_at_issue_is_sent_again_from_its_page(  # type: ignore[no-untyped-def]
+    db: None, store: OfficeDb, gate, broker, tmp_path: Path
+) -> None:
+    """The gate was out of reach when the pass was issued; from the page, once it is back,
+    the pass's short code works there. Each sending is audited."""
+    from django.test import override_settings
+
+    from agent.office.web.audit.models import AuditEntry
+    from agent.office.web.visitors.models import VisitorPass
+
+    away, there = tmp_path / "away.toml", office_toml(tmp_path, broker)
+    away.write_text('signing_key_file = "office.key"\n[broker]\nhost = "127.0.0.1"\nport = 9\n')
+    clerk = signed_in("clerk")
+    with override_settings(GATE_OFFICE_PASS_KEY="", GATE_OFFICE_CONFIG=str(away)):
+        issued = clerk.post("/visitors/new/", _form(_unit(), deliver="on"), follow=True)
+    said = [str(m) for m in issued.context["messages"]]
+    assert said[1].startswith("test-site/g1: not reached ("), said
+    made = VisitorPass.objects.get()
+    short = display_short(decode(made.code).short_code)
+    assert gate.admit_pass("main", short, "guard:g-9").reason == "unknown"  # never delivered
+    page = issued.content.decode()
+    assert f'action="/visitors/{made.pk}/send/"' in page
+    assert "Send the pass to its gates again" in page
+    with override_settings(GATE_OFFICE_PASS_KEY="", GATE_OFFICE_CONFIG=str(there)):
+        sent = clerk.post(f"/visitors/{made.pk}/send/", follow=True)
+    assert [str(m) for m in sent.context["messages"]] == ["test-site/g1: pass delivered"]
+    assert gate.admit_pass("main", short, "guard:g-9").granted
+    reasons = list(AuditEntry.objects.order_by("position").values_list("reason", flat=True))
+    assert reasons == ["issued", "sent again"]
+
+
+def test_only_a_valid_pass_is_sent_again(db: None, store: OfficeDb) -> None:
+    from django.utils import timezone
+
+    from agent.office.web.audit.models import AuditEntry
+    from agent.office.web.visitors.models import VisitorPass
+
+    clerk = signed_in("manager")
+    assert clerk.post("/visitors/new/", _form(_unit())).status_code == 302
+    made = VisitorPass.objects.get()
+    guard = signed_in("auditor")  # may look, may not send
+    assert guard.post(f"/visitors/{made.pk}/send/").status_code == 403
+    assert clerk.get(f"/visitors/{made.pk}/send/").status_code == 405
+    ended = timezone.now() - timedelta(minutes=1)
+    for change in ({"valid_until": ended}, {"revoked_at": timezone.now()}):
+        VisitorPass.objects.filter(pk=made.pk).update(**change)
+        answer = clerk.post(f"/visitors/{made.pk}/send/", follow=True)
+        said = [str(m) for m in answer.context["messages"]][-1]
+        assert said == "Only a pass that is still valid is sent to the gates."
+        assert "Send the pass to its gates again" not in answer.content.decode()
+    assert not AuditEntry.objects.filter(reason="sent again").exists()
+    VisitorPass.objects.filter(pk=made.pk).update(purged_at=timezone.now(), code="")
+    assert clerk.post(f"/visitors/{made.pk}/send/").status_code == 404

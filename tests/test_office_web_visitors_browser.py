@@ -1,5 +1,6 @@
 """A visitor pass issued in headless Chromium against ``gate-office web serve`` (uvicorn),
-in both languages: the QR code on the page reads back as a pass the office key signed; then
+in both languages: the QR code on the page reads back as a pass the office key signed, and
+its "send again" button answers in the clerk's language; then
 the event page, open in the browser, shows an event the moment the store has it."""
 
 from __future__ import annotations
@@ -23,11 +24,19 @@ from tests.test_pass_office import png_pixels
 __all__ = ["browser", "page"]
 
 WORDS = {
-    "zh-hans": {"issue": "发放访客通行证", "issued": "访客通行证已发放", "live": "实时更新中"},
+    "zh-hans": {
+        "issue": "发放访客通行证",
+        "issued": "访客通行证已发放",
+        "live": "实时更新中",
+        "again": "再次向门岗下发访客通行证",
+        "not sent": "未发送到门岗\uff1ano broker",  # a full-width colon
+    },
     "en": {
         "issue": "Issue visitor pass",
         "issued": "Visitor pass issued.",
         "live": "Updated live.",
+        "again": "Send the pass to its gates again",
+        "not sent": "Not sent to the gates: no broker",
     },
 }
 
@@ -71,6 +80,11 @@ def test_issue_a_visitor_pass_and_see_its_qr_code_then_events_live(
     assert signed.verify(office_key.public_key())
     assert (signed.visitor_pass.unit, signed.visitor_pass.doors) == ("3-2-501", ["main"])
     page.screenshot(path=str(tmp_path / f"pass-{language}.png"), full_page=True)
+    # sent again from its page: this workplace has no broker, and says so in one line
+    expect(page.locator("#send-again")).to_have_text(WORDS[language]["again"])
+    page.click("#send-again")
+    expect(page.locator(".messages")).to_contain_text(WORDS[language]["not sent"])
+    expect(page.locator("img.qr")).to_be_visible()  # back on the pass's page
 
     page.goto(office + "/events/")
     expect(page.locator("#live")).to_contain_text(WORDS[language]["live"])

@@ -81,10 +81,14 @@ def web_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("push-guards", help="send the guard accounts kept here to the gates "
                        "(GATE_OFFICE_HOST, ..., GATE_OFFICE_WEB_GUARD_GATES)")  # fmt: skip
     where(p)
-    p = sub.add_parser("purge", help="erase personal data of residents who moved out long ago")
+    p = sub.add_parser("purge", help="erase personal data of residents who moved out long "
+                       "ago and of visitors whose passes ended long ago")  # fmt: skip
     where(p)
     p.add_argument("--retention-months", type=int, default=None,
                    help="months kept after a move-out (default: the setting, 12)")  # fmt: skip
+    p.add_argument("--visitor-retention-days", type=int, default=None,
+                   help="days a visitor's name and plate are kept after the pass ended "
+                   "(default: the setting, 90)")  # fmt: skip
     p.add_argument("--dry-run", action="store_true", help="only count who would be purged")
     p = sub.add_parser("digest", help="send the daily digest of cases and gates "
                        "([workplace.digest]: by mail and/or to the alert hook)")  # fmt: skip

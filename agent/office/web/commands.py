@@ -164,13 +164,21 @@ def _purge(args: argparse.Namespace) -> None:
     from django.utils import timezone
 
     from agent.office.web.register import retention
+    from agent.office.web.visitors.retention import purge_passes
 
     months = args.retention_months
     if months is None:
         months = settings.GATE_OFFICE_RETENTION_MONTHS
+    days = args.visitor_retention_days
+    if days is None:
+        days = settings.GATE_OFFICE_VISITOR_RETENTION_DAYS
     if months < 1:
         raise ConfigError("--retention-months must be 1 or more")
-    print(retention.purge(timezone.now(), months, dry_run=args.dry_run).summary())
+    if days < 1:
+        raise ConfigError("--visitor-retention-days must be 1 or more")
+    now = timezone.now()
+    print(retention.purge(now, months, dry_run=args.dry_run).summary())
+    print(purge_passes(now, days, dry_run=args.dry_run).summary())
 
 
 def audit_main(argv: list[str]) -> int:

@@ -98,6 +98,10 @@ GATE_OFFICE_CONFIG = os.environ.get("GATE_OFFICE_WEB_OFFICE_CONFIG", "")
 GATE_OFFICE_FIELD_KEY_FILE = os.environ.get("GATE_OFFICE_WEB_FIELD_KEY", str(STATE / "field.key"))
 # personal data of residents who moved out is erased this many months later (web purge)
 GATE_OFFICE_RETENTION_MONTHS = int(os.environ.get("GATE_OFFICE_WEB_RETENTION_MONTHS", "12"))
+# what the desk wrote of a visitor is erased this many days after the pass ended (web purge)
+GATE_OFFICE_VISITOR_RETENTION_DAYS = int(
+    os.environ.get("GATE_OFFICE_WEB_VISITOR_RETENTION_DAYS", "90")
+)
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

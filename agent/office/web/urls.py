@@ -61,6 +61,7 @@ urlpatterns = [
     path("visitors/<int:pk>/print/", visitors.printable, name="visitor_print"),
     path("visitors/<int:pk>/qr.png", visitors.qr_png, name="visitor_qr"),
     path("visitors/<int:pk>/revoke/", visitors.revoke, name="visitor_revoke"),
+    path("visitors/<int:pk>/send/", visitors.send_again, name="visitor_send_again"),
     path("gates/", fleet.fleet, name="fleet"),
     path("events/", fleet.events, name="events"),
     path("events/feed/", fleet.events_feed, name="events_feed"),

@@ -27,6 +27,11 @@ class VisitorPass(models.Model):
     code = models.TextField()
     # the car's plate as the gates see it in events (京A****45); the plate is not kept
     plate_masked = models.CharField(_("car plate"), max_length=32, blank=True)
+    # the plate's HMAC with the site key (what a gate computes from a camera's read), kept
+    # so that the pass can be sent again with its car
+    plate_credential = models.CharField(max_length=64, blank=True)
+    # set by the retention purge (``gate-office web purge``): name, plate and code erased
+    purged_at = models.DateTimeField(null=True, blank=True)
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -38,6 +43,7 @@ class VisitorPass(models.Model):
 
     class Meta:
         permissions = [("revoke_visitorpass", "Revoke a visitor pass")]
+        indexes = [models.Index(fields=["purged_at", "valid_until"])]
         ordering = ["-issued_at"]
 
     def __str__(self) -> str:

@@ -1,7 +1,9 @@
-"""The visitor pages: issue a pass at the desk, show and print its QR code, revoke it.
+"""The visitor pages: issue a pass at the desk, show and print its QR code, send it to
+its gates again, revoke it.
 
-Each issue and revoke is written to the audit log; the pass's gates get what ``gate-office
-pass push | revoke`` sends them, and the page says per gate whether it arrived.
+Each issue, sending and revoke is written to the audit log; the pass's gates get what
+``gate-office pass push | revoke`` sends them, and the page says per gate whether it
+arrived. A pass the retention purge erased shows what is left of it, and no code.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from django.views.decorators.http import require_POST
 from pydantic import ValidationError
 
 from agent.errors import GateError
-from agent.models.pass_codec import display_short, new_pass_id
+from agent.models.pass_codec import decode, display_short, new_pass_id
 from agent.models.passes import VisitorPass as SignedFields
 from agent.office.web.audit import chain
 from agent.office.web.audit.models import AuditEntry
@@ -93,6 +95,7 @@ def _issue(request: HttpRequest, form: IssueForm) -> VisitorPass:
             gate=gate, doors=fields.doors or [], valid_from=fields.valid_from,
             valid_until=fields.valid_until, uses=fields.uses, code=signed.text,
             plate_masked=data["plate"][1] if data["plate"] else "",
+            plate_credential=data["plate"][0] if data["plate"] else "",
             issued_by=request.user, issued_at=now,  # type: ignore[misc]
         )  # fmt: skip
         target = f"visitor_pass:{fields.id}"
@@ -113,14 +116,20 @@ def _send(request: HttpRequest, send: Callable[[], list[dict[str, Any]]], done: 
 
 
 def _pass_context(found: VisitorPass) -> dict[str, Any]:
-    from agent.models.pass_codec import decode
-
+    if found.purged_at is not None:  # the code went with the visitor's name
+        return {"vp": found, "now": timezone.now()}
     return {
         "vp": found,
         "qr": issuing.qr_data_uri(found.code),
         "short_code": display_short(decode(found.code).short_code),
         "now": timezone.now(),
     }
+
+
+def _kept(pk: int) -> VisitorPass:
+    """A pass whose code is still kept (not erased by the retention purge), else 404."""
+    return get_object_or_404(VisitorPass.objects.select_related("unit"), pk=pk,
+                             purged_at__isnull=True)  # fmt: skip
 
 
 @login_required
@@ -137,8 +146,7 @@ def visitor_pass(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("visitors.view_visitorpass", raise_exception=True)
 def printable(request: HttpRequest, pk: int) -> HttpResponse:
     """The pass on one printed page (print CSS), for the visitor to carry."""
-    found = get_object_or_404(VisitorPass.objects.select_related("unit"), pk=pk)
-    response = render(request, "visitors/print.html", _pass_context(found))
+    response = render(request, "visitors/print.html", _pass_context(_kept(pk)))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -147,11 +155,30 @@ def printable(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("visitors.view_visitorpass", raise_exception=True)
 def qr_png(request: HttpRequest, pk: int) -> HttpResponse:
     """The QR code as a PNG file, to send to the visitor's phone."""
-    found = get_object_or_404(VisitorPass, pk=pk)
+    found = _kept(pk)
     response = HttpResponse(issuing.qr_png(found.code), content_type="image/png")
     response.headers["Content-Disposition"] = f'attachment; filename="pass-{found.pass_id}.png"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@require_POST
+@login_required
+@permission_required("visitors.add_visitorpass", raise_exception=True)
+def send_again(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """Send a valid pass to its gates once more: one that was offline when it was issued,
+    or a gate put in since (with its car's plate, if it has one)."""
+    found = _kept(pk)
+    if found.revoked_at is not None or found.valid_until <= timezone.now():
+        messages.error(request, _("Only a pass that is still valid is sent to the gates."))
+        return redirect("visitor_pass", found.pk)
+    with transaction.atomic():
+        target = f"visitor_pass:{found.pass_id}"
+        chain.append(request.user.get_username(), AuditEntry.Action.CHANGE, target, "sent again")
+    signed = decode(found.code)
+    plate = (found.plate_credential, found.plate_masked) if found.plate_credential else None
+    _send(request, lambda: issuing.deliver(signed, plate), _("pass delivered"))
+    return redirect("visitor_pass", found.pk)
 
 
 @require_POST
