@@ -34,6 +34,8 @@ def make_room(conn: sqlite3.Connection, database: Path, size: int) -> int:
     room that would take more than a quarter of the filesystem's free space: on a full
     card the events need that space more than their commits need speed.
     """
+    if size <= 0:
+        return 0
     wal = database.with_name(database.name + "-wal")
     try:
         conn.execute("BEGIN IMMEDIATE")
