@@ -95,3 +95,10 @@ def test_the_command_purges_visitors_too(tmp_path: Any) -> None:
     bad = gate_office("web", "purge", "--state", str(state), "--visitor-retention-days", "0")
     assert bad.returncode == 2
     assert bad.stderr.strip() == "error: --visitor-retention-days must be 1 or more"
+    # a setting from the environment that is not a number: one line naming it, no traceback
+    env = {"GATE_OFFICE_WEB_VISITOR_RETENTION_DAYS": "ninety"}
+    worded = gate_office("web", "purge", "--state", str(state), env=env)
+    assert worded.returncode == 2 and "Traceback" not in worded.stderr
+    assert worded.stderr.strip() == (
+        "error: GATE_OFFICE_WEB_VISITOR_RETENTION_DAYS='ninety' is not a whole number"
+    )
