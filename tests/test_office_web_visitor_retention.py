@@ -71,16 +71,17 @@ def test_an_erased_pass_shows_what_is_left_and_no_code(db: None) -> None:
 
     old = _pass("王五", 91)
     purge_passes(NOW, 90)
-    words = (("en", "clerk", "were deleted on 2026-12-07"),
-             ("zh-hans", "manager", "已于 2026-12-07 删除"))  # fmt: skip
-    for language, role, says in words:
+    words = (("en", "clerk", "were deleted on 2026-12-07", "(personal data deleted on time)"),
+             ("zh-hans", "manager", "已于 2026-12-07 删除", "个人信息已按期删除"))  # fmt: skip
+    for language, role, says, name in words:
         clerk = signed_in(role, language=language)
         page = clerk.get(f"/visitors/{old.pk}/").content.decode()
         assert says in page and "王五" not in page and 'class="qr"' not in page
         assert "/send/" not in page and "/revoke/" not in page and "京A****45" not in page
         assert clerk.get(f"/visitors/{old.pk}/qr.png").status_code == 404
         assert clerk.get(f"/visitors/{old.pk}/print/").status_code == 404
-        assert "王五" not in clerk.get("/visitors/").content.decode()
+        listed = clerk.get("/visitors/").content.decode()
+        assert "王五" not in listed and name in listed and name in page
 
 
 def test_the_command_purges_visitors_too(tmp_path: Any) -> None:
