@@ -163,8 +163,8 @@ class EventLog(EventQueries):
         self._due = wake
 
     def wrote(self) -> None:
-        """Another writer of this file (the replay guard's nonces, the gate's state) added
-        to the WAL: counted with the appends, since their connections never checkpoint."""
+        """A write went into the WAL: an append, or another writer of this file (the
+        replay guard's nonces, the gate's state), whose connections never checkpoint."""
         self._appended += 1
         if self._appended == CHECKPOINT_EVERY:
             self._due()
@@ -236,9 +236,7 @@ class EventLog(EventQueries):
         seq = cur.lastrowid
         assert seq is not None
         self._last = seq
-        self._appended += 1
-        if self._appended == CHECKPOINT_EVERY:
-            self._due()
+        self.wrote()
         if seq > self._reserve.value:  # another writer raced ahead of our view
             try:
                 with self._reserve_lock:

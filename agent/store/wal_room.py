@@ -42,31 +42,41 @@ def make_room(conn: sqlite3.Connection, database: Path, size: int) -> int:
     except sqlite3.Error as exc:
         raise StorageFault(f"cannot write the event log: {exc}") from None
     try:
+        return _append_zeros(wal, size)
+    finally:
+        conn.execute("ROLLBACK")
+
+
+def _append_zeros(wal: Path, size: int) -> int:
+    try:
         fd = os.open(wal, os.O_WRONLY | os.O_APPEND)
     except FileNotFoundError:
-        conn.execute("ROLLBACK")
         return 0
     except OSError as exc:
-        conn.execute("ROLLBACK")
         raise StorageFault(f"cannot open {wal}: {exc.strerror}") from None
-    had = 0
+    try:
+        return _zeros_after(fd, wal, size)
+    finally:
+        os.close(fd)
+
+
+def _zeros_after(fd: int, wal: Path, size: int) -> int:
     try:
         had = os.fstat(fd).st_size
         space = os.fstatvfs(fd)
-        added = max(0, size - had)
-        if added * 4 > space.f_bavail * space.f_frsize:
-            return 0
+    except OSError as exc:
+        raise StorageFault(f"cannot make room in {wal}: {exc.strerror}") from None
+    added = size - had
+    if added <= 0 or added * 4 > space.f_bavail * space.f_frsize:
+        return 0
+    try:
         zeros = bytes(min(_CHUNK, added))
         left = added
         while left:
             left -= os.write(fd, zeros[: min(left, _CHUNK)])
-        if added:
-            os.fdatasync(fd)
-        return added
+        os.fdatasync(fd)
     except OSError as exc:  # the log works as before, in a WAL that grows as it goes
         with contextlib.suppress(OSError):
             os.ftruncate(fd, had)  # only the zeros: SQLite writes nothing meanwhile
         raise StorageFault(f"cannot make room in {wal}: {exc.strerror}") from None
-    finally:
-        os.close(fd)
-        conn.execute("ROLLBACK")
+    return added

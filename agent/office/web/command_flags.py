@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Any
+
+from agent.errors import ConfigError
 
 DEFAULT_PORT = 8480
 
 
 def env(name: str, default: str = "") -> str:
     return os.environ.get(f"GATE_OFFICE_WEB_{name}", default)
+
+
+def env_number(name: str, default: str, kind: type[int] | type[float] = int) -> Any:
+    """``env(name)`` as a number, or one line naming the variable, not a traceback."""
+    text = env(name, default)
+    try:
+        return kind(text)
+    except ValueError:
+        whole = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"GATE_OFFICE_WEB_{name}={text!r} is not {whole}") from None
 
 
 def _state_default() -> str:

@@ -7,24 +7,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import django_stubs_ext
 from django.utils.translation import gettext_lazy as _
 
-from agent.errors import ConfigError
+from agent.office.web.command_flags import env_number
 from agent.office.web.databases import django_database
-
-
-def _number(name: str, default: str, kind: type[int] | type[float] = int) -> Any:
-    """A number from the environment, or one line naming the variable, not a traceback."""
-    text = os.environ.get(name, default)
-    try:
-        return kind(text)
-    except ValueError:
-        whole = "a whole number" if kind is int else "a number"
-        raise ConfigError(f"{name}={text!r} is not {whole}") from None
-
 
 django_stubs_ext.monkeypatch()  # ModelForm[Unit] and the like at run time, as django-stubs says
 
@@ -110,9 +98,9 @@ GATE_OFFICE_CONFIG = os.environ.get("GATE_OFFICE_WEB_OFFICE_CONFIG", "")
 # ID and phone numbers are sealed with this key; it never lives in the database
 GATE_OFFICE_FIELD_KEY_FILE = os.environ.get("GATE_OFFICE_WEB_FIELD_KEY", str(STATE / "field.key"))
 # personal data of residents who moved out is erased this many months later (web purge)
-GATE_OFFICE_RETENTION_MONTHS = _number("GATE_OFFICE_WEB_RETENTION_MONTHS", "12")
+GATE_OFFICE_RETENTION_MONTHS = env_number("RETENTION_MONTHS", "12")
 # what the desk wrote of a visitor is erased this many days after the pass ended (web purge)
-GATE_OFFICE_VISITOR_RETENTION_DAYS = _number("GATE_OFFICE_WEB_VISITOR_RETENTION_DAYS", "90")
+GATE_OFFICE_VISITOR_RETENTION_DAYS = env_number("VISITOR_RETENTION_DAYS", "90")
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -162,19 +150,19 @@ GATE_OFFICE_DESK_READER = os.environ.get("GATE_OFFICE_WEB_DESK_READER", "wedge")
 GATE_OFFICE_SITE_MASTER_KEY_FILE = os.environ.get("GATE_OFFICE_WEB_SITE_MASTER_KEY", "")
 GATE_OFFICE_DESK_READER_WAIT_S = 10.0  # "nfc:PATH" (an nfcpy reader): how long a read waits
 GATE_OFFICE_CARDS_SITE = os.environ.get("GATE_OFFICE_SITE", "")
-GATE_OFFICE_CARDS_ALERT_MINUTES = _number("GATE_OFFICE_WEB_CARDS_ALERT_MINUTES", "10", float)
+GATE_OFFICE_CARDS_ALERT_MINUTES = env_number("CARDS_ALERT_MINUTES", "10", float)
 
 # cases (issue 19): working days to the due time per kind; the site's holidays as ISO dates
 GATE_OFFICE_CASE_DUE_DAYS = {
-    "complaint": _number("GATE_OFFICE_WEB_COMPLAINT_DAYS", "3"),
+    "complaint": env_number("COMPLAINT_DAYS", "3"),
     "behaviour": 5,
     "incident": 1,
 }
 GATE_OFFICE_HOLIDAYS = os.environ.get("GATE_OFFICE_WEB_HOLIDAYS", "")
-GATE_OFFICE_CASE_ATTACHMENT_BYTES = _number("GATE_OFFICE_WEB_ATTACHMENT_BYTES", "5000000")
+GATE_OFFICE_CASE_ATTACHMENT_BYTES = env_number("ATTACHMENT_BYTES", "5000000")
 # the police report of a behaviour case (PDF): a font with Chinese (Debian's fonts-noto-cjk)
 # and which font of the collection (2: Simplified Chinese in NotoSansCJK-Regular.ttc)
 GATE_OFFICE_PDF_FONT = os.environ.get(
     "GATE_OFFICE_WEB_PDF_FONT", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 )
-GATE_OFFICE_PDF_FONT_NUMBER = _number("GATE_OFFICE_WEB_PDF_FONT_NUMBER", "2")
+GATE_OFFICE_PDF_FONT_NUMBER = env_number("PDF_FONT_NUMBER", "2")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from agent.office.web.register.models import Unit
@@ -48,6 +51,16 @@ class VisitorPass(models.Model):
 
     def __str__(self) -> str:
         return f"visitor pass {self.pass_id}"
+
+    @property
+    def ended_at(self) -> datetime:
+        """When the pass stops (or stopped) opening doors: its end, or its revocation."""
+        return min(t for t in (self.valid_until, self.revoked_at) if t is not None)
+
+    @property
+    def in_force(self) -> bool:
+        """Neither expired nor revoked: what may still be sent to its gates."""
+        return self.ended_at > timezone.now()
 
     @property
     def where(self) -> str:

@@ -49,7 +49,7 @@ def due(cutoff: datetime) -> list[VisitorPass]:
 
 
 def _erase(found: VisitorPass, now: datetime, days: int) -> None:
-    ended = min(t for t in (found.valid_until, found.revoked_at) if t is not None)
+    ended = found.ended_at
     found.visitor_name = ERASED_NAME
     found.plate_masked = found.plate_credential = found.code = ""
     found.purged_at = now

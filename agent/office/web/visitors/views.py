@@ -117,12 +117,11 @@ def _send(request: HttpRequest, send: Callable[[], list[dict[str, Any]]], done: 
 
 def _pass_context(found: VisitorPass) -> dict[str, Any]:
     if found.purged_at is not None:  # the code went with the visitor's name
-        return {"vp": found, "now": timezone.now()}
+        return {"vp": found}
     return {
         "vp": found,
         "qr": issuing.qr_data_uri(found.code),
         "short_code": display_short(decode(found.code).short_code),
-        "now": timezone.now(),
     }
 
 
@@ -169,7 +168,7 @@ def send_again(request: HttpRequest, pk: int) -> HttpResponseBase:
     """Send a valid pass to its gates once more: one that was offline when it was issued,
     or a gate put in since (with its car's plate, if it has one)."""
     found = _kept(pk)
-    if found.revoked_at is not None or found.valid_until <= timezone.now():
+    if not found.in_force:
         messages.error(request, _("Only a pass that is still valid is sent to the gates."))
         return redirect("visitor_pass", found.pk)
     with transaction.atomic():
