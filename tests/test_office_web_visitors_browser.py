@@ -1,6 +1,6 @@
 """A visitor pass issued in headless Chromium against ``gate-office web serve`` (uvicorn),
 in both languages: the QR code on the page reads back as a pass the office key signed, and
-its "send again" button answers in the clerk's language; then
+its "send again" button answers in the clerk's language (a failure in red); then
 the event page, open in the browser, shows an event the moment the store has it."""
 
 from __future__ import annotations
@@ -83,7 +83,9 @@ def test_issue_a_visitor_pass_and_see_its_qr_code_then_events_live(
     # sent again from its page: this workplace has no broker, and says so in one line
     expect(page.locator("#send-again")).to_have_text(WORDS[language]["again"])
     page.click("#send-again")
-    expect(page.locator(".messages")).to_contain_text(WORDS[language]["not sent"])
+    failed = page.locator(".messages li.error")  # a failure in red, not in success's green
+    expect(failed).to_contain_text(WORDS[language]["not sent"])
+    expect(failed).to_have_css("color", "rgb(176, 0, 32)")
     expect(page.locator("img.qr")).to_be_visible()  # back on the pass's page
 
     page.goto(office + "/events/")
