@@ -159,7 +159,7 @@ _PLAIN = (
 
 def plain_load(folder: Path, source: Path) -> float:
     """Wall seconds of the plain load of ``source`` (see the module's doc)."""
-    from agent.store.listfile import _ADD, _INDEX, _TABLE
+    from agent.store.list_writer import _ADD, _INDEX, _TABLE
 
     target = folder / "plain.db"
     argv = [str(source), str(folder / "site.key"), str(target), _TABLE, _ADD, _INDEX]
@@ -200,13 +200,19 @@ def _snapshot_child(folder: Path, count: int, chunk: int, conn: Any) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from agent.link.signing import public_key_text
+    from bench.mqtt_common import NO_RESEND
     from tests.broker import Mosquitto
 
     broker = Mosquitto(folder / "broker", persistence=False)
     broker.start()
     try:
         key = Ed25519PrivateKey.generate()
-        mqtt = {"host": broker.host, "port": broker.port, "office_public_key": public_key_text(key)}
+        mqtt = {
+            "host": broker.host,
+            "port": broker.port,
+            "office_public_key": public_key_text(key),
+            **NO_RESEND,
+        }
         app = bench_gate(folder, {"events_max_rows": 1_000_000}, mqtt)
         assert app.allowlist.count() == count, "the import phase's list is not there"
         conn.send(measure(app, broker, key, count, chunk))
@@ -303,6 +309,7 @@ def one_size(count: int, chunk: int) -> dict[str, Any]:
             "gate_idle_rss_mb": snapshot["gate_idle_rss_mb"],
             "gate_peak_rss_mb": snapshot["gate_peak_rss_mb"],
             "gate_peak_above_idle_mb": snapshot["gate_peak_above_idle_mb"],
+            "list_worker_peak_rss_mb": snapshot["list_worker_peak_rss_mb"],
             "decision_during_p50_ms": during["p50_ms"],
             "decision_during_p99_ms": during["p99_ms"],
             "decision_during_max_ms": during["max_ms"],

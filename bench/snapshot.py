@@ -41,7 +41,7 @@ from bench.common import (
     percentiles_ms,
     reset_high_water,
 )
-from bench.mqtt_common import broker_and_gate
+from bench.mqtt_common import NO_RESEND, broker_and_gate
 from drivers.cards import CardNumber
 from drivers.sim import SimCardReader, SimRelay
 
@@ -127,7 +127,7 @@ def measure(app: App, broker: Any, key: Any, count: int, chunk: int) -> dict[str
     from cryptography.hazmat.primitives import serialization
 
     sys.setswitchinterval(0.0005)  # as `gate-agent run` sets it
-    attach(app)
+    link = attach(app)
     app.start(threaded=True)
     gc.collect()  # and as it keeps what exists at start out of full collections
     gc.freeze()
@@ -176,6 +176,8 @@ def measure(app: App, broker: Any, key: Any, count: int, chunk: int) -> dict[str
         "gate_idle_rss_mb": idle_rss,
         "gate_peak_rss_mb": peak,
         "gate_peak_above_idle_mb": round(peak - idle_rss, 1),
+        # the list worker's own peak: a process of its own, gone with the snapshot
+        "list_worker_peak_rss_mb": round((link.inbox.allowlist.worker.peak_rss_kb or 0) / 1024, 1),
         "read_to_relay_quiet": percentiles_ms(quiet),
         "read_to_relay_during_snapshot": percentiles_ms(during),
     }
@@ -184,7 +186,7 @@ def measure(app: App, broker: Any, key: Any, count: int, chunk: int) -> dict[str
 def run(count: int, chunk_size: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        broker, key, app = broker_and_gate(folder)
+        broker, key, app = broker_and_gate(folder, NO_RESEND)
         try:
             app.allowlist.replace(entries(app.hasher, count, "old"), 1)
             result = measure(app, broker, key, count, chunk_size)

@@ -4,6 +4,7 @@ validated and staged in pieces, each only once the loop has no work queued or ru
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -14,7 +15,8 @@ from agent.core.loop import CoreLoop
 from agent.core.runner import Threads
 from agent.errors import Rejected
 from agent.gate.app import App
-from agent.link.allowlist_sync import SLICE, AllowListSync, validate_in_slices
+from agent.link.allowlist_sync import AllowListSync
+from agent.link.entry_slices import SLICE, validate_in_slices
 from agent.models.messages import AllowListPatch
 
 
@@ -91,13 +93,17 @@ def test_a_chunk_naming_a_door_or_schedule_the_gate_lacks_is_refused_entry_by_en
     entries[1]["doors"] = ["main", "nowhere"]
     entries[3]["schedule"] = "never"
     body = {"version": 9, "snapshot_id": "s" * 8, "chunk": 0, "chunks": 1, "entries": entries}
-    with pytest.raises(Rejected) as refused:
-        sync.snapshot(body)
-    assert refused.value.errors == [
-        ("entries.1.doors", "unknown door(s) nowhere"),
-        ("entries.3.schedule", "unknown schedule 'never'"),
-    ]
-    assert app.allowlist.version() != 9
-    del entries[3]["schedule"], entries[1]["doors"][1]
-    ack = sync.snapshot(body)
-    assert ack is not None and ack.ok and app.allowlist.version() == 9
+    try:
+        with pytest.raises(Rejected) as refused:
+            sync.snapshot(json.dumps(body))
+        assert refused.value.errors == [
+            ("entries.1.doors", "unknown door(s) nowhere"),
+            ("entries.3.schedule", "unknown schedule 'never'"),
+        ]
+        assert app.allowlist.version() != 9
+        del entries[3]["schedule"], entries[1]["doors"][1]
+        ack = sync.snapshot(json.dumps(body))
+        assert ack is not None and ack.ok and app.allowlist.version() == 9
+        assert sync.worker.pid is None  # the snapshot is in: its worker is gone
+    finally:
+        sync.give_up()

@@ -14,6 +14,7 @@ from agent.models.config import GateConfig
 from agent.models.messages import GateStatus
 from agent.models.passes import PassUpdate
 from agent.models.wire import AllowListEntry, Event
+from agent.store.listfile import Finish, StageWrite
 from drivers.base import CardReader, DigitalInput
 
 
@@ -98,16 +99,11 @@ class AllowListWriter(Protocol):
         """Set while a list restored from a backup is in force (the office must resend)."""
         ...
 
-    def stage(
-        self,
-        snapshot_id: str,
-        version: int,
-        chunk: int,
-        chunks: int,
-        entries: Iterable[AllowListEntry],
+    def stage_with(
+        self, snapshot_id: str, version: int, chunk: int, chunks: int, write: StageWrite
     ) -> bool: ...
 
-    def commit_staged(self, snapshot_id: str, version: int) -> int: ...
+    def commit_staged(self, snapshot_id: str, version: int, finish: Finish = None) -> int: ...
 
     def discard_staged(self) -> None: ...
 

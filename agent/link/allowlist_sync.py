@@ -3,61 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
-
-from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from agent.core.kinds import EventType
 from agent.errors import ImportRejected, Rejected
 from agent.gate.ports import GatePort
-from agent.models.messages import AllowListAck, AllowListPatch, AllowListRequest, SnapshotChunk
+from agent.link.entry_slices import go_on, validate_in_slices
+from agent.link.list_worker import BuildFailed, ListWorker
+from agent.link.signing import AuthError
+from agent.models.messages import AllowListAck, AllowListPatch, AllowListRequest
 from agent.models.wire import AllowListEntry
 from agent.store.allowlist import PatchBaseMismatch
 from agent.store.importer import References
 
-SLICE = 50  # entries validated per call: ~0.1 ms, so the core thread is never kept waiting
 # the longest a bulk job waits for the core loop to finish its work, each time: the loop
 # is seldom busy for longer than a decision (a millisecond), so this only bounds a stall
 GIVE_WAY_S = 0.05
-_ENTRIES: TypeAdapter[list[AllowListEntry]] = TypeAdapter(list[AllowListEntry])
-M = TypeVar("M", bound=BaseModel)
-
-
-def _go_on() -> None:
-    return None
-
-
-def validate_in_slices(
-    model: type[M], body: object, field: str, between: Callable[[], object] = _go_on
-) -> M:
-    """``model.model_validate(body)``, but the long entry list in slices, ``between``
-    called before each (the gate's give-way).
-
-    pydantic validates a list in one call that holds the GIL; for 5,000 entries that
-    is 15 ms in which no card could be decided.
-    """
-    if not isinstance(body, dict) or not isinstance(body.get(field), list):
-        return model.model_validate(body)
-    items: list[Any] = body[field]
-    header = model.model_validate({**body, field: []})
-    limit = model.model_fields[field].metadata
-    max_items = next((m.max_length for m in limit if hasattr(m, "max_length")), None)
-    if max_items is not None and len(items) > max_items:
-        raise Rejected("invalid message", [(field, f"at most {max_items} entries")])
-    entries: list[AllowListEntry] = []
-    errors: list[tuple[str, str]] = []
-    for start in range(0, len(items), SLICE):
-        between()
-        try:
-            entries += _ENTRIES.validate_python(items[start : start + SLICE])
-        except ValidationError as exc:
-            for err in exc.errors():
-                index, *rest = err["loc"]
-                path = ".".join(str(p) for p in (field, start + int(index), *rest))
-                errors.append((path, err["msg"]))
-    if errors:
-        raise Rejected("invalid message", errors)
-    return header.model_copy(update={field: entries})
 
 
 class AllowListSync:
@@ -68,16 +28,17 @@ class AllowListSync:
         gate: GatePort,
         request_topic: str,
         send: Callable[[str, bytes], object],
-        give_way: Callable[[], object] = _go_on,
+        give_way: Callable[[], object] = go_on,
     ):
         self.gate = gate
         self._request_topic = request_topic
         self._send = send
-        # waits while the core loop has work: a chunk's pieces go between decisions
+        # waits while the core loop has work: a patch's pieces go between decisions
         self.give_way = give_way
+        self.worker = ListWorker()  # a snapshot's chunks: parsed and written apart
 
     def _check_references(self, entries: list[AllowListEntry], field: str) -> None:
-        known = References(self.gate.config_state().config)
+        known = References.of(self.gate.config_state().config)
         problems = [
             (f"{field}.{i}.{name}", message)
             for i, e in enumerate(entries)
@@ -87,39 +48,50 @@ class AllowListSync:
         if problems:
             raise Rejected("entries refer to doors or schedules this gate lacks", problems)
 
-    def snapshot(self, body: object) -> AllowListAck | None:
-        """Stage one chunk; switch to the new list and ack when the last one is in."""
-        chunk = validate_in_slices(SnapshotChunk, body, "entries", self.give_way)
+    def snapshot(self, body: str) -> AllowListAck | None:
+        """Stage one chunk (its signed body's JSON text); switch to the new list and ack
+        when the last one is in. The list worker parses, checks and writes the chunk;
+        ``AuthError`` if the body is not JSON."""
+        worker = self.worker
+        try:
+            head = worker.check(body, self.gate.config_state().config)
+        except ValueError as exc:
+            raise AuthError("malformed", str(exc)) from None
+        except BuildFailed:  # the chunks before were not all written (or torn)
+            self.give_up()
+            raise
+        snapshot_id, version = str(head["snapshot_id"]), int(head["version"])
         store = self.gate.allowlist
         try:
-            self._check_references(chunk.entries, "entries")
-            self.give_way()
-            complete = store.stage(
-                chunk.snapshot_id, chunk.version, chunk.chunk, chunk.chunks, chunk.entries
-            )
-            if not complete:
+            if not store.stage_with(
+                snapshot_id, version, int(head["chunk"]), int(head["chunks"]), worker.write
+            ):
                 return None
             stale = store.restore_mark() is not None
-            size = store.commit_staged(chunk.snapshot_id, chunk.version)
+            size = store.commit_staged(snapshot_id, version, finish=worker.finish)
         except (Rejected, ImportRejected) as exc:
-            store.discard_staged()
+            self.give_up()
             raise exc if isinstance(exc, Rejected) else Rejected(str(exc)) from None
         except BaseException:  # a full disk, say: no half-staged file stays behind
-            store.discard_staged()
+            self.give_up()
             raise
+        worker.stop()
         self.gate.record(
             EventType.ALLOWLIST_UPDATED,
             None,
-            version=chunk.version,
+            version=version,
             size=size,
             source="office",
             kind="snapshot",
         )
         if stale:
-            self.resynced(chunk.version)
-        return AllowListAck(
-            ok=True, kind="snapshot", version=chunk.version, snapshot_id=chunk.snapshot_id
-        )
+            self.resynced(version)
+        return AllowListAck(ok=True, kind="snapshot", version=version, snapshot_id=snapshot_id)
+
+    def give_up(self) -> None:
+        """Drop a half-staged snapshot and end the list worker (stop, or a failure)."""
+        self.gate.allowlist.discard_staged()
+        self.worker.stop()
 
     def patch(self, body: object) -> AllowListAck:
         patch = validate_in_slices(AllowListPatch, body, "upserts", self.give_way)

@@ -20,6 +20,7 @@ from agent.errors import Rejected
 from agent.gate.ports import GatePort
 from agent.link.allowlist_sync import AllowListSync
 from agent.link.commands import Commands, claimed_request_id, short_request_id
+from agent.link.entry_slices import validation_errors
 from agent.link.guards_sync import GuardSync
 from agent.link.presence_sync import PresenceSync
 from agent.link.receipts import Deliveries
@@ -41,10 +42,6 @@ FLUSH_S = 1.0
 SECURITY_REASONS = frozenset(
     {"unsigned", "bad_signature", "stale", "replayed", "malformed", "no_key", "too_big"}
 )
-
-
-def _validation_errors(exc: ValidationError) -> list[tuple[str, str]]:
-    return [(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()]
 
 
 class Inbox:
@@ -136,6 +133,12 @@ class Inbox:
             log.warning("inbox: %d message(s) left unhandled at stop", self._queue.qsize())
 
     def _run(self) -> None:
+        try:
+            self._serve()
+        finally:
+            self.allowlist.worker.stop()  # no list worker outlives the link
+
+    def _serve(self) -> None:
         while True:
             try:
                 item = self._queue.get(timeout=FLUSH_S)
@@ -162,11 +165,10 @@ class Inbox:
     def handle(self, topic: str, checked: Checked) -> None:
         kind, name = self.topics.classify(topic)
         try:
-            body = self.verifier.accept(checked)
+            # a snapshot's chunk is parsed by the list worker, not on this process's GIL
+            body = self.verifier.accept(checked, parse=kind != "snapshot")
         except AuthError as exc:
-            refused = Rejected(f"authentication failed: {exc}")
-            signed = checked.body if isinstance(checked.body, str) else None
-            self._refuse(kind, name, None, refused, exc.reason, unverified=signed)
+            self._refuse_unauthentic(kind, name, checked, exc)
             return
         request_id = short_request_id(body.get("request_id")) if isinstance(body, dict) else None
         try:
@@ -195,14 +197,23 @@ class Inbox:
                 reply = self.guards.apply(body)
             else:
                 reply = self.commands.run(name or "", body)
+        except AuthError as exc:  # signed, but its body is not JSON
+            self._refuse_unauthentic(kind, name, checked, exc)
         except ValidationError as exc:
-            invalid = Rejected("invalid message", _validation_errors(exc))
+            invalid = Rejected("invalid message", validation_errors(exc))
             self._answer_refusal(kind, name, request_id, invalid)
         except Rejected as exc:
             self._answer_refusal(kind, name, request_id, exc)
         else:
             if reply is not None:
                 self._ack(kind, reply)
+
+    def _refuse_unauthentic(
+        self, kind: str, name: str | None, checked: Checked, exc: AuthError
+    ) -> None:
+        refused = Rejected(f"authentication failed: {exc}")
+        signed = checked.body if isinstance(checked.body, str) else None
+        self._refuse(kind, name, None, refused, exc.reason, unverified=signed)
 
     def _ack(self, kind: str, message: BaseModel) -> None:
         topic = self.topics.ack_topic(kind)

@@ -188,12 +188,16 @@ class Verifier:
         self._check_fresh(ts, now, clock_trusted)
         return Checked(nonce, ts, body)
 
-    def accept(self, checked: Checked) -> Any:
-        """Record the nonce (refusing a replay) and parse the signed body."""
+    def accept(self, checked: Checked, parse: bool = True) -> Any:
+        """Record the nonce (refusing a replay) and parse the signed body (``parse``
+        False: its JSON text, for whoever parses it elsewhere)."""
         if checked.nonce is None or checked.ts is None:
-            return checked.body  # unsigned, and signatures are not required
+            # unsigned, and signatures are not required
+            return checked.body if parse else json.dumps(checked.body)
         if not self._guard.remember(checked.nonce, checked.ts, self._window):
             raise AuthError("replayed", "this nonce was seen before")
+        if not parse:
+            return checked.body
         try:
             return loads_bounded(checked.body)
         except ValueError as exc:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,8 @@ from agent.store.catalog_reader import CatalogReader
 from agent.store.db import transaction
 from agent.store.list_rows import fields_row as fields_row
 from agent.store.list_rows import from_row, to_row
-from agent.store.listfile import COLUMNS, DuplicateRows, ListBuilder
+from agent.store.list_writer import COLUMNS, DuplicateRows
+from agent.store.listfile import Finish, ListBuilder, StagedList, StageWrite
 from agent.store.paths import StatePaths
 
 __all__ = ["STEPS", "AllowListStore", "PatchBaseMismatch", "fields_row", "live_list", "to_row"]
@@ -63,17 +63,6 @@ class PatchBaseMismatch(ImportRejected):
         self.want = want
 
 
-@dataclass
-class _Staged:
-    """A snapshot arriving in chunks, built into its own file as they come."""
-
-    snapshot_id: str
-    version: int
-    chunks: int
-    build: ListBuilder
-    seen: set[int] = field(default_factory=set)
-
-
 class AllowListStore:
     """Lookups on one connection, changes on another; both thread-safe.
 
@@ -94,7 +83,7 @@ class AllowListStore:
         self.folder = path.parent
         self._catalog = Catalog(path)
         self._write_lock = threading.RLock()
-        self._staged: _Staged | None = None
+        self._staged: StagedList | None = None
         try:
             self._reader = CatalogReader(path, cache_kb, mmap_bytes)
         except BaseException:
@@ -174,16 +163,20 @@ class AllowListStore:
         with self._write_lock:
             return self._catalog.new_list()
 
-    def install(self, build: ListBuilder, version: int, newer_only: bool = False) -> int:
+    def install(
+        self, build: ListBuilder, version: int, newer_only: bool = False, finish: Finish = None
+    ) -> int:
         """Finish ``build`` and make it the live list; returns its size.
 
         ``newer_only``: refuse a version not above the live one (an old signed snapshot
         must not roll the list back). ``DuplicateRows`` if a credential is there twice.
+        ``finish``: how, when another process writes the file (else ``build.finish``).
         """
         check_version(version)
         if newer_only:
             self._refuse_old(version)
-        size = build.finish(version)  # the slow part, outside every lock
+        # the slow part, outside every lock
+        size = build.finish(version) if finish is None else finish(build, version)
         with self._write_lock:
             with self._catalog.locked():
                 if newer_only:
@@ -219,11 +212,20 @@ class AllowListStore:
         chunks: int,
         entries: Iterable[AllowListEntry],
     ) -> bool:
-        """Stage one chunk (a repeat is ignored); True when every chunk is staged.
+        """``stage_with``, the chunk's ``entries`` written by this process."""
 
-        A chunk of another snapshot discards whatever was staged before: the newest
-        snapshot wins.
-        """
+        def write(build: ListBuilder, base: int) -> None:
+            build.add((*to_row(e, self.zone), base + i) for i, e in enumerate(entries))
+
+        return self.stage_with(snapshot_id, version, chunk, chunks, write)
+
+    def stage_with(
+        self, snapshot_id: str, version: int, chunk: int, chunks: int, write: StageWrite
+    ) -> bool:
+        """Stage one chunk (a repeat is ignored); True when every chunk is staged. A
+        chunk of another snapshot discards whatever was staged before: the newest wins.
+        ``write(build, base)`` writes the chunk's rows, placed from ``base`` (in another
+        process, say, once ``build`` is handed over)."""
         with self._write_lock:
             self._refuse_old(version)
             staged = self._staged
@@ -233,23 +235,22 @@ class AllowListStore:
             if staged is not None and (staged.chunks, staged.version) != (chunks, version):
                 raise ImportRejected("chunks or version differ within one snapshot")
             if staged is None:
-                staged = self._staged = _Staged(snapshot_id, version, chunks, self.new_list())
+                staged = self._staged = StagedList(snapshot_id, version, chunks, self.new_list())
             if chunk not in staged.seen:
-                base = chunk * SNAPSHOT_SPAN
-                staged.build.add((*to_row(e, self.zone), base + i) for i, e in enumerate(entries))
+                write(staged.build, chunk * SNAPSHOT_SPAN)
                 staged.seen.add(chunk)
             return len(staged.seen) == chunks
 
-    def commit_staged(self, snapshot_id: str, version: int) -> int:
-        """Switch the staged snapshot in; returns the new size."""
+    def commit_staged(self, snapshot_id: str, version: int, finish: Finish = None) -> int:
+        """Switch the staged snapshot in; returns the new size (``finish``: as ``install``)."""
         with self._write_lock:
             staged, self._staged = self._staged, None
         if staged is None or staged.snapshot_id != snapshot_id:
             raise ImportRejected("no complete snapshot of that id is staged")
         try:
-            return self.install(staged.build, version, newer_only=True)
-        except DuplicateRows:
-            ((place, first),), _ = staged.build.duplicates(1)
+            return self.install(staged.build, version, newer_only=True, finish=finish)
+        except DuplicateRows as exc:
+            place, first = exc.places or staged.build.duplicates(1)[0][0]
             raise ImportRejected(
                 "a credential appears twice in the snapshot (chunk "
                 f"{first // SNAPSHOT_SPAN} entry {first % SNAPSHOT_SPAN} and chunk "

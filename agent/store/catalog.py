@@ -20,14 +20,8 @@ from pathlib import Path
 
 from agent.errors import StorageError
 from agent.store.db import connect, transaction
-from agent.store.listfile import (
-    ADDED_COLUMNS,
-    ENTRY_COLUMNS,
-    ListBuilder,
-    generations,
-    list_path,
-    open_uri,
-)
+from agent.store.list_writer import ADDED_COLUMNS, ENTRY_COLUMNS, open_uri
+from agent.store.listfile import ListBuilder, generations, list_path
 from agent.store.listgc import remove_stale
 from agent.store.schema import upgrade
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from agent.errors import StorageError
 from agent.store.catalog import RESTORED, meta_int
-from agent.store.listfile import COLUMNS, open_uri, uri
+from agent.store.list_writer import COLUMNS, open_uri, uri
 from agent.store.listgc import let_go
 
 _ATTACH_TRIES = 50

@@ -26,7 +26,7 @@ from agent.store.allowlist import AllowListStore, fields_row
 from agent.store.credentials import CredentialHasher
 from agent.store.import_read import BATCH, BLANK_IS_DEFAULT, RowBatch, read_batches, read_rows
 from agent.store.list_rows import plain_fields_row
-from agent.store.listfile import DuplicateRows
+from agent.store.list_writer import DuplicateRows
 from agent.store.listread import MAX_LISTED_ERRORS, RowErrors
 from agent.store.plates import plate_credential
 from drivers.cards import canonical_text
@@ -60,9 +60,13 @@ class References:
     """The doors and schedules a gate has: what an entry may name. Built once for a
     file or a snapshot's chunk; an entry naming only known ones costs two set checks."""
 
-    def __init__(self, config: GateConfig) -> None:
-        self._doors = frozenset(d.id for d in config.doors)
-        self._schedules = config.schedules
+    def __init__(self, doors: Iterable[str], schedules: Iterable[str]) -> None:
+        self._doors = frozenset(doors)
+        self._schedules = frozenset(schedules)
+
+    @classmethod
+    def of(cls, config: GateConfig) -> References:
+        return cls((d.id for d in config.doors), config.schedules)
 
     def errors(self, doors: Iterable[str] | None, schedule: str | None) -> list[tuple[str, str]]:
         """(field, message) for each door or schedule named that this gate lacks."""
@@ -86,7 +90,7 @@ class RowChecker:
         self.config = config
         self.hasher = hasher
         self.errors: list[tuple[int, str]] = []  # the first MAX_LISTED_ERRORS
-        self._known = References(config) if config else None
+        self._known = References.of(config) if config else None
         self.count = 0
 
     def error(self, line: int, message: str) -> None:

@@ -12,7 +12,7 @@ from agent.core.kinds import HolderKind
 from agent.core.secure import CredentialPolicy
 from agent.models.import_plain import FIELDS as PLAIN_FIELDS
 from agent.models.wire import AllowListEntry, EntryFields, bounds_utc, window_utc
-from agent.store.listfile import COLUMNS
+from agent.store.list_writer import COLUMNS
 
 
 def to_row(entry: AllowListEntry, zone: ZoneInfo) -> tuple[Any, ...]:
