@@ -153,6 +153,39 @@ def test_names_only_for_the_registers_readers_and_the_unit_filter_only_for_unit_
         assert ("unit" in page.context["form"].fields) == units, role
 
 
+def test_names_shown_from_the_register_are_audited_the_live_feed_at_most_every_ten_minutes(
+    db: None, store: OfficeDb
+) -> None:
+    from agent.office.web.audit.models import AuditEntry
+    from agent.office.web.fleet.views import FEED_AUDIT_S
+
+    resident = a_resident(name="王五")
+    _a_day(store, resident.holder_id)
+    assert "王五" not in signed_in(G).get("/events/").content.decode()
+    assert not AuditEntry.objects.exists()  # no names shown: nothing to audit
+    clerk = signed_in(C)
+    assert "王五" in clerk.get("/events/").content.decode()
+    entries = list(AuditEntry.objects.values_list("actor", "action", "target", "reason"))
+    assert entries == [(C.replace(" ", "-"), "events.names", "events page", "1 name(s)")]
+    newest = store.last_serial()
+    later = NOON_UTC + timedelta(hours=5)
+    for seq in (10, 11):
+        store.add_events([event("s1", "g1", seq, later, "access_granted",
+                                holder_id=resident.holder_id)])  # fmt: skip
+        polled = clerk.get(f"/events/feed/?after={newest}").json()
+        assert polled["events"][-1]["name"] == "王五"
+        newest = polled["after"]
+    assert AuditEntry.objects.count() == 1  # the page's entry covers its feed for a while
+    session = clerk.session
+    session["events_names_audited_at"] -= FEED_AUDIT_S + 1
+    session.save()
+    store.add_events([event("s1", "g1", 12, later, "access_granted", holder_id=resident.holder_id)])
+    assert clerk.get(f"/events/feed/?after={newest}").json()["events"][0]["name"] == "王五"
+    last = AuditEntry.objects.order_by("-position").first()
+    assert last is not None and (last.action, last.target) == ("events.names", "events feed")
+    assert AuditEntry.objects.count() == 2
+
+
 def test_pages_of_fifty_by_keyset_cover_every_event_once_even_at_one_instant(
     db: None, store: OfficeDb
 ) -> None:

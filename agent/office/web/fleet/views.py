@@ -21,12 +21,16 @@ from django.utils import dateformat, timezone
 
 from agent.errors import GateError
 from agent.office.db import OfficeDb
+from agent.office.web.audit import chain
 from agent.office.web.events import event_store
 from agent.office.web.fleet.forms import EventFilterForm
 from agent.office.web.register.models import Resident
+from agent.office.web.staff.accounts import signed_in_account
 
 PAGE = 50
 FEED_MAX = 200  # events one poll returns at most; the next poll fetches the rest
+FEED_AUDIT_S = 600.0  # a live feed showing names: audited at most this often a session
+_AUDITED = "events_names_audited_at"  # session key: when names were last audited here
 
 
 _OPEN = threading.local()  # this thread's store connection, by where the store is
@@ -99,14 +103,33 @@ def _query(db: OfficeDb, filters: dict[str, Any], **paging: Any) -> list[dict[st
     return sorted(found, key=lambda e: (e["time"], e["serial"]))[-paging["limit"] :]
 
 
-def _rows(request: HttpRequest, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Events as shown: times in the site's zone, holder ids, and names to those who may."""
+def _audit_names(request: HttpRequest, names: dict[str, str], feed: bool) -> None:
+    """Names from the register were shown: an audit entry for the page, and for its live
+    feed at most once every ``FEED_AUDIT_S`` in one session (a page left open at a busy
+    gate would otherwise add one at every poll)."""
+    now = timezone.now().timestamp()
+    last = request.session.get(_AUDITED)
+    if feed and isinstance(last, float) and 0 <= now - last < FEED_AUDIT_S:
+        return
+    where = "events feed" if feed else "events page"
+    chain.append(signed_in_account(request).get_username(), "events.names", where,
+                 f"{len(names)} name(s)")  # fmt: skip
+    request.session[_AUDITED] = now
+
+
+def _rows(
+    request: HttpRequest, events: list[dict[str, Any]], feed: bool = False
+) -> list[dict[str, Any]]:
+    """Events as shown: times in the site's zone, holder ids, and names to those who may
+    (audited)."""
     names: dict[str, str] = {}
     holders = {str((e["details"] or {}).get("holder_id") or "") for e in events} - {""}
     if holders and request.user.has_perm("register.view_resident"):
         names = dict(
             Resident.objects.filter(holder_id__in=holders).values_list("holder_id", "name")
         )
+        if names:
+            _audit_names(request, names, feed)
     rows = []
     for e in events:
         details = e["details"] or {}
@@ -180,4 +203,4 @@ def events_feed(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": str(exc)}, status=503)
     # every match up to `top` is in hand unless the poll was full: never scan them again
     newest = max([e["serial"] for e in found] + ([top] if len(found) < FEED_MAX else [after]))
-    return JsonResponse({"events": _rows(request, found), "after": newest})
+    return JsonResponse({"events": _rows(request, found, feed=True), "after": newest})
