@@ -73,9 +73,7 @@ def wiegand26_bits(facility: int, card: int) -> list[int]:
     return [even, *payload, odd]
 
 
-def build(
-    folder: Path, port: str, factory: MockFactory, entries: int, synchronous: str
-) -> App:
+def build(folder: Path, port: str, factory: MockFactory, entries: int, synchronous: str) -> App:
     write_new_key(folder / "site.key")
     config = validate_config(
         {
@@ -88,8 +86,13 @@ def build(
                     "id": "main",
                     "readers": [
                         {"id": "em", "driver": "serial", "port": port, "hold_s": 0},
-                        {"id": "wg", "driver": "wiegand", "d0": D0, "d1": D1,
-                         "frame_timeout_s": FRAME_TIMEOUT_S},
+                        {
+                            "id": "wg",
+                            "driver": "wiegand",
+                            "d0": D0,
+                            "d1": D1,
+                            "frame_timeout_s": FRAME_TIMEOUT_S,
+                        },
                     ],
                     "relay": {"driver": "gpio", "pin": RELAY},
                 }

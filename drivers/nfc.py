@@ -129,7 +129,6 @@ class NfcReader(StreamingReader):
             self._seen(card)
         return card
 
-
     def _handle_secure(
         self, target: Any, card: CardNumber | None, previous: CardNumber | str | None
     ) -> CardNumber | str:

@@ -30,8 +30,9 @@ VISITOR = {"host_unit": "B-12", "purpose": "delivery", "party_size": "2", "plate
 @pytest.fixture
 def console(make_app: Callable[..., App], make_config: Callable[..., GateConfig],
             ) -> tuple[App, ConsolePart]:  # fmt: skip
-    app = make_app(make_config(console={"enabled": True, "port": 0, "session_minutes": 30,
-                                            "idle_minutes": 30}))
+    app = make_app(
+        make_config(console={"enabled": True, "port": 0, "session_minutes": 30, "idle_minutes": 30})
+    )
     set_breakglass(app.paths, GLASS)
     add_guards(app, "alice", "bob", disabled=("bob",))
     part = attach_console(app)

@@ -118,7 +118,9 @@ def test_office_lists_open_acknowledged_and_closed_incidents(tmp_path: Path, cap
     assert office_main(["--db", db, "incidents"]) == 0
     lines = [ln for ln in capsys.readouterr().out.splitlines() if not ln.startswith("    ")]
     assert [ln.split()[:3] for ln in lines] == [
-        ["OPEN", "s1/g1", "bbb"], ["ACKNOWLEDGED", "s1/g1", "aaa"], ["CLOSED", "s1/g2", "ccc"]
+        ["OPEN", "s1/g1", "bbb"],
+        ["ACKNOWLEDGED", "s1/g1", "aaa"],
+        ["CLOSED", "s1/g2", "ccc"],
     ]
     assert "police called 10:05" in lines[1]
     assert office_main(["--db", db, "--site", "s1", "--gate", "g1", "--json", "incidents",

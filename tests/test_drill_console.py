@@ -43,8 +43,12 @@ def test_a_guard_starts_and_stops_a_drill(console) -> None:  # type: ignore[no-u
     assert guard.sign_in("alice") == 303
     status, page = guard.get("/drill")
     assert status == 200 and "Start the drill" in page and 'href="/drill"' in page
-    assert guard.post("/drill", kind="fire", minutes="15", note="with the fire warden",
-                      confirm="yes")[0] == 303
+    assert (
+        guard.post("/drill", kind="fire", minutes="15", note="with the fire warden", confirm="yes")[
+            0
+        ]
+        == 303
+    )
     assert guard.header("Location") == ["/drill?ok=drill"]
     assert app.mode.value == "release" and not app.doors["main"].locked
     ((kind, started),) = drill_events(app)

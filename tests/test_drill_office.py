@@ -130,4 +130,3 @@ def test_stop_answers_with_the_report_and_bad_drills_are_refused_in_one_line(  #
             assert ack["request_id"] == f"bad-{n}" and not ack["ok"], ack
             assert ack["error"].startswith(error) and "\n" not in ack["error"], ack
     assert [e.type.value for e in gate.events.recent(100)].count("drill_started") == 1
-

@@ -140,8 +140,11 @@ def test_evacuation_releases_every_door_and_names_a_relay_fault(
     later(app, clock, 30.0)  # the relay is looked at again each second: still no good
     report = app.stop_drill("office")
     assert report["reason"] == "stopped" and report["not_released"] == ["side"]
-    assert report["doors"]["side"] == {"released": False, "contact": False,
-                                       "problem": "the relay never showed the unlocked state"}
+    assert report["doors"]["side"] == {
+        "released": False,
+        "contact": False,
+        "problem": "the relay never showed the unlocked state",
+    }
     assert report["doors"]["back"]["opened_s"] == 2.5
     assert report["doors"]["main"]["released_s"] == 0.0
 
@@ -316,12 +319,20 @@ def test_the_command_model_refuses_bad_drills(body: dict[str, Any], problem: str
         DrillCommand.model_validate({"request_id": "r", **body})
 
 
-VALUES = st.none() | st.booleans() | st.integers(-10, 10_000) | st.floats(allow_nan=False) \
-    | st.text(max_size=12) | st.sampled_from(["fire", "evacuation", "2026-06-10T07:05:00+00:00"])
+VALUES = (
+    st.none()
+    | st.booleans()
+    | st.integers(-10, 10_000)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=12)
+    | st.sampled_from(["fire", "evacuation", "2026-06-10T07:05:00+00:00"])
+)
 KEYS = st.sampled_from(["request_id", "kind", "minutes", "until", "note", "stop", "door"])
-BODIES = st.dictionaries(KEYS | st.text(max_size=6), VALUES, max_size=6) | st.lists(
-    VALUES, max_size=3
-) | VALUES
+BODIES = (
+    st.dictionaries(KEYS | st.text(max_size=6), VALUES, max_size=6)
+    | st.lists(VALUES, max_size=3)
+    | VALUES
+)
 
 
 @settings(max_examples=150, deadline=None,

@@ -40,9 +40,7 @@ def _run(capsys: pytest.CaptureFixture[str], db: str, *argv: str) -> tuple[int, 
     return code, out, err
 
 
-def test_incident_lines_are_in_the_sites_zone(
-    db: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_incident_lines_are_in_the_sites_zone(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, db, "incidents")
     first, note_open, note_ack = out.splitlines()
     assert code == 0 and "opened 2026-06-11T00:27+02:00 by ali" in first

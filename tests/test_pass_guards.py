@@ -17,7 +17,9 @@ from tests.test_passes import gate, key  # noqa: F401 - fixtures shared with the
 
 
 def test_a_pass_issued_in_the_future_is_refused(
-    gate: App, key: Ed25519PrivateKey, clock: ManualClock  # noqa: F811 - fixtures
+    gate: App,  # noqa: F811 - a fixture shared with the pass tests
+    key: Ed25519PrivateKey,  # noqa: F811 - a fixture shared with the pass tests
+    clock: ManualClock,
 ) -> None:
     now = clock.now().replace(microsecond=0)
     ahead = issue(key, now, issued_at=now + timedelta(hours=1), valid_from=now - timedelta(hours=1))
@@ -32,10 +34,12 @@ def _guess(office: Ed25519PrivateKey, clock: ManualClock) -> str:
 
 
 def test_wrong_short_codes_from_a_scanner_are_throttled_and_alarmed(
-    gate: App, key: Ed25519PrivateKey, clock: ManualClock  # noqa: F811 - fixtures
+    gate: App,  # noqa: F811 - a fixture shared with the pass tests
+    key: Ed25519PrivateKey,  # noqa: F811 - a fixture shared with the pass tests
+    clock: ManualClock,
 ) -> None:
     reasons = [scan(gate, _guess(key, clock)).reason for _ in range(50)]
-    assert reasons[:FREE_MISSES + 1] == ["unknown"] * (FREE_MISSES + 1)
+    assert reasons[: FREE_MISSES + 1] == ["unknown"] * (FREE_MISSES + 1)
     assert set(reasons[FREE_MISSES + 1 :]) == {"throttled"}  # not even looked up
     alarms = [e for e in gate.events.recent(200) if e.type is EventType.PASS_GUESSING]
     assert len(alarms) == 1 and EventType.PASS_GUESSING in ALARMS
@@ -59,7 +63,9 @@ def test_wrong_short_codes_from_a_scanner_are_throttled_and_alarmed(
 
 
 def test_guards_typing_short_codes_are_throttled_per_guard(
-    gate: App, key: Ed25519PrivateKey, clock: ManualClock  # noqa: F811 - fixtures
+    gate: App,  # noqa: F811 - a fixture shared with the pass tests
+    key: Ed25519PrivateKey,  # noqa: F811 - a fixture shared with the pass tests
+    clock: ManualClock,
 ) -> None:
     for _ in range(FREE_MISSES + 1):
         assert gate.admit_pass("main", _guess(key, clock), "guard:g-1").reason == "unknown"

@@ -242,9 +242,10 @@ def test_check_config_warns_of_scanners_without_the_office_key(make_config) -> N
     from tests.pass_rig import scanner_doors
 
     found = dict(warnings(make_config(doors=scanner_doors())))
-    assert "refused as forged at doors.0.readers.1, doors.1.readers.1" in found[
-        "mqtt.office_public_key"
-    ]
+    assert (
+        "refused as forged at doors.0.readers.1, doors.1.readers.1"
+        in found["mqtt.office_public_key"]
+    )
     assert "mqtt.office_public_key" not in dict(
         warnings(make_config(**pass_config(Ed25519PrivateKey.generate())))
     )

@@ -191,8 +191,14 @@ class Desk:
         with self._lock:
             alarms = list(self._alarms.values())
         return [
-            self.gate.record(_E.ALARM_ACKNOWLEDGED, a.door, alarm_seq=a.seq, alarm_type=a.kind,
-                             note=note, guard=guard)
+            self.gate.record(
+                _E.ALARM_ACKNOWLEDGED,
+                a.door,
+                alarm_seq=a.seq,
+                alarm_type=a.kind,
+                note=note,
+                guard=guard,
+            )
             for a in alarms
         ]
 

@@ -188,7 +188,7 @@ class Console:
         if path in table:
             return table[path], fields
         if path.startswith("/incidents/"):
-            ident, _, action = path[len("/incidents/"):].partition("/")
+            ident, _, action = path[len("/incidents/") :].partition("/")
             if request.method == "GET" and not action:
                 return (lambda s: self.screens.incident_page(s, ident)), fields
             if request.method == "POST" and action in ("update", "close"):

@@ -112,8 +112,10 @@ class Gatekeeper:
         if session is None:
             return None
         account = c.gate.account(session.guard_id)
-        if account is None or account.disabled or (
-            fingerprint(account.password_hash) != session.password
+        if (
+            account is None
+            or account.disabled
+            or (fingerprint(account.password_hash) != session.password)
         ):
             if c.sessions.drop(session.token) is not None and touch:
                 c.gate.record(_E.GUARD_SIGNED_OUT, None, guard=session.guard_id,

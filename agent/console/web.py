@@ -30,7 +30,6 @@ SECURITY_HEADERS = (
 )
 
 
-
 @dataclass(frozen=True)
 class Request:
     """What the server read: method, path, query, cookies, body and the peer's address."""
@@ -109,4 +108,3 @@ class Signed:
     request: Request
     session: Session
     fields: dict[str, str]
-

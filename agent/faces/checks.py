@@ -49,8 +49,12 @@ def warnings(config: GateConfig) -> list[tuple[str, str]]:
                  "ignore_schedules: until the clock is synchronised, time-restricted cards "
                  "get in at any hour (residents_only or deny_scheduled are stricter)")
             )  # fmt: skip
-    scanners = [f"doors.{i}.readers.{j}" for i, door in enumerate(config.doors)
-                for j, reader in enumerate(door.readers) if reader.driver.startswith("scanner-")]
+    scanners = [
+        f"doors.{i}.readers.{j}"
+        for i, door in enumerate(config.doors)
+        for j, reader in enumerate(door.readers)
+        if reader.driver.startswith("scanner-")
+    ]
     if scanners and not config.mqtt.office_public_key:
         found.append(
             ("mqtt.office_public_key",

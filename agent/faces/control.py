@@ -50,9 +50,7 @@ class ControlServer:
 
     name = "control"
 
-    def __init__(
-        self, sim: SimControls, path: Path, ready: threading.Event | None = None
-    ) -> None:
+    def __init__(self, sim: SimControls, path: Path, ready: threading.Event | None = None) -> None:
         self.path = path
         self.sim = sim
         self._ready = ready  # set once every device is attached (None: already)

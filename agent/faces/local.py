@@ -151,9 +151,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     stale = " (STALE: restored from a backup; waiting for the office)" * bool(
         status.allowlist_stale
     )
-    print(
-        f"allow-list: version {status.allowlist_version}, {status.allowlist_size} entries{stale}"
-    )
+    print(f"allow-list: version {status.allowlist_version}, {status.allowlist_size} entries{stale}")
     print(f"outbox: {status.outbox_depth} event(s) waiting for the office")
     if running and status.readers:
         for name, r in status.readers.items():

@@ -239,4 +239,3 @@ class MqttConnection:
                 return
         if on_ack is not None:
             on_ack()
-

@@ -171,4 +171,3 @@ def main(argv: list[str]) -> int:
     with Connection(int(argv[1])) as conn:
         serve(conn)
     return 0
-

@@ -178,9 +178,7 @@ def build_link(
             inbox.put(topic, payload)
 
     handlers.message = message
-    return GateLink(
-        conn, uplink, inbox, ConnectionPart(conn, guard), topics, pending, ha, presence
-    )
+    return GateLink(conn, uplink, inbox, ConnectionPart(conn, guard), topics, pending, ha, presence)
 
 
 class LinkHost(GatePort, Protocol):

@@ -262,8 +262,11 @@ def _card_commands(
 
 def _drill_flags(p: argparse.ArgumentParser) -> None:
     drill = p.add_argument_group("drill", "cmd drill --kind fire --minutes 10 | cmd drill --stop")
-    drill.add_argument("--kind", choices=["fire", "evacuation"],
-                       help="fire: releases what the fire alarm does; evacuation: every door")
+    drill.add_argument(
+        "--kind",
+        choices=["fire", "evacuation"],
+        help="fire: releases what the fire alarm does; evacuation: every door",
+    )
     drill.add_argument("--minutes", type=int, help="how long the drill runs (1-240)")
     drill.add_argument("--until", help="or when it ends: ISO 8601 time, or +N[m|h]")
     drill.add_argument("--note", help="kept in the drill's events (who leads it, why)")
