@@ -197,23 +197,10 @@ def import_phase(folder: Path, count: int) -> dict[str, Any]:
 
 
 def _snapshot_child(folder: Path, count: int, chunk: int, conn: Any) -> None:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from bench.mqtt_common import NO_RESEND, broker_and_gate
 
-    from agent.link.signing import public_key_text
-    from bench.mqtt_common import NO_RESEND
-    from tests.broker import Mosquitto
-
-    broker = Mosquitto(folder / "broker", persistence=False)
-    broker.start()
+    broker, key, app = broker_and_gate(folder, NO_RESEND)
     try:
-        key = Ed25519PrivateKey.generate()
-        mqtt = {
-            "host": broker.host,
-            "port": broker.port,
-            "office_public_key": public_key_text(key),
-            **NO_RESEND,
-        }
-        app = bench_gate(folder, {"events_max_rows": 1_000_000}, mqtt)
         assert app.allowlist.count() == count, "the import phase's list is not there"
         conn.send(measure(app, broker, key, count, chunk))
     finally:

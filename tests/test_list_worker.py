@@ -110,6 +110,18 @@ def test_a_worker_killed_mid_snapshot_refuses_the_chunk_and_changes_nothing(
     assert gate.allowlist.version() == 4 and gate.allowlist.count() == 10
 
 
+def test_a_card_in_two_chunks_is_refused_naming_both_places(gate, broker, office_key) -> None:  # type: ignore[no-untyped-def]
+    gate.allowlist.replace([], 3)
+    with office(broker, office_key) as link:
+        link.send(TOPICS.allowlist_snapshot, chunk("d" * 8, 4, 0, 2, 0))
+        link.send(TOPICS.allowlist_snapshot, chunk("d" * 8, 4, 1, 2, 4))  # card 4 again
+        ack = link.expect(TOPICS.allowlist_ack, timeout=20)
+    assert ack is not None and not ack["ok"], ack
+    assert "chunk 0 entry 4 and chunk 1 entry 0" in ack["error"], ack
+    assert gate.allowlist.version() == 3 and worker_of(gate).pid is None
+    assert len(generations(gate.allowlist.folder)) == 1
+
+
 def test_a_signed_chunk_that_is_not_json_is_refused_as_malformed(gate, broker, office_key) -> None:  # type: ignore[no-untyped-def]
     gate.allowlist.replace([], 3)
     with office(broker, office_key) as link:

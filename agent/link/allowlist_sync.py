@@ -11,7 +11,6 @@ from agent.link.entry_slices import go_on, validate_in_slices
 from agent.link.list_worker import BuildFailed, ListWorker
 from agent.link.signing import AuthError
 from agent.models.messages import AllowListAck, AllowListPatch, AllowListRequest
-from agent.models.wire import AllowListEntry
 from agent.store.allowlist import PatchBaseMismatch
 from agent.store.importer import References
 
@@ -36,17 +35,6 @@ class AllowListSync:
         # waits while the core loop has work: a patch's pieces go between decisions
         self.give_way = give_way
         self.worker = ListWorker()  # a snapshot's chunks: parsed and written apart
-
-    def _check_references(self, entries: list[AllowListEntry], field: str) -> None:
-        known = References.of(self.gate.config_state().config)
-        problems = [
-            (f"{field}.{i}.{name}", message)
-            for i, e in enumerate(entries)
-            if e.doors or e.schedule
-            for name, message in known.errors(e.doors, e.schedule)
-        ]
-        if problems:
-            raise Rejected("entries refer to doors or schedules this gate lacks", problems)
 
     def snapshot(self, body: str) -> AllowListAck | None:
         """Stage one chunk (its signed body's JSON text); switch to the new list and ack
@@ -95,7 +83,7 @@ class AllowListSync:
 
     def patch(self, body: object) -> AllowListAck:
         patch = validate_in_slices(AllowListPatch, body, "upserts", self.give_way)
-        self._check_references(patch.upserts, "upserts")
+        References.of(self.gate.config_state().config).check_entries(patch.upserts, "upserts")
         store = self.gate.allowlist
         stale = store.restore_mark() is not None
         try:

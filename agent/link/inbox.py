@@ -136,7 +136,7 @@ class Inbox:
         try:
             self._serve()
         finally:
-            self.allowlist.worker.stop()  # no list worker outlives the link
+            self.allowlist.give_up()  # no list worker, nor a file it half wrote, outlives it
 
     def _serve(self) -> None:
         while True:

@@ -89,15 +89,7 @@ class ChunkWriter:
             chunk = validate_in_slices(SnapshotChunk, body, "entries")
         except ValidationError as exc:
             raise Rejected("invalid message", validation_errors(exc)) from None
-        known = References(request["doors"], request["schedules"])
-        problems = [
-            (f"entries.{i}.{name}", message)
-            for i, e in enumerate(chunk.entries)
-            if e.doors or e.schedule
-            for name, message in known.errors(e.doors, e.schedule)
-        ]
-        if problems:
-            raise Rejected("entries refer to doors or schedules this gate lacks", problems)
+        References(request["doors"], request["schedules"]).check_entries(chunk.entries, "entries")
         zone = ZoneInfo(request["zone"])
         self._rows = [to_row(e, zone) for e in chunk.entries]
         return {
@@ -125,10 +117,9 @@ class ChunkWriter:
             raise Rejected("no list file is open to finish")
         try:
             size = writer.finish(version)
-        except DuplicateRows:
-            ((place, first),), _ = writer.duplicates(1)
+        except DuplicateRows as exc:
             self.close()
-            return {"ok": False, "error": "duplicate", "duplicate": [place, first]}
+            return {"ok": False, "error": "duplicate", "duplicate": list(exc.places)}
         self._writer = self._path = None
         return {"ok": True, "size": size, "peak_rss_kb": peak_rss_kb()}
 

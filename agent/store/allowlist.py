@@ -250,7 +250,7 @@ class AllowListStore:
         try:
             return self.install(staged.build, version, newer_only=True, finish=finish)
         except DuplicateRows as exc:
-            place, first = exc.places or staged.build.duplicates(1)[0][0]
+            place, first = exc.places
             raise ImportRejected(
                 "a credential appears twice in the snapshot (chunk "
                 f"{first // SNAPSHOT_SPAN} entry {first % SNAPSHOT_SPAN} and chunk "

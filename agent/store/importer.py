@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from agent.errors import CardFormatError
+from agent.errors import CardFormatError, Rejected
 from agent.models.config import GateConfig
 from agent.models.import_plain import FIELDS as PLAIN_FIELDS
 from agent.models.import_plain import plain_card
-from agent.models.wire import AllowListEntry, ImportRow
+from agent.models.wire import AllowListEntry, EntryFields, ImportRow
 from agent.store.allowlist import AllowListStore, fields_row
 from agent.store.credentials import CredentialHasher
 from agent.store.import_read import BATCH, BLANK_IS_DEFAULT, RowBatch, read_batches, read_rows
@@ -67,6 +67,18 @@ class References:
     @classmethod
     def of(cls, config: GateConfig) -> References:
         return cls((d.id for d in config.doors), config.schedules)
+
+    def check_entries(self, entries: Iterable[EntryFields], field: str) -> None:
+        """``Rejected`` naming each entry (``field.i.doors``) that names a door or
+        schedule this gate lacks."""
+        problems = [
+            (f"{field}.{i}.{name}", message)
+            for i, e in enumerate(entries)
+            if e.doors or e.schedule
+            for name, message in self.errors(e.doors, e.schedule)
+        ]
+        if problems:
+            raise Rejected("entries refer to doors or schedules this gate lacks", problems)
 
     def errors(self, doors: Iterable[str] | None, schedule: str | None) -> list[tuple[str, str]]:
         """(field, message) for each door or schedule named that this gate lacks."""

@@ -64,9 +64,9 @@ WRITE_BACK_S = 0.02
 
 class DuplicateRows(ImportRejected):
     """The new list holds a credential twice (``places``: the first repeat's place and
-    its first occurrence's, when the one raising it knows them)."""
+    its first occurrence's)."""
 
-    def __init__(self, message: str, places: tuple[int, int] | None = None) -> None:
+    def __init__(self, message: str, places: tuple[int, int]) -> None:
         super().__init__(message)
         self.places = places
 
@@ -188,7 +188,8 @@ class ListWriter:
             with self._paced_write_back():
                 conn.execute(_INDEX)
         except sqlite3.IntegrityError:
-            raise DuplicateRows("a credential appears twice in the new list") from None
+            (places,), _ = self.duplicates(1)
+            raise DuplicateRows("a credential appears twice in the new list", places) from None
         meta = [("size", str(self.size))]
         if version is not None:
             meta.append(("version", str(version)))
